@@ -1,0 +1,48 @@
+import { ConfigError } from './errors';
+
+/**
+ * Reads a required environment variable. Functions call this once, at module
+ * scope, so a deployment that forgot a variable fails on the first invoke with
+ * a message that names it instead of misbehaving later.
+ */
+export function requireEnv(name: string, env: NodeJS.ProcessEnv = process.env): string {
+  const value = env[name];
+  if (value === undefined || value === '') {
+    throw new ConfigError(`Environment variable ${name} is required but not set`);
+  }
+  return value;
+}
+
+/** Reads an optional positive integer setting, falling back to `fallback` when unset. */
+export function intEnv(
+  name: string,
+  fallback: number,
+  env: NodeJS.ProcessEnv = process.env,
+): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value) || value <= 0) {
+    throw new ConfigError(`Environment variable ${name} must be a positive integer, got "${raw}"`);
+  }
+  return value;
+}
+
+/** The environment variables the infrastructure sets; the one list both sides read. */
+export const EnvVar = {
+  TableName: 'JOBS_TABLE_NAME',
+  WorkerFunctionName: 'WORKER_FUNCTION_NAME',
+  EventBusName: 'EVENT_BUS_NAME',
+  OutcomeRetentionSeconds: 'OUTCOME_RETENTION_SECONDS',
+  MaxInputBytes: 'MAX_INPUT_BYTES',
+  MaxEventBytes: 'MAX_EVENT_BYTES',
+} as const;
+
+export const Defaults = {
+  /** Retained outcomes live for 7 days. */
+  outcomeRetentionSeconds: 7 * 24 * 60 * 60,
+  /** Job input, as JSON text. Input and result share one 400 KB DynamoDB item. */
+  maxInputBytes: 64 * 1024,
+  /** The PutEvents entry limit (AWS-FACTS: 256 KB, configurable since AWS announced 1 MB). */
+  maxEventBytes: 256 * 1024,
+} as const;

@@ -1,0 +1,109 @@
+/**
+ * The HTTP edge of every API function: reading a request, and turning a result
+ * or an error into an API Gateway (payload 2.0) response. Errors are mapped
+ * here and nowhere else.
+ */
+import type {
+  APIGatewayProxyEventV2WithIAMAuthorizer,
+  APIGatewayProxyStructuredResultV2,
+} from 'aws-lambda';
+import {
+  BadRequestError,
+  HttpError,
+  PayloadTooLargeError,
+  UnsupportedMediaTypeError,
+} from './errors';
+import { jobNameSchema } from './events';
+import { describeError, log } from './log';
+
+export type ApiEvent = APIGatewayProxyEventV2WithIAMAuthorizer;
+export type ApiResult = APIGatewayProxyStructuredResultV2;
+export type ApiHandler = (event: ApiEvent) => Promise<ApiResult>;
+
+const JSON_HEADERS = { 'content-type': 'application/json' };
+
+export function jsonResponse(
+  statusCode: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): ApiResult {
+  return { statusCode, headers: { ...JSON_HEADERS, ...headers }, body: JSON.stringify(body) };
+}
+
+export function errorResponse(error: unknown): ApiResult {
+  if (error instanceof HttpError) {
+    const body: Record<string, unknown> = {
+      error: {
+        code: error.code,
+        message: error.message,
+        ...(error.details ? { details: error.details } : {}),
+      },
+      ...error.extra,
+    };
+    return jsonResponse(error.statusCode, body);
+  }
+  log.error('Unhandled error', describeError(error));
+  return jsonResponse(500, {
+    error: { code: 'InternalError', message: 'An internal error occurred' },
+  });
+}
+
+/** Wraps an API function so every outcome, thrown or returned, is a JSON response. */
+export function apiHandler(fn: ApiHandler): ApiHandler {
+  return async (event) => {
+    try {
+      return await fn(event);
+    } catch (error) {
+      return errorResponse(error);
+    }
+  };
+}
+
+/** Reads a JSON request body: `application/json` (or no content type), at most `maxBytes`. */
+export function readJsonBody(event: ApiEvent, maxBytes: number): unknown {
+  const contentType = event.headers?.['content-type'];
+  if (contentType && !/^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i.test(contentType)) {
+    throw new UnsupportedMediaTypeError(
+      `Content-Type must be application/json, got "${contentType}"`,
+    );
+  }
+  if (event.body === undefined || event.body === null || event.body === '') {
+    throw new BadRequestError('InvalidBody', 'The request body must be a JSON object');
+  }
+  const text = event.isBase64Encoded
+    ? Buffer.from(event.body, 'base64').toString('utf8')
+    : event.body;
+  if (Buffer.byteLength(text, 'utf8') > maxBytes) {
+    throw new PayloadTooLargeError(`The request body is larger than ${maxBytes} bytes`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new BadRequestError('InvalidJson', 'The request body is not valid JSON', {
+      cause: error,
+    });
+  }
+}
+
+/** The `{name}` path parameter, validated like a job name. */
+export function jobNameParam(event: ApiEvent): string {
+  const raw = event.pathParameters?.name;
+  const parsed = jobNameSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new BadRequestError(
+      'InvalidJobName',
+      'The job name must be 1 to 128 characters of A-Z a-z 0-9 . _ - and not only dots',
+    );
+  }
+  return parsed.data;
+}
+
+/** The URL of a job's status, as the caller reached this API. */
+export function statusUrl(event: ApiEvent, jobName: string): { path: string; url: string } {
+  const stage = event.requestContext.stage;
+  const prefix = stage && stage !== '$default' ? `/${stage}` : '';
+  const path = `${prefix}/jobs/${encodeURIComponent(jobName)}`;
+  const proto = event.headers?.['x-forwarded-proto']?.split(',')[0]?.trim() || 'https';
+  const host = event.requestContext.domainName;
+  return { path, url: host ? `${proto}://${host}${path}` : path };
+}
