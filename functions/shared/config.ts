@@ -21,7 +21,7 @@ export function intEnv(
 ): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
+  const value = /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
   if (!Number.isSafeInteger(value) || value <= 0) {
     throw new ConfigError(`Environment variable ${name} must be a positive integer, got "${raw}"`);
   }

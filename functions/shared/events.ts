@@ -55,7 +55,10 @@ const outcomeBase = {
   durationMs: z.number().int().nonnegative(),
 };
 
-export const jobCompletedDetailSchema = z.object({ ...outcomeBase, result: z.unknown() });
+export const jobCompletedDetailSchema = z.object({
+  ...outcomeBase,
+  result: z.unknown().optional(),
+});
 export const jobFailedDetailSchema = z.object({ ...outcomeBase, error: jobErrorSchema });
 export const jobCancelledDetailSchema = z.object({ ...outcomeBase, reason: z.string() });
 

@@ -72,8 +72,12 @@ export class JobStore {
       );
       return { created: true };
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException && error.Item) {
-        return { created: false, existing: itemToActive(error.Item) };
+      if (error instanceof ConditionalCheckFailedException) {
+        // Servers that ignore ReturnValuesOnConditionCheckFailure return no item: read it.
+        const existing = error.Item
+          ? itemToActive(error.Item)
+          : await this.getActive(job.owner, job.jobName);
+        if (existing) return { created: false, existing };
       }
       throw error;
     }

@@ -1,0 +1,18 @@
+/** DELETE /jobs/{name}: asks the caller's running job of that name to stop. */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EnvVar, requireEnv } from '../shared/config';
+import { apiHandler, jobNameParam, jsonResponse } from '../shared/http';
+import { ownerOf } from '../shared/identity';
+import { JobStore } from '../shared/store';
+import { type CancelJobDeps, cancelJob } from './service';
+
+const deps: CancelJobDeps = {
+  store: new JobStore(new DynamoDBClient({}), requireEnv(EnvVar.TableName)),
+  now: () => new Date(),
+};
+
+export const handler = apiHandler(async (event) => {
+  const owner = ownerOf(event);
+  const jobName = jobNameParam(event);
+  return jsonResponse(202, await cancelJob(owner, jobName, deps));
+});

@@ -1,0 +1,303 @@
+/**
+ * The completion function: the `-Action` block of the pattern. It takes a
+ * run's outcome from either of two events, runs the job type's `onComplete`
+ * hook, and replaces the active record with a retained outcome in one
+ * transaction that is conditional on the run id.
+ *
+ * - `Job Completed` / `Job Failed` / `Job Cancelled`, put by the worker;
+ * - `Lambda Function Invocation Result - Failure`, put by Lambda's OnFailure
+ *   destination when the worker itself failed (timed out, crashed, or its
+ *   event expired), so such a run still ends instead of staying RUNNING.
+ *
+ * A duplicate or late event finds no active record of its run and changes
+ * nothing. An event that cannot be read throws, so it reaches the dead-letter
+ * queue instead of vanishing.
+ */
+import { type ZodError, z } from 'zod';
+import type { JobType } from '../jobs/types';
+import { MalformedEventError } from '../shared/errors';
+import {
+  EVENT_SOURCE,
+  type JobError,
+  JobEventType,
+  jobCancelledDetailSchema,
+  jobCompletedDetailSchema,
+  jobFailedDetailSchema,
+  LAMBDA_DESTINATION_SOURCE,
+  LambdaDestinationType,
+  type LambdaFailureDetail,
+  lambdaFailureDetailSchema,
+  workerPayloadSchema,
+} from '../shared/events';
+import { describeError, log } from '../shared/log';
+import { type ActiveJob, type JobOutcome, JobStatus, type TerminalStatus } from '../shared/model';
+import type { JobStore } from '../shared/store';
+
+/** Error messages are cut to this length; they are stored in the outcome item. */
+export const MAX_MESSAGE_CHARS = 4000;
+
+export interface CompletionDeps {
+  readonly store: JobStore;
+  /** How long an outcome is kept, in seconds (the TTL). */
+  readonly retentionSeconds: number;
+  readonly now: () => Date;
+  readonly getJobType: (name: string) => JobType | undefined;
+}
+
+export type CompletionResult =
+  | { readonly status: 'ignored'; readonly reason: string }
+  | { readonly status: 'finished'; readonly outcome: JobOutcome };
+
+/** A run's end as an event reports it, whichever path it came by. */
+interface RunReport {
+  readonly owner: string;
+  readonly jobName: string;
+  readonly runId: string;
+  readonly type: string;
+  readonly status: TerminalStatus;
+  readonly finishedAt: string;
+  readonly startedAt?: string;
+  readonly durationMs?: number;
+  readonly attempt?: number;
+  readonly result?: unknown;
+  readonly error?: JobError;
+  /** Where the report came from, for the log. */
+  readonly via: string;
+}
+
+const envelopeSchema = z.object({
+  source: z.string(),
+  'detail-type': z.string(),
+  detail: z.unknown(),
+});
+
+/** What a failed Node.js invocation returns: `{ errorType, errorMessage, trace }`. */
+const lambdaErrorPayloadSchema = z.object({
+  errorType: z.string().optional(),
+  errorMessage: z.string().optional(),
+});
+
+/** Records the outcome an event reports, unless its run has already ended. */
+export async function completeRun(event: unknown, deps: CompletionDeps): Promise<CompletionResult> {
+  const report = readEvent(event, deps.now());
+  const fields = {
+    owner: report.owner,
+    jobName: report.jobName,
+    runId: report.runId,
+    via: report.via,
+  };
+
+  const active = await deps.store.getActive(report.owner, report.jobName);
+  if (!active || active.runId !== report.runId) {
+    return ignore('Duplicate or late event, ignored', {
+      ...fields,
+      activeRunId: active?.runId ?? null,
+    });
+  }
+
+  const ended = await runHook(report, active, deps);
+  const startedAt = report.startedAt ?? active.startedAt;
+  const outcome: JobOutcome = {
+    owner: active.owner,
+    jobName: active.jobName,
+    runId: active.runId,
+    type: active.type,
+    status: ended.status,
+    input: active.input,
+    createdAt: active.createdAt,
+    startedAt,
+    finishedAt: report.finishedAt,
+    durationMs: report.durationMs ?? durationBetween(startedAt, report.finishedAt),
+    attempt: report.attempt ?? active.attempt,
+    result: ended.result,
+    error: ended.error,
+    cancelRequestedAt: active.cancelRequestedAt,
+    expiresAt: Math.floor(deps.now().getTime() / 1000) + deps.retentionSeconds,
+  };
+
+  if (!(await deps.store.finishRun(outcome))) {
+    return ignore('Duplicate or late event, ignored (the run ended meanwhile)', fields);
+  }
+  log.info('Run finished', {
+    ...fields,
+    from: JobStatus.Running,
+    to: outcome.status,
+    ...(outcome.error ? { errorName: outcome.error.name } : {}),
+  });
+  return { status: 'finished', outcome };
+}
+
+function ignore(reason: string, fields: Record<string, unknown>): CompletionResult {
+  log.info(reason, fields);
+  return { status: 'ignored', reason };
+}
+
+function readEvent(event: unknown, now: Date): RunReport {
+  const envelope = envelopeSchema.safeParse(event);
+  if (!envelope.success) {
+    throw malformed('The event is not an EventBridge event', envelope.error);
+  }
+  const { source, 'detail-type': detailType, detail } = envelope.data;
+  if (source === EVENT_SOURCE) {
+    switch (detailType) {
+      case JobEventType.Completed: {
+        const d = parseDetail(jobCompletedDetailSchema, detail, detailType);
+        return { ...d, status: JobStatus.Succeeded, via: detailType };
+      }
+      case JobEventType.Failed: {
+        const d = parseDetail(jobFailedDetailSchema, detail, detailType);
+        return { ...d, status: JobStatus.Failed, error: cutError(d.error), via: detailType };
+      }
+      case JobEventType.Cancelled: {
+        const { reason, ...d } = parseDetail(jobCancelledDetailSchema, detail, detailType);
+        // The outcome has no reason field; the error slot says why the run stopped.
+        const error = { name: 'JobCancelledError', message: cut(reason) };
+        return { ...d, status: JobStatus.Cancelled, error, via: detailType };
+      }
+    }
+  }
+  if (source === LAMBDA_DESTINATION_SOURCE && detailType === LambdaDestinationType.Failure) {
+    return readWorkerFailure(parseDetail(lambdaFailureDetailSchema, detail, detailType), now);
+  }
+  throw malformed(`Unexpected event: source "${source}", detail-type "${detailType}"`);
+}
+
+function parseDetail<T>(schema: z.ZodType<T>, detail: unknown, detailType: string): T {
+  const parsed = schema.safeParse(detail);
+  if (!parsed.success) {
+    throw malformed(`The "${detailType}" event's detail is not valid`, parsed.error);
+  }
+  return parsed.data;
+}
+
+/** The worker's invocation failed for good: the run ends FAILED with Lambda's error. */
+function readWorkerFailure(detail: LambdaFailureDetail, now: Date): RunReport {
+  const payload = workerPayloadSchema.safeParse(detail.requestPayload);
+  if (!payload.success) {
+    // No job can be named, so none can be finished; the dead-letter queue keeps the record.
+    throw malformed('The failed invocation did not carry a worker payload', payload.error);
+  }
+  const { owner, jobName, runId, type } = payload.data;
+  const count = detail.requestContext.approximateInvokeCount;
+  return {
+    owner,
+    jobName,
+    runId,
+    type,
+    status: JobStatus.Failed,
+    finishedAt: isoTime(detail.timestamp, now),
+    attempt: Number.isSafeInteger(count) && count > 0 ? count : undefined,
+    error: workerFailureError(detail),
+    via: `${LambdaDestinationType.Failure} (${detail.requestContext.condition})`,
+  };
+}
+
+function workerFailureError(detail: LambdaFailureDetail): JobError {
+  const response = lambdaErrorPayloadSchema.safeParse(jsonValue(detail.responsePayload));
+  if (response.success && (response.data.errorType || response.data.errorMessage)) {
+    const { errorType, errorMessage } = response.data;
+    const message = errorMessage ?? errorType ?? '';
+    // A timeout reports "Task timed out after N seconds", with no or a sandbox errorType.
+    if (/timed out/i.test(message) || errorType === 'Sandbox.Timedout') {
+      return { name: 'WorkerTimeout', message: cut(message) };
+    }
+    return { name: cut(errorType ?? 'Lambda.Unhandled', 256), message: cut(message) };
+  }
+  const condition = detail.requestContext.condition;
+  if (condition === 'EventAgeExceeded') {
+    return {
+      name: 'EventAgeExceeded',
+      message: 'The worker never ran the job: its invocation was older than the maximum event age',
+    };
+  }
+  return { name: 'WorkerFailed', message: `The worker invocation failed: ${condition}` };
+}
+
+/**
+ * Runs the type's `onComplete` hook. A failing hook makes the run FAILED with
+ * `OnCompleteError`; the result is kept. Hooks can run more than once for one
+ * run (the write after them may be retried), so they must be idempotent.
+ */
+async function runHook(
+  report: RunReport,
+  active: ActiveJob,
+  deps: CompletionDeps,
+): Promise<Pick<RunReport, 'status' | 'result' | 'error'>> {
+  const jobType = deps.getJobType(active.type);
+  if (!jobType?.onComplete) return report;
+  // The stored input was parsed at submit; parsing again restores the shape the type declares.
+  const input = jobType.input.safeParse(active.input);
+  try {
+    await jobType.onComplete({
+      jobName: active.jobName,
+      runId: active.runId,
+      type: active.type,
+      status: report.status,
+      input: input.success ? input.data : active.input,
+      result: report.result,
+      error: report.error,
+    });
+    return report;
+  } catch (error) {
+    log.error('The onComplete hook failed; the run is recorded as FAILED', {
+      jobName: active.jobName,
+      runId: active.runId,
+      type: active.type,
+      ...describeError(error),
+    });
+    return {
+      status: JobStatus.Failed,
+      result: report.result,
+      error: { name: 'OnCompleteError', message: cut(messageOf(error)) },
+    };
+  }
+}
+
+function malformed(message: string, cause?: ZodError): MalformedEventError {
+  const issues = cause ? describeIssues(cause) : undefined;
+  log.error(message, issues ? { issues } : {});
+  return new MalformedEventError(issues ? `${message}: ${issues}` : message, { cause });
+}
+
+/** Lambda's timestamps have milliseconds; outcomes store ISO-8601 UTC like everything else. */
+function isoTime(text: string, fallback: Date): string {
+  const ms = Date.parse(text);
+  return Number.isNaN(ms) ? fallback.toISOString() : new Date(ms).toISOString();
+}
+
+function durationBetween(startedAt: string | undefined, finishedAt: string): number | undefined {
+  if (!startedAt) return undefined;
+  const ms = Date.parse(finishedAt) - Date.parse(startedAt);
+  return Number.isNaN(ms) ? undefined : Math.max(0, ms);
+}
+
+/** A response payload may arrive as JSON text rather than an object. */
+function jsonValue(value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  try {
+    return JSON.parse(value);
+  } catch {
+    return { errorMessage: value };
+  }
+}
+
+function cutError(error: JobError): JobError {
+  return { name: cut(error.name, 256), message: cut(error.message) };
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function cut(text: string, max = MAX_MESSAGE_CHARS): string {
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
+function describeIssues(error: ZodError): string {
+  return error.issues
+    .map((issue) => {
+      const path = issue.path.map(String).join('.');
+      return path ? `${path}: ${issue.message}` : issue.message;
+    })
+    .join('; ');
+}

@@ -1,0 +1,18 @@
+/** A job's status: the running record if there is one, else its newest retained outcome. */
+import { NotFoundError } from '../shared/errors';
+import { activeView, type JobView, outcomeView } from '../shared/model';
+import type { JobStore } from '../shared/store';
+
+export interface GetJobDeps {
+  readonly store: JobStore;
+  readonly now: () => Date;
+}
+
+export async function getJob(owner: string, jobName: string, deps: GetJobDeps): Promise<JobView> {
+  const active = await deps.store.getActive(owner, jobName);
+  if (active) return activeView(active);
+  const nowSeconds = Math.floor(deps.now().getTime() / 1000);
+  const outcome = await deps.store.getLatestOutcome(owner, jobName, nowSeconds);
+  if (outcome) return outcomeView(outcome);
+  throw new NotFoundError(`No job named "${jobName}" is running or retained`);
+}

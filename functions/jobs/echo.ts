@@ -1,0 +1,11 @@
+import { z } from 'zod';
+import { defineJobType } from './types';
+
+export const echo = defineJobType({
+  name: 'echo',
+  description: 'Returns its input `value` (any JSON) as the result.',
+  input: z.strictObject({ value: z.json() }),
+  async run({ value }) {
+    return { value };
+  },
+});

@@ -1,0 +1,29 @@
+/**
+ * The reasons a running job is told to stop. The worker aborts the job's
+ * `signal` with one of these, and `ctx.progress` throws it, so a job that
+ * simply lets the error propagate ends the right way.
+ */
+import { AppError } from '../shared/errors';
+
+/** A cancel was requested (`DELETE /jobs/{name}`); the run ends CANCELLED. */
+export class JobCancelledError extends AppError {}
+
+/**
+ * The worker Lambda is about to reach its timeout; the run ends FAILED with
+ * `WorkerTimeout` instead of being killed and retried from scratch.
+ */
+export class JobTimeoutError extends AppError {}
+
+/**
+ * The run's active record is gone or belongs to another run (it was already
+ * finished): nobody is waiting for this attempt's outcome any more.
+ */
+export class RunNotActiveError extends AppError {}
+
+/** True for a cancellation, also one raised by another copy of this module. */
+export function isJobCancelledError(error: unknown): boolean {
+  return (
+    error instanceof JobCancelledError ||
+    (error instanceof Error && error.name === JobCancelledError.name)
+  );
+}

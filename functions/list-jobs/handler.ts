@@ -1,0 +1,18 @@
+/** GET /jobs: the caller's jobs, newest first; `?status=`, `?limit=`, `?cursor=`. */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EnvVar, requireEnv } from '../shared/config';
+import { apiHandler, jsonResponse } from '../shared/http';
+import { ownerOf } from '../shared/identity';
+import { JobStore } from '../shared/store';
+import { type ListJobsDeps, listJobs, parseListQuery } from './service';
+
+const deps: ListJobsDeps = {
+  store: new JobStore(new DynamoDBClient({}), requireEnv(EnvVar.TableName)),
+  now: () => new Date(),
+};
+
+export const handler = apiHandler(async (event) => {
+  const owner = ownerOf(event);
+  const options = parseListQuery(event.queryStringParameters);
+  return jsonResponse(200, await listJobs(owner, options, deps));
+});

@@ -1,0 +1,65 @@
+/** An owner's jobs, newest first, optionally of one status, a page at a time. */
+import { BadRequestError } from '../shared/errors';
+import { JOB_STATUSES, type JobStatus } from '../shared/model';
+import type { JobStore, ListOptions, ListPage } from '../shared/store';
+
+export const DEFAULT_LIMIT = 20;
+export const MAX_LIMIT = 100;
+
+const QUERY_PARAMS = ['status', 'limit', 'cursor'];
+
+export interface ListJobsDeps {
+  readonly store: JobStore;
+  readonly now: () => Date;
+}
+
+/**
+ * Reads `status`, `limit` and `cursor` from a query string. Any other
+ * parameter is refused, so a misspelt filter fails instead of being ignored.
+ * The cursor stays opaque here; the store checks it belongs to this list.
+ */
+export function parseListQuery(
+  params: Readonly<Record<string, string | undefined>> | undefined,
+): ListOptions {
+  const query = params ?? {};
+  const unknown = Object.keys(query).filter((key) => !QUERY_PARAMS.includes(key));
+  if (unknown.length > 0) {
+    throw new BadRequestError(
+      'InvalidQuery',
+      `Unknown query parameter(s): ${unknown.join(', ')}; allowed: ${QUERY_PARAMS.join(', ')}`,
+    );
+  }
+
+  const { status, limit, cursor } = query;
+  if (status !== undefined && !isJobStatus(status)) {
+    throw new BadRequestError('InvalidStatus', `status must be one of ${JOB_STATUSES.join(', ')}`);
+  }
+  if (cursor !== undefined && cursor.length === 0) {
+    throw new BadRequestError('InvalidCursor', 'The cursor is not valid for this list');
+  }
+  return { status, limit: parseLimit(limit), cursor };
+}
+
+export async function listJobs(
+  owner: string,
+  options: ListOptions,
+  deps: ListJobsDeps,
+): Promise<ListPage> {
+  return deps.store.list(owner, options, Math.floor(deps.now().getTime() / 1000));
+}
+
+function isJobStatus(value: string): value is JobStatus {
+  return (JOB_STATUSES as readonly string[]).includes(value);
+}
+
+function parseLimit(raw: string | undefined): number {
+  if (raw === undefined) return DEFAULT_LIMIT;
+  const limit = /^\d{1,3}$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!(limit >= 1 && limit <= MAX_LIMIT)) {
+    throw new BadRequestError(
+      'InvalidLimit',
+      `limit must be a whole number from 1 to ${MAX_LIMIT}`,
+    );
+  }
+  return limit;
+}

@@ -1,0 +1,212 @@
+/**
+ * Starting a job: validate the request, claim the job's name with a
+ * conditional put, then hand the run to the worker with an asynchronous
+ * invoke. A run the worker never received is removed again, so no record is
+ * left RUNNING with nobody working on it.
+ */
+import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
+import { type ZodError, z } from 'zod';
+import { getJobType, jobTypeNames } from '../jobs/registry';
+import {
+  BadRequestError,
+  ConflictError,
+  type ErrorDetail,
+  PayloadTooLargeError,
+  ServiceUnavailableError,
+} from '../shared/errors';
+import { jobNameSchema, type WorkerPayload } from '../shared/events';
+import { ulid } from '../shared/ids';
+import { canonicalJson, sha256Hex, utf8Length } from '../shared/json';
+import { describeError, log } from '../shared/log';
+import { type ActiveJob, activeView, JobStatus } from '../shared/model';
+import type { JobStore } from '../shared/store';
+
+/**
+ * Room for `type`, `name` and JSON punctuation around the input. A body larger
+ * than `maxInputBytes` plus this is refused before it is parsed.
+ */
+export const BODY_OVERHEAD_BYTES = 16 * 1024;
+
+const MAX_TYPE_LENGTH = 128;
+
+const startRequestSchema = z.strictObject({
+  type: z.string().max(MAX_TYPE_LENGTH),
+  name: z.string().optional(),
+  input: z.unknown().optional(),
+});
+
+export interface StartJobDeps {
+  readonly store: JobStore;
+  readonly lambda: LambdaClient;
+  readonly workerFunctionName: string;
+  /** The largest accepted `input`, as JSON text in bytes. */
+  readonly maxInputBytes: number;
+  readonly now: () => Date;
+}
+
+/** The job a start request refers to: the new run, or the identical one already running. */
+export interface StartedJob {
+  readonly jobName: string;
+  readonly runId: string;
+  readonly status: 'RUNNING';
+  /** False when the request repeated a start that is still running (an idempotent retry). */
+  readonly created: boolean;
+}
+
+interface StartRequest {
+  readonly type: string;
+  readonly name?: string;
+  readonly input: unknown;
+}
+
+/** Validates a start request's body: its shape, job type, name, input size and input. */
+export function parseStartRequest(body: unknown, maxInputBytes: number): StartRequest {
+  const parsed = startRequestSchema.safeParse(body);
+  if (!parsed.success) {
+    throw new BadRequestError('InvalidBody', 'The request body is not a valid start request', {
+      cause: parsed.error,
+      details: zodDetails(parsed.error),
+    });
+  }
+  const { type, name, input = {} } = parsed.data;
+
+  const jobType = getJobType(type);
+  if (!jobType) {
+    throw new BadRequestError(
+      'UnknownJobType',
+      `Unknown job type "${type}"; known types are: ${jobTypeNames().join(', ')}`,
+    );
+  }
+
+  if (name !== undefined && !jobNameSchema.safeParse(name).success) {
+    throw new BadRequestError(
+      'InvalidJobName',
+      'The job name must be 1 to 128 characters of A-Z a-z 0-9 . _ - and not only dots',
+    );
+  }
+
+  // Measured before parsing, so an oversized input is refused without walking it.
+  const inputBytes = utf8Length(JSON.stringify(input));
+  if (inputBytes > maxInputBytes) {
+    throw new PayloadTooLargeError(
+      `The job input is ${inputBytes} bytes of JSON; the limit is ${maxInputBytes}`,
+    );
+  }
+
+  const parsedInput = jobType.input.safeParse(input);
+  if (!parsedInput.success) {
+    throw new BadRequestError('InvalidInput', `The input is not valid for job type "${type}"`, {
+      cause: parsedInput.error,
+      details: zodDetails(parsedInput.error, ['input']),
+    });
+  }
+  return { type, name, input: parsedInput.data };
+}
+
+/**
+ * Starts a job for `owner`. Repeating a start of a job that is still running
+ * with the same type and input returns that run instead of failing, so a
+ * client may retry a start whose response it lost.
+ */
+export async function startJob(
+  owner: string,
+  body: unknown,
+  deps: StartJobDeps,
+): Promise<StartedJob> {
+  const request = parseStartRequest(body, deps.maxInputBytes);
+  const now = deps.now();
+  const at = now.toISOString();
+  const job: ActiveJob = {
+    owner,
+    // A generated name is a ULID too, so unnamed jobs list in the order they were started.
+    jobName: request.name ?? ulid(now.getTime()),
+    runId: ulid(now.getTime()),
+    type: request.type,
+    status: JobStatus.Running,
+    input: request.input,
+    inputHash: sha256Hex(canonicalJson(request.input)),
+    createdAt: at,
+    updatedAt: at,
+  };
+
+  const claim = await deps.store.createActive(job);
+  if (!claim.created) {
+    const { existing } = claim;
+    if (existing.type === job.type && existing.inputHash === job.inputHash) {
+      return {
+        jobName: existing.jobName,
+        runId: existing.runId,
+        status: existing.status,
+        created: false,
+      };
+    }
+    throw new ConflictError(
+      'JobNameInUse',
+      `A job named "${job.jobName}" is already running with a different type or input`,
+      { extra: { job: activeView(existing) } },
+    );
+  }
+
+  const payload: WorkerPayload = {
+    owner,
+    jobName: job.jobName,
+    runId: job.runId,
+    type: job.type,
+    input: job.input,
+    submittedAt: at,
+  };
+  try {
+    await invokeWorker(deps, payload);
+  } catch (error) {
+    log.error('The worker could not be invoked; removing the job record', {
+      owner,
+      jobName: job.jobName,
+      runId: job.runId,
+      ...describeError(error),
+    });
+    await removeUnstartedRun(deps.store, job);
+    throw new ServiceUnavailableError('The job could not be started; try again later', {
+      cause: error,
+    });
+  }
+
+  log.info('Job started', { owner, jobName: job.jobName, runId: job.runId, type: job.type });
+  return { jobName: job.jobName, runId: job.runId, status: job.status, created: true };
+}
+
+async function invokeWorker(deps: StartJobDeps, payload: WorkerPayload): Promise<void> {
+  const response = await deps.lambda.send(
+    new InvokeCommand({
+      FunctionName: deps.workerFunctionName,
+      InvocationType: 'Event',
+      Payload: JSON.stringify(payload),
+    }),
+  );
+  // An accepted asynchronous invoke answers 202; anything else means the event was not queued.
+  if (response.StatusCode !== 202 || response.FunctionError) {
+    throw new Error(
+      `Invoke answered status ${response.StatusCode ?? 'none'}` +
+        (response.FunctionError ? ` with function error ${response.FunctionError}` : ''),
+    );
+  }
+}
+
+async function removeUnstartedRun(store: JobStore, job: ActiveJob): Promise<void> {
+  try {
+    // Conditional on the run id: if the record is already another run's, it is left alone.
+    await store.deleteActive(job.owner, job.jobName, job.runId);
+  } catch (error) {
+    log.error(
+      'ORPHANED JOB RECORD: the worker was never invoked and the record could not be removed',
+      { owner: job.owner, jobName: job.jobName, runId: job.runId, ...describeError(error) },
+    );
+  }
+}
+
+/** Zod issues as error details, with paths from the request body's root (`input.seconds`). */
+function zodDetails(error: ZodError, prefix: readonly PropertyKey[] = []): ErrorDetail[] {
+  return error.issues.map((issue) => {
+    const path = [...prefix, ...issue.path].map(String).join('.');
+    return path ? { path, message: issue.message } : { message: issue.message };
+  });
+}

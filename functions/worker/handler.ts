@@ -1,0 +1,32 @@
+/**
+ * The worker Lambda, invoked asynchronously by start-job with a WorkerPayload.
+ * Lambda's retries and OnFailure destination (the bus) cover the cases where
+ * it throws; see `service.ts` for when that is.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import type { Context } from 'aws-lambda';
+import { getJobType } from '../jobs/registry';
+import { Defaults, EnvVar, intEnv, requireEnv } from '../shared/config';
+import { JobStore } from '../shared/store';
+import {
+  DEFAULT_DEADLINE_MARGIN_MS,
+  maxResultBytesFor,
+  runWorker,
+  type WorkerDeps,
+} from './service';
+
+const deps: WorkerDeps = {
+  store: new JobStore(new DynamoDBClient({}), requireEnv(EnvVar.TableName)),
+  eventBridge: new EventBridgeClient({}),
+  busName: requireEnv(EnvVar.EventBusName),
+  maxEventBytes: intEnv(EnvVar.MaxEventBytes, Defaults.maxEventBytes),
+  maxResultBytes: maxResultBytesFor(intEnv(EnvVar.MaxInputBytes, Defaults.maxInputBytes)),
+  deadlineMarginMs: DEFAULT_DEADLINE_MARGIN_MS,
+  now: () => new Date(),
+  getJobType,
+};
+
+export async function handler(event: unknown, context: Context): Promise<void> {
+  await runWorker(event, context, deps);
+}

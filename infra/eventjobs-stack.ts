@@ -1,0 +1,41 @@
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import { AsyncJobs, type AsyncJobsProps } from './async-jobs';
+
+/** Properties of {@link EventJobsStack}. */
+export interface EventJobsStackProps extends StackProps {
+  /**
+   * Settings of the jobs construct.
+   *
+   * @default - the defaults of {@link AsyncJobsProps}
+   */
+  readonly jobs?: AsyncJobsProps;
+}
+
+/** The deployable eventjobs application: one {@link AsyncJobs} and the outputs a client needs. */
+export class EventJobsStack extends Stack {
+  public readonly jobs: AsyncJobs;
+
+  constructor(scope: Construct, id: string, props: EventJobsStackProps = {}) {
+    super(scope, id, props);
+    this.jobs = new AsyncJobs(this, 'AsyncJobs', props.jobs);
+
+    new CfnOutput(this, 'ApiUrl', {
+      description: 'Base URL of the jobs API (SigV4-signed requests, service execute-api)',
+      value: this.jobs.apiUrl,
+    });
+    new CfnOutput(this, 'ApiId', { value: this.jobs.api.apiId });
+    new CfnOutput(this, 'TableName', { value: this.jobs.table.tableName });
+    new CfnOutput(this, 'EventBusName', { value: this.jobs.eventBus.eventBusName });
+    new CfnOutput(this, 'WorkerFunctionName', { value: this.jobs.workerFunction.functionName });
+    new CfnOutput(this, 'CompletionFunctionName', {
+      value: this.jobs.completionFunction.functionName,
+    });
+    new CfnOutput(this, 'RuleDeadLetterQueueUrl', {
+      value: this.jobs.ruleDeadLetterQueue.queueUrl,
+    });
+    new CfnOutput(this, 'CompletionDeadLetterQueueUrl', {
+      value: this.jobs.completionDeadLetterQueue.queueUrl,
+    });
+  }
+}

@@ -1,0 +1,510 @@
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { Defaults } from '../../functions/shared/config';
+import {
+  EVENT_SOURCE,
+  JOB_OUTCOME_EVENT_TYPES,
+  LAMBDA_DESTINATION_SOURCE,
+  LambdaDestinationType,
+} from '../../functions/shared/events';
+import { JobsTable } from '../../functions/shared/table';
+import type { AsyncJobs } from '../../infra/async-jobs';
+import { arnOf, createStack, logicalId, ref, type Statement, statementsOfRole } from './helpers';
+
+let template: Template;
+let jobs: AsyncJobs;
+
+beforeAll(() => {
+  // Bundles the six functions with esbuild: done once for the whole file.
+  const { stack } = createStack({}, { bundle: true });
+  jobs = stack.jobs;
+  template = Template.fromStack(stack);
+});
+
+const functionsOf = (j: AsyncJobs) => ({
+  startJob: j.startJobFunction,
+  getJob: j.getJobFunction,
+  listJobs: j.listJobsFunction,
+  cancelJob: j.cancelJobFunction,
+  worker: j.workerFunction,
+  completion: j.completionFunction,
+});
+
+const roleIdOf = (fn: { role?: unknown }) => {
+  if (!fn.role) throw new Error('function has no role');
+  return logicalId(fn.role as Parameters<typeof logicalId>[0]);
+};
+
+const tableArnJoin = (indexName: string) => ({
+  'Fn::Join': ['', [arnOf(jobs.table), `/index/${indexName}`]],
+});
+
+describe('jobs table', () => {
+  it('is on-demand with point-in-time recovery, TTL and AWS-managed encryption', () => {
+    template.resourceCountIs('AWS::DynamoDB::Table', 1);
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      BillingMode: 'PAY_PER_REQUEST',
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      TimeToLiveSpecification: { AttributeName: JobsTable.ttlAttribute, Enabled: true },
+      KeySchema: [
+        { AttributeName: JobsTable.partitionKey, KeyType: 'HASH' },
+        { AttributeName: JobsTable.sortKey, KeyType: 'RANGE' },
+      ],
+    });
+  });
+
+  it('has the two GSIs of the shared table layout, with INCLUDE projections', () => {
+    const gsi = (index: typeof JobsTable.byOwner | typeof JobsTable.byOwnerStatus) => ({
+      IndexName: index.indexName,
+      KeySchema: [
+        { AttributeName: index.partitionKey, KeyType: 'HASH' },
+        { AttributeName: index.sortKey, KeyType: 'RANGE' },
+      ],
+      Projection: {
+        ProjectionType: 'INCLUDE',
+        NonKeyAttributes: [...JobsTable.projectedAttributes],
+      },
+    });
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      GlobalSecondaryIndexes: [gsi(JobsTable.byOwner), gsi(JobsTable.byOwnerStatus)],
+      AttributeDefinitions: Match.arrayWith(
+        ['pk', 'sk', 'gsi1pk', 'gsi1sk', 'gsi2pk', 'gsi2sk'].map((name) => ({
+          AttributeName: name,
+          AttributeType: 'S',
+        })),
+      ),
+    });
+  });
+
+  it('is retained when removed from the stack by default', () => {
+    template.hasResource('AWS::DynamoDB::Table', {
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+    });
+  });
+});
+
+describe('event bus', () => {
+  it('is a custom bus', () => {
+    template.resourceCountIs('AWS::Events::EventBus', 1);
+    template.hasResourceProperties('AWS::Events::EventBus', { Name: Match.stringLikeRegexp('.+') });
+  });
+});
+
+describe('functions', () => {
+  it('are exactly six, none of them a custom-resource provider', () => {
+    template.resourceCountIs('AWS::Lambda::Function', 6);
+  });
+
+  it.each(['startJob', 'getJob', 'listJobs', 'cancelJob', 'worker', 'completion'] as const)(
+    '%s runs on nodejs24.x with active tracing and JSON logs to its own group',
+    (key) => {
+      const fn = functionsOf(jobs)[key];
+      const logGroup = fn.node.scope?.node.findChild(`${fn.node.id}Logs`);
+      if (!logGroup) throw new Error('log group not found');
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        Role: { 'Fn::GetAtt': [roleIdOf(fn), 'Arn'] },
+        Runtime: 'nodejs24.x',
+        Handler: 'index.handler',
+        TracingConfig: { Mode: 'Active' },
+        LoggingConfig: { LogFormat: 'JSON', LogGroup: ref(logGroup) },
+        MemorySize: Match.anyValue(),
+        Timeout: Match.anyValue(),
+      });
+      const group = template.findResources('AWS::Logs::LogGroup')[logicalId(logGroup)];
+      expect(group?.Properties).toEqual({ RetentionInDays: 30 });
+    },
+  );
+
+  it('have explicit memory, timeout and exactly the environment they read', () => {
+    const table = ref(jobs.table);
+    const sourceMaps = { NODE_OPTIONS: '--enable-source-maps' };
+    const expected = [
+      {
+        fn: jobs.startJobFunction,
+        memory: 256,
+        timeout: 10,
+        env: {
+          JOBS_TABLE_NAME: table,
+          WORKER_FUNCTION_NAME: ref(jobs.workerFunction),
+          MAX_INPUT_BYTES: String(Defaults.maxInputBytes),
+        },
+      },
+      { fn: jobs.getJobFunction, memory: 256, timeout: 10, env: { JOBS_TABLE_NAME: table } },
+      { fn: jobs.listJobsFunction, memory: 256, timeout: 10, env: { JOBS_TABLE_NAME: table } },
+      { fn: jobs.cancelJobFunction, memory: 256, timeout: 10, env: { JOBS_TABLE_NAME: table } },
+      {
+        fn: jobs.workerFunction,
+        memory: 1024,
+        timeout: 900,
+        env: {
+          JOBS_TABLE_NAME: table,
+          EVENT_BUS_NAME: ref(jobs.eventBus),
+          MAX_EVENT_BYTES: String(Defaults.maxEventBytes),
+          MAX_INPUT_BYTES: String(Defaults.maxInputBytes),
+        },
+      },
+      {
+        fn: jobs.completionFunction,
+        memory: 512,
+        timeout: 60,
+        env: {
+          JOBS_TABLE_NAME: table,
+          OUTCOME_RETENTION_SECONDS: String(Defaults.outcomeRetentionSeconds),
+        },
+      },
+    ];
+    for (const { fn, memory, timeout, env } of expected) {
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        Role: { 'Fn::GetAtt': [roleIdOf(fn), 'Arn'] },
+        MemorySize: memory,
+        Timeout: timeout,
+        Environment: { Variables: Match.objectEquals({ ...env, ...sourceMaps }) },
+      });
+    }
+  });
+
+  it('sends the completion function failures to its own dead-letter queue', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Role: { 'Fn::GetAtt': [roleIdOf(jobs.completionFunction), 'Arn'] },
+      DeadLetterConfig: { TargetArn: arnOf(jobs.completionDeadLetterQueue) },
+    });
+  });
+});
+
+describe('worker async invocation', () => {
+  it('retries twice for at most 6 hours, then sends the failure to the bus', () => {
+    template.resourceCountIs('AWS::Lambda::EventInvokeConfig', 1);
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: ref(jobs.workerFunction),
+      Qualifier: '$LATEST',
+      MaximumRetryAttempts: 2,
+      MaximumEventAgeInSeconds: 6 * 60 * 60,
+      DestinationConfig: Match.objectEquals({
+        OnFailure: { Destination: arnOf(jobs.eventBus) },
+      }),
+    });
+  });
+});
+
+describe('HTTP API', () => {
+  const routeTargets = () => {
+    const integrations = template.findResources('AWS::ApiGatewayV2::Integration');
+    const routes = template.findResources('AWS::ApiGatewayV2::Route');
+    return Object.values(routes).map((route) => {
+      const target = JSON.stringify(route.Properties.Target);
+      const integrationId = Object.keys(integrations).find((id) =>
+        target.includes(`{"Ref":"${id}"}`),
+      );
+      const integration = integrationId ? integrations[integrationId] : undefined;
+      return {
+        routeKey: route.Properties.RouteKey as string,
+        authorizationType: route.Properties.AuthorizationType as string | undefined,
+        integration: integration?.Properties,
+      };
+    });
+  };
+
+  it('has exactly the four job routes, each to the right function', () => {
+    template.resourceCountIs('AWS::ApiGatewayV2::Route', 4);
+    const expected: Record<string, unknown> = {
+      'POST /jobs': arnOf(jobs.startJobFunction),
+      'GET /jobs': arnOf(jobs.listJobsFunction),
+      'GET /jobs/{name}': arnOf(jobs.getJobFunction),
+      'DELETE /jobs/{name}': arnOf(jobs.cancelJobFunction),
+    };
+    const actual = Object.fromEntries(
+      routeTargets().map((r) => [r.routeKey, r.integration?.IntegrationUri]),
+    );
+    expect(actual).toEqual(expected);
+    expect(Object.keys(actual)).not.toContain('$default');
+  });
+
+  it('requires IAM authorization on every route', () => {
+    const routes = routeTargets();
+    expect(routes).toHaveLength(4);
+    for (const route of routes) {
+      expect(route.authorizationType, route.routeKey).toBe('AWS_IAM');
+    }
+    expect(routes.filter((r) => r.authorizationType === 'NONE')).toEqual([]);
+  });
+
+  it('integrates with Lambda using payload format 2.0', () => {
+    template.resourceCountIs('AWS::ApiGatewayV2::Integration', 4);
+    for (const route of routeTargets()) {
+      expect(route.integration).toMatchObject({
+        IntegrationType: 'AWS_PROXY',
+        PayloadFormatVersion: '2.0',
+      });
+    }
+  });
+
+  it('has a $default stage with JSON access logs and explicit throttling', () => {
+    template.resourceCountIs('AWS::ApiGatewayV2::Stage', 1);
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: '$default',
+      AutoDeploy: true,
+      DefaultRouteSettings: { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 },
+      AccessLogSettings: {
+        DestinationArn: arnOf(jobs.accessLogGroup),
+        Format: Match.serializedJson(
+          Match.objectLike({
+            requestId: '$context.requestId',
+            routeKey: '$context.routeKey',
+            status: '$context.status',
+          }),
+        ),
+      },
+    });
+    const group = template.findResources('AWS::Logs::LogGroup')[logicalId(jobs.accessLogGroup)];
+    expect(group?.Properties).toEqual({ RetentionInDays: 30 });
+  });
+
+  it('lets only API Gateway routes of this API invoke the API functions', () => {
+    for (const fn of [
+      jobs.startJobFunction,
+      jobs.getJobFunction,
+      jobs.listJobsFunction,
+      jobs.cancelJobFunction,
+    ]) {
+      template.hasResourceProperties('AWS::Lambda::Permission', {
+        Action: 'lambda:InvokeFunction',
+        FunctionName: arnOf(fn),
+        Principal: 'apigateway.amazonaws.com',
+        SourceArn: Match.anyValue(),
+      });
+    }
+    const permissions = Object.values(template.findResources('AWS::Lambda::Permission'));
+    const onWorker = permissions.filter(
+      (p) =>
+        JSON.stringify(p.Properties.FunctionName) === JSON.stringify(arnOf(jobs.workerFunction)),
+    );
+    expect(onWorker).toEqual([]);
+  });
+});
+
+describe('completion rules', () => {
+  it('route outcome events with the source and detail-types events.ts exports', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventBusName: ref(jobs.eventBus),
+      EventPattern: Match.objectEquals({
+        source: [EVENT_SOURCE],
+        'detail-type': [...JOB_OUTCOME_EVENT_TYPES],
+      }),
+    });
+  });
+
+  it("route Lambda's failure records of the worker only (qualified-ARN prefix with colon)", () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventBusName: ref(jobs.eventBus),
+      EventPattern: Match.objectEquals({
+        source: [LAMBDA_DESTINATION_SOURCE],
+        'detail-type': [LambdaDestinationType.Failure],
+        resources: [{ prefix: { 'Fn::Join': ['', [arnOf(jobs.workerFunction), ':']] } }],
+      }),
+    });
+  });
+
+  it('both target the completion function with retries and a dead-letter queue', () => {
+    template.resourceCountIs('AWS::Events::Rule', 2);
+    const rules = Object.values(template.findResources('AWS::Events::Rule'));
+    for (const rule of rules) {
+      expect(rule.Properties.Targets).toEqual([
+        {
+          Id: expect.any(String),
+          Arn: arnOf(jobs.completionFunction),
+          DeadLetterConfig: { Arn: arnOf(jobs.ruleDeadLetterQueue) },
+          RetryPolicy: { MaximumRetryAttempts: 185, MaximumEventAgeInSeconds: 24 * 60 * 60 },
+        },
+      ]);
+    }
+  });
+
+  it('may send undeliverable events to the rule dead-letter queue', () => {
+    template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      Queues: [ref(jobs.ruleDeadLetterQueue)],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: 'sqs:SendMessage',
+            Effect: 'Allow',
+            Principal: { Service: 'events.amazonaws.com' },
+          }),
+        ]),
+      },
+    });
+  });
+});
+
+describe('dead-letter queues', () => {
+  it('enforce TLS, use SQS-managed encryption and keep messages 14 days', () => {
+    template.resourceCountIs('AWS::SQS::Queue', 2);
+    for (const queue of jobs.deadLetterQueues) {
+      const queueId = logicalId(queue);
+      const props = template.findResources('AWS::SQS::Queue')[queueId]?.Properties;
+      expect(props).toMatchObject({
+        SqsManagedSseEnabled: true,
+        MessageRetentionPeriod: 14 * 24 * 60 * 60,
+      });
+      template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+        Queues: [ref(queue)],
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Effect: 'Deny',
+              Action: 'sqs:*',
+              Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+            }),
+          ]),
+        },
+      });
+    }
+  });
+});
+
+describe('least privilege', () => {
+  const nonBaseline = (statements: Statement[]) =>
+    statements.filter(
+      (s) => !s.Action.every((a) => a.startsWith('logs:') || a.startsWith('xray:')),
+    );
+  const actionsOf = (statements: Statement[]) =>
+    [...new Set(nonBaseline(statements).flatMap((s) => s.Action))].sort();
+
+  it('gives every function role no managed policy and trusts only Lambda', () => {
+    const roles = Object.values(template.findResources('AWS::IAM::Role'));
+    expect(roles).toHaveLength(6);
+    for (const role of roles) {
+      expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+      expect(role.Properties.Policies).toBeUndefined();
+      expect(role.Properties.AssumeRolePolicyDocument.Statement).toEqual([
+        {
+          Action: 'sts:AssumeRole',
+          Effect: 'Allow',
+          Principal: { Service: 'lambda.amazonaws.com' },
+        },
+      ]);
+    }
+    template.resourceCountIs('AWS::IAM::ManagedPolicy', 0);
+  });
+
+  it('lets each function write only to its own log group', () => {
+    for (const fn of Object.values(functionsOf(jobs))) {
+      const logGroup = fn.node.scope?.node.findChild(`${fn.node.id}Logs`);
+      if (!logGroup) throw new Error('log group not found');
+      const logStatements = statementsOfRole(template, roleIdOf(fn)).filter((s) =>
+        s.Action.some((a) => a.startsWith('logs:')),
+      );
+      expect(logStatements).toEqual([
+        {
+          Effect: 'Allow',
+          Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+          Resource: [arnOf(logGroup)],
+        },
+      ]);
+    }
+  });
+
+  it('uses "*" only for the X-Ray actions, which have no resource-level permissions', () => {
+    for (const fn of Object.values(functionsOf(jobs))) {
+      for (const s of statementsOfRole(template, roleIdOf(fn))) {
+        const wildcard = JSON.stringify(s.Resource).includes('*');
+        const isXray = s.Action.every((a) => a.startsWith('xray:'));
+        expect(wildcard, JSON.stringify(s)).toBe(isXray);
+        expect(s.Action.some((a) => a.includes('*'))).toBe(false);
+      }
+    }
+  });
+
+  it('grants each function exactly the actions it uses', () => {
+    const expected = {
+      startJob: ['dynamodb:DeleteItem', 'dynamodb:PutItem', 'lambda:InvokeFunction'],
+      getJob: ['dynamodb:GetItem', 'dynamodb:Query'],
+      listJobs: ['dynamodb:Query'],
+      cancelJob: ['dynamodb:Query', 'dynamodb:UpdateItem'],
+      worker: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'events:PutEvents'],
+      completion: [
+        'dynamodb:DeleteItem',
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'sqs:SendMessage',
+      ],
+    };
+    const actual = Object.fromEntries(
+      Object.entries(functionsOf(jobs)).map(([key, fn]) => [
+        key,
+        actionsOf(statementsOfRole(template, roleIdOf(fn))),
+      ]),
+    );
+    expect(actual).toEqual(expected);
+  });
+
+  it('lets the worker put events on the bus only, and never put or delete items', () => {
+    const statements = nonBaseline(statementsOfRole(template, roleIdOf(jobs.workerFunction)));
+    const putEvents = statements.filter((s) => s.Action.includes('events:PutEvents'));
+    expect(putEvents.flatMap((s) => s.Resource)).toEqual([arnOf(jobs.eventBus)]);
+    const actions = statements.flatMap((s) => s.Action);
+    expect(actions).not.toContain('dynamodb:PutItem');
+    expect(actions).not.toContain('dynamodb:DeleteItem');
+    for (const s of statements.filter((x) => x.Action.some((a) => a.startsWith('dynamodb:')))) {
+      expect(s.Resource).toEqual([arnOf(jobs.table)]);
+    }
+  });
+
+  it('lets list-jobs query the two indexes only, not the table', () => {
+    const statements = nonBaseline(statementsOfRole(template, roleIdOf(jobs.listJobsFunction)));
+    expect(statements).toEqual([
+      {
+        Effect: 'Allow',
+        Action: ['dynamodb:Query'],
+        Resource: [
+          tableArnJoin(JobsTable.byOwner.indexName),
+          tableArnJoin(JobsTable.byOwnerStatus.indexName),
+        ],
+      },
+    ]);
+  });
+
+  it('lets start-job invoke the worker and nothing else', () => {
+    const statements = nonBaseline(statementsOfRole(template, roleIdOf(jobs.startJobFunction)));
+    const invoke = statements.filter((s) => s.Action.some((a) => a.startsWith('lambda:')));
+    expect(invoke).toEqual([
+      {
+        Effect: 'Allow',
+        Action: ['lambda:InvokeFunction'],
+        Resource: [arnOf(jobs.workerFunction)],
+      },
+    ]);
+  });
+
+  it('scopes the other table grants to the table ARN', () => {
+    for (const fn of [
+      jobs.startJobFunction,
+      jobs.getJobFunction,
+      jobs.cancelJobFunction,
+      jobs.completionFunction,
+    ]) {
+      const dynamo = nonBaseline(statementsOfRole(template, roleIdOf(fn))).filter((s) =>
+        s.Action.some((a) => a.startsWith('dynamodb:')),
+      );
+      expect(dynamo.length).toBeGreaterThan(0);
+      for (const s of dynamo) expect(s.Resource).toEqual([arnOf(jobs.table)]);
+    }
+  });
+});
+
+describe('template', () => {
+  it('contains no custom resources (the local cloud cannot run them)', () => {
+    const types = Object.values(
+      template.toJSON().Resources as Record<string, { Type: string }>,
+    ).map((r) => r.Type);
+    expect(types.filter((t) => t.startsWith('Custom::'))).toEqual([]);
+    expect(types).not.toContain('AWS::CloudFormation::CustomResource');
+  });
+
+  it('outputs what a client and the local cloud need', () => {
+    const outputs = Object.keys(template.findOutputs('*'));
+    expect(outputs).toEqual(
+      expect.arrayContaining(['ApiUrl', 'TableName', 'EventBusName', 'WorkerFunctionName']),
+    );
+  });
+});

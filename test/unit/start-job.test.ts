@@ -1,0 +1,434 @@
+import {
+  ConditionalCheckFailedException,
+  DeleteItemCommand,
+  DynamoDBClient,
+  PutItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import {
+  afterAll,
+  afterEach,
+  beforeEach,
+  describe,
+  expect,
+  it,
+  type MockInstance,
+  vi,
+} from 'vitest';
+import { workerPayloadSchema } from '../../functions/shared/events';
+import type { ApiHandler } from '../../functions/shared/http';
+import { canonicalJson, sha256Hex } from '../../functions/shared/json';
+import { activeItem, activeJob, bodyOf, startJobEvent, USER_ARN } from './helpers/api-event';
+
+const NOW = new Date('2025-11-28T12:00:00.000Z');
+const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
+
+const ddb = mockClient(DynamoDBClient);
+const lambda = mockClient(LambdaClient);
+
+/** Loads the handler afresh with the given environment, as a cold start would. */
+async function loadHandler(env: Record<string, string> = {}): Promise<ApiHandler> {
+  vi.resetModules();
+  vi.stubEnv('JOBS_TABLE_NAME', 'jobs-table');
+  vi.stubEnv('WORKER_FUNCTION_NAME', 'eventjobs-worker');
+  vi.stubEnv('MAX_INPUT_BYTES', '');
+  for (const [name, value] of Object.entries(env)) vi.stubEnv(name, value);
+  const module = await import('../../functions/start-job/handler');
+  return module.handler;
+}
+
+function payloadOf(call: { args: [{ input: { Payload?: unknown } }] } | undefined): unknown {
+  return JSON.parse(String(call?.args[0].input.Payload));
+}
+
+/** What DynamoDB throws when the name already has a running job, with that job's item. */
+async function nameTaken(existing = activeJob()) {
+  return new ConditionalCheckFailedException({
+    message: 'The conditional request failed',
+    $metadata: {},
+    Item: await activeItem(existing),
+  });
+}
+
+let consoleError: MockInstance<typeof console.error>;
+
+beforeEach(() => {
+  ddb.reset();
+  lambda.reset();
+  ddb.on(PutItemCommand).resolves({});
+  ddb.on(DeleteItemCommand).resolves({});
+  lambda.on(InvokeCommand).resolves({ StatusCode: 202 });
+  vi.useFakeTimers({ toFake: ['Date'] });
+  vi.setSystemTime(NOW);
+  vi.spyOn(console, 'log').mockImplementation(() => undefined);
+  consoleError = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+});
+
+afterEach(() => {
+  vi.useRealTimers();
+  ddb.reset();
+  lambda.reset();
+});
+
+afterAll(() => {
+  vi.unstubAllEnvs();
+});
+
+describe('POST /jobs: starting a job', () => {
+  it('claims the name, invokes the worker asynchronously and answers 202 with a Location', async () => {
+    // Prepare
+    const handler = await loadHandler();
+    const input = { value: { b: 2, a: [1, 'x'] } };
+
+    // Act
+    const result = await handler(startJobEvent({ type: 'echo', name: 'greeting', input }));
+
+    // Assess: the response
+    expect(result.statusCode).toBe(202);
+    expect(result.headers?.location).toBe('/jobs/greeting');
+    const body = bodyOf(result);
+    expect(body).toEqual({
+      jobName: 'greeting',
+      runId: expect.stringMatching(ULID),
+      status: 'RUNNING',
+      statusUrl: 'https://abc123defg.execute-api.eu-west-1.amazonaws.com/jobs/greeting',
+    });
+
+    // Assess: the record, written only if the name is free, under the caller's key
+    const [put] = ddb.commandCalls(PutItemCommand);
+    expect(put?.args[0].input).toMatchObject({
+      TableName: 'jobs-table',
+      ConditionExpression: 'attribute_not_exists(pk)',
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      Item: {
+        pk: { S: `JOB#${USER_ARN}#greeting` },
+        sk: { S: 'ACTIVE' },
+        owner: { S: USER_ARN },
+        jobName: { S: 'greeting' },
+        runId: { S: body.runId },
+        type: { S: 'echo' },
+        status: { S: 'RUNNING' },
+        input: { S: JSON.stringify(input) },
+        inputHash: { S: sha256Hex(canonicalJson(input)) },
+        createdAt: { S: NOW.toISOString() },
+        updatedAt: { S: NOW.toISOString() },
+      },
+    });
+
+    // Assess: the worker gets a well-formed payload, fire and forget
+    const [invoke] = lambda.commandCalls(InvokeCommand);
+    expect(invoke?.args[0].input).toMatchObject({
+      FunctionName: 'eventjobs-worker',
+      InvocationType: 'Event',
+    });
+    const payload = workerPayloadSchema.parse(payloadOf(invoke));
+    expect(payload).toEqual({
+      owner: USER_ARN,
+      jobName: 'greeting',
+      runId: body.runId,
+      type: 'echo',
+      input,
+      submittedAt: NOW.toISOString(),
+    });
+    expect(ddb.commandCalls(DeleteItemCommand)).toHaveLength(0);
+  });
+
+  it('generates a name that sorts by start time when none is given', async () => {
+    // Prepare
+    const handler = await loadHandler();
+    const request = { type: 'sleep', input: { seconds: 1 } };
+
+    // Act
+    const first = bodyOf(await handler(startJobEvent(request)));
+    vi.setSystemTime(new Date(NOW.getTime() + 1));
+    const second = bodyOf(await handler(startJobEvent(request)));
+
+    // Assess
+    expect(first.jobName).toMatch(ULID);
+    expect(second.jobName).toMatch(ULID);
+    expect(String(first.jobName) < String(second.jobName)).toBe(true);
+    expect(first.jobName).not.toBe(first.runId);
+  });
+
+  it('puts the stage in the Location and status URL when the API is not on $default', async () => {
+    // Prepare
+    const handler = await loadHandler();
+
+    // Act
+    const result = await handler(
+      startJobEvent({ type: 'echo', name: 'staged', input: { value: 1 } }, { stage: 'prod' }),
+    );
+
+    // Assess
+    expect(result.headers?.location).toBe('/prod/jobs/staged');
+    expect(bodyOf(result).statusUrl).toBe(
+      'https://abc123defg.execute-api.eu-west-1.amazonaws.com/prod/jobs/staged',
+    );
+  });
+
+  it('accepts a base64-encoded body', async () => {
+    // Prepare
+    const handler = await loadHandler();
+
+    // Act
+    const result = await handler(
+      startJobEvent({ type: 'echo', name: 'b64', input: { value: 'ü' } }, { base64: true }),
+    );
+
+    // Assess
+    expect(result.statusCode).toBe(202);
+    expect(payloadOf(lambda.commandCalls(InvokeCommand)[0])).toMatchObject({
+      input: { value: 'ü' },
+    });
+  });
+
+  it.each([
+    'application/json; charset=utf-8',
+    'Application/JSON',
+    'application/vnd.eventjobs+json',
+  ])('accepts content-type %s', async (contentType) => {
+    // Prepare
+    const handler = await loadHandler();
+
+    // Act
+    const result = await handler(
+      startJobEvent(
+        { type: 'echo', name: 'ct', input: { value: 1 } },
+        { headers: { 'content-type': contentType } },
+      ),
+    );
+
+    // Assess
+    expect(result.statusCode).toBe(202);
+  });
+
+  it('keys an assumed role by the role, so its sessions share their jobs', async () => {
+    // Prepare
+    const handler = await loadHandler();
+    const session = 'arn:aws:sts::123456789012:assumed-role/ci-deployer/run-4711';
+
+    // Act
+    await handler(
+      startJobEvent({ type: 'echo', name: 'ci', input: { value: 1 } }, { userArn: session }),
+    );
+
+    // Assess
+    const role = 'arn:aws:sts::123456789012:assumed-role/ci-deployer';
+    const [put] = ddb.commandCalls(PutItemCommand);
+    expect(put?.args[0].input.Item?.pk).toEqual({ S: `JOB#${role}#ci` });
+    expect(payloadOf(lambda.commandCalls(InvokeCommand)[0])).toMatchObject({ owner: role });
+  });
+});
+
+describe('POST /jobs: a name that already has a running job', () => {
+  it('answers 200 with the running job when the same type and input are retried', async () => {
+    // Prepare: the running job was started with the same input, keys in another order
+    const handler = await loadHandler();
+    const existing = activeJob({
+      jobName: 'greeting',
+      type: 'echo',
+      input: { value: { a: 1, b: 2 } },
+      inputHash: sha256Hex(canonicalJson({ value: { b: 2, a: 1 } })),
+    });
+    ddb.on(PutItemCommand).rejects(await nameTaken(existing));
+
+    // Act
+    const result = await handler(
+      startJobEvent({ type: 'echo', name: 'greeting', input: { value: { b: 2, a: 1 } } }),
+    );
+
+    // Assess
+    expect(result.statusCode).toBe(200);
+    expect(result.headers?.location).toBe('/jobs/greeting');
+    expect(bodyOf(result)).toEqual({
+      jobName: 'greeting',
+      runId: existing.runId,
+      status: 'RUNNING',
+      statusUrl: 'https://abc123defg.execute-api.eu-west-1.amazonaws.com/jobs/greeting',
+    });
+    expect(lambda.commandCalls(InvokeCommand)).toHaveLength(0);
+    expect(ddb.commandCalls(DeleteItemCommand)).toHaveLength(0);
+  });
+
+  it.each([
+    ['a different input', { type: 'echo', input: { value: 'other' } }],
+    ['a different type', { type: 'fail', input: { message: 'hello' } }],
+  ])('answers 409 JobNameInUse with the running job for %s', async (_, request) => {
+    // Prepare
+    const handler = await loadHandler();
+    const existing = activeJob({
+      jobName: 'greeting',
+      type: 'echo',
+      input: { value: 'hello' },
+      inputHash: sha256Hex(canonicalJson({ value: 'hello' })),
+    });
+    ddb.on(PutItemCommand).rejects(await nameTaken(existing));
+
+    // Act
+    const result = await handler(startJobEvent({ ...request, name: 'greeting' }));
+
+    // Assess
+    expect(result.statusCode).toBe(409);
+    expect(bodyOf(result)).toEqual({
+      error: { code: 'JobNameInUse', message: expect.stringContaining('greeting') },
+      job: {
+        jobName: 'greeting',
+        runId: existing.runId,
+        type: 'echo',
+        status: 'RUNNING',
+        createdAt: existing.createdAt,
+        updatedAt: existing.updatedAt,
+        input: { value: 'hello' },
+      },
+    });
+    expect(lambda.commandCalls(InvokeCommand)).toHaveLength(0);
+    expect(ddb.commandCalls(DeleteItemCommand)).toHaveLength(0);
+  });
+});
+
+describe('POST /jobs: when the worker cannot be invoked', () => {
+  it.each([
+    [
+      'Invoke throws',
+      () => lambda.on(InvokeCommand).rejects(new Error('TooManyRequestsException')),
+    ],
+    ['Invoke answers 500', () => lambda.on(InvokeCommand).resolves({ StatusCode: 500 })],
+    [
+      'Invoke answers 200 instead of 202',
+      () => lambda.on(InvokeCommand).resolves({ StatusCode: 200 }),
+    ],
+    [
+      'Invoke reports a function error',
+      () => lambda.on(InvokeCommand).resolves({ StatusCode: 202, FunctionError: 'Unhandled' }),
+    ],
+  ])('removes the run it just wrote and answers 503 when %s', async (_, failInvoke) => {
+    // Prepare
+    const handler = await loadHandler();
+    failInvoke();
+
+    // Act
+    const result = await handler(
+      startJobEvent({ type: 'echo', name: 'greeting', input: { value: 1 } }),
+    );
+
+    // Assess
+    expect(result.statusCode).toBe(503);
+    expect(bodyOf(result)).toEqual({
+      error: { code: 'ServiceUnavailable', message: expect.any(String) },
+    });
+    const runId = ddb.commandCalls(PutItemCommand)[0]?.args[0].input.Item?.runId?.S;
+    const deletes = ddb.commandCalls(DeleteItemCommand);
+    expect(deletes).toHaveLength(1);
+    expect(deletes[0]?.args[0].input).toMatchObject({
+      TableName: 'jobs-table',
+      Key: { pk: { S: `JOB#${USER_ARN}#greeting` }, sk: { S: 'ACTIVE' } },
+      ConditionExpression: 'runId = :runId',
+      ExpressionAttributeValues: { ':runId': { S: runId } },
+    });
+    expect(consoleError).toHaveBeenCalledWith(
+      expect.stringContaining('The worker could not be invoked'),
+    );
+  });
+
+  it('still answers 503, and logs the orphaned record loudly, when removing it fails too', async () => {
+    // Prepare
+    const handler = await loadHandler();
+    lambda.on(InvokeCommand).rejects(new Error('ServiceException'));
+    ddb.on(DeleteItemCommand).rejects(new Error('ProvisionedThroughputExceededException'));
+
+    // Act
+    const result = await handler(
+      startJobEvent({ type: 'echo', name: 'greeting', input: { value: 1 } }),
+    );
+
+    // Assess
+    expect(result.statusCode).toBe(503);
+    expect(result.body).not.toContain('Exception');
+    const logged = consoleError.mock.calls.map((args) => String(args[0]));
+    const orphan = logged.find((line) => line.includes('ORPHANED JOB RECORD'));
+    expect(orphan).toBeDefined();
+    expect(JSON.parse(orphan ?? '{}')).toMatchObject({
+      level: 'error',
+      owner: USER_ARN,
+      jobName: 'greeting',
+      errorMessage: 'ProvisionedThroughputExceededException',
+    });
+  });
+
+  it('answers 503 when the record was already removed by someone else', async () => {
+    // Prepare: the conditional delete finds no record of this run
+    const handler = await loadHandler();
+    lambda.on(InvokeCommand).rejects(new Error('ServiceException'));
+    ddb
+      .on(DeleteItemCommand)
+      .rejects(new ConditionalCheckFailedException({ message: 'failed', $metadata: {} }));
+
+    // Act
+    const result = await handler(
+      startJobEvent({ type: 'echo', name: 'greeting', input: { value: 1 } }),
+    );
+
+    // Assess
+    expect(result.statusCode).toBe(503);
+  });
+});
+
+describe('POST /jobs: when DynamoDB fails', () => {
+  it('answers 500 with a generic message and never invokes the worker', async () => {
+    // Prepare
+    const handler = await loadHandler();
+    const failure = new Error('InternalServerError: the table is on fire');
+    ddb.on(PutItemCommand).rejects(failure);
+
+    // Act
+    const result = await handler(
+      startJobEvent({ type: 'echo', name: 'greeting', input: { value: 1 } }),
+    );
+
+    // Assess
+    expect(result.statusCode).toBe(500);
+    expect(bodyOf(result)).toEqual({
+      error: { code: 'InternalError', message: 'An internal error occurred' },
+    });
+    expect(result.body).not.toContain('fire');
+    expect(result.body).not.toContain(String(failure.stack).split('\n')[1]?.trim());
+    expect(lambda.commandCalls(InvokeCommand)).toHaveLength(0);
+  });
+});
+
+describe('start-job configuration', () => {
+  it.each(['JOBS_TABLE_NAME', 'WORKER_FUNCTION_NAME'])(
+    'fails to load, naming the variable, when %s is not set',
+    async (name) => {
+      // Act
+      const loading = loadHandler({ [name]: '' });
+
+      // Assess
+      await expect(loading).rejects.toThrow(new RegExp(name));
+    },
+  );
+
+  it('fails to load when MAX_INPUT_BYTES is not a positive integer', async () => {
+    // Act
+    const loading = loadHandler({ MAX_INPUT_BYTES: '64k' });
+
+    // Assess
+    await expect(loading).rejects.toThrow(/MAX_INPUT_BYTES/);
+  });
+
+  it('applies MAX_INPUT_BYTES to the input', async () => {
+    // Prepare
+    const handler = await loadHandler({ MAX_INPUT_BYTES: '100' });
+
+    // Act
+    const small = await handler(startJobEvent({ type: 'echo', name: 'a', input: { value: 'x' } }));
+    const large = await handler(
+      startJobEvent({ type: 'echo', name: 'b', input: { value: 'x'.repeat(100) } }),
+    );
+
+    // Assess
+    expect(small.statusCode).toBe(202);
+    expect(large.statusCode).toBe(413);
+  });
+});
