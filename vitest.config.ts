@@ -1,14 +1,43 @@
 import { defineConfig } from 'vitest/config';
 
+// The bundled AWS SDK warns once per process that it will need Node 22 from 2027;
+// Lambda runs Node 22/24, so on this Node 20 machine the warning is only noise.
+const env = { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     // The JSON report is what .ci/run counts from; the default reporter is for people.
     reporters: ['default', 'json'],
     outputFile: { json: '.vitest/results.json' },
-    // Infra tests bundle every function with esbuild during synthesis.
-    testTimeout: 120_000,
-    hookTimeout: 180_000,
     restoreMocks: true,
+    projects: [
+      {
+        extends: true,
+        test: { name: 'unit', include: ['test/unit/**/*.test.ts'], testTimeout: 30_000, env },
+      },
+      {
+        extends: true,
+        // Infra tests bundle every function with esbuild during synthesis.
+        test: {
+          name: 'infra',
+          include: ['test/infra/**/*.test.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 180_000,
+          env,
+        },
+      },
+      {
+        extends: true,
+        // End-to-end: one local cloud (or a deployed stack) for the whole project, over HTTP.
+        test: {
+          name: 'e2e',
+          include: ['test/e2e/**/*.test.ts'],
+          globalSetup: ['test/e2e/global-setup.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+          env,
+        },
+      },
+    ],
   },
 });

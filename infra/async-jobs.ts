@@ -543,6 +543,8 @@ class FunctionFactory {
         target: 'node20',
         mainFields: ['module', 'main'],
         minify: true,
+        // Error class names are part of what callers see (`error.name`); minifying must keep them.
+        keepNames: true,
         sourceMap: true,
         sourcesContent: false,
         // Bundle the AWS SDK too: the runtime's SDK version is not the one tested, and the

@@ -3,9 +3,22 @@ import { defineJobType } from './types';
 
 export const fail = defineJobType({
   name: 'fail',
-  description: 'Fails with `message`: a job that always ends FAILED, for trying the failure path.',
-  input: z.strictObject({ message: z.string().min(1).max(1000) }),
-  async run({ message }): Promise<never> {
+  description:
+    'Fails with `message`: a job that always ends FAILED, for trying the failure path. With ' +
+    '`hangSeconds` it first blocks its event loop that long, like a stuck worker that heeds ' +
+    'neither cancellation nor its deadline, for trying the Lambda timeout path.',
+  input: z.strictObject({
+    message: z.string().min(1).max(1000),
+    hangSeconds: z.number().int().min(1).max(900).optional(),
+  }),
+  async run({ message, hangSeconds }): Promise<never> {
+    if (hangSeconds !== undefined) {
+      // Deliberately synchronous: no timer, abort signal or deadline check can run meanwhile.
+      const until = Date.now() + hangSeconds * 1000;
+      while (Date.now() < until) {
+        // spin
+      }
+    }
     throw new Error(message);
   },
 });

@@ -83,6 +83,8 @@ describe('input schemas', () => {
     ['echo', { value: { nested: [1, 'two', true, null] } }],
     ['fail', { message: 'x' }],
     ['fail', { message: 'm'.repeat(1000) }],
+    ['fail', { message: 'x', hangSeconds: 1 }],
+    ['fail', { message: 'x', hangSeconds: 900 }],
     ['hash', { megabytes: 1 }],
     ['hash', { megabytes: 1024 }],
   ])('%s accepts %j', (type, input) => {
@@ -100,6 +102,9 @@ describe('input schemas', () => {
     ['fail', { message: '' }],
     ['fail', { message: 'm'.repeat(1001) }],
     ['fail', { message: 'boom', extra: 1 }],
+    ['fail', { message: 'boom', hangSeconds: 0 }],
+    ['fail', { message: 'boom', hangSeconds: 901 }],
+    ['fail', { message: 'boom', hangSeconds: 1.5 }],
     ['hash', { megabytes: 0 }],
     ['hash', { megabytes: 1025 }],
     ['hash', { megabytes: 1.5 }],
@@ -223,6 +228,24 @@ describe('fail', () => {
 
     // Assess
     await expect(running).rejects.toThrow(new Error('disk full'));
+  });
+
+  it('blocks its event loop for hangSeconds before failing, so no timer can fire', async () => {
+    // Prepare
+    let timerFired = false;
+    const timer = setTimeout(() => {
+      timerFired = true;
+    }, 10);
+    const startedAt = Date.now();
+
+    // Act
+    const running = fail.run({ message: 'stuck', hangSeconds: 1 }, jobContext().ctx);
+
+    // Assess
+    expect(timerFired).toBe(false);
+    expect(Date.now() - startedAt).toBeGreaterThanOrEqual(1000);
+    await expect(running).rejects.toThrow(new Error('stuck'));
+    clearTimeout(timer);
   });
 });
 

@@ -1,0 +1,308 @@
+/**
+ * The local cloud: runs a synthesized cloud assembly on one machine. It reads
+ * the template, starts DynamoDB, SQS, EventBridge, Lambda and the HTTP APIs
+ * from it, and wires them together the way AWS does. Functions reach every AWS
+ * API through one endpoint (`AWS_ENDPOINT_URL`) with their own credentials.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { LocalHttpApi } from './apigw';
+import { type LoadedStack, loadStack, readAssembly } from './assembly/stack';
+import { AwsEndpoint } from './aws-endpoint';
+import type { FunctionSpec, LocalCredential, LocalEnv, LogSink } from './contracts';
+import { LocalCredentials } from './credentials';
+import { LocalDynamoDb } from './dynamodb';
+import { LocalEventBridge } from './eventbridge/bus';
+import { LocalLambda } from './lambda';
+import { TerminalLogs } from './logs';
+import { verifyRequest } from './sigv4';
+import { LocalSqs } from './sqs';
+
+export interface LocalCloudOptions {
+  /** The cloud assembly (`cdk.out`). */
+  readonly assemblyDir: string;
+  /** @default - the assembly's only stack */
+  readonly stackName?: string;
+  /** Port of the first HTTP API; later APIs take the next ports. 0 picks free ports. @default 3000 */
+  readonly apiPort?: number;
+  /** Port of the AWS endpoint. 0 picks a free port. @default 4566 */
+  readonly awsPort?: number;
+  /** @default '127.0.0.1' */
+  readonly host?: string;
+  /** Keep DynamoDB state on disk here. @default - in memory */
+  readonly dataDir?: string;
+  /** An external DynamoDB-compatible endpoint to use instead of the embedded server. */
+  readonly dynamodbEndpoint?: string;
+  /** One log file per function (and service) in this directory. */
+  readonly logsDir?: string;
+  /** Print no function logs to the terminal. @default false */
+  readonly quiet?: boolean;
+  /** Colour log prefixes. @default false */
+  readonly color?: boolean;
+  /** Where logs go instead of the terminal (tests). */
+  readonly log?: LogSink;
+  /** See `LocalEnv.timeScale`. @default 1 */
+  readonly timeScale?: number;
+  /** @default 'us-east-1' */
+  readonly region?: string;
+  /** @default '000000000000' */
+  readonly accountId?: string;
+  /** Concurrent executions across all functions. @default 100 */
+  readonly accountConcurrency?: number;
+  /** The DynamoDB TTL sweep interval (0 turns it off). @default 60000 */
+  readonly ttlSweepIntervalMs?: number;
+}
+
+export interface RunningLocalCloud {
+  readonly stackName: string;
+  readonly region: string;
+  readonly accountId: string;
+  /** The first HTTP API's base URL, without a trailing slash. */
+  readonly apiUrl: string;
+  readonly apis: readonly { readonly name: string; readonly id: string; readonly url: string }[];
+  /** What functions get as `AWS_ENDPOINT_URL`. */
+  readonly awsEndpoint: string;
+  /** The local IAM users people and tests sign with. */
+  readonly users: readonly LocalCredential[];
+  /** The stack's outputs, resolved to local values. */
+  readonly outputs: Readonly<Record<string, string>>;
+  /** What the local cloud does differently from AWS for this stack; printed once at start. */
+  readonly notes: readonly string[];
+  readonly startupMs: number;
+  readonly services: {
+    readonly lambda: LocalLambda;
+    readonly events: LocalEventBridge;
+    readonly sqs: LocalSqs;
+    readonly dynamodb: LocalDynamoDb;
+  };
+  /** Stops everything; resolves with a report of what is left in dead-letter queues, if anything. */
+  stop(): Promise<string>;
+}
+
+export async function startLocalCloud(options: LocalCloudOptions): Promise<RunningLocalCloud> {
+  const startedAt = performance.now();
+  const host = options.host ?? '127.0.0.1';
+  const env: LocalEnv = {
+    region: options.region ?? 'us-east-1',
+    accountId: options.accountId ?? '000000000000',
+    partition: 'aws',
+    timeScale: options.timeScale ?? 1,
+  };
+  const log =
+    options.log ??
+    new TerminalLogs({ dir: options.logsDir, quiet: options.quiet, color: options.color });
+
+  const assembly = readAssembly(options.assemblyDir, options.stackName);
+  const closers: Array<() => Promise<void> | void> = [];
+  const closeAll = async () => {
+    for (const close of closers.reverse()) {
+      try {
+        await close();
+      } catch (error) {
+        log.line('local', `error while stopping: ${String(error)}`);
+      }
+    }
+    closers.length = 0;
+  };
+
+  try {
+    // Ports first: the template's API endpoints and queue URLs resolve to them.
+    const credentials = new LocalCredentials(env);
+    let authenticateAws: ConstructorParameters<typeof AwsEndpoint>[0] = () => ({
+      ok: false,
+      status: 503,
+      code: 'ServiceUnavailable',
+      message: 'The local cloud is starting',
+    });
+    const endpoint = new AwsEndpoint((request) => authenticateAws(request), log);
+    const awsEndpoint = await endpoint.listen(options.awsPort ?? 4566, host);
+    closers.push(() => endpoint.close());
+
+    const context = {
+      region: env.region,
+      accountId: env.accountId,
+      partition: env.partition,
+      sqsEndpoint: awsEndpoint,
+    };
+    const draft = loadStack(assembly, { ...context, apiEndpoint: () => '' });
+    const apiServers = new Map<string, { server: Server; url: string }>();
+    let nextPort = options.apiPort ?? 3000;
+    for (const api of draft.apis) {
+      const bound = await bindServer(nextPort, host);
+      closers.push(() => closeServer(bound.server));
+      apiServers.set(api.id, bound);
+      if (nextPort !== 0) nextPort += 1;
+    }
+    const stack = loadStack(assembly, {
+      ...context,
+      apiEndpoint: (apiId) => apiServers.get(apiId)?.url ?? '',
+    });
+
+    const functions = stack.functions.map((fn) =>
+      withLocalEnvironment(fn, env, awsEndpoint, credentials),
+    );
+
+    const dynamodb = await LocalDynamoDb.start({
+      env,
+      dataDir: options.dataDir,
+      endpoint: options.dynamodbEndpoint,
+      ttlSweepIntervalMs: options.ttlSweepIntervalMs,
+      log,
+    });
+    closers.push(() => dynamodb.close());
+    await dynamodb.ensureTables(stack.tables);
+
+    const sqs = new LocalSqs({ env, queues: stack.queues, log });
+    closers.push(() => sqs.close());
+
+    const lambda = new LocalLambda({
+      env,
+      functions,
+      log,
+      queues: sqs,
+      accountConcurrency: options.accountConcurrency,
+    });
+    closers.push(() => lambda.close());
+
+    const events = new LocalEventBridge({
+      env,
+      buses: stack.buses,
+      rules: stack.rules,
+      lambda,
+      queues: sqs,
+      log,
+    });
+    closers.push(() => events.close());
+    lambda.setDestinations({ queues: sqs, events });
+
+    for (const service of [dynamodb, sqs, events.service(), lambda.service()]) {
+      endpoint.register(service);
+    }
+    authenticateAws = (request) => {
+      const result = verifyRequest(
+        {
+          method: request.method,
+          rawPath: request.rawPath,
+          rawQuery: request.rawQuery,
+          headers: request.headers,
+          body: request.body,
+        },
+        credentials,
+      );
+      return result.ok
+        ? { ok: true, caller: result.credential }
+        : { ok: false, status: result.status, code: result.code, message: result.message };
+    };
+
+    const notes = describeDifferences(stack, events);
+    const apis: { name: string; id: string; url: string }[] = [];
+    for (const spec of stack.apis) {
+      const api = new LocalHttpApi({ spec, lambda, credentials, env, log });
+      const bound = apiServers.get(spec.id);
+      if (!bound) continue;
+      bound.server.on('request', (req: IncomingMessage, res: ServerResponse) =>
+        api.handle(req, res),
+      );
+      apis.push({ name: spec.name, id: spec.id, url: bound.url });
+      for (const feature of [...api.unsupportedFeatures, ...api.warnings]) {
+        notes.push(`API ${spec.name}: ${feature}`);
+      }
+    }
+
+    const firstApi = apis[0];
+    return {
+      stackName: stack.stackName,
+      region: env.region,
+      accountId: env.accountId,
+      apiUrl: firstApi?.url ?? '',
+      apis,
+      awsEndpoint,
+      users: credentials.users,
+      outputs: stack.outputs(),
+      notes,
+      startupMs: performance.now() - startedAt,
+      services: { lambda, events, sqs, dynamodb },
+      stop: async () => {
+        const report = deadLetterReport(sqs);
+        await closeAll();
+        return report;
+      },
+    };
+  } catch (error) {
+    await closeAll();
+    throw error;
+  }
+}
+
+/** The function's own environment plus what Lambda and the local cloud add. */
+function withLocalEnvironment(
+  fn: FunctionSpec,
+  env: LocalEnv,
+  awsEndpoint: string,
+  credentials: LocalCredentials,
+): FunctionSpec {
+  const credential = credentials.issueForFunction(fn);
+  return {
+    ...fn,
+    environment: {
+      ...fn.environment,
+      AWS_ENDPOINT_URL: awsEndpoint,
+      AWS_ACCESS_KEY_ID: credential.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: credential.secretAccessKey,
+      AWS_SESSION_TOKEN: credential.sessionToken ?? '',
+      AWS_REGION: env.region,
+      AWS_DEFAULT_REGION: env.region,
+    },
+  };
+}
+
+/** Everything in the template that runs differently here, said once at startup. */
+function describeDifferences(stack: LoadedStack, events: LocalEventBridge): string[] {
+  const notes: string[] = [];
+  if (stack.notEmulated.size > 0) {
+    const list = [...stack.notEmulated].map(([type, count]) => `${type} (${count})`).join(', ');
+    notes.push(`Not emulated (present in the template, no local effect): ${list}`);
+  }
+  for (const [type, reason] of stack.noLocalEffect) notes.push(`${type}: ${reason}`);
+  for (const target of events.unsupportedTargets()) {
+    notes.push(
+      `Rule ${target.ruleName} target ${target.targetId} (${target.targetArn}) is not emulated: ${target.reason}`,
+    );
+  }
+  const runtimes = [...new Set(stack.functions.map((fn) => fn.runtime))].join(', ');
+  notes.push(
+    `Functions declare ${runtimes}; they run here on Node ${process.versions.node} in worker threads.`,
+  );
+  return notes;
+}
+
+function deadLetterReport(sqs: LocalSqs): string {
+  const lines: string[] = [];
+  for (const { queue, messages } of sqs.contents()) {
+    if (messages.length === 0) continue;
+    lines.push(`Queue ${queue.name} holds ${messages.length} message(s):`);
+    for (const message of messages.slice(0, 20)) {
+      const attributes = Object.entries(message.messageAttributes)
+        .map(([name, value]) => `${name}=${value.StringValue ?? ''}`)
+        .join(' ');
+      lines.push(`  ${message.messageId} ${attributes} ${message.body.slice(0, 300)}`);
+    }
+    if (messages.length > 20) lines.push(`  ... and ${messages.length - 20} more`);
+  }
+  return lines.length > 0 ? `${lines.join('\n')}\n` : '';
+}
+
+async function bindServer(port: number, host: string): Promise<{ server: Server; url: string }> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  return { server, url: `http://${host}:${address.port}` };
+}
+
+async function closeServer(server: Server): Promise<void> {
+  server.closeAllConnections();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+}

@@ -1,0 +1,2 @@
+export { LocalDynamoDb, type LocalDynamoDbOptions } from './dynamodb';
+export { DynamoDbSetupError, TableMismatchError } from './errors';

@@ -1,0 +1,2 @@
+export { SqsError } from './errors';
+export { LocalSqs, type LocalSqsOptions, type QueueContents } from './sqs';
