@@ -4,6 +4,14 @@ import { defineConfig } from 'vitest/config';
 // Lambda runs Node 22/24, so on this Node 20 machine the warning is only noise.
 const env = { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
 
+const e2e = {
+  include: ['test/e2e/**/*.test.ts'],
+  globalSetup: ['test/e2e/global-setup.ts'],
+  testTimeout: 60_000,
+  hookTimeout: 60_000,
+  env,
+};
+
 export default defineConfig({
   test: {
     // The JSON report is what .ci/run counts from; the default reporter is for people.
@@ -29,14 +37,12 @@ export default defineConfig({
       {
         extends: true,
         // End-to-end: one local cloud (or a deployed stack) for the whole project, over HTTP.
-        test: {
-          name: 'e2e',
-          include: ['test/e2e/**/*.test.ts'],
-          globalSetup: ['test/e2e/global-setup.ts'],
-          testTimeout: 60_000,
-          hookTimeout: 60_000,
-          env,
-        },
+        test: { name: 'e2e', ...e2e },
+      },
+      {
+        extends: true,
+        // The same suite with the local cloud on an external DynamoDB-compatible server.
+        test: { name: 'e2e-dynamodb-endpoint', ...e2e, exclude: ['test/e2e/cli.test.ts'] },
       },
     ],
   },

@@ -64,7 +64,7 @@ export interface RunningLocalCloud {
   readonly awsEndpoint: string;
   /** The local IAM users people and tests sign with. */
   readonly users: readonly LocalCredential[];
-  /** The stack's outputs, resolved to local values. */
+  /** The stack's outputs, resolved with local names and ARNs (an output built from `AWS::URLSuffix` still reads like AWS's: use `apiUrl`). */
   readonly outputs: Readonly<Record<string, string>>;
   /** What the local cloud does differently from AWS for this stack; printed once at start. */
   readonly notes: readonly string[];
@@ -195,6 +195,15 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Runni
     };
 
     const notes = describeDifferences(stack, events);
+    notes.unshift(
+      options.dynamodbEndpoint
+        ? `DynamoDB: the external endpoint ${options.dynamodbEndpoint}`
+        : options.dataDir
+          ? `DynamoDB: embedded (dynalite), kept on disk in ${options.dataDir}`
+          : 'DynamoDB: embedded (dynalite), in memory',
+      'DynamoDB TTL: expired items are deleted by a local sweep every minute (AWS: within about two days); reads filter on the TTL attribute either way.',
+    );
+    log.line('local', notes[0] ?? '');
     const apis: { name: string; id: string; url: string }[] = [];
     for (const spec of stack.apis) {
       const api = new LocalHttpApi({ spec, lambda, credentials, env, log });

@@ -32,9 +32,7 @@ import {
 import { describeError, log } from '../shared/log';
 import { type ActiveJob, type JobOutcome, JobStatus, type TerminalStatus } from '../shared/model';
 import type { JobStore } from '../shared/store';
-
-/** Error messages are cut to this length; they are stored in the outcome item. */
-export const MAX_MESSAGE_CHARS = 4000;
+import { describeZodIssues, truncate } from '../shared/text';
 
 export interface CompletionDeps {
   readonly store: JobStore;
@@ -151,7 +149,7 @@ function readEvent(event: unknown, now: Date): RunReport {
       case JobEventType.Cancelled: {
         const { reason, ...d } = parseDetail(jobCancelledDetailSchema, detail, detailType);
         // The outcome has no reason field; the error slot says why the run stopped.
-        const error = { name: 'JobCancelledError', message: cut(reason) };
+        const error = { name: 'JobCancelledError', message: truncate(reason) };
         return { ...d, status: JobStatus.Cancelled, error, via: detailType };
       }
     }
@@ -199,9 +197,9 @@ function workerFailureError(detail: LambdaFailureDetail): JobError {
     const message = errorMessage ?? errorType ?? '';
     // A timeout reports "Task timed out after N seconds", with no or a sandbox errorType.
     if (/timed out/i.test(message) || errorType === 'Sandbox.Timedout') {
-      return { name: 'WorkerTimeout', message: cut(message) };
+      return { name: 'WorkerTimeout', message: truncate(message) };
     }
-    return { name: cut(errorType ?? 'Lambda.Unhandled', 256), message: cut(message) };
+    return { name: truncate(errorType ?? 'Lambda.Unhandled', 256), message: truncate(message) };
   }
   const condition = detail.requestContext.condition;
   if (condition === 'EventAgeExceeded') {
@@ -248,13 +246,13 @@ async function runHook(
     return {
       status: JobStatus.Failed,
       result: report.result,
-      error: { name: 'OnCompleteError', message: cut(messageOf(error)) },
+      error: { name: 'OnCompleteError', message: truncate(messageOf(error)) },
     };
   }
 }
 
 function malformed(message: string, cause?: ZodError): MalformedEventError {
-  const issues = cause ? describeIssues(cause) : undefined;
+  const issues = cause ? describeZodIssues(cause) : undefined;
   log.error(message, issues ? { issues } : {});
   return new MalformedEventError(issues ? `${message}: ${issues}` : message, { cause });
 }
@@ -282,22 +280,9 @@ function jsonValue(value: unknown): unknown {
 }
 
 function cutError(error: JobError): JobError {
-  return { name: cut(error.name, 256), message: cut(error.message) };
+  return { name: truncate(error.name, 256), message: truncate(error.message) };
 }
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
-}
-
-function cut(text: string, max = MAX_MESSAGE_CHARS): string {
-  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
-}
-
-function describeIssues(error: ZodError): string {
-  return error.issues
-    .map((issue) => {
-      const path = issue.path.map(String).join('.');
-      return path ? `${path}: ${issue.message}` : issue.message;
-    })
-    .join('; ');
 }

@@ -14,7 +14,6 @@ import {
   type PutEventsRequestEntry,
 } from '@aws-sdk/client-eventbridge';
 import type { Context } from 'aws-lambda';
-import type { ZodError } from 'zod';
 import {
   isJobCancelledError,
   JobCancelledError,
@@ -38,6 +37,7 @@ import { utf8Length } from '../shared/json';
 import { describeError, log } from '../shared/log';
 import type { JobProgress } from '../shared/model';
 import type { JobStore } from '../shared/store';
+import { describeZodIssues, truncate } from '../shared/text';
 import { EventDeliveryError } from './errors';
 
 /** DynamoDB's item limit. A run's outcome (input and result together) is one item. */
@@ -46,8 +46,6 @@ export const DYNAMODB_ITEM_BYTES = 400 * 1024;
 export const OUTCOME_ITEM_OVERHEAD_BYTES = 16 * 1024;
 /** How long before the Lambda timeout a job is stopped, so its outcome can still be sent. */
 export const DEFAULT_DEADLINE_MARGIN_MS = 2000;
-/** Error and progress messages are cut to this length; they travel in events and items. */
-export const MAX_MESSAGE_CHARS = 4000;
 
 /** The largest result, in bytes of JSON, whose outcome item still fits next to the input. */
 export function maxResultBytesFor(maxInputBytes: number): number {
@@ -143,7 +141,7 @@ export async function runWorker(
 function parsePayload(payload: unknown): WorkerPayload {
   const parsed = workerPayloadSchema.safeParse(payload);
   if (!parsed.success) {
-    const issues = describeIssues(parsed.error);
+    const issues = describeZodIssues(parsed.error);
     log.error('Malformed worker payload', { issues });
     throw new MalformedEventError(`The worker payload is not valid: ${issues}`, {
       cause: parsed.error,
@@ -184,8 +182,8 @@ async function decideOutcome(
       kind: 'failed',
       error: {
         name: 'InvalidInput',
-        message: cut(
-          `The input is not valid for job type "${run.type}": ${describeIssues(input.error)}`,
+        message: truncate(
+          `The input is not valid for job type "${run.type}": ${describeZodIssues(input.error)}`,
         ),
       },
     };
@@ -224,7 +222,7 @@ async function execute(
       const progress: JobProgress = {
         percent: Math.round(Math.min(100, Math.max(0, percent))),
         at: deps.now().toISOString(),
-        ...(message === undefined ? {} : { message: cut(String(message)) }),
+        ...(message === undefined ? {} : { message: truncate(String(message)) }),
       };
       let record: Awaited<ReturnType<JobStore['recordProgress']>>;
       try {
@@ -290,7 +288,7 @@ function outcomeOfError(error: unknown): RunOutcome | undefined {
     return { kind: 'failed', error: { name: 'WorkerTimeout', message: error.message } };
   }
   if (isJobCancelledError(error)) {
-    return { kind: 'cancelled', reason: cut(messageOf(error)) };
+    return { kind: 'cancelled', reason: truncate(messageOf(error)) };
   }
   return { kind: 'failed', error: toJobError(error) };
 }
@@ -370,7 +368,7 @@ function completedEntry(base: OutcomeBase, value: unknown, deps: WorkerDeps): Ou
 }
 
 function notSerializable(base: OutcomeBase, why: string, deps: WorkerDeps): OutcomeEntry {
-  const message = cut(`The result cannot be converted to JSON: ${why}`);
+  const message = truncate(`The result cannot be converted to JSON: ${why}`);
   return failedEntry(base, { name: 'ResultNotSerializableError', message }, deps);
 }
 
@@ -390,9 +388,9 @@ function entryFor(detailType: JobEventType, detail: object, deps: WorkerDeps): O
 /** A thrown value as the event's `error`: name and message only, never the stack. */
 function toJobError(error: unknown): JobError {
   if (error instanceof Error) {
-    return { name: cut(error.name || 'Error', 256), message: cut(error.message) };
+    return { name: truncate(error.name || 'Error', 256), message: truncate(error.message) };
   }
-  return { name: 'Error', message: cut(messageOf(error)) };
+  return { name: 'Error', message: truncate(messageOf(error)) };
 }
 
 function messageOf(error: unknown): string {
@@ -403,17 +401,4 @@ function messageOf(error: unknown): string {
   } catch {
     return String(error);
   }
-}
-
-function cut(text: string, max = MAX_MESSAGE_CHARS): string {
-  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
-}
-
-function describeIssues(error: ZodError): string {
-  return error.issues
-    .map((issue) => {
-      const path = issue.path.map(String).join('.');
-      return path ? `${path}: ${issue.message}` : issue.message;
-    })
-    .join('; ');
 }

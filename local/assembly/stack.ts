@@ -305,11 +305,10 @@ function loadHttpApis(
   for (const logicalId of ofType('AWS::ApiGatewayV2::Api')) {
     const props = template.properties(logicalId);
     const apiId = template.ref(logicalId);
-    if ((str(props.ProtocolType) ?? 'HTTP') !== 'HTTP') {
-      notEmulated.set(
-        `AWS::ApiGatewayV2::Api (${str(props.ProtocolType)})`,
-        (notEmulated.get('AWS::ApiGatewayV2::Api (WEBSOCKET)') ?? 0) + 1,
-      );
+    const protocol = str(props.ProtocolType) ?? 'HTTP';
+    if (protocol !== 'HTTP') {
+      const key = `AWS::ApiGatewayV2::Api (${protocol})`;
+      notEmulated.set(key, (notEmulated.get(key) ?? 0) + 1);
       continue;
     }
     const integrations = new Map<string, HttpIntegrationSpec>();

@@ -144,7 +144,9 @@ export class ResolvedTemplate {
       const value = this.resolve(props.QueueName, `${logicalId}.QueueName`);
       if (typeof value === 'string') return value;
     }
-    const fifo = this.resolve(props.FifoQueue ?? false, `${logicalId}.FifoQueue`) === true;
+    // CloudFormation takes booleans as strings too; loadStack's `fifo` reads both the same way.
+    const fifoValue = this.resolve(props.FifoQueue ?? false, `${logicalId}.FifoQueue`);
+    const fifo = fifoValue === true || fifoValue === 'true';
     return fifo ? `${this.physicalName(logicalId, 75)}.fifo` : this.physicalName(logicalId, 80);
   }
 
@@ -240,13 +242,21 @@ export class ResolvedTemplate {
     if (parameter) {
       if (parameter.Default === undefined) {
         throw new TemplateError(
-          `Parameter ${name} has no default; the local cloud cannot ask for it`,
+          `Parameter ${name} (used at ${where}) has no default; the local cloud cannot ask for it`,
         );
       }
       return parameter.Default;
     }
     if (this.template.Resources[name]) return this.ref(name);
     throw new TemplateError(`Ref to unknown "${name}" at ${where}`);
+  }
+
+  /** `getAtt` for a reference in the template, whose error says where the reference is. */
+  private getAttAt(logicalId: string, attribute: string, where: string): Json {
+    if (!this.template.Resources[logicalId]) {
+      throw new TemplateError(`Fn::GetAtt to unknown resource "${logicalId}" at ${where}`);
+    }
+    return this.getAtt(logicalId, attribute);
   }
 
   private condition(name: string): boolean {
@@ -289,7 +299,7 @@ export class ResolvedTemplate {
           ? arg.map((a) => asString(this.resolve(a, at), at))
           : asString(arg, at).split('.');
         if (!id || attr.length === 0) throw new TemplateError(`Malformed Fn::GetAtt at ${where}`);
-        return this.getAtt(id, attr.join('.'));
+        return this.getAttAt(id, attr.join('.'), where);
       }
       case 'Fn::Join': {
         const [sep, list] = asArray(arg, at);
@@ -363,7 +373,7 @@ export class ResolvedTemplate {
       if (local !== undefined) return stringify(this.resolve(local, where), where);
       const dot = expr.indexOf('.');
       if (dot > 0 && !expr.startsWith('AWS::')) {
-        return stringify(this.getAtt(expr.slice(0, dot), expr.slice(dot + 1)), where);
+        return stringify(this.getAttAt(expr.slice(0, dot), expr.slice(dot + 1), where), where);
       }
       return stringify(this.refValue(expr, where), where);
     });
