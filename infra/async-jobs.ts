@@ -5,6 +5,7 @@ import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -34,6 +35,8 @@ const MAX_EVENT_BYTES_LIMIT = 1024 * 1024;
 /** An HTTP API waits at most 30 s for its integration; a longer Lambda timeout only costs money. */
 const MAX_API_FUNCTION_TIMEOUT = Duration.seconds(30);
 const MAX_LAMBDA_TIMEOUT = Duration.minutes(15);
+/** How long past a run's deadline the sweeper waits for the worker to report it first. */
+const SWEEP_GRACE_SECONDS = 30;
 
 /** Throttling of the HTTP API's default stage. */
 export interface AsyncJobsThrottling {
@@ -157,7 +160,14 @@ export interface AsyncJobsProps {
 }
 
 /** The folders under `functions/` that hold one Lambda handler each. */
-type FunctionDir = 'start-job' | 'get-job' | 'list-jobs' | 'cancel-job' | 'worker' | 'completion';
+type FunctionDir =
+  | 'start-job'
+  | 'get-job'
+  | 'list-jobs'
+  | 'cancel-job'
+  | 'worker'
+  | 'completion'
+  | 'sweeper';
 
 interface FunctionSpec {
   readonly id: string;
@@ -217,6 +227,12 @@ export class AsyncJobs extends Construct {
   public readonly completionDeadLetterQueue: sqs.Queue;
   /** Both dead-letter queues: whatever lands here is a job whose outcome was not recorded. */
   public readonly deadLetterQueues: readonly sqs.Queue[];
+  /** Ends runs whose worker can no longer report (past deadline, silent, never started). */
+  public readonly sweeperFunction: nodejs.NodejsFunction;
+  /** Invokes the sweeper once a minute. */
+  public readonly sweepRule: events.Rule;
+  /** One alarm per dead-letter queue, in alarm while the queue holds any message. */
+  public readonly deadLetterAlarms: readonly cloudwatch.Alarm[];
 
   constructor(scope: Construct, id: string, props: AsyncJobsProps = {}) {
     super(scope, id);
@@ -240,6 +256,14 @@ export class AsyncJobs extends Construct {
         nonKeyAttributes: [...JobsTable.projectedAttributes],
       });
     }
+    // Sparse: only active records have its keys, so the sweeper reads running jobs only.
+    this.table.addGlobalSecondaryIndex({
+      indexName: JobsTable.byActive.indexName,
+      partitionKey: { name: JobsTable.byActive.partitionKey, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: JobsTable.byActive.sortKey, type: dynamodb.AttributeType.STRING },
+      projectionType: dynamodb.ProjectionType.INCLUDE,
+      nonKeyAttributes: [...JobsTable.activeProjectedAttributes],
+    });
     const tableArn = this.table.tableArn;
     const indexArns = [JobsTable.byOwner, JobsTable.byOwnerStatus].map(
       (index) => `${tableArn}/index/${index.indexName}`,
@@ -268,6 +292,8 @@ export class AsyncJobs extends Construct {
         [EnvVar.MaxEventBytes]: String(config.maxEventBytes),
         // The worker sizes a job's result to what is left of the item next to its input.
         [EnvVar.MaxInputBytes]: String(config.maxInputBytes),
+        // No run's deadline may be later than one invocation can last.
+        [EnvVar.WorkerTimeoutSeconds]: String(config.workerTimeout.toSeconds()),
       },
       statements: [
         // GetItem: the worker checks that its run is still the active one before starting.
@@ -406,6 +432,75 @@ export class AsyncJobs extends Construct {
       },
       targets: [completionTarget],
     });
+
+    // A run is silent for good once no attempt can be alive: one worker timeout, plus
+    // Lambda's own retry backoff (about 1 then 2 minutes) for each retry, plus a minute.
+    const silentAfterSeconds =
+      config.workerTimeout.toSeconds() + config.workerRetryAttempts * 180 + 60;
+    this.sweeperFunction = factory.create({
+      id: 'Sweeper',
+      dir: 'sweeper',
+      description: 'eventjobs: ends runs past their deadline, silent, or never started',
+      memorySize: 256,
+      timeout: Duration.minutes(1),
+      environment: {
+        ...tableEnv,
+        [EnvVar.EventBusName]: this.eventBus.eventBusName,
+        [EnvVar.SweepGraceSeconds]: String(SWEEP_GRACE_SECONDS),
+        [EnvVar.SweepSilentAfterSeconds]: String(silentAfterSeconds),
+        // Lambda itself reports an invocation that never ran (EventAgeExceeded) by then.
+        [EnvVar.SweepStartWindowSeconds]: String(config.workerMaxEventAge.toSeconds() + 300),
+      },
+      statements: [
+        allow(['dynamodb:Query'], [`${tableArn}/index/${JobsTable.byActive.indexName}`]),
+        allow(['events:PutEvents'], [this.eventBus.eventBusArn]),
+      ],
+      // A failed sweep is repeated by the next one a minute later; retrying it is pointless.
+      options: { retryAttempts: 0 },
+    });
+    acknowledge(
+      this.sweeperFunction,
+      'Serverless-LambdaDLQ',
+      'The sweeper runs once a minute on a schedule and keeps no state: a failed sweep is ' +
+        'simply repeated by the next one, so a dead-letter queue would hold nothing useful.',
+    );
+    acknowledge(
+      this.sweeperFunction.node.findChild('EventInvokeConfig'),
+      'Serverless-LambdaAsyncFailureDestination',
+      'Only the schedule invokes the sweeper; a failed sweep is repeated a minute later and ' +
+        'carries no payload worth keeping, so there is no failure destination.',
+    );
+    this.sweepRule = new events.Rule(this, 'SweepRule', {
+      description: 'eventjobs: runs the sweeper once a minute',
+      schedule: events.Schedule.rate(Duration.minutes(1)),
+      targets: [new targets.LambdaFunction(this.sweeperFunction, { retryAttempts: 0 })],
+    });
+    acknowledge(
+      this.sweepRule,
+      'Serverless-EventBusDLQ',
+      'A scheduled tick that cannot be delivered is replaced by the next one a minute later; ' +
+        'a dead-letter queue would only collect empty schedule events.',
+    );
+
+    this.deadLetterAlarms = [
+      [this.ruleDeadLetterQueue, 'RuleDeadLetterAlarm'] as const,
+      [this.completionDeadLetterQueue, 'CompletionDeadLetterAlarm'] as const,
+    ].map(
+      ([queue, id]) =>
+        new cloudwatch.Alarm(this, id, {
+          alarmDescription:
+            'eventjobs: a job outcome could not be recorded and is waiting in a dead-letter ' +
+            'queue; inspect and redrive it',
+          metric: queue.metricApproximateNumberOfMessagesVisible({
+            period: Duration.minutes(1),
+            statistic: cloudwatch.Stats.MAXIMUM,
+          }),
+          threshold: 0,
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+          evaluationPeriods: 1,
+          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        }),
+    );
 
     acknowledge(
       this.ruleDeadLetterQueue,

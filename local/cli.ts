@@ -6,8 +6,10 @@
 import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { formatChaosReport, parseChaos } from './chaos';
 import { type RunningLocalCloud, startLocalCloud } from './cloud';
 import { isStale } from './freshness';
+import { removeStateFile, STATE_FILE, writeStateFile } from './state-file';
 
 const USAGE = `Usage: npm start -- [options]
 
@@ -21,6 +23,9 @@ const USAGE = `Usage: npm start -- [options]
   --assembly DIR           the cloud assembly to run (default cdk.out)
   --stack NAME             the stack to run, if the assembly has several
   --no-synth               never run cdk synth; use the assembly as it is
+  --chaos SPEC             inject faults, e.g. crash:Worker=0.05,hang:Worker=0.02,duplicate=0.05,
+                           crash:Completion=0.05,put-events-failure=0.02 (see local/README.md)
+  --chaos-seed N           seed the chaos draws, to replay a run (default: random, printed)
   --help                   show this`;
 
 async function main(argv: string[]): Promise<number> {
@@ -70,6 +75,7 @@ async function main(argv: string[]): Promise<number> {
       quiet: args.quiet,
       timeScale: args.timeScale,
       color: process.stdout.isTTY,
+      chaos: args.chaos ? { rules: args.chaos, seed: args.chaosSeed } : undefined,
     });
   } catch (error) {
     process.stderr.write(
@@ -79,6 +85,14 @@ async function main(argv: string[]): Promise<number> {
   }
   const totalMs = performance.now() - startedAt;
   process.stdout.write(banner(cloud, totalMs - synthMs, synthMs));
+  const stateFile = resolve(root, STATE_FILE);
+  try {
+    writeStateFile(stateFile, cloud);
+  } catch (error) {
+    process.stderr.write(
+      `Could not write ${STATE_FILE} (npm run dlq needs it): ${String(error)}\n`,
+    );
+  }
 
   await new Promise<void>((resolveStop) => {
     let stopping = false;
@@ -86,10 +100,13 @@ async function main(argv: string[]): Promise<number> {
       if (stopping) return;
       stopping = true;
       process.stdout.write(`\n${signal}: stopping the local cloud...\n`);
+      removeStateFile(stateFile);
       cloud
         .stop()
         .then((report) => {
           if (report) process.stdout.write(report);
+          const chaos = cloud.chaosReport();
+          if (chaos) process.stdout.write(formatChaosReport(chaos));
           process.stdout.write('Stopped.\n');
         })
         .catch((error: unknown) => {
@@ -119,6 +136,8 @@ function parse(argv: string[]) {
       assembly: { type: 'string', default: 'cdk.out' },
       stack: { type: 'string' },
       'no-synth': { type: 'boolean', default: false },
+      chaos: { type: 'string' },
+      'chaos-seed': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -143,7 +162,20 @@ function parse(argv: string[]) {
       `--dynamodb-endpoint must be an http(s) URL, got "${values['dynamodb-endpoint']}"`,
     );
   }
+  const chaos = values.chaos === undefined ? undefined : parseChaos(values.chaos);
+  let chaosSeed: number | undefined;
+  if (values['chaos-seed'] !== undefined) {
+    chaosSeed = Number(values['chaos-seed']);
+    if (!Number.isInteger(chaosSeed) || chaosSeed < 0 || chaosSeed > 2 ** 32 - 1) {
+      throw new Error(
+        `--chaos-seed must be an integer from 0 to 4294967295, got "${values['chaos-seed']}"`,
+      );
+    }
+    if (!chaos) throw new Error('--chaos-seed needs --chaos');
+  }
   return {
+    chaos,
+    chaosSeed,
     port: port('port', values.port),
     awsPort: port('aws-port', values['aws-port']),
     data: values.data,

@@ -9,6 +9,13 @@ import type { AddressInfo } from 'node:net';
 import { LocalHttpApi } from './apigw';
 import { type LoadedStack, loadStack, readAssembly } from './assembly/stack';
 import { AwsEndpoint } from './aws-endpoint';
+import {
+  Chaos,
+  type ChaosReport,
+  ChaosSettingError,
+  type ChaosSettings,
+  formatChaosRules,
+} from './chaos';
 import type { FunctionSpec, LocalCredential, LocalEnv, LogSink } from './contracts';
 import { LocalCredentials } from './credentials';
 import { LocalDynamoDb } from './dynamodb';
@@ -51,6 +58,8 @@ export interface LocalCloudOptions {
   readonly accountConcurrency?: number;
   /** The DynamoDB TTL sweep interval (0 turns it off). @default 60000 */
   readonly ttlSweepIntervalMs?: number;
+  /** Faults to inject (local/chaos.ts, local/README.md). @default - none */
+  readonly chaos?: ChaosSettings;
 }
 
 export interface RunningLocalCloud {
@@ -75,6 +84,8 @@ export interface RunningLocalCloud {
     readonly sqs: LocalSqs;
     readonly dynamodb: LocalDynamoDb;
   };
+  /** The faults chaos injected so far; undefined when chaos is off. */
+  chaosReport(): ChaosReport | undefined;
   /** Stops everything; resolves with a report of what is left in dead-letter queues, if anything. */
   stop(): Promise<string>;
 }
@@ -93,6 +104,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Runni
     new TerminalLogs({ dir: options.logsDir, quiet: options.quiet, color: options.color });
 
   const assembly = readAssembly(options.assemblyDir, options.stackName);
+  const chaos = options.chaos ? new Chaos(options.chaos) : undefined;
   const closers: Array<() => Promise<void> | void> = [];
   const closeAll = async () => {
     for (const close of closers.reverse()) {
@@ -138,6 +150,18 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Runni
       apiEndpoint: (apiId) => apiServers.get(apiId)?.url ?? '',
     });
 
+    if (chaos) {
+      // A target that names no function is a typo: say so rather than inject nothing.
+      for (const rule of chaos.settings.rules) {
+        const { target } = rule;
+        if (target === undefined) continue;
+        if (stack.functions.some((fn) => fn.name.includes(target) || fn.logicalId.includes(target)))
+          continue;
+        throw new ChaosSettingError(
+          `chaos ${rule.kind}:${target} matches no function; the stack has ${stack.functions.map((fn) => fn.logicalId).join(', ')}`,
+        );
+      }
+    }
     const functions = stack.functions.map((fn) =>
       withLocalEnvironment(fn, env, awsEndpoint, credentials),
     );
@@ -161,6 +185,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Runni
       log,
       queues: sqs,
       accountConcurrency: options.accountConcurrency,
+      chaos,
     });
     closers.push(() => lambda.close());
 
@@ -171,6 +196,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Runni
       lambda,
       queues: sqs,
       log,
+      chaos,
     });
     closers.push(() => events.close());
     lambda.setDestinations({ queues: sqs, events });
@@ -203,6 +229,11 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Runni
           : 'DynamoDB: embedded (dynalite), in memory',
       'DynamoDB TTL: expired items are deleted by a local sweep every minute (AWS: within about two days); reads filter on the TTL attribute either way.',
     );
+    if (chaos) {
+      notes.push(
+        `Chaos: injecting faults ${formatChaosRules(chaos.settings.rules)} (seed ${chaos.seed}; --chaos-seed ${chaos.seed} replays the same draws)`,
+      );
+    }
     log.line('local', notes[0] ?? '');
     const apis: { name: string; id: string; url: string }[] = [];
     for (const spec of stack.apis) {
@@ -231,6 +262,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Runni
       notes,
       startupMs: performance.now() - startedAt,
       services: { lambda, events, sqs, dynamodb },
+      chaosReport: () => chaos?.report(),
       stop: async () => {
         const report = deadLetterReport(sqs);
         await closeAll();

@@ -4,7 +4,8 @@
  * hook, and replaces the active record with a retained outcome in one
  * transaction that is conditional on the run id.
  *
- * - `Job Completed` / `Job Failed` / `Job Cancelled`, put by the worker;
+ * - `Job Completed` / `Job Failed` / `Job Cancelled` / `Job Timed Out`, put by
+ *   the worker (the last two also by the sweeper, for a run whose worker is gone);
  * - `Lambda Function Invocation Result - Failure`, put by Lambda's OnFailure
  *   destination when the worker itself failed (timed out, crashed, or its
  *   event expired), so such a run still ends instead of staying RUNNING.
@@ -17,12 +18,14 @@ import { type ZodError, z } from 'zod';
 import type { JobType } from '../jobs/types';
 import { MalformedEventError } from '../shared/errors';
 import {
+  type AttemptError,
   EVENT_SOURCE,
   type JobError,
   JobEventType,
   jobCancelledDetailSchema,
   jobCompletedDetailSchema,
   jobFailedDetailSchema,
+  jobTimedOutDetailSchema,
   LAMBDA_DESTINATION_SOURCE,
   LambdaDestinationType,
   type LambdaFailureDetail,
@@ -59,6 +62,7 @@ interface RunReport {
   readonly attempt?: number;
   readonly result?: unknown;
   readonly error?: JobError;
+  readonly attempts?: readonly AttemptError[];
   /** Where the report came from, for the log. */
   readonly via: string;
 }
@@ -109,7 +113,9 @@ export async function completeRun(event: unknown, deps: CompletionDeps): Promise
     attempt: report.attempt ?? active.attempt,
     result: ended.result,
     error: ended.error,
+    attempts: report.attempts,
     cancelRequestedAt: active.cancelRequestedAt,
+    deadlineAt: active.deadlineAt,
     expiresAt: Math.floor(deps.now().getTime() / 1000) + deps.retentionSeconds,
   };
 
@@ -144,13 +150,35 @@ function readEvent(event: unknown, now: Date): RunReport {
       }
       case JobEventType.Failed: {
         const d = parseDetail(jobFailedDetailSchema, detail, detailType);
-        return { ...d, status: JobStatus.Failed, error: cutError(d.error), via: detailType };
+        const attempts = d.attempts?.map((a) => ({ ...a, error: cutError(a.error) }));
+        return {
+          ...d,
+          status: JobStatus.Failed,
+          error: cutError(d.error),
+          attempts,
+          via: detailType,
+        };
       }
       case JobEventType.Cancelled: {
-        const { reason, ...d } = parseDetail(jobCancelledDetailSchema, detail, detailType);
+        const { reason, reportedBy, ...d } = parseDetail(
+          jobCancelledDetailSchema,
+          detail,
+          detailType,
+        );
         // The outcome has no reason field; the error slot says why the run stopped.
         const error = { name: 'JobCancelledError', message: truncate(reason) };
-        return { ...d, status: JobStatus.Cancelled, error, via: detailType };
+        const via = `${detailType} (${reportedBy ?? 'worker'})`;
+        return { ...d, status: JobStatus.Cancelled, error, via };
+      }
+      case JobEventType.TimedOut: {
+        const { reason, reportedBy, deadlineAt, ...d } = parseDetail(
+          jobTimedOutDetailSchema,
+          detail,
+          detailType,
+        );
+        const error = { name: 'JobTimedOut', message: truncate(reason) };
+        const via = `${detailType} (${reportedBy ?? 'worker'})`;
+        return { ...d, status: JobStatus.TimedOut, error, via };
       }
     }
   }

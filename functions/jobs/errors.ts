@@ -9,8 +9,8 @@ import { AppError } from '../shared/errors';
 export class JobCancelledError extends AppError {}
 
 /**
- * The worker Lambda is about to reach its timeout; the run ends FAILED with
- * `WorkerTimeout` instead of being killed and retried from scratch.
+ * The run reached its deadline, or the worker Lambda is about to reach its
+ * timeout; the run ends TIMED_OUT instead of being killed and retried from scratch.
  */
 export class JobTimeoutError extends AppError {}
 

@@ -5,6 +5,7 @@
  */
 import { echo } from './echo';
 import { fail } from './fail';
+import { flaky } from './flaky';
 import { hash } from './hash';
 import { sleep } from './sleep';
 import type { JobType } from './types';
@@ -13,6 +14,7 @@ import type { JobType } from './types';
 const jobTypes: Readonly<Record<string, JobType>> = {
   echo,
   fail,
+  flaky,
   hash,
   sleep,
 };

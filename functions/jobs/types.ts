@@ -12,7 +12,11 @@ export interface JobContext {
   readonly type: string;
   /** 1 for the first attempt of this run. */
   readonly attempt: number;
-  /** Aborted when the job is asked to stop (a cancel request). Check it; stop promptly. */
+  /**
+   * Aborted when the job must stop: a cancel request (`JobCancelledError`), its
+   * deadline (`JobTimeoutError`) or the run ending elsewhere. Check it at least
+   * once a second; a job that ignores it is abandoned at its deadline anyway.
+   */
   readonly signal: AbortSignal;
   /** Milliseconds left before the worker Lambda is stopped. */
   remainingTimeMs(): number;
@@ -34,9 +38,44 @@ export interface CompletedRun<I, R> {
   readonly error?: JobError;
 }
 
+/**
+ * How eventjobs retries a run whose `run` threw, within one worker invocation:
+ * attempt n waits a random time between 0 and
+ * min(maxBackoffMs, initialBackoffMs * multiplier^(n-1)) ("full jitter") first.
+ * A retry starts only if the wait fits before the run's deadline, so
+ * maxAttempts and the backoff must fit in the type's timeout.
+ */
+export interface RetryPolicy {
+  /** Attempts in all, the first included (1 = no retries). */
+  readonly maxAttempts: number;
+  readonly initialBackoffMs: number;
+  readonly multiplier: number;
+  readonly maxBackoffMs: number;
+}
+
+export const NO_RETRIES: RetryPolicy = {
+  maxAttempts: 1,
+  initialBackoffMs: 0,
+  multiplier: 1,
+  maxBackoffMs: 0,
+};
+
 export interface JobType<I = unknown, R = unknown> {
   readonly name: string;
   readonly description: string;
+  /**
+   * How long a run may take, from its first start, unless the request asks for
+   * less; never more than the worker's timeout. Past it, the run ends TIMED_OUT.
+   *
+   * @default - the worker's timeout
+   */
+  readonly defaultTimeoutSeconds?: number;
+  /**
+   * Retries of a run whose `run` threw. Cancellation and timeouts are never retried.
+   *
+   * @default NO_RETRIES
+   */
+  readonly retry?: RetryPolicy;
   /** Validates and parses the request's `input`; a parse failure is a 400 at submit. */
   readonly input: z.ZodType<I>;
   /** The work. What it returns is the job's result and must be JSON-serialisable. */

@@ -45,7 +45,24 @@ export async function listJobs(
   options: ListOptions,
   deps: ListJobsDeps,
 ): Promise<ListPage> {
-  return deps.store.list(owner, options, Math.floor(deps.now().getTime() / 1000));
+  try {
+    return await deps.store.list(owner, options, Math.floor(deps.now().getTime() / 1000));
+  } catch (error) {
+    // The cursor is the only part of the query the caller writes freely. One that
+    // passes the store's ownership checks can still name keys DynamoDB refuses as
+    // a start key (a sort key over 1,024 bytes, say): that is the caller's bad
+    // cursor, not a server fault.
+    if (options.cursor !== undefined && isValidationException(error)) {
+      throw new BadRequestError('InvalidCursor', 'The cursor is not valid for this list', {
+        cause: error,
+      });
+    }
+    throw error;
+  }
+}
+
+function isValidationException(error: unknown): boolean {
+  return error instanceof Error && error.name === 'ValidationException';
 }
 
 function isJobStatus(value: string): value is JobStatus {

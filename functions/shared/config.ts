@@ -36,6 +36,14 @@ export const EnvVar = {
   OutcomeRetentionSeconds: 'OUTCOME_RETENTION_SECONDS',
   MaxInputBytes: 'MAX_INPUT_BYTES',
   MaxEventBytes: 'MAX_EVENT_BYTES',
+  /** The worker function's timeout: the longest a run may be given (its deadline's cap). */
+  WorkerTimeoutSeconds: 'WORKER_TIMEOUT_SECONDS',
+  /** Sweeper: a run past its deadline by this much is ended; the worker had its chance. */
+  SweepGraceSeconds: 'SWEEP_GRACE_SECONDS',
+  /** Sweeper: a started run with no sign of life for this long is ended. */
+  SweepSilentAfterSeconds: 'SWEEP_SILENT_AFTER_SECONDS',
+  /** Sweeper: a run that never started this long after it was created is ended. */
+  SweepStartWindowSeconds: 'SWEEP_START_WINDOW_SECONDS',
 } as const;
 
 export const Defaults = {

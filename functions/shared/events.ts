@@ -8,19 +8,45 @@ import { z } from 'zod';
 /** `source` of every event eventjobs puts on its bus. Custom sources must not start with `aws.`. */
 export const EVENT_SOURCE = 'eventjobs';
 
+/**
+ * Every event of a run's lifecycle. `Job Started` and `Job Progress` are
+ * informational (anyone may add a rule for them); the four terminal ones are
+ * routed to the completion function, and the first of them to arrive for a run
+ * decides its outcome.
+ *
+ * - `Job Started` (jobStartedDetailSchema): a worker attempt began the run.
+ * - `Job Progress` (jobProgressDetailSchema): at most one per run every few
+ *   seconds (the worker throttles it); the table always has the latest.
+ * - `Job Completed` (jobCompletedDetailSchema): the job returned `result`.
+ * - `Job Failed` (jobFailedDetailSchema): the job threw `error`, after all its
+ *   attempts (`attempts` lists each one's error when there was more than one).
+ * - `Job Cancelled` (jobCancelledDetailSchema): a cancel request stopped it;
+ *   put by the worker, or by the sweeper when the worker was gone.
+ * - `Job Timed Out` (jobTimedOutDetailSchema): it ran past its deadline or fell
+ *   silent; put by the worker, or by the sweeper when the worker was gone.
+ */
 export const JobEventType = {
+  Started: 'Job Started',
+  Progress: 'Job Progress',
   Completed: 'Job Completed',
   Failed: 'Job Failed',
   Cancelled: 'Job Cancelled',
+  TimedOut: 'Job Timed Out',
 } as const;
 export type JobEventType = (typeof JobEventType)[keyof typeof JobEventType];
 
-/** The detail-types the completion function consumes from the worker. */
-export const JOB_OUTCOME_EVENT_TYPES: readonly JobEventType[] = [
+/** The terminal detail-types: the ones the completion function consumes. */
+export type JobOutcomeEventType = Exclude<JobEventType, 'Job Started' | 'Job Progress'>;
+export const JOB_OUTCOME_EVENT_TYPES: readonly JobOutcomeEventType[] = [
   JobEventType.Completed,
   JobEventType.Failed,
   JobEventType.Cancelled,
+  JobEventType.TimedOut,
 ];
+
+/** Who put a terminal event: the worker running the job, or the sweeper ending an abandoned one. */
+export const Reporter = { Worker: 'worker', Sweeper: 'sweeper' } as const;
+export type Reporter = (typeof Reporter)[keyof typeof Reporter];
 
 /** What Lambda puts on an EventBridge destination (AWS-FACTS: `lambda`, not `aws.lambda`). */
 export const LAMBDA_DESTINATION_SOURCE = 'lambda';
@@ -41,6 +67,14 @@ export const jobErrorSchema = z.object({
 });
 export type JobError = z.infer<typeof jobErrorSchema>;
 
+/** One failed attempt of a run that was retried. */
+export const attemptErrorSchema = z.object({
+  attempt: z.number().int().positive(),
+  error: jobErrorSchema,
+  at: z.iso.datetime({ offset: true }),
+});
+export type AttemptError = z.infer<typeof attemptErrorSchema>;
+
 const isoTime = z.iso.datetime({ offset: true });
 
 /** Fields every outcome event carries; `owner` keys the job to the caller's IAM identity. */
@@ -55,16 +89,63 @@ const outcomeBase = {
   durationMs: z.number().int().nonnegative(),
 };
 
+/**
+ * Cancelled and Timed Out may come from the sweeper for a run whose worker
+ * never started or vanished: then attempt, startedAt and durationMs may be absent.
+ */
+const stoppedBase = {
+  ...outcomeBase,
+  attempt: outcomeBase.attempt.optional(),
+  startedAt: isoTime.optional(),
+  durationMs: outcomeBase.durationMs.optional(),
+  reason: z.string(),
+  reportedBy: z.enum([Reporter.Worker, Reporter.Sweeper]).optional(),
+};
+
+/** `Job Started`: a worker attempt has begun; `deadlineAt` is when the run times out. */
+export const jobStartedDetailSchema = z.object({
+  owner: z.string().min(1),
+  jobName: jobNameSchema,
+  runId: z.string().min(1),
+  type: z.string().min(1),
+  attempt: z.number().int().positive(),
+  startedAt: isoTime,
+  deadlineAt: isoTime.optional(),
+});
+/** `Job Progress`: the job's latest progress report (throttled per run). */
+export const jobProgressDetailSchema = z.object({
+  owner: z.string().min(1),
+  jobName: jobNameSchema,
+  runId: z.string().min(1),
+  type: z.string().min(1),
+  attempt: z.number().int().positive(),
+  percent: z.number().min(0).max(100),
+  message: z.string().optional(),
+  at: isoTime,
+});
 export const jobCompletedDetailSchema = z.object({
   ...outcomeBase,
   result: z.unknown().optional(),
 });
-export const jobFailedDetailSchema = z.object({ ...outcomeBase, error: jobErrorSchema });
-export const jobCancelledDetailSchema = z.object({ ...outcomeBase, reason: z.string() });
+export const jobFailedDetailSchema = z.object({
+  ...outcomeBase,
+  error: jobErrorSchema,
+  /** Every attempt's error, oldest first, when the run was retried. */
+  attempts: z.array(attemptErrorSchema).optional(),
+});
+export const jobCancelledDetailSchema = z.object(stoppedBase);
+export const jobTimedOutDetailSchema = z.object({
+  ...stoppedBase,
+  /** The run's deadline, when it had one. */
+  deadlineAt: isoTime.optional(),
+});
 
+export type JobStartedDetail = z.infer<typeof jobStartedDetailSchema>;
+export type JobProgressDetail = z.infer<typeof jobProgressDetailSchema>;
 export type JobCompletedDetail = z.infer<typeof jobCompletedDetailSchema>;
 export type JobFailedDetail = z.infer<typeof jobFailedDetailSchema>;
 export type JobCancelledDetail = z.infer<typeof jobCancelledDetailSchema>;
+export type JobTimedOutDetail = z.infer<typeof jobTimedOutDetailSchema>;
 
 /** The payload start-job sends to the worker with `InvocationType: Event`. */
 export const workerPayloadSchema = z.object({

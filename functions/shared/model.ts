@@ -1,4 +1,4 @@
-import type { JobError } from './events';
+import type { AttemptError, JobError } from './events';
 
 export const JobStatus = {
   Running: 'RUNNING',
@@ -34,6 +34,16 @@ export interface ActiveJob {
   readonly attempt?: number;
   readonly progress?: JobProgress;
   readonly cancelRequestedAt?: string;
+  /** When the run times out; set by the first worker attempt (or at start, if start-job sets it). */
+  readonly deadlineAt?: string;
+  /** A timeout the request asked for, in seconds; the worker caps it at its own timeout. */
+  readonly timeoutSeconds?: number;
+  /** The worker's last sign of life: its start, each heartbeat and each progress call. */
+  readonly heartbeatAt?: string;
+  /** When the current worker invocation claimed the run. */
+  readonly attemptStartedAt?: string;
+  /** The Lambda request id of the invocation that holds the run (see `JobStore.claimRun`). */
+  readonly leaseId?: string;
 }
 
 /** The retained outcome of one finished run; kept until `expiresAt` (epoch seconds, the TTL). */
@@ -51,7 +61,10 @@ export interface JobOutcome {
   readonly attempt?: number;
   readonly result?: unknown;
   readonly error?: JobError;
+  /** Each failed attempt's error, oldest first, when the run was retried. */
+  readonly attempts?: readonly AttemptError[];
   readonly cancelRequestedAt?: string;
+  readonly deadlineAt?: string;
   readonly expiresAt: number;
 }
 
@@ -69,9 +82,12 @@ export interface JobView {
   readonly attempt?: number;
   readonly progress?: JobProgress;
   readonly cancelRequestedAt?: string;
+  readonly deadlineAt?: string;
+  readonly heartbeatAt?: string;
   readonly input: unknown;
   readonly result?: unknown;
   readonly error?: JobError;
+  readonly attempts?: readonly AttemptError[];
   readonly expiresAt?: string;
 }
 
@@ -98,6 +114,8 @@ export function activeView(job: ActiveJob): JobView {
     attempt: job.attempt,
     progress: job.progress,
     cancelRequestedAt: job.cancelRequestedAt,
+    deadlineAt: job.deadlineAt,
+    heartbeatAt: job.heartbeatAt,
     input: job.input,
   };
 }
@@ -114,9 +132,11 @@ export function outcomeView(outcome: JobOutcome): JobView {
     durationMs: outcome.durationMs,
     attempt: outcome.attempt,
     cancelRequestedAt: outcome.cancelRequestedAt,
+    deadlineAt: outcome.deadlineAt,
     input: outcome.input,
     result: outcome.result,
     error: outcome.error,
+    attempts: outcome.attempts,
     expiresAt: new Date(outcome.expiresAt * 1000).toISOString(),
   };
 }

@@ -16,7 +16,7 @@ import {
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { BadRequestError } from './errors';
-import type { JobError } from './events';
+import { type AttemptError, attemptErrorSchema, type JobError } from './events';
 import {
   type ActiveJob,
   type JobOutcome,
@@ -28,6 +28,8 @@ import {
 } from './model';
 import {
   ACTIVE_SORT_KEY,
+  activePartitionKey,
+  activeShardOf,
   JobsTable,
   jobPartitionKey,
   listSortKey,
@@ -41,6 +43,44 @@ type Item = Record<string, AttributeValue>;
 export type CreateResult =
   | { readonly created: true }
   | { readonly created: false; readonly existing: ActiveJob };
+
+/** What `claimRun` found: the run is now this invocation's, gone, or held by a live invocation. */
+export type ClaimResult =
+  | { readonly claimed: true; readonly job: ActiveJob }
+  | { readonly claimed: false; readonly reason: 'gone' }
+  | { readonly claimed: false; readonly reason: 'leased'; readonly holder: ActiveJob };
+
+export interface ClaimRequest {
+  readonly at: string;
+  readonly attempt: number;
+  /** The Lambda request id; an async retry of the same invocation reuses it. */
+  readonly leaseId: string;
+  /** A holder whose last heartbeat is older than this has died: its lease can be taken. */
+  readonly staleBefore: string;
+  /** Set only if the run has no deadline yet, so the first attempt's deadline sticks. */
+  readonly deadlineAt?: string;
+}
+
+/** One active record as the sweeper sees it (the `byActive` index projection). */
+export type ActiveSummary = Pick<
+  ActiveJob,
+  | 'owner'
+  | 'jobName'
+  | 'runId'
+  | 'type'
+  | 'createdAt'
+  | 'startedAt'
+  | 'attemptStartedAt'
+  | 'attempt'
+  | 'heartbeatAt'
+  | 'deadlineAt'
+  | 'cancelRequestedAt'
+>;
+
+export interface ActivePage {
+  readonly jobs: ActiveSummary[];
+  readonly nextKey?: Item;
+}
 
 export interface ListOptions {
   readonly status?: JobStatus;
@@ -155,6 +195,109 @@ export class JobStore {
     });
   }
 
+  /**
+   * Claims the run for one worker invocation (a lease keyed by its request id)
+   * and marks the attempt started. A second, concurrent invocation of the same
+   * run (a duplicate delivery) is refused while the holder's heartbeat is
+   * fresh; Lambda's own retry of the invocation carries the same request id and
+   * passes.
+   */
+  async claimRun(
+    owner: string,
+    jobName: string,
+    runId: string,
+    request: ClaimRequest,
+  ): Promise<ClaimResult> {
+    const values: Item = {
+      ':runId': { S: runId },
+      ':at': { S: request.at },
+      ':attempt': { N: String(request.attempt) },
+      ':lease': { S: request.leaseId },
+      ':stale': { S: request.staleBefore },
+    };
+    let deadline = '';
+    if (request.deadlineAt) {
+      values[':deadline'] = { S: request.deadlineAt };
+      deadline = ', deadlineAt = if_not_exists(deadlineAt, :deadline)';
+    }
+    try {
+      const { Attributes } = await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: activeKey(owner, jobName),
+          UpdateExpression:
+            'SET startedAt = if_not_exists(startedAt, :at), updatedAt = :at, attempt = :attempt, ' +
+            `attemptStartedAt = :at, heartbeatAt = :at, leaseId = :lease${deadline}`,
+          ConditionExpression:
+            'runId = :runId AND (attribute_not_exists(leaseId) OR leaseId = :lease OR ' +
+            'attribute_not_exists(heartbeatAt) OR heartbeatAt < :stale)',
+          ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_NEW',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      if (!Attributes) return { claimed: false, reason: 'gone' };
+      return { claimed: true, job: itemToActive(Attributes) };
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) {
+        const current = error.Item
+          ? itemToActive(error.Item)
+          : await this.getActive(owner, jobName);
+        if (current && current.runId === runId) {
+          return { claimed: false, reason: 'leased', holder: current };
+        }
+        return { claimed: false, reason: 'gone' };
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * The worker's sign of life. Returns the record as it now is, so the worker
+   * learns of a cancel request; undefined when the run is no longer active.
+   */
+  async heartbeat(
+    owner: string,
+    jobName: string,
+    runId: string,
+    at: string,
+  ): Promise<ActiveJob | undefined> {
+    return this.updateActiveRun(owner, jobName, runId, {
+      UpdateExpression: 'SET heartbeatAt = :at',
+      ExpressionAttributeValues: { ':at': { S: at } },
+    });
+  }
+
+  /** Records that the worker began another in-process attempt of the run. */
+  async recordAttempt(
+    owner: string,
+    jobName: string,
+    runId: string,
+    attempt: number,
+    at: string,
+  ): Promise<ActiveJob | undefined> {
+    return this.updateActiveRun(owner, jobName, runId, {
+      UpdateExpression: 'SET attempt = :attempt, heartbeatAt = :at, updatedAt = :at',
+      ExpressionAttributeValues: { ':attempt': { N: String(attempt) }, ':at': { S: at } },
+    });
+  }
+
+  /** One page of one shard of the active records (the sparse `byActive` index). */
+  async listActive(shard: number, startKey?: Item): Promise<ActivePage> {
+    const index = JobsTable.byActive;
+    const { Items, LastEvaluatedKey } = await this.client.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: index.indexName,
+        KeyConditionExpression: '#pk = :pk',
+        ExpressionAttributeNames: { '#pk': index.partitionKey },
+        ExpressionAttributeValues: { ':pk': { S: activePartitionKey(shard) } },
+        ExclusiveStartKey: startKey,
+      }),
+    );
+    return { jobs: (Items ?? []).map(itemToActiveSummary), nextKey: LastEvaluatedKey };
+  }
+
   /** Records progress; returns the record as it now is (with any cancel request), or undefined if gone. */
   async recordProgress(
     owner: string,
@@ -163,7 +306,8 @@ export class JobStore {
     progress: JobProgress,
   ): Promise<ActiveJob | undefined> {
     return this.updateActiveRun(owner, jobName, runId, {
-      UpdateExpression: 'SET progress = :progress, updatedAt = :at',
+      // Progress is a sign of life too.
+      UpdateExpression: 'SET progress = :progress, updatedAt = :at, heartbeatAt = :at',
       ExpressionAttributeValues: {
         ':progress': progressToAttr(progress),
         ':at': { S: progress.at },
@@ -312,6 +456,11 @@ function activeToItem(job: ActiveJob): Item {
   const item: Item = {
     ...activeKey(job.owner, job.jobName),
     ...listKeys(job.owner, job.status, job.createdAt, job.runId),
+    // Only active records carry these, which keeps the sweeper's index sparse.
+    [JobsTable.byActive.partitionKey]: {
+      S: activePartitionKey(activeShardOf(job.owner, job.jobName)),
+    },
+    [JobsTable.byActive.sortKey]: { S: listSortKey(job.createdAt, job.runId) },
     owner: { S: job.owner },
     jobName: { S: job.jobName },
     runId: { S: job.runId },
@@ -326,6 +475,11 @@ function activeToItem(job: ActiveJob): Item {
   if (job.attempt !== undefined) item.attempt = { N: String(job.attempt) };
   if (job.progress) item.progress = progressToAttr(job.progress);
   if (job.cancelRequestedAt) item.cancelRequestedAt = { S: job.cancelRequestedAt };
+  if (job.deadlineAt) item.deadlineAt = { S: job.deadlineAt };
+  if (job.timeoutSeconds !== undefined) item.timeoutSeconds = { N: String(job.timeoutSeconds) };
+  if (job.heartbeatAt) item.heartbeatAt = { S: job.heartbeatAt };
+  if (job.attemptStartedAt) item.attemptStartedAt = { S: job.attemptStartedAt };
+  if (job.leaseId) item.leaseId = { S: job.leaseId };
   return item;
 }
 
@@ -350,6 +504,8 @@ function outcomeToItem(outcome: JobOutcome): Item {
   if (outcome.result !== undefined) item.result = { S: JSON.stringify(outcome.result) };
   if (outcome.error) item.error = errorToAttr(outcome.error);
   if (outcome.cancelRequestedAt) item.cancelRequestedAt = { S: outcome.cancelRequestedAt };
+  if (outcome.deadlineAt) item.deadlineAt = { S: outcome.deadlineAt };
+  if (outcome.attempts?.length) item.attempts = { S: JSON.stringify(outcome.attempts) };
   return item;
 }
 
@@ -367,6 +523,27 @@ function itemToActive(item: Item): ActiveJob {
     startedAt: optStr(item, 'startedAt'),
     attempt: optNum(item, 'attempt'),
     progress: attrToProgress(item.progress),
+    cancelRequestedAt: optStr(item, 'cancelRequestedAt'),
+    deadlineAt: optStr(item, 'deadlineAt'),
+    timeoutSeconds: optNum(item, 'timeoutSeconds'),
+    heartbeatAt: optStr(item, 'heartbeatAt'),
+    attemptStartedAt: optStr(item, 'attemptStartedAt'),
+    leaseId: optStr(item, 'leaseId'),
+  };
+}
+
+function itemToActiveSummary(item: Item): ActiveSummary {
+  return {
+    owner: str(item, 'owner'),
+    jobName: str(item, 'jobName'),
+    runId: str(item, 'runId'),
+    type: str(item, 'type'),
+    createdAt: str(item, 'createdAt'),
+    startedAt: optStr(item, 'startedAt'),
+    attemptStartedAt: optStr(item, 'attemptStartedAt'),
+    attempt: optNum(item, 'attempt'),
+    heartbeatAt: optStr(item, 'heartbeatAt'),
+    deadlineAt: optStr(item, 'deadlineAt'),
     cancelRequestedAt: optStr(item, 'cancelRequestedAt'),
   };
 }
@@ -386,7 +563,9 @@ function itemToOutcome(item: Item): JobOutcome {
     attempt: optNum(item, 'attempt'),
     result: item.result?.S !== undefined ? JSON.parse(item.result.S) : undefined,
     error: attrToError(item.error),
+    attempts: attrToAttempts(item.attempts),
     cancelRequestedAt: optStr(item, 'cancelRequestedAt'),
+    deadlineAt: optStr(item, 'deadlineAt'),
     expiresAt: optNum(item, 'expiresAt') ?? 0,
   };
 }
@@ -425,6 +604,12 @@ function errorToAttr(error: JobError): AttributeValue {
 function attrToError(attr: AttributeValue | undefined): JobError | undefined {
   if (!attr?.M) return undefined;
   return { name: attr.M.name?.S ?? 'Error', message: attr.M.message?.S ?? '' };
+}
+
+function attrToAttempts(attr: AttributeValue | undefined): AttemptError[] | undefined {
+  if (attr?.S === undefined) return undefined;
+  const parsed = attemptErrorSchema.array().safeParse(JSON.parse(attr.S));
+  return parsed.success ? parsed.data : undefined;
 }
 
 function str(item: Item, name: string): string {

@@ -4,7 +4,8 @@
  *
  * One job name of one owner is one partition: `ACTIVE` is the running job,
  * `RUN#<runId>` each retained outcome. Two sparse-free GSIs list an owner's jobs
- * newest first, all of them or by status.
+ * newest first, all of them or by status; a third, sparse one holds only the
+ * active records, for the sweeper.
  */
 export const JobsTable = {
   partitionKey: 'pk',
@@ -12,6 +13,25 @@ export const JobsTable = {
   ttlAttribute: 'expiresAt',
   byOwner: { indexName: 'byOwner', partitionKey: 'gsi1pk', sortKey: 'gsi1sk' },
   byOwnerStatus: { indexName: 'byOwnerStatus', partitionKey: 'gsi2pk', sortKey: 'gsi2sk' },
+  /**
+   * Sparse: only active records carry `gsi3pk`, so the sweeper reads every
+   * running job (and nothing else) by querying each of the ACTIVE_SHARDS.
+   */
+  byActive: { indexName: 'byActive', partitionKey: 'gsi3pk', sortKey: 'gsi3sk' },
+  /** Attributes copied into `byActive`: what the sweeper needs to judge and end a run. */
+  activeProjectedAttributes: [
+    'owner',
+    'jobName',
+    'runId',
+    'type',
+    'createdAt',
+    'startedAt',
+    'attemptStartedAt',
+    'attempt',
+    'heartbeatAt',
+    'deadlineAt',
+    'cancelRequestedAt',
+  ],
   /** Attributes copied into both indexes: what a list row shows. */
   projectedAttributes: [
     'jobName',
@@ -27,6 +47,20 @@ export const JobsTable = {
 
 export const ACTIVE_SORT_KEY = 'ACTIVE';
 export const RUN_SORT_KEY_PREFIX = 'RUN#';
+
+/** Active records are spread over this many index partitions, so no one of them gets hot. */
+export const ACTIVE_SHARDS = 4;
+
+export function activePartitionKey(shard: number): string {
+  return `ACTIVE#${shard}`;
+}
+
+/** A stable shard for a job name: the same name always lands in the same partition. */
+export function activeShardOf(owner: string, jobName: string): number {
+  let hash = 0;
+  for (const char of `${owner}#${jobName}`) hash = (hash * 31 + (char.codePointAt(0) ?? 0)) >>> 0;
+  return hash % ACTIVE_SHARDS;
+}
 
 export function jobPartitionKey(owner: string, jobName: string): string {
   return `JOB#${owner}#${jobName}`;

@@ -29,6 +29,15 @@ export const BODY_OVERHEAD_BYTES = 16 * 1024;
 
 const MAX_TYPE_LENGTH = 128;
 
+/**
+ * How deeply objects and arrays may nest in `input`. Serializing, hashing and
+ * validating JSON all recurse, and so do the worker's and completion's events:
+ * an input a few thousand levels deep fits well within the byte limit but
+ * overflows the stack, either here (a 500) or after the job started (a run that
+ * never reaches an outcome). Real job inputs are nowhere near this deep.
+ */
+export const MAX_INPUT_DEPTH = 64;
+
 const startRequestSchema = z.strictObject({
   type: z.string().max(MAX_TYPE_LENGTH),
   name: z.string().optional(),
@@ -82,6 +91,14 @@ export function parseStartRequest(body: unknown, maxInputBytes: number): StartRe
     throw new BadRequestError(
       'InvalidJobName',
       'The job name must be 1 to 128 characters of A-Z a-z 0-9 . _ - and not only dots',
+    );
+  }
+
+  // Checked before anything below recurses into the input.
+  if (nestingExceeds(input, MAX_INPUT_DEPTH)) {
+    throw new BadRequestError(
+      'InvalidInput',
+      `The job input nests objects and arrays more than ${MAX_INPUT_DEPTH} levels deep`,
     );
   }
 
@@ -201,6 +218,18 @@ async function removeUnstartedRun(store: JobStore, job: ActiveJob): Promise<void
       { owner: job.owner, jobName: job.jobName, runId: job.runId, ...describeError(error) },
     );
   }
+}
+
+/** Whether objects and arrays nest more than `maxDepth` levels in `value`; walks without recursing. */
+export function nestingExceeds(value: unknown, maxDepth: number): boolean {
+  const stack: Array<{ readonly value: unknown; readonly depth: number }> = [{ value, depth: 0 }];
+  for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
+    if (typeof next.value !== 'object' || next.value === null) continue;
+    const depth = next.depth + 1;
+    if (depth > maxDepth) return true;
+    for (const child of Object.values(next.value)) stack.push({ value: child, depth });
+  }
+  return false;
 }
 
 /** Zod issues as error details, with paths from the request body's root (`input.seconds`). */

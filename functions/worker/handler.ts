@@ -25,6 +25,7 @@ const deps: WorkerDeps = {
   deadlineMarginMs: DEFAULT_DEADLINE_MARGIN_MS,
   now: () => new Date(),
   getJobType,
+  maxTimeoutSeconds: intEnv(EnvVar.WorkerTimeoutSeconds, 15 * 60),
 };
 
 export async function handler(event: unknown, context: Context): Promise<void> {

@@ -34,6 +34,7 @@
  *   misspelt bus shows at once (`unknownBus: 'accept'` restores AWS's way).
  */
 import { randomUUID } from 'node:crypto';
+import type { Chaos } from '../chaos';
 import {
   type AwsService,
   type BusSpec,
@@ -83,6 +84,12 @@ export interface LocalEventBridgeOptions {
   readonly retryMaxDelayMs?: number;
   /** Jitter source in [0, 1). @default Math.random */
   readonly random?: () => number;
+  /**
+   * Faults to inject: `duplicate` (a target gets an event twice) and
+   * `put-events-failure` (an entry of a PutEvents API call fails with
+   * InternalFailure). @default - none
+   */
+  readonly chaos?: Chaos;
 }
 
 /** An event as targets receive it. */
@@ -230,6 +237,7 @@ export class LocalEventBridge implements EventPublisher, EventBridgeApi {
   readonly #retryBaseMs: number;
   readonly #retryMaxDelayMs: number;
   readonly #random: () => number;
+  readonly #chaos: Chaos | undefined;
   readonly #buses = new Map<string, Bus>();
   readonly #unsupported: UnsupportedTarget[] = [];
   readonly #scheduled = new Map<string, Rule>();
@@ -266,6 +274,7 @@ export class LocalEventBridge implements EventPublisher, EventBridgeApi {
     this.#retryBaseMs = options.retryBaseMs ?? 1000;
     this.#retryMaxDelayMs = options.retryMaxDelayMs ?? 300_000;
     this.#random = options.random ?? Math.random;
+    this.#chaos = options.chaos;
 
     const { partition, region, accountId } = options.env;
     const defaultArn = `arn:${partition}:events:${region}:${accountId}:event-bus/default`;
@@ -335,16 +344,24 @@ export class LocalEventBridge implements EventPublisher, EventBridgeApi {
 
   // ------------------------------------------------------------- PutEvents
 
-  /** PutEvents, with AWS's validation; throws {@link EventBridgeError} for request-level refusals. */
+  /**
+   * PutEvents, with AWS's validation; throws {@link EventBridgeError} for
+   * request-level refusals. `fromApi` marks a call of the PutEvents API (the
+   * only calls chaos fails; Lambda's destinations are AWS-internal).
+   */
   async putEvents(
     entries: readonly PutEventsEntry[],
+    options: { readonly fromApi?: boolean } = {},
   ): Promise<{ readonly FailedEntryCount: number; readonly Entries: PutEventsResultEntry[] }> {
     checkRequest(entries, this.#maxEntryBytes);
     const receivedAt = Date.now();
     const results: PutEventsResultEntry[] = [];
     let failed = 0;
     for (const entry of entries) {
-      const result = this.#putEntry(entry, receivedAt);
+      const result =
+        options.fromApi && this.#chaos?.inject('put-events-failure', { name: 'PutEvents' })
+          ? { ErrorCode: 'InternalFailure', ErrorMessage: 'Internal Failure' }
+          : this.#putEntry(entry, receivedAt);
       if (result.ErrorCode !== undefined) failed += 1;
       results.push(result);
     }
@@ -468,6 +485,15 @@ export class LocalEventBridge implements EventPublisher, EventBridgeApi {
     if (this.#closed) return;
     this.#pending += 1;
     this.#later(0, () => this.#attempt(delivery));
+    if (this.#chaos?.inject('duplicate', { name: delivery.target.spec.arn })) {
+      // EventBridge delivers at least once: the same event (same id) to the same target again.
+      this.#log.line(
+        'eventbridge',
+        `chaos: rule ${delivery.rule.spec.name} target ${delivery.target.spec.id} gets event ${delivery.event.id} twice`,
+      );
+      this.#pending += 1;
+      this.#later(0, () => this.#attempt({ ...delivery, retries: 0 }));
+    }
   }
 
   #later(ms: number, action: () => Promise<void>): void {
@@ -620,7 +646,12 @@ export class LocalEventBridge implements EventPublisher, EventBridgeApi {
 
   /** The JSON 1.1 wire API (`X-Amz-Target: AWSEvents.<Operation>`). */
   service(): AwsService {
-    this.#service ??= createEventBridgeService(this);
+    this.#service ??= createEventBridgeService({
+      putEvents: (entries) => this.putEvents(entries, { fromApi: true }),
+      describeBus: (ref) => this.describeBus(ref),
+      listBuses: () => this.listBuses(),
+      listRules: (ref) => this.listRules(ref),
+    });
     return this.#service;
   }
 

@@ -5,6 +5,7 @@
  * (destinations.ts). The Invoke wire API over it is in wire.ts.
  */
 import { randomUUID } from 'node:crypto';
+import type { Chaos } from '../chaos';
 import {
   type AwsService,
   type EventPublisher,
@@ -27,12 +28,15 @@ import {
 } from './destinations';
 import {
   DEFAULT_ASYNC_REQUEST_LIMIT_BYTES,
+  type FunctionErrorPayload,
   functionNotFound,
   invalidParameter,
   invalidRequestContent,
   requestTooLarge,
+  runtimeExited,
   SYNC_REQUEST_LIMIT_BYTES,
   TooManyRequestsError,
+  timedOut,
 } from './errors';
 import { type FunctionRef, LATEST, parseFunctionRef } from './function-ref';
 import { type ExecutionResult, FunctionRuntime } from './runtime';
@@ -52,6 +56,8 @@ export interface LocalLambdaOptions {
   readonly asyncPayloadLimitBytes?: number;
   /** How long an idle execution environment is kept warm. @default 600000 (10 minutes) */
   readonly idleTimeoutMs?: number;
+  /** Faults to inject: `crash`, `hang` and `duplicate` (async invokes). @default - none */
+  readonly chaos?: Chaos;
 }
 
 export interface InvokeOptions {
@@ -105,10 +111,14 @@ export class LocalLambda implements LambdaInvoker {
   private syncInFlight = 0;
   private readonly syncWaiters: (() => void)[] = [];
   private closed = false;
+  private readonly chaos?: Chaos;
+  /** Ends the invocations chaos made hang, at close. */
+  private readonly hangs = new Set<() => void>();
 
   constructor(options: LocalLambdaOptions) {
     this.env = options.env;
     this.log = options.log;
+    this.chaos = options.chaos;
     for (const spec of options.functions) this.functions.set(spec.name, spec);
     this.limiter = new ConcurrencyLimiter(
       options.accountConcurrency ?? DEFAULT_ACCOUNT_CONCURRENCY,
@@ -177,7 +187,16 @@ export class LocalLambda implements LambdaInvoker {
       return { result: { statusCode: 204, payload: '', executedVersion: LATEST }, requestId };
     }
     if (type === 'Event') {
-      this.queue.enqueue({ requestId, spec, payload: event, invokedFunctionArn, clientContext });
+      const queued = { requestId, spec, payload: event, invokedFunctionArn, clientContext };
+      this.queue.enqueue(queued);
+      if (this.chaos?.inject('duplicate', spec)) {
+        // Lambda's async queue delivers at least once: the same event, same request id, twice.
+        this.log.line(
+          LAMBDA_LOG_SOURCE,
+          `chaos: async event ${requestId} of ${spec.name} queued twice`,
+        );
+        this.queue.enqueue(queued);
+      }
       return { result: { statusCode: 202, payload: '', executedVersion: LATEST }, requestId };
     }
 
@@ -284,6 +303,7 @@ export class LocalLambda implements LambdaInvoker {
     if (dropped > 0) {
       this.log.line(LAMBDA_LOG_SOURCE, `closing: dropped ${dropped} unfinished async event(s)`);
     }
+    for (const end of [...this.hangs]) end();
     await this.runtime.close();
     for (const resolve of this.syncWaiters.splice(0)) resolve();
   }
@@ -303,9 +323,51 @@ export class LocalLambda implements LambdaInvoker {
     request: Parameters<FunctionRuntime['execute']>[1],
   ): Promise<ExecutionResult> {
     increment(this.counters.invocations, spec.name);
+    if (this.chaos?.inject('hang', spec)) return this.hang(spec, request.requestId);
+    if (this.chaos?.inject('crash', spec)) {
+      // Half the crashes come before the handler runs, half after it ran and before it answered.
+      const afterRun = this.chaos.draw() < 0.5;
+      if (afterRun) await this.runtime.execute(spec, request);
+      return this.crash(spec, request.requestId, afterRun);
+    }
     const result = await this.runtime.execute(spec, request);
     if (result.coldStart) increment(this.counters.coldStarts, spec.name);
     return result;
+  }
+
+  /** A chaos crash: the runtime process died (exit status 137, as when killed). */
+  private crash(spec: FunctionSpec, requestId: string, afterRun: boolean): ExecutionResult {
+    const error = runtimeExited(requestId, 137);
+    const lines = [
+      ...(afterRun ? [] : [`START RequestId: ${requestId} Version: $LATEST`]),
+      `chaos: crashed ${afterRun ? 'after the handler ran' : 'before the handler ran'}`,
+      `END RequestId: ${requestId}`,
+      `REPORT RequestId: ${requestId}\tDuration: 0.00 ms\tStatus: error\tError Type: ${error.errorType}`,
+    ];
+    for (const line of lines) this.log.line(spec.name, line);
+    return chaosResult(requestId, error, lines);
+  }
+
+  /** A chaos hang: the invocation holds its slot until its timeout, then times out. */
+  private async hang(spec: FunctionSpec, requestId: string): Promise<ExecutionResult> {
+    this.log.line(spec.name, `START RequestId: ${requestId} Version: $LATEST`);
+    this.log.line(spec.name, 'chaos: hanging until the timeout');
+    await new Promise<void>((resolve) => {
+      const end = () => {
+        clearTimeout(timer);
+        this.hangs.delete(end);
+        resolve();
+      };
+      const timer = setTimeout(end, spec.timeoutSeconds * 1000);
+      this.hangs.add(end);
+    });
+    const lines = [
+      `${new Date().toISOString()} ${requestId} Task timed out after ${spec.timeoutSeconds.toFixed(2)} seconds`,
+      `END RequestId: ${requestId}`,
+      `REPORT RequestId: ${requestId}\tDuration: ${spec.timeoutSeconds * 1000}.00 ms\tStatus: timeout`,
+    ];
+    for (const line of lines) this.log.line(spec.name, line);
+    return chaosResult(requestId, timedOut(requestId, spec.timeoutSeconds), lines);
   }
 
   private async attempt(event: AsyncEvent): Promise<AttemptOutcome> {
@@ -360,6 +422,22 @@ export class LocalLambda implements LambdaInvoker {
       });
     }
   }
+}
+
+function chaosResult(
+  requestId: string,
+  error: FunctionErrorPayload,
+  lines: readonly string[],
+): ExecutionResult {
+  return {
+    requestId,
+    payload: JSON.stringify(error),
+    functionError: 'Unhandled',
+    errorType: error.errorType,
+    errorMessage: error.errorMessage,
+    logTail: `${lines.join('\n')}\n`,
+    coldStart: false,
+  };
 }
 
 function increment(counter: Map<string, number>, key: string): void {

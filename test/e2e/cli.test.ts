@@ -11,7 +11,8 @@ import { afterAll, describe, expect, inject, it } from 'vitest';
 import { callApi } from './client';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const ASSEMBLY = resolve(ROOT, '.vitest/cdk.out.e2e');
+// The directory names the context it was synthesized with, so a change of context re-synthesizes.
+const ASSEMBLY = resolve(ROOT, '.vitest/cdk.out.e2e-timeout6-retries0');
 const target = inject('e2e');
 
 interface Started {

@@ -16,7 +16,8 @@ import { isStale } from '../../local/freshness';
 import { deployedTargetFromEnv, type E2eTarget } from './target';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const ASSEMBLY = resolve(ROOT, '.vitest/cdk.out.e2e');
+// The directory names the context it was synthesized with, so a change of context re-synthesizes.
+const ASSEMBLY = resolve(ROOT, '.vitest/cdk.out.e2e-timeout6-retries0');
 export const E2E_WORKER_TIMEOUT_SECONDS = 6;
 
 export default async function setup(
@@ -94,7 +95,7 @@ async function ensureAssembly(): Promise<void> {
         '--context',
         `workerTimeoutSeconds=${E2E_WORKER_TIMEOUT_SECONDS}`,
         '--context',
-        'workerRetryAttempts=1',
+        'workerRetryAttempts=0',
       ],
       { cwd: ROOT, encoding: 'utf8', env: { ...process.env, CDK_DISABLE_CLI_TELEMETRY: 'true' } },
     );

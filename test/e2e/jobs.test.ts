@@ -125,7 +125,9 @@ describe('failures', () => {
     });
     expect(started.status).toBe(202);
 
-    // Each attempt runs into the timeout; Lambda retries, then sends its failure record.
+    // The job blocks its event loop, so only Lambda's timeout stops it. The e2e stack has no
+    // Lambda-level retries, so the OnFailure destination puts the failure record on the bus
+    // at once and rule B routes it to completion.
     const failed = await waitForStatus(name, 'FAILED', 45_000);
 
     expect(failed.error?.name).toBe('WorkerTimeout');

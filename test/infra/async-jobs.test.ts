@@ -15,7 +15,7 @@ let template: Template;
 let jobs: AsyncJobs;
 
 beforeAll(() => {
-  // Bundles the six functions with esbuild: done once for the whole file.
+  // Bundles the seven functions with esbuild: done once for the whole file.
   const { stack } = createStack({}, { bundle: true });
   jobs = stack.jobs;
   template = Template.fromStack(stack);
@@ -28,6 +28,7 @@ const functionsOf = (j: AsyncJobs) => ({
   cancelJob: j.cancelJobFunction,
   worker: j.workerFunction,
   completion: j.completionFunction,
+  sweeper: j.sweeperFunction,
 });
 
 const roleIdOf = (fn: { role?: unknown }) => {
@@ -53,8 +54,11 @@ describe('jobs table', () => {
     });
   });
 
-  it('has the two GSIs of the shared table layout, with INCLUDE projections', () => {
-    const gsi = (index: typeof JobsTable.byOwner | typeof JobsTable.byOwnerStatus) => ({
+  it('has the three GSIs of the shared table layout, with INCLUDE projections', () => {
+    const gsi = (
+      index: { indexName: string; partitionKey: string; sortKey: string },
+      attributes: readonly string[] = JobsTable.projectedAttributes,
+    ) => ({
       IndexName: index.indexName,
       KeySchema: [
         { AttributeName: index.partitionKey, KeyType: 'HASH' },
@@ -62,13 +66,17 @@ describe('jobs table', () => {
       ],
       Projection: {
         ProjectionType: 'INCLUDE',
-        NonKeyAttributes: [...JobsTable.projectedAttributes],
+        NonKeyAttributes: [...attributes],
       },
     });
     template.hasResourceProperties('AWS::DynamoDB::Table', {
-      GlobalSecondaryIndexes: [gsi(JobsTable.byOwner), gsi(JobsTable.byOwnerStatus)],
+      GlobalSecondaryIndexes: [
+        gsi(JobsTable.byOwner),
+        gsi(JobsTable.byOwnerStatus),
+        gsi(JobsTable.byActive, JobsTable.activeProjectedAttributes),
+      ],
       AttributeDefinitions: Match.arrayWith(
-        ['pk', 'sk', 'gsi1pk', 'gsi1sk', 'gsi2pk', 'gsi2sk'].map((name) => ({
+        ['pk', 'sk', 'gsi1pk', 'gsi1sk', 'gsi2pk', 'gsi2sk', 'gsi3pk', 'gsi3sk'].map((name) => ({
           AttributeName: name,
           AttributeType: 'S',
         })),
@@ -92,29 +100,34 @@ describe('event bus', () => {
 });
 
 describe('functions', () => {
-  it('are exactly six, none of them a custom-resource provider', () => {
-    template.resourceCountIs('AWS::Lambda::Function', 6);
+  it('are exactly seven, none of them a custom-resource provider', () => {
+    template.resourceCountIs('AWS::Lambda::Function', 7);
   });
 
-  it.each(['startJob', 'getJob', 'listJobs', 'cancelJob', 'worker', 'completion'] as const)(
-    '%s runs on nodejs24.x with active tracing and JSON logs to its own group',
-    (key) => {
-      const fn = functionsOf(jobs)[key];
-      const logGroup = fn.node.scope?.node.findChild(`${fn.node.id}Logs`);
-      if (!logGroup) throw new Error('log group not found');
-      template.hasResourceProperties('AWS::Lambda::Function', {
-        Role: { 'Fn::GetAtt': [roleIdOf(fn), 'Arn'] },
-        Runtime: 'nodejs24.x',
-        Handler: 'index.handler',
-        TracingConfig: { Mode: 'Active' },
-        LoggingConfig: { LogFormat: 'JSON', LogGroup: ref(logGroup) },
-        MemorySize: Match.anyValue(),
-        Timeout: Match.anyValue(),
-      });
-      const group = template.findResources('AWS::Logs::LogGroup')[logicalId(logGroup)];
-      expect(group?.Properties).toEqual({ RetentionInDays: 30 });
-    },
-  );
+  it.each([
+    'startJob',
+    'getJob',
+    'listJobs',
+    'cancelJob',
+    'worker',
+    'completion',
+    'sweeper',
+  ] as const)('%s runs on nodejs24.x with active tracing and JSON logs to its own group', (key) => {
+    const fn = functionsOf(jobs)[key];
+    const logGroup = fn.node.scope?.node.findChild(`${fn.node.id}Logs`);
+    if (!logGroup) throw new Error('log group not found');
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Role: { 'Fn::GetAtt': [roleIdOf(fn), 'Arn'] },
+      Runtime: 'nodejs24.x',
+      Handler: 'index.handler',
+      TracingConfig: { Mode: 'Active' },
+      LoggingConfig: { LogFormat: 'JSON', LogGroup: ref(logGroup) },
+      MemorySize: Match.anyValue(),
+      Timeout: Match.anyValue(),
+    });
+    const group = template.findResources('AWS::Logs::LogGroup')[logicalId(logGroup)];
+    expect(group?.Properties).toEqual({ RetentionInDays: 30 });
+  });
 
   it('have explicit memory, timeout and exactly the environment they read', () => {
     const table = ref(jobs.table);
@@ -142,6 +155,21 @@ describe('functions', () => {
           EVENT_BUS_NAME: ref(jobs.eventBus),
           MAX_EVENT_BYTES: String(Defaults.maxEventBytes),
           MAX_INPUT_BYTES: String(Defaults.maxInputBytes),
+          WORKER_TIMEOUT_SECONDS: '900',
+        },
+      },
+      {
+        fn: jobs.sweeperFunction,
+        memory: 256,
+        timeout: 60,
+        env: {
+          JOBS_TABLE_NAME: table,
+          EVENT_BUS_NAME: ref(jobs.eventBus),
+          SWEEP_GRACE_SECONDS: '30',
+          // 900 s worker timeout + 2 Lambda retries x 180 s + 60 s
+          SWEEP_SILENT_AFTER_SECONDS: '1320',
+          // 6 h maximum event age + 5 min
+          SWEEP_START_WINDOW_SECONDS: String(6 * 3600 + 300),
         },
       },
       {
@@ -174,7 +202,12 @@ describe('functions', () => {
 
 describe('worker async invocation', () => {
   it('retries twice for at most 6 hours, then sends the failure to the bus', () => {
-    template.resourceCountIs('AWS::Lambda::EventInvokeConfig', 1);
+    // The second config is the sweeper's: no retries, the next sweep repeats a failed one.
+    template.resourceCountIs('AWS::Lambda::EventInvokeConfig', 2);
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: ref(jobs.sweeperFunction),
+      MaximumRetryAttempts: 0,
+    });
     template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
       FunctionName: ref(jobs.workerFunction),
       Qualifier: '$LATEST',
@@ -306,8 +339,12 @@ describe('completion rules', () => {
   });
 
   it('both target the completion function with retries and a dead-letter queue', () => {
-    template.resourceCountIs('AWS::Events::Rule', 2);
-    const rules = Object.values(template.findResources('AWS::Events::Rule'));
+    // Three rules: these two on the bus, and the sweeper's schedule on the default bus.
+    template.resourceCountIs('AWS::Events::Rule', 3);
+    const rules = Object.values(template.findResources('AWS::Events::Rule')).filter(
+      (rule) => rule.Properties.EventPattern !== undefined,
+    );
+    expect(rules).toHaveLength(2);
     for (const rule of rules) {
       expect(rule.Properties.Targets).toEqual([
         {
@@ -372,7 +409,7 @@ describe('least privilege', () => {
 
   it('gives every function role no managed policy and trusts only Lambda', () => {
     const roles = Object.values(template.findResources('AWS::IAM::Role'));
-    expect(roles).toHaveLength(6);
+    expect(roles).toHaveLength(7);
     for (const role of roles) {
       expect(role.Properties.ManagedPolicyArns).toBeUndefined();
       expect(role.Properties.Policies).toBeUndefined();
@@ -428,6 +465,7 @@ describe('least privilege', () => {
         'dynamodb:PutItem',
         'sqs:SendMessage',
       ],
+      sweeper: ['dynamodb:Query', 'events:PutEvents'],
     };
     const actual = Object.fromEntries(
       Object.entries(functionsOf(jobs)).map(([key, fn]) => [
@@ -464,6 +502,18 @@ describe('least privilege', () => {
     ]);
   });
 
+  it('lets the sweeper query the active-jobs index and put events on the bus, nothing else', () => {
+    const statements = nonBaseline(statementsOfRole(template, roleIdOf(jobs.sweeperFunction)));
+    expect(statements).toEqual([
+      {
+        Effect: 'Allow',
+        Action: ['dynamodb:Query'],
+        Resource: [tableArnJoin(JobsTable.byActive.indexName)],
+      },
+      { Effect: 'Allow', Action: ['events:PutEvents'], Resource: [arnOf(jobs.eventBus)] },
+    ]);
+  });
+
   it('lets start-job invoke the worker and nothing else', () => {
     const statements = nonBaseline(statementsOfRole(template, roleIdOf(jobs.startJobFunction)));
     const invoke = statements.filter((s) => s.Action.some((a) => a.startsWith('lambda:')));
@@ -488,6 +538,43 @@ describe('least privilege', () => {
       );
       expect(dynamo.length).toBeGreaterThan(0);
       for (const s of dynamo) expect(s.Resource).toEqual([arnOf(jobs.table)]);
+    }
+  });
+});
+
+describe('sweeper schedule', () => {
+  it('invokes the sweeper once a minute from a schedule rule on the default bus', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(1 minute)',
+      State: 'ENABLED',
+      EventBusName: Match.absent(),
+      Targets: [
+        Match.objectLike({
+          Arn: arnOf(jobs.sweeperFunction),
+          RetryPolicy: { MaximumRetryAttempts: 0 },
+        }),
+      ],
+    });
+  });
+});
+
+describe('dead-letter queue alarms', () => {
+  it('alarm on each dead-letter queue as soon as it holds a message', () => {
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 2);
+    for (const queue of jobs.deadLetterQueues) {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'AWS/SQS',
+        MetricName: 'ApproximateNumberOfMessagesVisible',
+        Dimensions: [
+          { Name: 'QueueName', Value: { 'Fn::GetAtt': [logicalId(queue), 'QueueName'] } },
+        ],
+        Statistic: 'Maximum',
+        Period: 60,
+        Threshold: 0,
+        ComparisonOperator: 'GreaterThanThreshold',
+        EvaluationPeriods: 1,
+        TreatMissingData: 'notBreaching',
+      });
     }
   });
 });

@@ -142,7 +142,7 @@ describe('custom props', () => {
 
   it('applies runtime and architecture to every function', () => {
     const fns = Object.values(template.findResources('AWS::Lambda::Function'));
-    expect(fns).toHaveLength(6);
+    expect(fns).toHaveLength(7);
     for (const fn of fns) {
       expect(fn.Properties.Runtime).toBe('nodejs22.x');
       expect(fn.Properties.Architectures).toEqual(['x86_64']);
@@ -154,7 +154,7 @@ describe('custom props', () => {
       DefaultRouteSettings: { ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 },
     });
     const groups = Object.values(template.findResources('AWS::Logs::LogGroup'));
-    expect(groups).toHaveLength(7);
+    expect(groups).toHaveLength(8);
     for (const group of groups) expect(group.Properties.RetentionInDays).toBe(7);
     template.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Delete' });
   });
@@ -180,6 +180,9 @@ describe('construct IDs', () => {
         jobs.ruleDeadLetterQueue,
         jobs.completionDeadLetterQueue,
         jobs.accessLogGroup,
+        jobs.sweeperFunction,
+        jobs.sweepRule,
+        ...jobs.deadLetterAlarms,
       ].map((c) => c.node.path),
     ).toEqual(
       [
@@ -198,6 +201,10 @@ describe('construct IDs', () => {
         'RuleDeadLetterQueue',
         'CompletionDeadLetterQueue',
         'ApiAccessLogs',
+        'Sweeper',
+        'SweepRule',
+        'RuleDeadLetterAlarm',
+        'CompletionDeadLetterAlarm',
       ].map((id) => `PropsTest/Jobs/${id}`),
     );
   });

@@ -595,3 +595,140 @@ describe('completion handler', () => {
     await expect(completing).rejects.toMatchObject({ name: 'MalformedEventError' });
   });
 });
+
+describe('completion: timeouts and retried failures', () => {
+  it('records Job Timed Out as TIMED_OUT with the reason', async () => {
+    // Prepare
+    givenActive(running({ deadlineAt: '2026-01-05T10:00:02.000Z' }));
+    const reason = 'The run did not finish by its deadline (2026-01-05T10:00:02.000Z)';
+    const event = busEvent(
+      'eventjobs',
+      'Job Timed Out',
+      outcomeDetail({ reason, reportedBy: 'worker', deadlineAt: '2026-01-05T10:00:02.000Z' }),
+    );
+
+    // Act
+    const result = await completeRun(event, deps());
+
+    // Assess
+    expect(result.status).toBe('finished');
+    const { item } = writtenTransaction();
+    expect(item).toMatchObject({
+      status: { S: 'TIMED_OUT' },
+      deadlineAt: { S: '2026-01-05T10:00:02.000Z' },
+      error: { M: { name: { S: 'JobTimedOut' }, message: { S: reason } } },
+    });
+  });
+
+  it("records the sweeper's Job Timed Out for a run that never started", async () => {
+    // Prepare
+    givenActive(running({ startedAt: undefined, attempt: undefined }));
+    const event = busEvent('eventjobs', 'Job Timed Out', {
+      owner: USER_ARN,
+      jobName: 'nightly-report',
+      runId: RUN_ID,
+      type: 'echo',
+      finishedAt: '2026-01-05T16:00:00.000Z',
+      reason: 'The run never started',
+      reportedBy: 'sweeper',
+    });
+
+    // Act
+    await completeRun(event, deps());
+
+    // Assess
+    const { item } = writtenTransaction();
+    expect(item.status).toEqual({ S: 'TIMED_OUT' });
+    expect(item.startedAt).toBeUndefined();
+    expect(item.attempt).toBeUndefined();
+  });
+
+  it("keeps every attempt's error of a retried run that failed", async () => {
+    // Prepare
+    const attempts = [1, 2, 3].map((attempt) => ({
+      attempt,
+      error: { name: 'FlakyError', message: `Attempt ${attempt} failed on purpose` },
+      at: `2026-01-05T10:00:0${attempt}.000Z`,
+    }));
+    const event = busEvent(
+      'eventjobs',
+      'Job Failed',
+      outcomeDetail({ attempt: 3, error: attempts[2]?.error, attempts }),
+    );
+
+    // Act
+    const result = await completeRun(event, deps());
+
+    // Assess
+    expect(result.status === 'finished' && result.outcome.attempts).toEqual(attempts);
+    expect(JSON.parse(writtenTransaction().item.attempts?.S ?? 'null')).toEqual(attempts);
+  });
+});
+
+describe('completion: only the first terminal event of a run counts', () => {
+  /** A one-record table whose active record goes away with the first finished transaction. */
+  function statefulTable(): void {
+    let active: ActiveJob | undefined = running();
+    ddb.on(GetItemCommand).callsFake(async () => ({
+      Item: active ? await activeItem(active) : undefined,
+    }));
+    ddb.on(TransactWriteItemsCommand).callsFake(async () => {
+      if (!active) throw transactionCancelled(['None', 'ConditionalCheckFailed']);
+      active = undefined;
+      return {};
+    });
+  }
+
+  it.each([
+    [
+      'a duplicate Job Completed',
+      busEvent('eventjobs', 'Job Completed', outcomeDetail({ result: 2 })),
+    ],
+    [
+      'a Job Failed after Job Completed',
+      busEvent('eventjobs', 'Job Failed', outcomeDetail({ error: { name: 'E', message: 'm' } })),
+    ],
+    [
+      "the sweeper's late Job Timed Out",
+      busEvent(
+        'eventjobs',
+        'Job Timed Out',
+        outcomeDetail({ reason: 'late', reportedBy: 'sweeper' }),
+      ),
+    ],
+    [
+      'a late Job Cancelled',
+      busEvent(
+        'eventjobs',
+        'Job Cancelled',
+        outcomeDetail({ reason: 'late', reportedBy: 'sweeper' }),
+      ),
+    ],
+    ['a failure-destination record', workerFailureEvent()],
+  ])('ignores %s', async (_name, second) => {
+    // Prepare
+    statefulTable();
+    const first = busEvent('eventjobs', 'Job Completed', outcomeDetail({ result: 1 }));
+
+    // Act
+    const results = [await completeRun(first, deps()), await completeRun(second, deps())];
+
+    // Assess
+    expect(results.map((r) => r.status)).toEqual(['finished', 'ignored']);
+    expect(ddb.commandCalls(TransactWriteItemsCommand)).toHaveLength(1);
+  });
+
+  it('ignores the same failure-destination record delivered twice', async () => {
+    // Prepare
+    statefulTable();
+
+    // Act
+    const results = [
+      await completeRun(workerFailureEvent(), deps()),
+      await completeRun(workerFailureEvent(), deps()),
+    ];
+
+    // Assess
+    expect(results.map((r) => r.status)).toEqual(['finished', 'ignored']);
+  });
+});

@@ -52,7 +52,7 @@ describe('registry', () => {
     const names = jobTypeNames();
 
     // Assess
-    expect(names).toEqual(['echo', 'fail', 'hash', 'sleep']);
+    expect(names).toEqual(['echo', 'fail', 'flaky', 'hash', 'sleep']);
     for (const name of names) expect(getJobType(name)?.name).toBe(name);
   });
 

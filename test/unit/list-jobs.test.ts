@@ -212,6 +212,44 @@ describe('GET /jobs', () => {
     expect(bodyOf(result)).toMatchObject({ error: { code: 'InvalidCursor' } });
   });
 
+  it("answers 400 InvalidCursor for the caller's own cursor with keys DynamoDB refuses", async () => {
+    // Prepare: ownership checks pass, but no sort key may exceed 1,024 bytes
+    const forged = {
+      pk: `JOB#${USER_ARN}#a-job`,
+      sk: 'ACTIVE',
+      gsi1pk: `OWNER#${USER_ARN}`,
+      gsi1sk: '9'.repeat(2000),
+    };
+    const cursor = Buffer.from(JSON.stringify(forged)).toString('base64url');
+    const refused = Object.assign(
+      new Error(
+        'The provided starting key is invalid: Aggregated size of all range keys has exceeded the size limit of 1024 bytes',
+      ),
+      { name: 'ValidationException' },
+    );
+    ddb.on(QueryCommand).rejects(refused);
+
+    // Act
+    const result = await handler(listJobsEvent({ cursor }));
+
+    // Assess
+    expect(result.statusCode).toBe(400);
+    expect(bodyOf(result)).toEqual({
+      error: { code: 'InvalidCursor', message: 'The cursor is not valid for this list' },
+    });
+  });
+
+  it('answers 500 for a ValidationException on a query without a cursor', async () => {
+    // Prepare: then the query itself is wrong, which is never the caller's fault
+    ddb.on(QueryCommand).rejects(Object.assign(new Error('bad'), { name: 'ValidationException' }));
+
+    // Act
+    const result = await handler(listJobsEvent());
+
+    // Assess
+    expect(result.statusCode).toBe(500);
+  });
+
   it.each(['running', 'DONE', '', 'RUNNING,FAILED'])(
     'answers 400 InvalidStatus for status=%j',
     async (status) => {
@@ -246,6 +284,21 @@ describe('GET /jobs', () => {
     expect(result.statusCode).toBe(400);
     expect(bodyOf(result)).toMatchObject({
       error: { code: 'InvalidQuery', message: expect.stringContaining('state') },
+    });
+    expect(ddb.calls()).toHaveLength(0);
+  });
+
+  it('answers 400 InvalidQuery for a __proto__ parameter, which the event carries as an own key', async () => {
+    // Prepare: the Lambda runtime parses the event with JSON.parse, as here
+    const query = JSON.parse('{"__proto__":"x"}') as Record<string, string>;
+
+    // Act
+    const result = await handler(listJobsEvent(query));
+
+    // Assess
+    expect(result.statusCode).toBe(400);
+    expect(bodyOf(result)).toMatchObject({
+      error: { code: 'InvalidQuery', message: expect.stringContaining('__proto__') },
     });
     expect(ddb.calls()).toHaveLength(0);
   });

@@ -60,7 +60,7 @@ const queue = (name: string): QueueSpec => byConstruct(stack.queues, name);
 const rule = (name: string): RuleSpec => byConstruct(stack.rules, name);
 
 describe('loadStack on the synthesized EventJobs assembly', () => {
-  it('runs six functions, each from its bundled asset with index.handler', () => {
+  it('runs seven functions, each from its bundled asset with index.handler', () => {
     // assess
     expect(stack.functions.map((f) => constructOf(f.logicalId)).sort()).toEqual([
       'CancelJob',
@@ -68,6 +68,7 @@ describe('loadStack on the synthesized EventJobs assembly', () => {
       'GetJob',
       'ListJobs',
       'StartJob',
+      'Sweeper',
       'Worker',
     ]);
     for (const spec of stack.functions) {
@@ -110,7 +111,7 @@ describe('loadStack on the synthesized EventJobs assembly', () => {
     expect(fn('Completion').deadLetterTargetArn).toMatch(/^arn:aws:sqs:eu-west-1:123456789012:/);
   });
 
-  it('creates the jobs table with both global secondary indexes', () => {
+  it('creates the jobs table with its three global secondary indexes', () => {
     // assess
     expect(stack.tables).toHaveLength(1);
     const [table] = stack.tables;
@@ -134,6 +135,13 @@ describe('loadStack on the synthesized EventJobs assembly', () => {
           KeySchema: [
             { AttributeName: 'gsi2pk', KeyType: 'HASH' },
             { AttributeName: 'gsi2sk', KeyType: 'RANGE' },
+          ],
+        },
+        {
+          IndexName: 'byActive',
+          KeySchema: [
+            { AttributeName: 'gsi3pk', KeyType: 'HASH' },
+            { AttributeName: 'gsi3sk', KeyType: 'RANGE' },
           ],
         },
       ],
@@ -167,13 +175,13 @@ describe('loadStack on the synthesized EventJobs assembly', () => {
     };
 
     // assess
-    expect(stack.rules).toHaveLength(2);
+    expect(stack.rules).toHaveLength(3);
     expect(rule('OutcomeRule')).toMatchObject({
       busName: bus?.name,
       enabled: true,
       eventPattern: {
         source: ['eventjobs'],
-        'detail-type': ['Job Completed', 'Job Failed', 'Job Cancelled'],
+        'detail-type': ['Job Completed', 'Job Failed', 'Job Cancelled', 'Job Timed Out'],
       },
       targets: [target],
     });
@@ -186,6 +194,15 @@ describe('loadStack on the synthesized EventJobs assembly', () => {
         resources: [{ prefix: `${fn('Worker').arn}:` }],
       },
       targets: [target],
+    });
+  });
+
+  it('invokes the sweeper on a one-minute schedule', () => {
+    // assess
+    expect(rule('SweepRule')).toMatchObject({
+      enabled: true,
+      scheduleExpression: 'rate(1 minute)',
+      targets: [expect.objectContaining({ arn: fn('Sweeper').arn })],
     });
   });
 
@@ -227,9 +244,9 @@ describe('loadStack on the synthesized EventJobs assembly', () => {
     );
   });
 
-  it('emulates every resource type, and says which ones have no local effect', () => {
-    // assess
-    expect(stack.notEmulated.size).toBe(0);
+  it('emulates every resource type but the DLQ alarms, and says which ones have no local effect', () => {
+    // assess: CloudWatch alarms on dead-letter-queue depth exist in AWS only
+    expect([...stack.notEmulated]).toEqual([['AWS::CloudWatch::Alarm', 2]]);
     expect([...stack.noLocalEffect.keys()]).toEqual(
       expect.arrayContaining(['AWS::IAM::Role', 'AWS::IAM::Policy', 'AWS::SQS::QueuePolicy']),
     );

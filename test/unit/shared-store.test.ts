@@ -312,3 +312,126 @@ describe('JobStore.list', () => {
     expect(ddb.calls()).toHaveLength(0);
   });
 });
+
+describe('JobStore lifecycle writes', () => {
+  it('puts the sweeper index keys on an active record only', async () => {
+    // Act
+    const active = await activeItem(activeJob());
+    const outcome = await outcomeItem(jobOutcome());
+
+    // Assess
+    expect(active.gsi3pk?.S).toMatch(/^ACTIVE#[0-3]$/);
+    expect(active.gsi3sk?.S).toBe('2025-11-28T10:00:00.000Z#01JDXR3Y5Q6Z8A9B0C1D2E3F4G');
+    expect(outcome.gsi3pk).toBeUndefined();
+  });
+
+  it('claimRun writes the lease, the attempt start and a first deadline, conditionally', async () => {
+    // Prepare
+    ddb.on(UpdateItemCommand).resolves({ Attributes: await activeItem(activeJob()) });
+
+    // Act
+    const result = await store.claimRun(USER_ARN, 'nightly-report', 'RUN-1', {
+      at: '2026-01-05T10:00:00.000Z',
+      attempt: 1,
+      leaseId: 'req-1',
+      staleBefore: '2026-01-05T09:59:55.500Z',
+      deadlineAt: '2026-01-05T10:15:00.000Z',
+    });
+
+    // Assess
+    expect(result.claimed).toBe(true);
+    const input = ddb.commandCalls(UpdateItemCommand)[0]?.args[0].input;
+    expect(input?.UpdateExpression).toContain('deadlineAt = if_not_exists(deadlineAt, :deadline)');
+    expect(input?.UpdateExpression).toContain('leaseId = :lease');
+    expect(input?.ConditionExpression).toBe(
+      'runId = :runId AND (attribute_not_exists(leaseId) OR leaseId = :lease OR ' +
+        'attribute_not_exists(heartbeatAt) OR heartbeatAt < :stale)',
+    );
+  });
+
+  it('claimRun tells a live lease of the same run from a finished run', async () => {
+    // Prepare
+    const held = activeJob({ runId: 'RUN-1', leaseId: 'req-0' });
+    const other = activeJob({ runId: 'RUN-2' });
+    ddb
+      .on(UpdateItemCommand)
+      .rejectsOnce(conditionFailed(await activeItem(held)))
+      .rejectsOnce(conditionFailed(await activeItem(other)));
+    const request = {
+      at: '2026-01-05T10:00:00.000Z',
+      attempt: 2,
+      leaseId: 'req-1',
+      staleBefore: '2026-01-05T09:59:55.500Z',
+    };
+
+    // Act
+    const leased = await store.claimRun(USER_ARN, 'nightly-report', 'RUN-1', request);
+    const gone = await store.claimRun(USER_ARN, 'nightly-report', 'RUN-1', request);
+
+    // Assess
+    expect(leased).toMatchObject({
+      claimed: false,
+      reason: 'leased',
+      holder: { leaseId: 'req-0' },
+    });
+    expect(gone).toEqual({ claimed: false, reason: 'gone' });
+  });
+
+  it('heartbeat is conditional on the run id and returns the record with any cancel request', async () => {
+    // Prepare
+    ddb.on(UpdateItemCommand).resolves({
+      Attributes: await activeItem(activeJob({ cancelRequestedAt: '2026-01-05T10:00:01.000Z' })),
+    });
+
+    // Act
+    const record = await store.heartbeat(
+      USER_ARN,
+      'nightly-report',
+      'RUN-1',
+      '2026-01-05T10:00:02.000Z',
+    );
+
+    // Assess
+    const input = ddb.commandCalls(UpdateItemCommand)[0]?.args[0].input;
+    expect(input?.ConditionExpression).toBe('runId = :runId');
+    expect(input?.ReturnValues).toBe('ALL_NEW');
+    expect(record?.cancelRequestedAt).toBe('2026-01-05T10:00:01.000Z');
+  });
+
+  it('listActive queries one shard of the byActive index', async () => {
+    // Prepare
+    ddb.on(QueryCommand).resolves({
+      Items: [await activeItem(activeJob({ deadlineAt: '2026-01-05T10:15:00.000Z' }))],
+    });
+
+    // Act
+    const page = await store.listActive(2);
+
+    // Assess
+    const input = ddb.commandCalls(QueryCommand)[0]?.args[0].input;
+    expect(input).toMatchObject({
+      IndexName: 'byActive',
+      ExpressionAttributeValues: { ':pk': { S: 'ACTIVE#2' } },
+    });
+    expect(page.jobs[0]).toMatchObject({
+      jobName: 'nightly-report',
+      deadlineAt: '2026-01-05T10:15:00.000Z',
+    });
+  });
+
+  it("round-trips a retried run's attempts through the outcome item", async () => {
+    // Prepare
+    const attempts = [
+      { attempt: 1, error: { name: 'E', message: 'm' }, at: '2026-01-05T10:00:00.000Z' },
+    ];
+    ddb
+      .on(QueryCommand)
+      .resolves({ Items: [await outcomeItem(jobOutcome({ status: 'FAILED', attempts }))] });
+
+    // Act
+    const outcome = await store.getLatestOutcome(USER_ARN, 'nightly-report', NOW_SECONDS);
+
+    // Assess
+    expect(outcome?.attempts).toEqual(attempts);
+  });
+});

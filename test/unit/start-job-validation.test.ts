@@ -6,8 +6,10 @@ import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { jobTypeNames } from '../../functions/jobs/registry';
 import { Defaults } from '../../functions/shared/config';
 import type { ApiHandler } from '../../functions/shared/http';
+import { MAX_INPUT_DEPTH } from '../../functions/start-job/service';
 import { apiEvent, bodyOf, startJobEvent } from './helpers/api-event';
 
 const ddb = mockClient(DynamoDBClient);
@@ -192,7 +194,7 @@ describe('POST /jobs: the job type', () => {
       expect(bodyOf(result)).toEqual({
         error: {
           code: 'UnknownJobType',
-          message: expect.stringContaining('echo, fail, hash, sleep'),
+          message: expect.stringContaining(jobTypeNames().join(', ')),
         },
       });
       expectNothingChanged();
@@ -271,6 +273,44 @@ describe('POST /jobs: the input', () => {
 
     // Act
     const result = await handler(startJobEvent({ type: 'echo', name: 'exact', input }));
+
+    // Assess
+    expect(result.statusCode).toBe(202);
+  });
+
+  it.each([
+    ['arrays', (depth: number) => `${'['.repeat(depth)}${']'.repeat(depth)}`],
+    ['objects', (depth: number) => `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`],
+  ])(
+    'answers 400 InvalidInput for %s nested deeper than MAX_INPUT_DEPTH, even far deeper than the stack allows',
+    async (_, nested) => {
+      for (const depth of [MAX_INPUT_DEPTH, 13_000]) {
+        // Prepare: the echo input object is one level, its value the rest
+        const body = `{"type":"echo","name":"deep","input":{"value":${nested(depth)}}}`;
+
+        // Act
+        const result = await handler(startJobEvent(body));
+
+        // Assess
+        expect(result.statusCode).toBe(400);
+        expect(bodyOf(result)).toEqual({
+          error: {
+            code: 'InvalidInput',
+            message: expect.stringContaining(`${MAX_INPUT_DEPTH} levels`),
+          },
+        });
+        expectNothingChanged();
+      }
+    },
+  );
+
+  it('accepts an input nested exactly MAX_INPUT_DEPTH levels deep', async () => {
+    // Prepare
+    const value = `${'['.repeat(MAX_INPUT_DEPTH - 1)}${']'.repeat(MAX_INPUT_DEPTH - 1)}`;
+    const body = `{"type":"echo","name":"deep","input":{"value":${value}}}`;
+
+    // Act
+    const result = await handler(startJobEvent(body));
 
     // Assess
     expect(result.statusCode).toBe(202);

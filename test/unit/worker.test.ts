@@ -21,12 +21,15 @@ import {
   jobCancelledDetailSchema,
   jobCompletedDetailSchema,
   jobFailedDetailSchema,
+  jobProgressDetailSchema,
+  jobStartedDetailSchema,
+  jobTimedOutDetailSchema,
   type WorkerPayload,
 } from '../../functions/shared/events';
 import type { ActiveJob } from '../../functions/shared/model';
 import { JobStore } from '../../functions/shared/store';
 import { EventDeliveryError } from '../../functions/worker/errors';
-import { runWorker, type WorkerDeps } from '../../functions/worker/service';
+import { backoffMs, runWorker, type WorkerDeps } from '../../functions/worker/service';
 import { activeItem, activeJob, USER_ARN } from './helpers/api-event';
 import { lambdaContext } from './helpers/lambda-context';
 
@@ -101,9 +104,27 @@ function fakeTable(): void {
     const values = input.ExpressionAttributeValues ?? {};
     if (!stored || stored.runId !== values[':runId']?.S) throw conditionFailed();
     const at = values[':at']?.S ?? '';
+    const lease = values[':lease']?.S;
+    if (lease !== undefined) {
+      const held = stored.leaseId !== undefined && stored.leaseId !== lease;
+      const fresh =
+        stored.heartbeatAt !== undefined && stored.heartbeatAt >= (values[':stale']?.S ?? '');
+      if (held && fresh) throw conditionFailed();
+      const deadline = values[':deadline']?.S;
+      stored = {
+        ...stored,
+        startedAt: stored.startedAt ?? at,
+        attemptStartedAt: at,
+        leaseId: lease,
+        deadlineAt: stored.deadlineAt ?? deadline,
+      };
+    }
     const attempt = values[':attempt']?.N;
     if (attempt !== undefined) {
       stored = { ...stored, startedAt: stored.startedAt ?? at, attempt: Number(attempt) };
+    }
+    if (input.UpdateExpression?.includes('heartbeatAt = :at')) {
+      stored = { ...stored, heartbeatAt: at };
     }
     const progress = values[':progress']?.M;
     if (progress) {
@@ -121,13 +142,20 @@ function fakeTable(): void {
   });
 }
 
+const TERMINAL = ['Job Completed', 'Job Failed', 'Job Cancelled', 'Job Timed Out'];
+
+/** The terminal events the worker sent (Started and Progress are informational). */
 function sentEntries(): PutEventsRequestEntry[] {
+  return allEntries().filter((entry) => TERMINAL.includes(entry.DetailType ?? ''));
+}
+
+function allEntries(): PutEventsRequestEntry[] {
   return eventBridge
     .commandCalls(PutEventsCommand)
     .flatMap((call) => call.args[0].input.Entries ?? []);
 }
 
-/** The one event the worker sent, with its detail parsed. */
+/** The one terminal event the worker sent, with its detail parsed. */
 function sentEvent() {
   const entries = sentEntries();
   expect(entries).toHaveLength(1);
@@ -586,7 +614,7 @@ describe('worker: progress and cancellation', () => {
     expect(sentEvent().detail).toMatchObject({ result: { sleptSeconds: 3 }, durationMs: 3000 });
   });
 
-  it('stops a job shortly before the Lambda timeout and reports WorkerTimeout', async () => {
+  it('stops a job shortly before the Lambda timeout and reports Job Timed Out', async () => {
     // Prepare
     vi.useFakeTimers({ now: START });
     const running = runWorker(
@@ -600,9 +628,10 @@ describe('worker: progress and cancellation', () => {
     const result = await running;
 
     // Assess
-    expect(result).toEqual({ status: 'reported', detailType: 'Job Failed' });
-    const detail = jobFailedDetailSchema.parse(sentEvent().detail);
-    expect(detail.error.name).toBe('WorkerTimeout');
+    expect(result).toEqual({ status: 'reported', detailType: 'Job Timed Out' });
+    const detail = jobTimedOutDetailSchema.parse(sentEvent().detail);
+    expect(detail.reason).toMatch(/worker's time limit/);
+    expect(detail.reportedBy).toBe('worker');
     expect(detail.durationMs).toBe(28_000);
   });
   it('sets no deadline when the runner cannot say how much time is left', async () => {
@@ -765,6 +794,23 @@ describe('worker handler', () => {
     expect(detail.result).toEqual({ value: 'hello' });
   });
 
+  it('caps the run deadline at WORKER_TIMEOUT_SECONDS', async () => {
+    // Prepare
+    vi.stubEnv('JOBS_TABLE_NAME', 'jobs-from-env');
+    vi.stubEnv('EVENT_BUS_NAME', 'bus-from-env');
+    vi.stubEnv('WORKER_TIMEOUT_SECONDS', '42');
+    const handler = await loadHandler();
+    const before = Date.now();
+
+    // Act
+    await handler(payload(), lambdaContext());
+
+    // Assess
+    const deadline = Date.parse(stored?.deadlineAt ?? '');
+    expect(deadline - before).toBeGreaterThanOrEqual(41_000);
+    expect(deadline - before).toBeLessThanOrEqual(43_000);
+  });
+
   it('takes the event size limit from MAX_EVENT_BYTES', async () => {
     // Prepare
     vi.stubEnv('JOBS_TABLE_NAME', 'jobs-from-env');
@@ -806,5 +852,334 @@ describe('worker handler', () => {
       name: 'ConfigError',
       message: expect.stringContaining('EVENT_BUS_NAME'),
     });
+  });
+});
+
+describe('worker: heartbeat and cancellation while the job runs', () => {
+  it('learns of a cancel from its heartbeat and ends a job that never calls progress CANCELLED', async () => {
+    // Prepare: a job that ignores its signal and never reports progress
+    vi.useFakeTimers({ now: START });
+    const silent = testType(async () => new Promise(() => undefined));
+    const running = runWorker(
+      payload({ type: 'test' }),
+      lambdaContext(),
+      deps({ getJobType: only(silent), now: () => new Date(), heartbeatIntervalMs: 1000 }),
+    );
+
+    // Act: the cancel arrives after two heartbeats
+    await vi.advanceTimersByTimeAsync(2500);
+    stored = stored && { ...stored, cancelRequestedAt: '2026-01-05T10:00:02.500Z' };
+    await vi.advanceTimersByTimeAsync(1000);
+    const result = await running;
+
+    // Assess
+    expect(result).toEqual({ status: 'reported', detailType: 'Job Cancelled' });
+    const heartbeats = ddb
+      .commandCalls(UpdateItemCommand)
+      .filter((call) => call.args[0].input.UpdateExpression === 'SET heartbeatAt = :at');
+    expect(heartbeats).toHaveLength(3);
+    expect(heartbeats[0]?.args[0].input.ConditionExpression).toBe('runId = :runId');
+    expect(jobCancelledDetailSchema.parse(sentEvent().detail).reason).toMatch(/Cancel requested/);
+  });
+
+  it('aborts the signal of the built-in sleep type within about a second of the cancel', async () => {
+    // Prepare
+    vi.useFakeTimers({ now: START });
+    const running = runWorker(
+      payload({ type: 'sleep', input: { seconds: 600 } }),
+      lambdaContext(),
+      deps({ now: () => new Date() }),
+    );
+    await vi.advanceTimersByTimeAsync(3000);
+
+    // Act
+    stored = stored && { ...stored, cancelRequestedAt: '2026-01-05T10:00:03.000Z' };
+    await vi.advanceTimersByTimeAsync(1600);
+    const result = await running;
+
+    // Assess
+    expect(result).toEqual({ status: 'reported', detailType: 'Job Cancelled' });
+  });
+
+  it('counts a progress call as a heartbeat', async () => {
+    // Prepare: progress every 500 ms, heartbeat interval 1000 ms
+    vi.useFakeTimers({ now: START });
+    const chatty = testType(async (_input, ctx) => {
+      for (let i = 1; i <= 6; i++) {
+        await new Promise((r) => setTimeout(r, 500));
+        await ctx.progress(i * 10);
+      }
+      return 'done';
+    });
+    const running = runWorker(
+      payload({ type: 'test' }),
+      lambdaContext(),
+      deps({ getJobType: only(chatty), now: () => new Date(), heartbeatIntervalMs: 1000 }),
+    );
+
+    // Act
+    await vi.advanceTimersByTimeAsync(3500);
+    await running;
+
+    // Assess: no separate heartbeat was needed
+    const heartbeats = ddb
+      .commandCalls(UpdateItemCommand)
+      .filter((call) => call.args[0].input.UpdateExpression === 'SET heartbeatAt = :at');
+    expect(heartbeats).toHaveLength(0);
+    expect(stored?.heartbeatAt).toBe('2026-01-05T10:00:03.000Z');
+  });
+});
+
+describe('worker: deadlines', () => {
+  it("sets the run's deadline from the type's default timeout at its first start", async () => {
+    // Prepare
+    const typed = { ...testType(async () => 'ok'), defaultTimeoutSeconds: 30 };
+
+    // Act
+    await runWorker(payload({ type: 'test' }), lambdaContext(), deps({ getJobType: only(typed) }));
+
+    // Assess
+    expect(stored?.deadlineAt).toBe('2026-01-05T10:00:30.000Z');
+  });
+
+  it('honours a timeout on the record, capped at the worker timeout', async () => {
+    // Prepare
+    stored = stored && { ...stored, timeoutSeconds: 5000 };
+
+    // Act
+    await runWorker(payload(), lambdaContext(), deps({ maxTimeoutSeconds: 120 }));
+
+    // Assess
+    expect(stored?.deadlineAt).toBe('2026-01-05T10:02:00.000Z');
+  });
+
+  it('stops a job at its deadline, before the Lambda limit, and reports Job Timed Out', async () => {
+    // Prepare
+    vi.useFakeTimers({ now: START });
+    const stubborn = {
+      ...testType(async () => new Promise(() => undefined)),
+      defaultTimeoutSeconds: 3,
+    };
+    const running = runWorker(
+      payload({ type: 'test' }),
+      lambdaContext({ timeoutMs: 60_000 }),
+      deps({ getJobType: only(stubborn), now: () => new Date() }),
+    );
+
+    // Act
+    await vi.advanceTimersByTimeAsync(3000);
+    const result = await running;
+
+    // Assess
+    expect(result).toEqual({ status: 'reported', detailType: 'Job Timed Out' });
+    const detail = jobTimedOutDetailSchema.parse(sentEvent().detail);
+    expect(detail).toMatchObject({
+      deadlineAt: '2026-01-05T10:00:03.000Z',
+      durationMs: 3000,
+      reportedBy: 'worker',
+    });
+    expect(detail.reason).toMatch(/deadline/);
+  });
+
+  it('reports Job Timed Out without running when a retried invocation starts past the deadline', async () => {
+    // Prepare
+    stored = stored && {
+      ...stored,
+      startedAt: '2026-01-05T09:00:00.000Z',
+      attempt: 1,
+      deadlineAt: '2026-01-05T09:01:00.000Z',
+    };
+    const run = vi.fn(async () => 'never');
+
+    // Act
+    await runWorker(
+      payload({ type: 'test' }),
+      lambdaContext(),
+      deps({ getJobType: only(testType(run)) }),
+    );
+
+    // Assess
+    expect(run).not.toHaveBeenCalled();
+    expect(sentEvent().entry?.DetailType).toBe('Job Timed Out');
+  });
+});
+
+describe('worker: retries owned by eventjobs', () => {
+  it('retries the flaky type after a backoff and reports the attempt that succeeded', async () => {
+    // Act
+    const result = await runWorker(
+      payload({ type: 'flaky', input: { failures: 2 } }),
+      lambdaContext(),
+      deps({ random: () => 0 }),
+    );
+
+    // Assess
+    expect(result).toEqual({ status: 'reported', detailType: 'Job Completed' });
+    expect(sentEvent().detail).toMatchObject({ attempt: 3, result: { attempt: 3 } });
+    expect(stored?.attempt).toBe(3);
+  });
+
+  it("records every attempt's error when the last attempt fails", async () => {
+    // Act
+    await runWorker(
+      payload({ type: 'flaky', input: { failures: 5 } }),
+      lambdaContext(),
+      deps({ random: () => 0 }),
+    );
+
+    // Assess
+    const detail = jobFailedDetailSchema.parse(sentEvent().detail);
+    expect(detail.attempt).toBe(3);
+    expect(detail.error).toEqual({ name: 'FlakyError', message: 'Attempt 3 failed on purpose' });
+    expect(detail.attempts?.map((a) => a.attempt)).toEqual([1, 2, 3]);
+    expect(detail.attempts?.[0]?.error.message).toBe('Attempt 1 failed on purpose');
+  });
+
+  it('does not retry when the backoff would not fit before the deadline', async () => {
+    // Prepare: a 1 s deadline and a 5 s backoff
+    const slowRetry = {
+      ...testType(async () => {
+        throw new Error('nope');
+      }),
+      defaultTimeoutSeconds: 1,
+      retry: { maxAttempts: 5, initialBackoffMs: 5000, multiplier: 1, maxBackoffMs: 5000 },
+    };
+
+    // Act
+    await runWorker(
+      payload({ type: 'test' }),
+      lambdaContext(),
+      deps({ getJobType: only(slowRetry), random: () => 0.999 }),
+    );
+
+    // Assess
+    const detail = jobFailedDetailSchema.parse(sentEvent().detail);
+    expect(detail.attempt).toBe(1);
+    expect(detail.attempts).toBeUndefined();
+  });
+
+  it('computes full-jitter backoff capped at the maximum', () => {
+    const policy = { maxAttempts: 5, initialBackoffMs: 100, multiplier: 2, maxBackoffMs: 350 };
+    expect(backoffMs(policy, 1, () => 0.5)).toBe(50);
+    expect(backoffMs(policy, 2, () => 0.5)).toBe(100);
+    expect(backoffMs(policy, 3, () => 0.5)).toBe(175);
+    expect(backoffMs(policy, 3, () => 0)).toBe(0);
+  });
+});
+
+describe('worker: a run invoked twice (the lease)', () => {
+  it('refuses a second invocation with another request id while the holder beats', async () => {
+    // Prepare: another invocation claimed the run and beat a second ago
+    stored = stored && {
+      ...stored,
+      startedAt: '2026-01-05T09:59:58.000Z',
+      attempt: 1,
+      leaseId: 'other-request',
+      heartbeatAt: '2026-01-05T09:59:59.000Z',
+    };
+
+    // Act
+    const result = await runWorker(payload(), lambdaContext(), deps());
+
+    // Assess
+    expect(result).toMatchObject({ status: 'skipped', reason: expect.stringMatching(/lease/) });
+    expect(sentEntries()).toHaveLength(0);
+    expect(stored?.leaseId).toBe('other-request');
+  });
+
+  it('lets Lambda retry the same invocation (same request id)', async () => {
+    // Prepare
+    const context = lambdaContext();
+    stored = stored && {
+      ...stored,
+      startedAt: '2026-01-05T09:59:58.000Z',
+      attempt: 1,
+      leaseId: context.awsRequestId,
+      heartbeatAt: '2026-01-05T09:59:59.000Z',
+    };
+
+    // Act
+    const result = await runWorker(payload(), context, deps());
+
+    // Assess
+    expect(result).toEqual({ status: 'reported', detailType: 'Job Completed' });
+    expect(sentEvent().detail.attempt).toBe(2);
+  });
+
+  it('takes over from a holder whose heartbeat is stale', async () => {
+    // Prepare
+    stored = stored && {
+      ...stored,
+      startedAt: '2026-01-05T09:50:00.000Z',
+      attempt: 1,
+      leaseId: 'dead-request',
+      heartbeatAt: '2026-01-05T09:50:01.000Z',
+    };
+    const context = lambdaContext();
+
+    // Act
+    const result = await runWorker(payload(), context, deps());
+
+    // Assess
+    expect(result.status).toBe('reported');
+    expect(stored?.leaseId).toBe(context.awsRequestId);
+  });
+});
+
+describe('worker: lifecycle events', () => {
+  it('puts Job Started before the outcome, with the attempt and the deadline', async () => {
+    // Act
+    await runWorker(payload(), lambdaContext(), deps({ maxTimeoutSeconds: 60 }));
+
+    // Assess
+    const types = allEntries().map((entry) => entry.DetailType);
+    expect(types).toEqual(['Job Started', 'Job Completed']);
+    const started = jobStartedDetailSchema.parse(JSON.parse(allEntries()[0]?.Detail ?? '{}'));
+    expect(started).toMatchObject({
+      attempt: 1,
+      startedAt: '2026-01-05T10:00:00.000Z',
+      deadlineAt: '2026-01-05T10:01:00.000Z',
+    });
+  });
+
+  it('throttles Job Progress to one event per interval', async () => {
+    // Prepare: ten progress calls over 10 s, events at most every 5 s
+    vi.useFakeTimers({ now: START });
+    const chatty = testType(async (_input, ctx) => {
+      for (let i = 0; i < 10; i++) {
+        await ctx.progress(i * 10, `step ${i}`);
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+      return 'done';
+    });
+    const running = runWorker(
+      payload({ type: 'test' }),
+      lambdaContext(),
+      deps({ getJobType: only(chatty), now: () => new Date(), progressEventIntervalMs: 5000 }),
+    );
+
+    // Act
+    await vi.advanceTimersByTimeAsync(10_000);
+    await running;
+
+    // Assess
+    const progress = allEntries().filter((entry) => entry.DetailType === 'Job Progress');
+    expect(progress).toHaveLength(2);
+    const first = jobProgressDetailSchema.parse(JSON.parse(progress[0]?.Detail ?? '{}'));
+    expect(first).toMatchObject({ percent: 0, message: 'step 0', attempt: 1 });
+  });
+
+  it('still reports the outcome when Job Started cannot be put', async () => {
+    // Prepare
+    eventBridge
+      .on(PutEventsCommand)
+      .rejectsOnce(new Error('throttled'))
+      .resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e-2' }] });
+
+    // Act
+    const result = await runWorker(payload(), lambdaContext(), deps());
+
+    // Assess
+    expect(result).toEqual({ status: 'reported', detailType: 'Job Completed' });
   });
 });

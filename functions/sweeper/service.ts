@@ -1,0 +1,170 @@
+/**
+ * The sweeper: the backstop that keeps a run from staying RUNNING forever.
+ * Once a minute it reads every active record (the sparse `byActive` index) and
+ * ends those whose worker can no longer report: past the deadline (plus a
+ * grace in which the worker reports itself), silent for longer than any live
+ * attempt could be, or never started long after creation.
+ *
+ * It does not write the outcome itself. It puts `Job Timed Out` (or
+ * `Job Cancelled`, when a cancel was requested) with the run id on the bus,
+ * exactly as the worker would, so the completion function's transaction,
+ * conditional on the run id, decides: the first terminal event wins, and a
+ * worker's late report (or a second sweep) changes nothing.
+ */
+import {
+  type EventBridgeClient,
+  PutEventsCommand,
+  type PutEventsRequestEntry,
+} from '@aws-sdk/client-eventbridge';
+import {
+  EVENT_SOURCE,
+  JobEventType,
+  jobCancelledDetailSchema,
+  jobTimedOutDetailSchema,
+  Reporter,
+} from '../shared/events';
+import { describeError, log } from '../shared/log';
+import type { ActiveSummary, JobStore } from '../shared/store';
+import { ACTIVE_SHARDS } from '../shared/table';
+
+/** PutEvents takes at most 10 entries a call (AWS-FACTS). */
+const PUT_EVENTS_BATCH = 10;
+
+export interface SweepLimits {
+  /** A run past its deadline by more than this is ended. */
+  readonly graceMs: number;
+  /** A started run with no heartbeat (nor start, nor progress) for this long is ended. */
+  readonly silentAfterMs: number;
+  /** A run that has not started this long after its creation is ended. */
+  readonly startWindowMs: number;
+}
+
+export interface SweeperDeps extends SweepLimits {
+  readonly store: JobStore;
+  readonly eventBridge: EventBridgeClient;
+  readonly busName: string;
+  readonly now: () => Date;
+}
+
+export interface Verdict {
+  readonly detailType: typeof JobEventType.TimedOut | typeof JobEventType.Cancelled;
+  readonly reason: string;
+}
+
+export interface SweepResult {
+  readonly examined: number;
+  readonly ended: number;
+  readonly failed: number;
+}
+
+/** Whether the sweeper must end `job` now, and how; undefined leaves it to its worker. */
+export function judge(job: ActiveSummary, now: Date, limits: SweepLimits): Verdict | undefined {
+  const at = now.getTime();
+  const deadline = time(job.deadlineAt);
+  const lastSign = Math.max(
+    time(job.heartbeatAt) ?? 0,
+    time(job.attemptStartedAt) ?? 0,
+    time(job.startedAt) ?? 0,
+  );
+  let reason: string | undefined;
+  if (deadline !== undefined && at > deadline + limits.graceMs) {
+    reason = `The run passed its deadline (${job.deadlineAt}) and its worker did not report`;
+  } else if (job.startedAt && at > lastSign + limits.silentAfterMs) {
+    reason = `The run's worker fell silent: no heartbeat since ${new Date(lastSign).toISOString()}`;
+  } else if (!job.startedAt) {
+    const cancelled = time(job.cancelRequestedAt);
+    const created = time(job.createdAt) ?? at;
+    if (at > created + limits.startWindowMs) {
+      reason = `The run never started (created at ${job.createdAt})`;
+    } else if (cancelled !== undefined && at > cancelled + limits.silentAfterMs) {
+      reason = `The run was cancelled at ${job.cancelRequestedAt} before any worker started it`;
+    }
+  }
+  if (!reason) return undefined;
+  return job.cancelRequestedAt
+    ? {
+        detailType: JobEventType.Cancelled,
+        reason: `Cancel requested at ${job.cancelRequestedAt}; ${reason}`,
+      }
+    : { detailType: JobEventType.TimedOut, reason };
+}
+
+/** One sweep over every shard of the active records. */
+export async function sweep(deps: SweeperDeps): Promise<SweepResult> {
+  const now = deps.now();
+  const entries: PutEventsRequestEntry[] = [];
+  let examined = 0;
+  for (let shard = 0; shard < ACTIVE_SHARDS; shard++) {
+    let startKey: Awaited<ReturnType<JobStore['listActive']>>['nextKey'];
+    do {
+      const page = await deps.store.listActive(shard, startKey);
+      for (const job of page.jobs) {
+        examined += 1;
+        const verdict = judge(job, now, deps);
+        if (!verdict) continue;
+        log.warn('Ending an abandoned run', {
+          owner: job.owner,
+          jobName: job.jobName,
+          runId: job.runId,
+          detailType: verdict.detailType,
+          reason: verdict.reason,
+        });
+        entries.push(entryFor(job, verdict, now, deps.busName));
+      }
+      startKey = page.nextKey;
+    } while (startKey);
+  }
+
+  let failed = 0;
+  for (let i = 0; i < entries.length; i += PUT_EVENTS_BATCH) {
+    const batch = entries.slice(i, i + PUT_EVENTS_BATCH);
+    try {
+      const response = await deps.eventBridge.send(new PutEventsCommand({ Entries: batch }));
+      failed += response.FailedEntryCount ?? 0;
+    } catch (error) {
+      // The next sweep, a minute later, finds the same runs and tries again.
+      log.error('PutEvents failed for a batch of the sweep', describeError(error));
+      failed += batch.length;
+    }
+  }
+  const result = { examined, ended: entries.length - failed, failed };
+  log.info('Sweep done', { ...result });
+  return result;
+}
+
+function entryFor(
+  job: ActiveSummary,
+  verdict: Verdict,
+  now: Date,
+  busName: string,
+): PutEventsRequestEntry {
+  const started = time(job.startedAt);
+  const base = {
+    owner: job.owner,
+    jobName: job.jobName,
+    runId: job.runId,
+    type: job.type,
+    ...(job.attempt ? { attempt: job.attempt } : {}),
+    ...(job.startedAt ? { startedAt: job.startedAt } : {}),
+    finishedAt: now.toISOString(),
+    ...(started !== undefined ? { durationMs: Math.max(0, now.getTime() - started) } : {}),
+    reason: verdict.reason,
+    reportedBy: Reporter.Sweeper,
+  };
+  const detail =
+    verdict.detailType === JobEventType.Cancelled
+      ? jobCancelledDetailSchema.parse(base)
+      : jobTimedOutDetailSchema.parse({ ...base, deadlineAt: job.deadlineAt });
+  return {
+    EventBusName: busName,
+    Source: EVENT_SOURCE,
+    DetailType: verdict.detailType,
+    Detail: JSON.stringify(detail),
+  };
+}
+
+function time(iso: string | undefined): number | undefined {
+  if (!iso) return undefined;
+  const ms = Date.parse(iso);
+  return Number.isNaN(ms) ? undefined : ms;
+}
