@@ -327,6 +327,7 @@ export class AsyncJobs extends Construct {
         ...tableEnv,
         [EnvVar.WorkerFunctionName]: this.workerFunction.functionName,
         [EnvVar.MaxInputBytes]: String(config.maxInputBytes),
+        [EnvVar.WorkerTimeoutSeconds]: String(config.workerTimeout.toSeconds()),
       },
       statements: [
         allow(['dynamodb:PutItem', 'dynamodb:DeleteItem'], [tableArn]),

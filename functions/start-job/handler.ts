@@ -5,13 +5,19 @@ import { Defaults, EnvVar, intEnv, requireEnv } from '../shared/config';
 import { apiHandler, jsonResponse, readJsonBody, statusUrl } from '../shared/http';
 import { ownerOf } from '../shared/identity';
 import { JobStore } from '../shared/store';
-import { BODY_OVERHEAD_BYTES, type StartJobDeps, startJob } from './service';
+import {
+  BODY_OVERHEAD_BYTES,
+  DEFAULT_MAX_TIMEOUT_SECONDS,
+  type StartJobDeps,
+  startJob,
+} from './service';
 
 const deps: StartJobDeps = {
   store: new JobStore(new DynamoDBClient({}), requireEnv(EnvVar.TableName)),
   lambda: new LambdaClient({}),
   workerFunctionName: requireEnv(EnvVar.WorkerFunctionName),
   maxInputBytes: intEnv(EnvVar.MaxInputBytes, Defaults.maxInputBytes),
+  maxTimeoutSeconds: intEnv(EnvVar.WorkerTimeoutSeconds, DEFAULT_MAX_TIMEOUT_SECONDS),
   now: () => new Date(),
 };
 

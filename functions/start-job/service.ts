@@ -42,7 +42,11 @@ const startRequestSchema = z.strictObject({
   type: z.string().max(MAX_TYPE_LENGTH),
   name: z.string().optional(),
   input: z.unknown().optional(),
+  timeoutSeconds: z.number().int().min(1).optional(),
 });
+
+/** Lambda's longest timeout: the ceiling of a request's `timeoutSeconds` when no other is set. */
+export const DEFAULT_MAX_TIMEOUT_SECONDS = 900;
 
 export interface StartJobDeps {
   readonly store: JobStore;
@@ -50,6 +54,8 @@ export interface StartJobDeps {
   readonly workerFunctionName: string;
   /** The largest accepted `input`, as JSON text in bytes. */
   readonly maxInputBytes: number;
+  /** The largest `timeoutSeconds` a request may ask for: the worker's own timeout. @default 900 */
+  readonly maxTimeoutSeconds?: number;
   readonly now: () => Date;
 }
 
@@ -66,10 +72,15 @@ interface StartRequest {
   readonly type: string;
   readonly name?: string;
   readonly input: unknown;
+  readonly timeoutSeconds?: number;
 }
 
 /** Validates a start request's body: its shape, job type, name, input size and input. */
-export function parseStartRequest(body: unknown, maxInputBytes: number): StartRequest {
+export function parseStartRequest(
+  body: unknown,
+  maxInputBytes: number,
+  maxTimeoutSeconds: number = DEFAULT_MAX_TIMEOUT_SECONDS,
+): StartRequest {
   const parsed = startRequestSchema.safeParse(body);
   if (!parsed.success) {
     throw new BadRequestError('InvalidBody', 'The request body is not a valid start request', {
@@ -77,13 +88,20 @@ export function parseStartRequest(body: unknown, maxInputBytes: number): StartRe
       details: zodDetails(parsed.error),
     });
   }
-  const { type, name, input = {} } = parsed.data;
+  const { type, name, input = {}, timeoutSeconds } = parsed.data;
 
   const jobType = getJobType(type);
   if (!jobType) {
     throw new BadRequestError(
       'UnknownJobType',
       `Unknown job type "${type}"; known types are: ${jobTypeNames().join(', ')}`,
+    );
+  }
+
+  if (timeoutSeconds !== undefined && timeoutSeconds > maxTimeoutSeconds) {
+    throw new BadRequestError(
+      'InvalidTimeout',
+      `timeoutSeconds must be at most ${maxTimeoutSeconds}, the worker's own timeout`,
     );
   }
 
@@ -117,7 +135,7 @@ export function parseStartRequest(body: unknown, maxInputBytes: number): StartRe
       details: zodDetails(parsedInput.error, ['input']),
     });
   }
-  return { type, name, input: parsedInput.data };
+  return { type, name, input: parsedInput.data, timeoutSeconds };
 }
 
 /**
@@ -130,7 +148,7 @@ export async function startJob(
   body: unknown,
   deps: StartJobDeps,
 ): Promise<StartedJob> {
-  const request = parseStartRequest(body, deps.maxInputBytes);
+  const request = parseStartRequest(body, deps.maxInputBytes, deps.maxTimeoutSeconds);
   const now = deps.now();
   const at = now.toISOString();
   const job: ActiveJob = {
@@ -144,12 +162,17 @@ export async function startJob(
     inputHash: sha256Hex(canonicalJson(request.input)),
     createdAt: at,
     updatedAt: at,
+    ...(request.timeoutSeconds !== undefined ? { timeoutSeconds: request.timeoutSeconds } : {}),
   };
 
   const claim = await deps.store.createActive(job);
   if (!claim.created) {
     const { existing } = claim;
-    if (existing.type === job.type && existing.inputHash === job.inputHash) {
+    if (
+      existing.type === job.type &&
+      existing.inputHash === job.inputHash &&
+      existing.timeoutSeconds === job.timeoutSeconds
+    ) {
       return {
         jobName: existing.jobName,
         runId: existing.runId,
@@ -159,7 +182,7 @@ export async function startJob(
     }
     throw new ConflictError(
       'JobNameInUse',
-      `A job named "${job.jobName}" is already running with a different type or input`,
+      `A job named "${job.jobName}" is already running with a different type, input or timeout`,
       { extra: { job: activeView(existing) } },
     );
   }

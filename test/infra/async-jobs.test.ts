@@ -141,6 +141,7 @@ describe('functions', () => {
           JOBS_TABLE_NAME: table,
           WORKER_FUNCTION_NAME: ref(jobs.workerFunction),
           MAX_INPUT_BYTES: String(Defaults.maxInputBytes),
+          WORKER_TIMEOUT_SECONDS: '900',
         },
       },
       { fn: jobs.getJobFunction, memory: 256, timeout: 10, env: { JOBS_TABLE_NAME: table } },

@@ -432,3 +432,62 @@ describe('start-job configuration', () => {
     expect(large.statusCode).toBe(413);
   });
 });
+
+describe('POST /jobs: a timeout for the run', () => {
+  it('stores a requested timeoutSeconds on the job record', async () => {
+    // Prepare
+    const handler = await loadHandler({ WORKER_TIMEOUT_SECONDS: '60' });
+
+    // Act
+    const result = await handler(
+      startJobEvent({ type: 'echo', name: 'timed', input: { value: 1 }, timeoutSeconds: 60 }),
+    );
+
+    // Assess
+    expect(result.statusCode).toBe(202);
+    const put = ddb.commandCalls(PutItemCommand)[0]?.args[0].input;
+    expect(put?.Item?.timeoutSeconds).toEqual({ N: '60' });
+  });
+
+  it.each([
+    ['above the worker timeout', 61, 'InvalidTimeout'],
+    ['zero', 0, 'InvalidBody'],
+    ['a fraction', 1.5, 'InvalidBody'],
+    ['a string', '30', 'InvalidBody'],
+  ])('answers 400 for a timeoutSeconds %s and writes nothing', async (_, timeoutSeconds, code) => {
+    // Prepare
+    const handler = await loadHandler({ WORKER_TIMEOUT_SECONDS: '60' });
+
+    // Act
+    const result = await handler(
+      startJobEvent({ type: 'echo', name: 'timed', input: { value: 1 }, timeoutSeconds }),
+    );
+
+    // Assess
+    expect(result.statusCode).toBe(400);
+    expect(bodyOf(result)).toMatchObject({ error: { code } });
+    expect(ddb.commandCalls(PutItemCommand)).toHaveLength(0);
+    expect(lambda.commandCalls(InvokeCommand)).toHaveLength(0);
+  });
+
+  it('treats a retry with another timeout as a different request (409)', async () => {
+    // Prepare
+    const handler = await loadHandler({ WORKER_TIMEOUT_SECONDS: '60' });
+    const existing = activeJob({
+      jobName: 'timed',
+      type: 'echo',
+      input: { value: 1 },
+      inputHash: sha256Hex(canonicalJson({ value: 1 })),
+    });
+    ddb.on(PutItemCommand).rejects(await nameTaken(existing));
+
+    // Act
+    const result = await handler(
+      startJobEvent({ type: 'echo', name: 'timed', input: { value: 1 }, timeoutSeconds: 30 }),
+    );
+
+    // Assess
+    expect(result.statusCode).toBe(409);
+    expect(bodyOf(result)).toMatchObject({ error: { code: 'JobNameInUse' } });
+  });
+});
