@@ -13,15 +13,23 @@ addNagPacks(app);
 app.synth();
 
 /**
- * Optional overrides from CDK context, e.g. `cdk deploy -c workerTimeoutSeconds=5`.
+ * Optional overrides from CDK context, e.g. `cdk deploy -c workerTimeoutSeconds=5`
+ * (also `workerRetryAttempts`, `workerMaxEventAgeSeconds`, `workerReservedConcurrency`,
+ * `sweeperStartWindowSeconds`).
  * The end-to-end suite uses them to make the worker's timeout path quick to reach.
  */
 function jobsFromContext(scope: App): AsyncJobsProps {
   const timeout = intContext(scope, 'workerTimeoutSeconds');
   const retries = intContext(scope, 'workerRetryAttempts');
+  const maxEventAge = intContext(scope, 'workerMaxEventAgeSeconds');
+  const reserved = intContext(scope, 'workerReservedConcurrency');
+  const startWindow = intContext(scope, 'sweeperStartWindowSeconds');
   return {
     ...(timeout !== undefined ? { workerTimeout: Duration.seconds(timeout) } : {}),
     ...(retries !== undefined ? { workerRetryAttempts: retries } : {}),
+    ...(maxEventAge !== undefined ? { workerMaxEventAge: Duration.seconds(maxEventAge) } : {}),
+    ...(reserved !== undefined ? { workerReservedConcurrency: reserved } : {}),
+    ...(startWindow !== undefined ? { sweeperStartWindow: Duration.seconds(startWindow) } : {}),
   };
 }
 

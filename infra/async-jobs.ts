@@ -14,6 +14,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { EventBridgeDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct, type IConstruct } from 'constructs';
 import { Defaults, EnvVar } from '../functions/shared/config';
@@ -24,6 +25,7 @@ import {
   LambdaDestinationType,
 } from '../functions/shared/events';
 import { JobsTable } from '../functions/shared/table';
+import { JobEventStream } from './job-stream';
 
 /** The repository root: where `functions/` and `package-lock.json` live. */
 const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -81,6 +83,26 @@ export interface AsyncJobsProps {
    * @default Duration.hours(6)
    */
   readonly workerMaxEventAge?: Duration;
+  /**
+   * Reserved concurrency of the worker: at most this many jobs run at once, and the
+   * account keeps the rest of its concurrency for the API and completion functions, so a
+   * burst of long jobs cannot throttle `POST /jobs`. Jobs beyond it wait in Lambda's
+   * asynchronous queue (up to `workerMaxEventAge`). The account must have this many
+   * unreserved executions to spare (AWS keeps 100 unreserved).
+   *
+   * @default - none: the worker shares the account's unreserved concurrency
+   */
+  readonly workerReservedConcurrency?: number;
+  /**
+   * How long after its creation a run that no worker has begun is ended by the sweeper
+   * (TIMED_OUT, "never started"). The default waits until Lambda has given up on the
+   * queued invocation itself. A shorter window ends runs sooner after a lost invocation,
+   * at the price of ending runs that were merely waiting in a long queue; a worker that
+   * picks such a run up later finds it ended and does nothing.
+   *
+   * @default - workerMaxEventAge plus 60 seconds
+   */
+  readonly sweeperStartWindow?: Duration;
   /**
    * Memory of the four API functions (start, get, list, cancel), in MB (128 to 10240).
    *
@@ -180,7 +202,11 @@ interface FunctionSpec {
   /** Failure handling for asynchronous invocations; everything else is alike for all six. */
   readonly options?: Pick<
     nodejs.NodejsFunctionProps,
-    'retryAttempts' | 'maxEventAge' | 'onFailure' | 'deadLetterQueue'
+    | 'retryAttempts'
+    | 'maxEventAge'
+    | 'onFailure'
+    | 'deadLetterQueue'
+    | 'reservedConcurrentExecutions'
   >;
 }
 
@@ -227,6 +253,10 @@ export class AsyncJobs extends Construct {
   public readonly completionDeadLetterQueue: sqs.Queue;
   /** Both dead-letter queues: whatever lands here is a job whose outcome was not recorded. */
   public readonly deadLetterQueues: readonly sqs.Queue[];
+  /** The live event stream in AWS: a WebSocket API fed by a recorder of every lifecycle event. */
+  public readonly stream: JobEventStream;
+  /** Signs webhook deliveries; receivers verify with the same value. */
+  public readonly webhookSecret: secretsmanager.Secret;
   /** Ends runs whose worker can no longer report (past deadline, silent, never started). */
   public readonly sweeperFunction: nodejs.NodejsFunction;
   /** Invokes the sweeper once a minute. */
@@ -303,6 +333,9 @@ export class AsyncJobs extends Construct {
       options: {
         retryAttempts: config.workerRetryAttempts,
         maxEventAge: config.workerMaxEventAge,
+        ...(config.workerReservedConcurrency !== undefined
+          ? { reservedConcurrentExecutions: config.workerReservedConcurrency }
+          : {}),
         // When the retries are exhausted or the event is too old, Lambda puts a
         // "Lambda Function Invocation Result - Failure" record on the bus, and the
         // worker-failure rule hands it to the completion function as the job's outcome.
@@ -379,6 +412,29 @@ export class AsyncJobs extends Construct {
       );
     }
 
+    this.stream = new JobEventStream(this, 'Stream', {
+      table: this.table,
+      eventBus: this.eventBus,
+      eventRetention: Duration.seconds(config.outcomeRetentionSeconds),
+      runtime: config.runtime,
+      architecture: config.architecture,
+      logRetention: config.logRetention,
+    });
+
+    this.webhookSecret = new secretsmanager.Secret(this, 'WebhookSecret', {
+      description: 'eventjobs: signs webhook deliveries (HMAC-SHA256); share it with receivers',
+      generateSecretString: { passwordLength: 64, excludePunctuation: true },
+      removalPolicy: config.removalPolicy,
+    });
+    acknowledge(
+      this.webhookSecret,
+      'AwsSolutions-SMG4',
+      'Receivers hold a copy of the webhook signing secret to verify deliveries, so an ' +
+        'automatic rotation would make every receiver reject them at once. It is rotated ' +
+        'deliberately: put a new value and let receivers accept both during the change ' +
+        '(verifyWebhook takes several secrets).',
+    );
+
     this.completionFunction = factory.create({
       id: 'Completion',
       dir: 'completion',
@@ -388,9 +444,17 @@ export class AsyncJobs extends Construct {
       environment: {
         ...tableEnv,
         [EnvVar.OutcomeRetentionSeconds]: String(config.outcomeRetentionSeconds),
+        [EnvVar.EventBusName]: this.eventBus.eventBusName,
+        [EnvVar.WebhookSecretArn]: this.webhookSecret.secretArn,
       },
       statements: [
-        allow(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'], [tableArn]),
+        allow(
+          ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:UpdateItem'],
+          [tableArn],
+        ),
+        // The `Job Failed` of a run that Lambda's failure destination ended.
+        allow(['events:PutEvents'], [this.eventBus.eventBusArn]),
+        allow(['secretsmanager:GetSecretValue'], [this.webhookSecret.secretArn]),
       ],
       options: {
         // A DeadLetterConfig rather than an OnFailure destination: it satisfies both
@@ -449,8 +513,8 @@ export class AsyncJobs extends Construct {
         [EnvVar.EventBusName]: this.eventBus.eventBusName,
         [EnvVar.SweepGraceSeconds]: String(SWEEP_GRACE_SECONDS),
         [EnvVar.SweepSilentAfterSeconds]: String(silentAfterSeconds),
-        // Lambda itself reports an invocation that never ran (EventAgeExceeded) by then.
-        [EnvVar.SweepStartWindowSeconds]: String(config.workerMaxEventAge.toSeconds() + 300),
+        // By default Lambda itself has reported an invocation that never ran (EventAgeExceeded) by then.
+        [EnvVar.SweepStartWindowSeconds]: String(config.sweeperStartWindow.toSeconds()),
       },
       statements: [
         allow(['dynamodb:Query'], [`${tableArn}/index/${JobsTable.byActive.indexName}`]),
@@ -483,15 +547,22 @@ export class AsyncJobs extends Construct {
         'a dead-letter queue would only collect empty schedule events.',
     );
 
+    const outcomeStuck =
+      'eventjobs: a job outcome could not be recorded and is waiting in a dead-letter ' +
+      'queue; inspect and redrive it';
     this.deadLetterAlarms = [
-      [this.ruleDeadLetterQueue, 'RuleDeadLetterAlarm'] as const,
-      [this.completionDeadLetterQueue, 'CompletionDeadLetterAlarm'] as const,
+      [this.ruleDeadLetterQueue, 'RuleDeadLetterAlarm', outcomeStuck] as const,
+      [this.completionDeadLetterQueue, 'CompletionDeadLetterAlarm', outcomeStuck] as const,
+      [
+        this.stream.deadLetterQueue,
+        'StreamDeadLetterAlarm',
+        'eventjobs: a lifecycle event could not be logged or pushed to the live stream; ' +
+          'the outcome itself is not affected. Inspect the dead-letter queue and redrive it.',
+      ] as const,
     ].map(
-      ([queue, id]) =>
+      ([queue, id, description]) =>
         new cloudwatch.Alarm(this, id, {
-          alarmDescription:
-            'eventjobs: a job outcome could not be recorded and is waiting in a dead-letter ' +
-            'queue; inspect and redrive it',
+          alarmDescription: description,
           metric: queue.metricApproximateNumberOfMessagesVisible({
             period: Duration.minutes(1),
             statistic: cloudwatch.Stats.MAXIMUM,
@@ -694,6 +765,8 @@ interface ResolvedProps {
   readonly workerMemorySize: number;
   readonly workerRetryAttempts: number;
   readonly workerMaxEventAge: Duration;
+  readonly workerReservedConcurrency: number | undefined;
+  readonly sweeperStartWindow: Duration;
   readonly apiFunctionMemorySize: number;
   readonly apiFunctionTimeout: Duration;
   readonly completionMemorySize: number;
@@ -716,6 +789,10 @@ function resolveProps(props: AsyncJobsProps): ResolvedProps {
     workerMemorySize: props.workerMemorySize ?? 1024,
     workerRetryAttempts: props.workerRetryAttempts ?? 2,
     workerMaxEventAge: props.workerMaxEventAge ?? Duration.hours(6),
+    workerReservedConcurrency: props.workerReservedConcurrency,
+    sweeperStartWindow:
+      props.sweeperStartWindow ??
+      Duration.seconds((props.workerMaxEventAge ?? Duration.hours(6)).toSeconds() + 60),
     apiFunctionMemorySize: props.apiFunctionMemorySize ?? 256,
     apiFunctionTimeout: props.apiFunctionTimeout ?? Duration.seconds(10),
     completionMemorySize: props.completionMemorySize ?? 512,
@@ -754,6 +831,17 @@ function resolveProps(props: AsyncJobsProps): ResolvedProps {
     MAX_LAMBDA_TIMEOUT,
   );
   checkInteger('workerRetryAttempts', resolved.workerRetryAttempts, 0, 2);
+  if (resolved.workerReservedConcurrency !== undefined) {
+    // 0 would send every job straight to the failure destination (AWS-FACTS).
+    checkInteger('workerReservedConcurrency', resolved.workerReservedConcurrency, 1, undefined);
+  }
+  // Lambda's own timeout bounds how long start-job may take between the record and the invoke.
+  checkDuration(
+    'sweeperStartWindow',
+    resolved.sweeperStartWindow,
+    Duration.seconds(60),
+    Duration.hours(7),
+  );
   checkInteger('workerMemorySize', resolved.workerMemorySize, 128, 10240);
   checkInteger('apiFunctionMemorySize', resolved.apiFunctionMemorySize, 128, 10240);
   checkInteger('completionMemorySize', resolved.completionMemorySize, 128, 10240);

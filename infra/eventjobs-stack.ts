@@ -26,6 +26,12 @@ export class EventJobsStack extends Stack {
     });
     new CfnOutput(this, 'ApiId', { value: this.jobs.api.apiId });
     new CfnOutput(this, 'TableName', { value: this.jobs.table.tableName });
+    new CfnOutput(this, 'WebhookSecretArn', { value: this.jobs.webhookSecret.secretArn });
+    new CfnOutput(this, 'StreamUrl', {
+      description:
+        'WebSocket URL of the job event stream (SigV4-presigned connect, service execute-api)',
+      value: this.jobs.stream.url,
+    });
     new CfnOutput(this, 'EventBusName', { value: this.jobs.eventBus.eventBusName });
     new CfnOutput(this, 'WorkerFunctionName', { value: this.jobs.workerFunction.functionName });
     new CfnOutput(this, 'CompletionFunctionName', {

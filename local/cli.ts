@@ -11,6 +11,9 @@ import { type RunningLocalCloud, startLocalCloud } from './cloud';
 import { isStale } from './freshness';
 import { removeStateFile, STATE_FILE, writeStateFile } from './state-file';
 
+/** Generated secret values, kept between runs (a local setting). */
+const SECRETS_FILE = '.eventjobs/secrets.json';
+
 const USAGE = `Usage: npm start -- [options]
 
   --port N                 API port (default 3000; 0 picks a free one)
@@ -26,6 +29,9 @@ const USAGE = `Usage: npm start -- [options]
   --chaos SPEC             inject faults, e.g. crash:Worker=0.05,hang:Worker=0.02,duplicate=0.05,
                            crash:Completion=0.05,put-events-failure=0.02 (see local/README.md)
   --chaos-seed N           seed the chaos draws, to replay a run (default: random, printed)
+  --secret ID=VALUE        the value of the template's secret ID (logical id or name); repeatable.
+                           Default: generated once and kept in .eventjobs/secrets.json (or DIR/secrets.json
+                           with --data)
   --help                   show this`;
 
 async function main(argv: string[]): Promise<number> {
@@ -76,6 +82,8 @@ async function main(argv: string[]): Promise<number> {
       timeScale: args.timeScale,
       color: process.stdout.isTTY,
       chaos: args.chaos ? { rules: args.chaos, seed: args.chaosSeed } : undefined,
+      secretValues: args.secretValues,
+      secretsFile: args.data ? undefined : resolve(root, SECRETS_FILE),
     });
   } catch (error) {
     process.stderr.write(
@@ -138,6 +146,7 @@ function parse(argv: string[]) {
       'no-synth': { type: 'boolean', default: false },
       chaos: { type: 'string' },
       'chaos-seed': { type: 'string' },
+      secret: { type: 'string', multiple: true },
       help: { type: 'boolean', default: false },
     },
   });
@@ -173,7 +182,14 @@ function parse(argv: string[]) {
     }
     if (!chaos) throw new Error('--chaos-seed needs --chaos');
   }
+  const secretValues: Record<string, string> = {};
+  for (const pair of values.secret ?? []) {
+    const at = pair.indexOf('=');
+    if (at <= 0) throw new Error(`--secret takes ID=VALUE, got "${pair}"`);
+    secretValues[pair.slice(0, at)] = pair.slice(at + 1);
+  }
   return {
+    secretValues,
     chaos,
     chaosSeed,
     port: port('port', values.port),
@@ -208,6 +224,14 @@ function banner(cloud: RunningLocalCloud, startMs: number, synthMs: number): str
     ),
     '',
   ];
+  const secrets = Object.entries(cloud.services.secretsManager.values());
+  if (secrets.length > 0) {
+    lines.push(
+      '  Secrets (local settings; --secret ID=VALUE to choose one):',
+      ...secrets.map(([id, value]) => `    ${id.padEnd(24)} ${value}`),
+      '',
+    );
+  }
   if (alice) {
     lines.push(
       '  Start a job (signed with SigV4, as API Gateway requires):',

@@ -4,8 +4,10 @@
  * from it, and wires them together the way AWS does. Functions reach every AWS
  * API through one endpoint (`AWS_ENDPOINT_URL`) with their own credentials.
  */
+
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { LocalHttpApi } from './apigw';
 import { type LoadedStack, loadStack, readAssembly } from './assembly/stack';
 import { AwsEndpoint } from './aws-endpoint';
@@ -20,8 +22,10 @@ import type { FunctionSpec, LocalCredential, LocalEnv, LogSink } from './contrac
 import { LocalCredentials } from './credentials';
 import { LocalDynamoDb } from './dynamodb';
 import { LocalEventBridge } from './eventbridge/bus';
+import { JobEventHub, serveJobEvents, streamJobName } from './job-stream';
 import { LocalLambda } from './lambda';
 import { TerminalLogs } from './logs';
+import { LocalSecretsManager } from './secretsmanager';
 import { verifyRequest } from './sigv4';
 import { LocalSqs } from './sqs';
 
@@ -60,6 +64,13 @@ export interface LocalCloudOptions {
   readonly ttlSweepIntervalMs?: number;
   /** Faults to inject (local/chaos.ts, local/README.md). @default - none */
   readonly chaos?: ChaosSettings;
+  /** Values of the template's secrets, by logical id or name (a local setting). @default - generated */
+  readonly secretValues?: Readonly<Record<string, string>>;
+  /**
+   * Where generated secret values are kept, so they survive a restart.
+   * @default - `secrets.json` in `dataDir`, or in memory only without one
+   */
+  readonly secretsFile?: string;
 }
 
 export interface RunningLocalCloud {
@@ -83,6 +94,7 @@ export interface RunningLocalCloud {
     readonly events: LocalEventBridge;
     readonly sqs: LocalSqs;
     readonly dynamodb: LocalDynamoDb;
+    readonly secretsManager: LocalSecretsManager;
   };
   /** The faults chaos injected so far; undefined when chaos is off. */
   chaosReport(): ChaosReport | undefined;
@@ -201,7 +213,15 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Runni
     closers.push(() => events.close());
     lambda.setDestinations({ queues: sqs, events });
 
-    for (const service of [dynamodb, sqs, events.service(), lambda.service()]) {
+    const secretsManager = new LocalSecretsManager({
+      secrets: stack.secrets,
+      values: options.secretValues,
+      secretsFile:
+        options.secretsFile ??
+        (options.dataDir ? join(options.dataDir, 'secrets.json') : undefined),
+    });
+
+    for (const service of [dynamodb, sqs, events.service(), lambda.service(), secretsManager]) {
       endpoint.register(service);
     }
     authenticateAws = (request) => {
@@ -235,14 +255,33 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Runni
       );
     }
     log.line('local', notes[0] ?? '');
+    const jobEvents = new JobEventHub();
+    closers.push(events.observe((_bus, event) => jobEvents.accept(event)));
     const apis: { name: string; id: string; url: string }[] = [];
     for (const spec of stack.apis) {
       const api = new LocalHttpApi({ spec, lambda, credentials, env, log });
       const bound = apiServers.get(spec.id);
       if (!bound) continue;
-      bound.server.on('request', (req: IncomingMessage, res: ServerResponse) =>
-        api.handle(req, res),
-      );
+      const stagePrefix = spec.stage.name === '$default' ? '' : `/${spec.stage.name}`;
+      bound.server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+        // GET /jobs/{name}/events: the live event stream, which AWS serves by WebSocket.
+        const target = req.url ?? '/';
+        const path = target.split('?', 1)[0] ?? '';
+        if (
+          path.startsWith(`${stagePrefix}/`) &&
+          streamJobName(req.method, path.slice(stagePrefix.length)) !== undefined
+        ) {
+          serveJobEvents(req, res, target, { api, hub: jobEvents, credentials, env }).catch(
+            (error: unknown) => {
+              log.line('local', `event stream failed: ${String(error)}`);
+              if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
+              res.end(res.headersSent ? undefined : '{"message":"Internal Server Error"}');
+            },
+          );
+          return;
+        }
+        api.handle(req, res);
+      });
       apis.push({ name: spec.name, id: spec.id, url: bound.url });
       for (const feature of [...api.unsupportedFeatures, ...api.warnings]) {
         notes.push(`API ${spec.name}: ${feature}`);
@@ -261,7 +300,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Runni
       outputs: stack.outputs(),
       notes,
       startupMs: performance.now() - startedAt,
-      services: { lambda, events, sqs, dynamodb },
+      services: { lambda, events, sqs, dynamodb, secretsManager },
       chaosReport: () => chaos?.report(),
       stop: async () => {
         const report = deadLetterReport(sqs);
@@ -293,6 +332,9 @@ function withLocalEnvironment(
       AWS_SESSION_TOKEN: credential.sessionToken ?? '',
       AWS_REGION: env.region,
       AWS_DEFAULT_REGION: env.region,
+      // Like SAM's AWS_SAM_LOCAL: lets code relax what only makes sense on one machine
+      // (eventjobs allows http callbacks to localhost with it).
+      AWS_LOCAL_CLOUD: 'true',
     },
   };
 }

@@ -305,3 +305,20 @@ export interface HttpApiSpec {
   /** Functions that `AWS::Lambda::Permission` lets this API invoke (by function ARN). */
   readonly invokableFunctionArns: readonly string[];
 }
+
+// ---------------------------------------------------------------- Secrets Manager
+
+/** An `AWS::SecretsManager::Secret` of the template. */
+export interface SecretSpec {
+  readonly logicalId: string;
+  readonly name: string;
+  readonly arn: string;
+  /** `SecretString` of the template, if it sets one. */
+  readonly secretString?: string;
+  /** `GenerateSecretString` of the template, if it has one. */
+  readonly generate?: {
+    readonly passwordLength?: number;
+    readonly excludePunctuation?: boolean;
+    readonly excludeCharacters?: string;
+  };
+}

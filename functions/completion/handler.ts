@@ -3,17 +3,50 @@
  * outcome events and the worker's OnFailure destination records.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import type { EventBridgeEvent } from 'aws-lambda';
 import { getJobType } from '../jobs/registry';
 import { Defaults, EnvVar, intEnv, requireEnv } from '../shared/config';
+import { EVENT_SOURCE } from '../shared/events';
+import { createSecretReader } from '../shared/secrets';
 import { JobStore } from '../shared/store';
+import { deliverWebhook } from '../shared/webhook';
 import { type CompletionDeps, completeRun } from './service';
+
+const busName = requireEnv(EnvVar.EventBusName);
+const secretArn = requireEnv(EnvVar.WebhookSecretArn);
+const eventBridge = new EventBridgeClient({});
+const secrets = createSecretReader({ region: requireEnv('AWS_REGION') });
+const allowHttpLocalhost = process.env[EnvVar.LocalCloud] === 'true';
 
 const deps: CompletionDeps = {
   store: new JobStore(new DynamoDBClient({}), requireEnv(EnvVar.TableName)),
   retentionSeconds: intEnv(EnvVar.OutcomeRetentionSeconds, Defaults.outcomeRetentionSeconds),
   now: () => new Date(),
   getJobType,
+  putEvent: async (detailType, detail) => {
+    const response = await eventBridge.send(
+      new PutEventsCommand({
+        Entries: [
+          {
+            EventBusName: busName,
+            Source: EVENT_SOURCE,
+            DetailType: detailType,
+            Detail: JSON.stringify(detail),
+          },
+        ],
+      }),
+    );
+    if (response.FailedEntryCount) {
+      throw new Error(`PutEvents refused the event: ${response.Entries?.[0]?.ErrorCode}`);
+    }
+  },
+  deliverWebhook: async ({ url, deliveryId, body }) => {
+    // A secret that cannot be read throws: the event is retried, and delivery with it.
+    const secret = await secrets.getSecretString(secretArn);
+    const result = await deliverWebhook({ url, body, secret, deliveryId, allowHttpLocalhost });
+    return { url, ...result };
+  },
 };
 
 export async function handler(event: EventBridgeEvent<string, unknown>): Promise<void> {

@@ -22,6 +22,7 @@ import {
   EVENT_SOURCE,
   type JobError,
   JobEventType,
+  type JobOutcomeEventType,
   jobCancelledDetailSchema,
   jobCompletedDetailSchema,
   jobFailedDetailSchema,
@@ -30,10 +31,18 @@ import {
   LambdaDestinationType,
   type LambdaFailureDetail,
   lambdaFailureDetailSchema,
+  Reporter,
   workerPayloadSchema,
 } from '../shared/events';
 import { describeError, log } from '../shared/log';
-import { type ActiveJob, type JobOutcome, JobStatus, type TerminalStatus } from '../shared/model';
+import {
+  type ActiveJob,
+  type JobOutcome,
+  JobStatus,
+  outcomeView,
+  type TerminalStatus,
+  type WebhookDelivery,
+} from '../shared/model';
 import type { JobStore } from '../shared/store';
 import { describeZodIssues, truncate } from '../shared/text';
 
@@ -43,7 +52,29 @@ export interface CompletionDeps {
   readonly retentionSeconds: number;
   readonly now: () => Date;
   readonly getJobType: (name: string) => JobType | undefined;
+  /**
+   * Puts a lifecycle event on the bus: the `Job Failed` of a run that Lambda's failure
+   * destination ended, whose worker could not say so itself.
+   */
+  readonly putEvent?: (detailType: JobOutcomeEventType, detail: unknown) => Promise<void>;
+  /** POSTs the signed outcome to the run's callback URL, with retries; never throws for the receiver's failures. */
+  readonly deliverWebhook?: (delivery: WebhookRequest) => Promise<WebhookDelivery>;
 }
+
+/** One webhook to send: where, and the exact JSON body. */
+export interface WebhookRequest {
+  readonly url: string;
+  readonly deliveryId: string;
+  readonly body: string;
+}
+
+/** The terminal event that matches each outcome, named in a webhook's body. */
+const EVENT_OF_STATUS: Readonly<Record<TerminalStatus, JobOutcomeEventType>> = {
+  SUCCEEDED: JobEventType.Completed,
+  FAILED: JobEventType.Failed,
+  CANCELLED: JobEventType.Cancelled,
+  TIMED_OUT: JobEventType.TimedOut,
+};
 
 export type CompletionResult =
   | { readonly status: 'ignored'; readonly reason: string }
@@ -65,6 +96,8 @@ interface RunReport {
   readonly attempts?: readonly AttemptError[];
   /** Where the report came from, for the log. */
   readonly via: string;
+  /** No lifecycle event reported this end (Lambda's failure destination did): completion puts one. */
+  readonly announce?: boolean;
 }
 
 const envelopeSchema = z.object({
@@ -91,6 +124,8 @@ export async function completeRun(event: unknown, deps: CompletionDeps): Promise
 
   const active = await deps.store.getActive(report.owner, report.jobName);
   if (!active || active.runId !== report.runId) {
+    // The run ended earlier; if that completion died before its webhook was settled, settle it now.
+    await settleWebhookOf(report, deps);
     return ignore('Duplicate or late event, ignored', {
       ...fields,
       activeRunId: active?.runId ?? null,
@@ -117,9 +152,11 @@ export async function completeRun(event: unknown, deps: CompletionDeps): Promise
     cancelRequestedAt: active.cancelRequestedAt,
     deadlineAt: active.deadlineAt,
     expiresAt: Math.floor(deps.now().getTime() / 1000) + deps.retentionSeconds,
+    callbackUrl: active.callbackUrl,
   };
 
   if (!(await deps.store.finishRun(outcome))) {
+    await settleWebhookOf(report, deps);
     return ignore('Duplicate or late event, ignored (the run ended meanwhile)', fields);
   }
   log.info('Run finished', {
@@ -128,7 +165,79 @@ export async function completeRun(event: unknown, deps: CompletionDeps): Promise
     to: outcome.status,
     ...(outcome.error ? { errorName: outcome.error.name } : {}),
   });
+  if (report.announce) await announceFailure(outcome, deps);
+  if (outcome.callbackUrl) await sendWebhook(outcome, deps);
   return { status: 'finished', outcome };
+}
+
+/**
+ * Lambda's failure destination ended the run: no worker put a terminal event, so
+ * completion puts `Job Failed` for everyone who follows the run's events (streams,
+ * rules of your own). Its own delivery back here is a duplicate, and a no-op.
+ */
+async function announceFailure(outcome: JobOutcome, deps: CompletionDeps): Promise<void> {
+  if (!deps.putEvent) return;
+  const detail = jobFailedDetailSchema.parse({
+    owner: outcome.owner,
+    jobName: outcome.jobName,
+    runId: outcome.runId,
+    type: outcome.type,
+    ...(outcome.attempt !== undefined ? { attempt: outcome.attempt } : {}),
+    ...(outcome.startedAt ? { startedAt: outcome.startedAt } : {}),
+    finishedAt: outcome.finishedAt,
+    ...(outcome.durationMs !== undefined ? { durationMs: outcome.durationMs } : {}),
+    error: outcome.error ?? { name: 'WorkerFailed', message: 'The worker invocation failed' },
+    reportedBy: Reporter.Completion,
+  });
+  try {
+    await deps.putEvent(JobEventType.Failed, detail);
+  } catch (error) {
+    // The outcome is recorded; only followers of the event miss it.
+    log.error('Could not put Job Failed for a run the failure destination ended', {
+      owner: outcome.owner,
+      jobName: outcome.jobName,
+      runId: outcome.runId,
+      ...describeError(error),
+    });
+  }
+}
+
+/** The webhook of a run that has already ended, if it has one and it was never settled. */
+async function settleWebhookOf(report: RunReport, deps: CompletionDeps): Promise<void> {
+  if (!deps.deliverWebhook) return;
+  const outcome = await deps.store.getOutcome(report.owner, report.jobName, report.runId);
+  if (outcome?.callbackUrl && !outcome.webhook) await sendWebhook(outcome, deps);
+}
+
+/**
+ * POSTs the outcome to the callback URL and records how that went on the outcome.
+ * The delivery id is the run id, the same on every attempt and every redelivery,
+ * so a receiver can ignore a repeat.
+ */
+async function sendWebhook(outcome: JobOutcome, deps: CompletionDeps): Promise<void> {
+  if (!deps.deliverWebhook || !outcome.callbackUrl) return;
+  const body = JSON.stringify({
+    deliveryId: outcome.runId,
+    event: EVENT_OF_STATUS[outcome.status],
+    job: outcomeView(outcome),
+  });
+  const delivery = await deps.deliverWebhook({
+    url: outcome.callbackUrl,
+    deliveryId: outcome.runId,
+    body,
+  });
+  const fields = {
+    owner: outcome.owner,
+    jobName: outcome.jobName,
+    runId: outcome.runId,
+    delivered: delivery.delivered,
+    attempts: delivery.attempts,
+    ...(delivery.status !== undefined ? { status: delivery.status } : {}),
+    ...(delivery.error ? { error: delivery.error } : {}),
+  };
+  if (delivery.delivered) log.info('Webhook delivered', fields);
+  else log.warn('Webhook not delivered', fields);
+  await deps.store.recordWebhook(outcome.owner, outcome.jobName, outcome.runId, delivery);
 }
 
 function ignore(reason: string, fields: Record<string, unknown>): CompletionResult {
@@ -215,6 +324,7 @@ function readWorkerFailure(detail: LambdaFailureDetail, now: Date): RunReport {
     attempt: Number.isSafeInteger(count) && count > 0 ? count : undefined,
     error: workerFailureError(detail),
     via: `${LambdaDestinationType.Failure} (${detail.requestContext.condition})`,
+    announce: true,
   };
 }
 

@@ -44,6 +44,15 @@ export const EnvVar = {
   SweepSilentAfterSeconds: 'SWEEP_SILENT_AFTER_SECONDS',
   /** Sweeper: a run that never started this long after it was created is ended. */
   SweepStartWindowSeconds: 'SWEEP_START_WINDOW_SECONDS',
+  /** Completion: the Secrets Manager secret (ARN) that signs webhook deliveries. */
+  WebhookSecretArn: 'WEBHOOK_SECRET_ARN',
+  /**
+   * Set to `true` by the local cloud only (like SAM's AWS_SAM_LOCAL): callbacks may
+   * then be plain http to localhost. Never set in AWS.
+   */
+  LocalCloud: 'AWS_LOCAL_CLOUD',
+  /** Stream functions: the WebSocket stage's @connections base URL (https://{apiId}.execute-api.{region}.amazonaws.com/{stage}). */
+  StreamCallbackUrl: 'STREAM_CALLBACK_URL',
 } as const;
 
 export const Defaults = {

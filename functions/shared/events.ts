@@ -44,8 +44,12 @@ export const JOB_OUTCOME_EVENT_TYPES: readonly JobOutcomeEventType[] = [
   JobEventType.TimedOut,
 ];
 
-/** Who put a terminal event: the worker running the job, or the sweeper ending an abandoned one. */
-export const Reporter = { Worker: 'worker', Sweeper: 'sweeper' } as const;
+/**
+ * Who put a terminal event: the worker running the job, the sweeper ending an
+ * abandoned one, or the completion function announcing a run that Lambda's
+ * failure destination ended (a worker that crashed or timed out reports nothing).
+ */
+export const Reporter = { Worker: 'worker', Sweeper: 'sweeper', Completion: 'completion' } as const;
 export type Reporter = (typeof Reporter)[keyof typeof Reporter];
 
 /** What Lambda puts on an EventBridge destination (AWS-FACTS: `lambda`, not `aws.lambda`). */
@@ -129,6 +133,11 @@ export const jobCompletedDetailSchema = z.object({
 });
 export const jobFailedDetailSchema = z.object({
   ...outcomeBase,
+  // Absent when the completion function announces a run whose invocation never ran the job.
+  attempt: outcomeBase.attempt.optional(),
+  startedAt: isoTime.optional(),
+  durationMs: outcomeBase.durationMs.optional(),
+  reportedBy: z.enum([Reporter.Worker, Reporter.Completion]).optional(),
   error: jobErrorSchema,
   /** Every attempt's error, oldest first, when the run was retried. */
   attempts: z.array(attemptErrorSchema).optional(),

@@ -44,6 +44,21 @@ export interface ActiveJob {
   readonly attemptStartedAt?: string;
   /** The Lambda request id of the invocation that holds the run (see `JobStore.claimRun`). */
   readonly leaseId?: string;
+  /** Where the terminal outcome is POSTed (a webhook), checked against SSRF at submit. */
+  readonly callbackUrl?: string;
+}
+
+/** What became of a run's webhook: recorded on its outcome once delivery has ended. */
+export interface WebhookDelivery {
+  readonly url: string;
+  readonly delivered: boolean;
+  readonly attempts: number;
+  /** The receiver's HTTP status on the last attempt, if it answered. */
+  readonly status?: number;
+  /** Why the last attempt failed. */
+  readonly error?: string;
+  readonly lastAttemptAt: string;
+  readonly deliveredAt?: string;
 }
 
 /** The retained outcome of one finished run; kept until `expiresAt` (epoch seconds, the TTL). */
@@ -66,6 +81,9 @@ export interface JobOutcome {
   readonly cancelRequestedAt?: string;
   readonly deadlineAt?: string;
   readonly expiresAt: number;
+  readonly callbackUrl?: string;
+  /** Set once webhook delivery has ended, delivered or not. */
+  readonly webhook?: WebhookDelivery;
 }
 
 /** The shape `GET /jobs/{name}` returns. */
@@ -89,6 +107,8 @@ export interface JobView {
   readonly error?: JobError;
   readonly attempts?: readonly AttemptError[];
   readonly expiresAt?: string;
+  readonly callback?: { readonly url: string };
+  readonly webhook?: WebhookDelivery;
 }
 
 /** One row of `GET /jobs`: no input or result, which can be large. */
@@ -117,6 +137,7 @@ export function activeView(job: ActiveJob): JobView {
     deadlineAt: job.deadlineAt,
     heartbeatAt: job.heartbeatAt,
     input: job.input,
+    callback: job.callbackUrl ? { url: job.callbackUrl } : undefined,
   };
 }
 
@@ -138,5 +159,7 @@ export function outcomeView(outcome: JobOutcome): JobView {
     error: outcome.error,
     attempts: outcome.attempts,
     expiresAt: new Date(outcome.expiresAt * 1000).toISOString(),
+    callback: outcome.callbackUrl ? { url: outcome.callbackUrl } : undefined,
+    webhook: outcome.webhook,
   };
 }

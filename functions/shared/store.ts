@@ -25,6 +25,7 @@ import {
   type JobSummary,
   JobStatus as Status,
   type TerminalStatus,
+  type WebhookDelivery,
 } from './model';
 import {
   ACTIVE_SORT_KEY,
@@ -376,6 +377,51 @@ export class JobStore {
     }
   }
 
+  /** One run's retained outcome, if it has one. */
+  async getOutcome(owner: string, jobName: string, runId: string): Promise<JobOutcome | undefined> {
+    const { Item } = await this.client.send(
+      new GetItemCommand({
+        TableName: this.tableName,
+        Key: {
+          pk: { S: jobPartitionKey(owner, jobName) },
+          sk: { S: `${RUN_SORT_KEY_PREFIX}${runId}` },
+        },
+        ConsistentRead: true,
+      }),
+    );
+    return Item ? itemToOutcome(Item) : undefined;
+  }
+
+  /**
+   * Records how a run's webhook delivery ended, on its outcome. Conditional on the
+   * outcome existing, so it never creates a stray item; false when it does not.
+   */
+  async recordWebhook(
+    owner: string,
+    jobName: string,
+    runId: string,
+    delivery: WebhookDelivery,
+  ): Promise<boolean> {
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: {
+            pk: { S: jobPartitionKey(owner, jobName) },
+            sk: { S: `${RUN_SORT_KEY_PREFIX}${runId}` },
+          },
+          UpdateExpression: 'SET webhook = :webhook',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: { ':webhook': { S: JSON.stringify(delivery) } },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
   /** An owner's jobs, newest first, optionally of one status, a page at a time. */
   async list(owner: string, options: ListOptions, nowSeconds: number): Promise<ListPage> {
     const index = options.status ? JobsTable.byOwnerStatus : JobsTable.byOwner;
@@ -480,6 +526,7 @@ function activeToItem(job: ActiveJob): Item {
   if (job.heartbeatAt) item.heartbeatAt = { S: job.heartbeatAt };
   if (job.attemptStartedAt) item.attemptStartedAt = { S: job.attemptStartedAt };
   if (job.leaseId) item.leaseId = { S: job.leaseId };
+  if (job.callbackUrl) item.callbackUrl = { S: job.callbackUrl };
   return item;
 }
 
@@ -506,6 +553,8 @@ function outcomeToItem(outcome: JobOutcome): Item {
   if (outcome.cancelRequestedAt) item.cancelRequestedAt = { S: outcome.cancelRequestedAt };
   if (outcome.deadlineAt) item.deadlineAt = { S: outcome.deadlineAt };
   if (outcome.attempts?.length) item.attempts = { S: JSON.stringify(outcome.attempts) };
+  if (outcome.callbackUrl) item.callbackUrl = { S: outcome.callbackUrl };
+  if (outcome.webhook) item.webhook = { S: JSON.stringify(outcome.webhook) };
   return item;
 }
 
@@ -529,6 +578,7 @@ function itemToActive(item: Item): ActiveJob {
     heartbeatAt: optStr(item, 'heartbeatAt'),
     attemptStartedAt: optStr(item, 'attemptStartedAt'),
     leaseId: optStr(item, 'leaseId'),
+    callbackUrl: optStr(item, 'callbackUrl'),
   };
 }
 
@@ -567,6 +617,8 @@ function itemToOutcome(item: Item): JobOutcome {
     cancelRequestedAt: optStr(item, 'cancelRequestedAt'),
     deadlineAt: optStr(item, 'deadlineAt'),
     expiresAt: optNum(item, 'expiresAt') ?? 0,
+    callbackUrl: optStr(item, 'callbackUrl'),
+    webhook: item.webhook?.S !== undefined ? JSON.parse(item.webhook.S) : undefined,
   };
 }
 

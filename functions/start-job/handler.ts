@@ -18,6 +18,7 @@ const deps: StartJobDeps = {
   workerFunctionName: requireEnv(EnvVar.WorkerFunctionName),
   maxInputBytes: intEnv(EnvVar.MaxInputBytes, Defaults.maxInputBytes),
   maxTimeoutSeconds: intEnv(EnvVar.WorkerTimeoutSeconds, DEFAULT_MAX_TIMEOUT_SECONDS),
+  allowHttpLocalhost: process.env[EnvVar.LocalCloud] === 'true',
   now: () => new Date(),
 };
 

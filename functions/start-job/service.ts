@@ -19,6 +19,7 @@ import { ulid } from '../shared/ids';
 import { canonicalJson, sha256Hex, utf8Length } from '../shared/json';
 import { describeError, log } from '../shared/log';
 import { type ActiveJob, activeView, JobStatus } from '../shared/model';
+import { checkCallbackUrl, type LookupAll, resolveSafeAddress } from '../shared/ssrf';
 import type { JobStore } from '../shared/store';
 
 /**
@@ -43,6 +44,7 @@ const startRequestSchema = z.strictObject({
   name: z.string().optional(),
   input: z.unknown().optional(),
   timeoutSeconds: z.number().int().min(1).optional(),
+  callback: z.strictObject({ url: z.string() }).optional(),
 });
 
 /** Lambda's longest timeout: the ceiling of a request's `timeoutSeconds` when no other is set. */
@@ -56,6 +58,10 @@ export interface StartJobDeps {
   readonly maxInputBytes: number;
   /** The largest `timeoutSeconds` a request may ask for: the worker's own timeout. @default 900 */
   readonly maxTimeoutSeconds?: number;
+  /** Callbacks may be `http://localhost` (the local cloud only). @default false */
+  readonly allowHttpLocalhost?: boolean;
+  /** Resolves a callback's host. @default - the system resolver */
+  readonly lookup?: LookupAll;
   readonly now: () => Date;
 }
 
@@ -73,6 +79,7 @@ interface StartRequest {
   readonly name?: string;
   readonly input: unknown;
   readonly timeoutSeconds?: number;
+  readonly callbackUrl?: string;
 }
 
 /** Validates a start request's body: its shape, job type, name, input size and input. */
@@ -88,7 +95,7 @@ export function parseStartRequest(
       details: zodDetails(parsed.error),
     });
   }
-  const { type, name, input = {}, timeoutSeconds } = parsed.data;
+  const { type, name, input = {}, timeoutSeconds, callback } = parsed.data;
 
   const jobType = getJobType(type);
   if (!jobType) {
@@ -135,7 +142,22 @@ export function parseStartRequest(
       details: zodDetails(parsedInput.error, ['input']),
     });
   }
-  return { type, name, input: parsedInput.data, timeoutSeconds };
+  return { type, name, input: parsedInput.data, timeoutSeconds, callbackUrl: callback?.url };
+}
+
+/**
+ * Refuses a callback URL that is not https (locally: http to localhost), or whose
+ * host is, or resolves to, a private, loopback, link-local or metadata address.
+ * Delivery checks again, after its own lookup, so a host that changes its answer
+ * later is still refused.
+ */
+async function checkCallback(url: string, deps: StartJobDeps): Promise<string> {
+  const options = { allowHttpLocalhost: deps.allowHttpLocalhost ?? false };
+  const form = checkCallbackUrl(url, options);
+  if (!form.ok) throw new BadRequestError('InvalidCallback', form.reason);
+  const resolved = await resolveSafeAddress(form.url.hostname, { ...options, lookup: deps.lookup });
+  if (!resolved.ok) throw new BadRequestError('InvalidCallback', resolved.reason);
+  return form.url.href;
 }
 
 /**
@@ -149,6 +171,8 @@ export async function startJob(
   deps: StartJobDeps,
 ): Promise<StartedJob> {
   const request = parseStartRequest(body, deps.maxInputBytes, deps.maxTimeoutSeconds);
+  const callbackUrl =
+    request.callbackUrl === undefined ? undefined : await checkCallback(request.callbackUrl, deps);
   const now = deps.now();
   const at = now.toISOString();
   const job: ActiveJob = {
@@ -163,6 +187,7 @@ export async function startJob(
     createdAt: at,
     updatedAt: at,
     ...(request.timeoutSeconds !== undefined ? { timeoutSeconds: request.timeoutSeconds } : {}),
+    ...(callbackUrl !== undefined ? { callbackUrl } : {}),
   };
 
   const claim = await deps.store.createActive(job);
@@ -171,8 +196,29 @@ export async function startJob(
     if (
       existing.type === job.type &&
       existing.inputHash === job.inputHash &&
-      existing.timeoutSeconds === job.timeoutSeconds
+      existing.timeoutSeconds === job.timeoutSeconds &&
+      existing.callbackUrl === job.callbackUrl
     ) {
+      // No worker has begun this run: the first start may have died between writing the
+      // record and invoking the worker (a timeout, a crash), and the client is retrying
+      // for that reason. Invoke again; a second invocation of a run that did get queued is
+      // refused by the worker's run lease, so this cannot run the job twice.
+      if (!existing.startedAt) {
+        try {
+          await invokeWorker(deps, workerPayload(existing, existing.createdAt));
+        } catch (error) {
+          // The record stays: it is the run the client asked for, and a later retry (or
+          // the sweeper's start window) settles it.
+          throw new ServiceUnavailableError('The job could not be started; try again later', {
+            cause: error,
+          });
+        }
+        log.info('Worker invoked again for a run that had not started', {
+          owner,
+          jobName: existing.jobName,
+          runId: existing.runId,
+        });
+      }
       return {
         jobName: existing.jobName,
         runId: existing.runId,
@@ -182,21 +228,13 @@ export async function startJob(
     }
     throw new ConflictError(
       'JobNameInUse',
-      `A job named "${job.jobName}" is already running with a different type, input or timeout`,
+      `A job named "${job.jobName}" is already running with a different type, input, timeout or callback`,
       { extra: { job: activeView(existing) } },
     );
   }
 
-  const payload: WorkerPayload = {
-    owner,
-    jobName: job.jobName,
-    runId: job.runId,
-    type: job.type,
-    input: job.input,
-    submittedAt: at,
-  };
   try {
-    await invokeWorker(deps, payload);
+    await invokeWorker(deps, workerPayload(job, at));
   } catch (error) {
     log.error('The worker could not be invoked; removing the job record', {
       owner,
@@ -212,6 +250,17 @@ export async function startJob(
 
   log.info('Job started', { owner, jobName: job.jobName, runId: job.runId, type: job.type });
   return { jobName: job.jobName, runId: job.runId, status: job.status, created: true };
+}
+
+function workerPayload(job: ActiveJob, submittedAt: string): WorkerPayload {
+  return {
+    owner: job.owner,
+    jobName: job.jobName,
+    runId: job.runId,
+    type: job.type,
+    input: job.input,
+    submittedAt,
+  };
 }
 
 async function invokeWorker(deps: StartJobDeps, payload: WorkerPayload): Promise<void> {

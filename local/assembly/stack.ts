@@ -16,6 +16,7 @@ import type {
   QueueSpec,
   RuleSpec,
   RuleTargetSpec,
+  SecretSpec,
   TableSpec,
 } from '../contracts';
 import {
@@ -86,6 +87,7 @@ export const EMULATED_TYPES: ReadonlySet<string> = new Set([
   'AWS::ApiGatewayV2::Integration',
   'AWS::ApiGatewayV2::Stage',
   'AWS::Logs::LogGroup',
+  'AWS::SecretsManager::Secret',
 ]);
 
 export const NO_LOCAL_EFFECT: Readonly<Record<string, string>> = {
@@ -105,6 +107,7 @@ export interface LoadedStack {
   readonly buses: BusSpec[];
   readonly rules: RuleSpec[];
   readonly apis: HttpApiSpec[];
+  readonly secrets: SecretSpec[];
   /** Resource types present in the template with no local emulation, and how many of each. */
   readonly notEmulated: ReadonlyMap<string, number>;
   /** Types read with no local effect, with why. */
@@ -228,6 +231,26 @@ export function loadStack(
     };
   });
 
+  const secrets = ofType('AWS::SecretsManager::Secret').map((id): SecretSpec => {
+    const props = template.properties(id);
+    const arn = template.ref(id);
+    const generate = obj(props.GenerateSecretString);
+    return {
+      logicalId: id,
+      arn,
+      name: /:secret:(.+)-[^-]{6}$/.exec(arn)?.[1] ?? id,
+      secretString: str(props.SecretString),
+      generate: generate
+        ? {
+            passwordLength: num(generate.PasswordLength),
+            excludePunctuation:
+              generate.ExcludePunctuation === true || generate.ExcludePunctuation === 'true',
+            excludeCharacters: str(generate.ExcludeCharacters),
+          }
+        : undefined,
+    };
+  });
+
   const buses = ofType('AWS::Events::EventBus').map(
     (id): BusSpec => ({
       logicalId: id,
@@ -280,6 +303,7 @@ export function loadStack(
     functions,
     tables,
     queues,
+    secrets,
     buses,
     rules,
     apis,

@@ -133,6 +133,13 @@ export class ResolvedTemplate {
         return shortId(`${this.context.stackName}/${logicalId}`);
       case 'AWS::ApiGatewayV2::Stage':
         return named('StageName', 128);
+      case 'AWS::SecretsManager::Secret': {
+        // An ARN; AWS appends six random characters to the name, here derived from it.
+        const name = named('Name', 512);
+        const suffix = createHash('sha256').update(name).digest('base64url').slice(0, 6);
+        const { region, accountId, partition } = this.context;
+        return `arn:${partition}:secretsmanager:${region}:${accountId}:secret:${name}-${suffix}`;
+      }
       default:
         return this.physicalName(logicalId);
     }

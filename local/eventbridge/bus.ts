@@ -241,6 +241,7 @@ export class LocalEventBridge implements EventPublisher, EventBridgeApi {
   readonly #buses = new Map<string, Bus>();
   readonly #unsupported: UnsupportedTarget[] = [];
   readonly #scheduled = new Map<string, Rule>();
+  readonly #observers = new Set<(busName: string, event: EventEnvelope) => void>();
   readonly #scheduler: ScheduleRunner;
   /** Cancels for the deliveries waiting on a timer. */
   readonly #timers = new Set<() => void>();
@@ -420,7 +421,24 @@ export class LocalEventBridge implements EventPublisher, EventBridgeApi {
     return undefined;
   }
 
+  /**
+   * Calls `listener` with every event a bus accepts, in the order accepted, before
+   * any rule's target runs (local tooling, such as a live event stream, observes the
+   * bus with it). Returns the function that removes it.
+   */
+  observe(listener: (busName: string, event: EventEnvelope) => void): () => void {
+    this.#observers.add(listener);
+    return () => this.#observers.delete(listener);
+  }
+
   #route(bus: Bus, event: EventEnvelope, receivedAt: number, forwarded: boolean): void {
+    for (const observer of this.#observers) {
+      try {
+        observer(bus.name, event);
+      } catch (error) {
+        this.#log.line('eventbridge', `an observer of ${bus.name} failed: ${String(error)}`);
+      }
+    }
     let matched = 0;
     for (const rule of bus.rules) {
       if (!rule.spec.enabled || rule.pattern === undefined || !rule.pattern.matches(event)) {

@@ -16,7 +16,7 @@
  * makes the exit status 1. Every wait is bounded by `--timeout`.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -24,6 +24,7 @@ import { DynamoDBClient, paginateScan } from '@aws-sdk/client-dynamodb';
 import { formatChaosReport, parseChaos } from '../../local/chaos';
 import { startLocalCloud } from '../../local/cloud';
 import { type SigV4Credentials, signRequest } from '../../local/sigv4';
+import { ensureE2eAssembly } from '../e2e/assembly';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -36,13 +37,14 @@ const USAGE = `Usage: npm run test:chaos -- [options]
 
   --jobs N          jobs in the chaos run (default 1000)
   --kill-jobs N     jobs in the SIGKILL run (default 100; 0 skips it)
-  --concurrency N   HTTP requests in flight (default 20)
+  --concurrency N   HTTP requests in flight (default 10)
   --chaos SPEC      faults to inject (default ${DEFAULT_CHAOS})
   --chaos-seed N    seed for the faults (default: random, printed)
   --timeout S       give up waiting after S seconds per scenario (default 600)
   --time-scale X    the local cloud's --time-scale (default 0.01: Lambda's 1-minute retry takes 0.6 s)
-  --assembly DIR    the cloud assembly (default .vitest/cdk.out.e2e-timeout6-retries0 if present, with its 6 s worker
-                    timeout, else cdk.out)
+  --assembly DIR    the cloud assembly (default: the e2e suite's, synthesized if missing: a 6 s worker
+                    timeout, no Lambda retries, reserved worker concurrency 50, a 2-minute sweeper
+                    start window; see test/e2e/assembly.ts)
   --keep            keep the temporary directory (data and logs)`;
 
 interface Api {
@@ -56,6 +58,8 @@ interface Api {
 interface Job {
   readonly name: string;
   readonly type: 'echo' | 'sleep' | 'fail';
+  /** Overrides the sleep length (seconds) of a `sleep` job. */
+  readonly seconds?: number;
   runId?: string;
   status?: string;
   /** The last GET body, for reporting stuck jobs. */
@@ -76,7 +80,7 @@ async function main(argv: string[]): Promise<number> {
     options: {
       jobs: { type: 'string', default: '1000' },
       'kill-jobs': { type: 'string', default: '100' },
-      concurrency: { type: 'string', default: '20' },
+      concurrency: { type: 'string', default: '10' },
       chaos: { type: 'string', default: DEFAULT_CHAOS },
       'chaos-seed': { type: 'string' },
       timeout: { type: 'string', default: '600' },
@@ -106,11 +110,8 @@ async function main(argv: string[]): Promise<number> {
   const rules = parseChaos(values.chaos);
   const seed =
     values['chaos-seed'] === undefined ? undefined : count('chaos-seed', values['chaos-seed'], 0);
-  // The e2e assembly (6 s worker timeout, so hangs stay short), when the e2e suite has made it.
-  const e2eAssembly = join(ROOT, '.vitest/cdk.out.e2e-timeout6-retries0');
-  const assemblyDir = resolve(
-    values.assembly ?? (existsSync(e2eAssembly) ? e2eAssembly : join(ROOT, 'cdk.out')),
-  );
+  // The e2e assembly: a 6 s worker timeout keeps hangs short.
+  const assemblyDir = resolve(values.assembly ?? (await ensureE2eAssembly()));
 
   const work = mkdtempSync(join(tmpdir(), 'eventjobs-chaos-'));
   process.stdout.write(`Assembly ${assemblyDir}\nData and logs in ${work}\n\n`);
@@ -211,7 +212,7 @@ function inputOf(job: Job, i: number): unknown {
     case 'echo':
       return { value: { i } };
     case 'sleep':
-      return { seconds: (i % 11) / 10 };
+      return { seconds: job.seconds ?? (i % 11) / 10 };
     case 'fail':
       return { message: `chaos job ${i} fails on purpose` };
   }
@@ -219,8 +220,9 @@ function inputOf(job: Job, i: number): unknown {
 
 async function startJobs(api: Api, jobs: Job[], concurrency: number): Promise<void> {
   await pool(jobs, concurrency, async (job, i) => {
-    // A 5xx or a network error is retried like any client would; the same name and input is idempotent.
-    for (let attempt = 0; attempt < 5; attempt += 1) {
+    // A 5xx, a 429 or a network error is retried like any client would, with exponential
+    // backoff and jitter; the same name and input is idempotent.
+    for (let attempt = 0; attempt < 20; attempt += 1) {
       try {
         const response = await call(api, 'POST', '/jobs', {
           type: job.type,
@@ -239,41 +241,58 @@ async function startJobs(api: Api, jobs: Job[], concurrency: number): Promise<vo
       } catch {
         job.startStatus = 0;
       }
-      await sleep(200 * (attempt + 1));
+      await sleep(Math.random() * Math.min(10_000, 250 * 2 ** attempt));
     }
   });
 }
 
+/**
+ * Waits until no started job has an active record (one table scan every 2 s, so
+ * the harness does not load the cloud it measures), then reads every job once
+ * over the API.
+ */
 async function waitTerminal(
   api: Api,
   jobs: Job[],
   concurrency: number,
   deadline: number,
 ): Promise<void> {
+  const names = new Set(jobs.filter((job) => job.startStatus === 202).map((job) => job.name));
   let lastPrint = 0;
   for (;;) {
-    const open = jobs.filter((job) => job.startStatus === 202 && !TERMINAL.has(job.status ?? ''));
-    if (open.length === 0 || Date.now() > deadline) return;
-    await pool(open, concurrency, async (job) => {
+    const active = (await scanTable(api)).filter(
+      (item) => item.sk === 'ACTIVE' && names.has(item.jobName),
+    ).length;
+    if (active === 0 || Date.now() > deadline) break;
+    if (Date.now() - lastPrint > 10_000) {
+      lastPrint = Date.now();
+      process.stdout.write(`  ${active} job(s) still active\n`);
+    }
+    await sleep(2000);
+  }
+  await readStatuses(api, jobs, concurrency);
+}
+
+/** One GET per started job that is not yet known to be terminal (a 429 or 5xx is retried). */
+async function readStatuses(api: Api, jobs: Job[], concurrency: number): Promise<void> {
+  const open = jobs.filter((job) => job.startStatus === 202 && !TERMINAL.has(job.status ?? ''));
+  await pool(open, concurrency, async (job) => {
+    for (let attempt = 0; attempt < 6; attempt += 1) {
       try {
         const response = await call(api, 'GET', `/jobs/${job.name}`);
-        // The stage's throttle: back off rather than hammer it.
-        if (response.status === 429) await sleep(250);
-        if (response.status !== 200) return;
-        const body = response.body as { status?: string; runId?: string };
-        job.last = body;
-        job.status = body.status;
+        if (response.status === 200) {
+          const body = response.body as { status?: string; runId?: string };
+          job.last = body;
+          job.status = body.status;
+          return;
+        }
+        if (response.status !== 429 && response.status < 500) return;
       } catch {
-        // Counted as still open; polled again.
+        // A network error: tried again.
       }
-    });
-    if (Date.now() - lastPrint > 5000) {
-      lastPrint = Date.now();
-      const left = jobs.filter((j) => j.startStatus === 202 && !TERMINAL.has(j.status ?? ''));
-      process.stdout.write(`  ${left.length} job(s) not terminal yet\n`);
+      await sleep(Math.random() * Math.min(4000, 250 * 2 ** attempt));
     }
-    await sleep(500);
-  }
+  });
 }
 
 // ------------------------------------------------------------------ checks
@@ -470,15 +489,14 @@ async function killRun(options: {
   ];
   const first = await startChild(args, options.work);
   const prefix = `kill-${Date.now().toString(36)}`;
-  const jobs = makeJobs(prefix, options.jobs);
+  // Sleeps of 2 to 5 s (within the 6 s worker timeout), so that runs are in flight at the kill.
+  const jobs = makeJobs(prefix, options.jobs).map((job, i) =>
+    job.type === 'sleep' ? { ...job, seconds: 2 + (i % 4) } : job,
+  );
   const t0 = performance.now();
   await startJobs(first.api, jobs, options.concurrency);
-  // Kill mid-run: once some jobs have ended and others have not.
-  let open = (await countOpen(first.api, jobs, options.concurrency)).length;
-  for (let i = 0; i < 20 && open > options.jobs / 2; i += 1) {
-    await sleep(500);
-    open = (await countOpen(first.api, jobs, options.concurrency)).length;
-  }
+  // Kill mid-run: as soon as every job is started, while the sleeps still run.
+  const open = (await countOpen(first.api, jobs, options.concurrency)).length;
   process.stdout.write(
     `  started ${jobs.filter((j) => j.startStatus === 202).length}; ${open} not terminal when killed\n`,
   );
@@ -490,6 +508,11 @@ async function killRun(options: {
   try {
     await waitTerminal(second.api, jobs, options.concurrency, Date.now() + options.timeoutMs);
     const checks = await verify(second.api, jobs, undefined);
+    checks.unshift({
+      name: 'runs in flight at the kill',
+      ok: open > 0,
+      detail: `${open} job(s) not terminal when the process was killed`,
+    });
     process.stdout.write(summary(jobs, checks));
     process.stdout.write(
       `\nTimings: ${seconds(performance.now() - t0)} from the first start to the end of the wait\n`,
@@ -560,7 +583,7 @@ async function findTable(api: Api): Promise<string> {
 }
 
 async function countOpen(api: Api, jobs: Job[], concurrency: number): Promise<Job[]> {
-  await waitTerminal(api, jobs, concurrency, Date.now());
+  await readStatuses(api, jobs, concurrency);
   return jobs.filter((job) => job.startStatus === 202 && !TERMINAL.has(job.status ?? ''));
 }
 

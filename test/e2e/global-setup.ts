@@ -6,19 +6,15 @@
  * With EVENTJOBS_API_URL set, nothing starts and the suite runs against that
  * deployed stack instead.
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, rmSync, statSync } from 'node:fs';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer, Socket } from 'node:net';
 import { resolve } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { startLocalCloud } from '../../local/cloud';
-import { isStale } from '../../local/freshness';
+import { E2E_ASSEMBLY, E2E_WORKER_TIMEOUT_SECONDS, ensureE2eAssembly } from './assembly';
 import { deployedTargetFromEnv, type E2eTarget } from './target';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-// The directory names the context it was synthesized with, so a change of context re-synthesizes.
-const ASSEMBLY = resolve(ROOT, '.vitest/cdk.out.e2e-timeout6-retries0');
-export const E2E_WORKER_TIMEOUT_SECONDS = 6;
 
 export default async function setup(
   project: TestProject,
@@ -29,12 +25,12 @@ export default async function setup(
     return undefined;
   }
 
-  await ensureAssembly();
+  await ensureE2eAssembly();
   const external =
     project.name === 'e2e-dynamodb-endpoint' ? await startExternalDynamoDb() : undefined;
 
   const cloud = await startLocalCloud({
-    assemblyDir: ASSEMBLY,
+    assemblyDir: E2E_ASSEMBLY,
     apiPort: 0,
     awsPort: 0,
     quiet: true,
@@ -55,56 +51,14 @@ export default async function setup(
     alice: { ...alice, owner: alice.arn },
     bob: { ...bob, owner: bob.arn },
     workerTimeoutSeconds: E2E_WORKER_TIMEOUT_SECONDS,
+    // The stack has one secret: the webhook signing secret (a local setting here).
+    webhookSecret: Object.values(cloud.services.secretsManager.values())[0],
   };
   project.provide('e2e', target);
   return async () => {
     await cloud.stop();
     external?.process.kill('SIGTERM');
   };
-}
-
-/** Synthesizes the e2e assembly once, even when several projects set up at the same time. */
-async function ensureAssembly(): Promise<void> {
-  const lock = `${ASSEMBLY}.lock`;
-  const deadline = Date.now() + 300_000;
-  mkdirSync(resolve(ROOT, '.vitest'), { recursive: true });
-  for (;;) {
-    try {
-      mkdirSync(lock);
-      break;
-    } catch {
-      // A lock left by a run that was killed is older than any synth takes.
-      const lockedAt = statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? Date.now();
-      if (Date.now() - lockedAt > 300_000) {
-        rmSync(lock, { recursive: true, force: true });
-      }
-      if (Date.now() > deadline) throw new Error(`Gave up waiting for ${lock}`);
-      await new Promise((r) => setTimeout(r, 250));
-    }
-  }
-  try {
-    if (!isStale(ROOT, ASSEMBLY)) return;
-    const synth = spawnSync(
-      'npx',
-      [
-        'cdk',
-        'synth',
-        '--quiet',
-        '--output',
-        ASSEMBLY,
-        '--context',
-        `workerTimeoutSeconds=${E2E_WORKER_TIMEOUT_SECONDS}`,
-        '--context',
-        'workerRetryAttempts=0',
-      ],
-      { cwd: ROOT, encoding: 'utf8', env: { ...process.env, CDK_DISABLE_CLI_TELEMETRY: 'true' } },
-    );
-    if (synth.status !== 0) {
-      throw new Error(`cdk synth for the e2e stack failed:\n${synth.stdout}\n${synth.stderr}`);
-    }
-  } finally {
-    rmSync(lock, { recursive: true, force: true });
-  }
 }
 
 /** A separate DynamoDB-compatible server in its own process: dynalite's own CLI. */

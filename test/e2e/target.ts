@@ -22,6 +22,8 @@ export interface E2eTarget {
   readonly bob: Identity;
   /** The worker's Lambda timeout in this stack, for the timeout test. */
   readonly workerTimeoutSeconds: number;
+  /** The value of the stack's webhook signing secret, for the test receiver. */
+  readonly webhookSecret?: string;
 }
 
 declare module 'vitest' {
@@ -55,5 +57,6 @@ export function deployedTargetFromEnv(env: NodeJS.ProcessEnv = process.env): E2e
     alice,
     bob: identity('EVENTJOBS_B'),
     workerTimeoutSeconds: Number(env.EVENTJOBS_WORKER_TIMEOUT_SECONDS ?? '6'),
+    webhookSecret: env.EVENTJOBS_WEBHOOK_SECRET || undefined,
   };
 }

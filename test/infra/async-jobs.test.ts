@@ -100,8 +100,8 @@ describe('event bus', () => {
 });
 
 describe('functions', () => {
-  it('are exactly seven, none of them a custom-resource provider', () => {
-    template.resourceCountIs('AWS::Lambda::Function', 7);
+  it('are exactly nine (seven, plus the stream recorder and connection), none a custom-resource provider', () => {
+    template.resourceCountIs('AWS::Lambda::Function', 9);
   });
 
   it.each([
@@ -169,8 +169,8 @@ describe('functions', () => {
           SWEEP_GRACE_SECONDS: '30',
           // 900 s worker timeout + 2 Lambda retries x 180 s + 60 s
           SWEEP_SILENT_AFTER_SECONDS: '1320',
-          // 6 h maximum event age + 5 min
-          SWEEP_START_WINDOW_SECONDS: String(6 * 3600 + 300),
+          // 6 h maximum event age + 60 s
+          SWEEP_START_WINDOW_SECONDS: String(6 * 3600 + 60),
         },
       },
       {
@@ -180,6 +180,8 @@ describe('functions', () => {
         env: {
           JOBS_TABLE_NAME: table,
           OUTCOME_RETENTION_SECONDS: String(Defaults.outcomeRetentionSeconds),
+          EVENT_BUS_NAME: ref(jobs.eventBus),
+          WEBHOOK_SECRET_ARN: ref(jobs.webhookSecret),
         },
       },
     ];
@@ -224,7 +226,10 @@ describe('worker async invocation', () => {
 describe('HTTP API', () => {
   const routeTargets = () => {
     const integrations = template.findResources('AWS::ApiGatewayV2::Integration');
-    const routes = template.findResources('AWS::ApiGatewayV2::Route');
+    // The HTTP API's routes; the stream's WebSocket API has its own (test/infra/job-stream.test.ts).
+    const routes = template.findResources('AWS::ApiGatewayV2::Route', {
+      Properties: { ApiId: ref(jobs.api) },
+    });
     return Object.values(routes).map((route) => {
       const target = JSON.stringify(route.Properties.Target);
       const integrationId = Object.keys(integrations).find((id) =>
@@ -240,7 +245,7 @@ describe('HTTP API', () => {
   };
 
   it('has exactly the four job routes, each to the right function', () => {
-    template.resourceCountIs('AWS::ApiGatewayV2::Route', 4);
+    expect(routeTargets()).toHaveLength(4);
     const expected: Record<string, unknown> = {
       'POST /jobs': arnOf(jobs.startJobFunction),
       'GET /jobs': arnOf(jobs.listJobsFunction),
@@ -264,7 +269,10 @@ describe('HTTP API', () => {
   });
 
   it('integrates with Lambda using payload format 2.0', () => {
-    template.resourceCountIs('AWS::ApiGatewayV2::Integration', 4);
+    const httpIntegrations = template.findResources('AWS::ApiGatewayV2::Integration', {
+      Properties: { ApiId: ref(jobs.api) },
+    });
+    expect(Object.keys(httpIntegrations)).toHaveLength(4);
     for (const route of routeTargets()) {
       expect(route.integration).toMatchObject({
         IntegrationType: 'AWS_PROXY',
@@ -274,7 +282,10 @@ describe('HTTP API', () => {
   });
 
   it('has a $default stage with JSON access logs and explicit throttling', () => {
-    template.resourceCountIs('AWS::ApiGatewayV2::Stage', 1);
+    const httpStages = template.findResources('AWS::ApiGatewayV2::Stage', {
+      Properties: { ApiId: ref(jobs.api) },
+    });
+    expect(Object.keys(httpStages)).toHaveLength(1);
     template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
       StageName: '$default',
       AutoDeploy: true,
@@ -340,10 +351,11 @@ describe('completion rules', () => {
   });
 
   it('both target the completion function with retries and a dead-letter queue', () => {
-    // Three rules: these two on the bus, and the sweeper's schedule on the default bus.
-    template.resourceCountIs('AWS::Events::Rule', 3);
-    const rules = Object.values(template.findResources('AWS::Events::Rule')).filter(
-      (rule) => rule.Properties.EventPattern !== undefined,
+    // Four rules: these two and the stream recorder's on the bus, and the sweeper's schedule.
+    template.resourceCountIs('AWS::Events::Rule', 4);
+    const completionArn = JSON.stringify(arnOf(jobs.completionFunction));
+    const rules = Object.values(template.findResources('AWS::Events::Rule')).filter((rule) =>
+      JSON.stringify(rule.Properties.Targets).includes(completionArn),
     );
     expect(rules).toHaveLength(2);
     for (const rule of rules) {
@@ -376,8 +388,8 @@ describe('completion rules', () => {
 
 describe('dead-letter queues', () => {
   it('enforce TLS, use SQS-managed encryption and keep messages 14 days', () => {
-    template.resourceCountIs('AWS::SQS::Queue', 2);
-    for (const queue of jobs.deadLetterQueues) {
+    template.resourceCountIs('AWS::SQS::Queue', 3);
+    for (const queue of [...jobs.deadLetterQueues, jobs.stream.deadLetterQueue]) {
       const queueId = logicalId(queue);
       const props = template.findResources('AWS::SQS::Queue')[queueId]?.Properties;
       expect(props).toMatchObject({
@@ -410,7 +422,7 @@ describe('least privilege', () => {
 
   it('gives every function role no managed policy and trusts only Lambda', () => {
     const roles = Object.values(template.findResources('AWS::IAM::Role'));
-    expect(roles).toHaveLength(7);
+    expect(roles).toHaveLength(9);
     for (const role of roles) {
       expect(role.Properties.ManagedPolicyArns).toBeUndefined();
       expect(role.Properties.Policies).toBeUndefined();
@@ -464,6 +476,9 @@ describe('least privilege', () => {
         'dynamodb:DeleteItem',
         'dynamodb:GetItem',
         'dynamodb:PutItem',
+        'dynamodb:UpdateItem',
+        'events:PutEvents',
+        'secretsmanager:GetSecretValue',
         'sqs:SendMessage',
       ],
       sweeper: ['dynamodb:Query', 'events:PutEvents'],
@@ -515,6 +530,26 @@ describe('least privilege', () => {
     ]);
   });
 
+  it('lets completion read only the webhook secret and put events only on the bus', () => {
+    const statements = nonBaseline(statementsOfRole(template, roleIdOf(jobs.completionFunction)));
+    expect(statements).toContainEqual({
+      Effect: 'Allow',
+      Action: ['secretsmanager:GetSecretValue'],
+      Resource: [ref(jobs.webhookSecret)],
+    });
+    expect(statements).toContainEqual({
+      Effect: 'Allow',
+      Action: ['events:PutEvents'],
+      Resource: [arnOf(jobs.eventBus)],
+    });
+  });
+
+  it('generates a 64-character webhook secret without punctuation', () => {
+    template.hasResourceProperties('AWS::SecretsManager::Secret', {
+      GenerateSecretString: { PasswordLength: 64, ExcludePunctuation: true },
+    });
+  });
+
   it('lets start-job invoke the worker and nothing else', () => {
     const statements = nonBaseline(statementsOfRole(template, roleIdOf(jobs.startJobFunction)));
     const invoke = statements.filter((s) => s.Action.some((a) => a.startsWith('lambda:')));
@@ -561,8 +596,8 @@ describe('sweeper schedule', () => {
 
 describe('dead-letter queue alarms', () => {
   it('alarm on each dead-letter queue as soon as it holds a message', () => {
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 2);
-    for (const queue of jobs.deadLetterQueues) {
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 3);
+    for (const queue of [...jobs.deadLetterQueues, jobs.stream.deadLetterQueue]) {
       template.hasResourceProperties('AWS::CloudWatch::Alarm', {
         Namespace: 'AWS/SQS',
         MetricName: 'ApproximateNumberOfMessagesVisible',

@@ -84,6 +84,7 @@ describe('cdk-nag AwsSolutions and Serverless packs', () => {
         'AwsSolutions-IAM5[Resource::*] @ StartJobRole/DefaultPolicy/Resource',
         'AwsSolutions-IAM5[Resource::*] @ SweeperRole/DefaultPolicy/Resource',
         'AwsSolutions-IAM5[Resource::*] @ WorkerRole/DefaultPolicy/Resource',
+        'AwsSolutions-SMG4 @ WebhookSecret/Resource',
         'AwsSolutions-SQS3 @ RuleDeadLetterQueue/Resource',
         'Serverless-LambdaDLQ @ CancelJob/Resource',
         'Serverless-LambdaDLQ @ GetJob/Resource',
@@ -95,6 +96,23 @@ describe('cdk-nag AwsSolutions and Serverless packs', () => {
         'Serverless-EventBusDLQ @ SweepRule/Resource',
         'Serverless-SQSRedrivePolicy @ CompletionDeadLetterQueue/Resource',
         'Serverless-SQSRedrivePolicy @ RuleDeadLetterQueue/Resource',
+        // The live stream (infra/job-stream.ts).
+        'AwsSolutions-APIG1 @ Stream/Stage/Resource',
+        'Serverless-APIGWAccessLogging @ Stream/Stage/Resource',
+        'AwsSolutions-APIG4 @ Stream/Api/$default-Route/Resource',
+        'AwsSolutions-APIG4 @ Stream/Api/$disconnect-Route/Resource',
+        'AwsSolutions-APIG4 @ Stream/Api/subscribe-Route/Resource',
+        'AwsSolutions-IAM5[Resource::*] @ Stream/ConnectionRole/DefaultPolicy/Resource',
+        'AwsSolutions-IAM5[Resource::*] @ Stream/RecorderRole/DefaultPolicy/Resource',
+        ...['Connection', 'Recorder'].flatMap((fn) =>
+          ['DELETE', 'POST'].map(
+            (method) =>
+              `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<AsyncJobsStreamApi9BA29FF5>/live/${method}/@connections/*] @ Stream/${fn}Role/DefaultPolicy/Resource`,
+          ),
+        ),
+        'AwsSolutions-SQS3 @ Stream/DeadLetterQueue/Resource',
+        'Serverless-LambdaDLQ @ Stream/Connection/Resource',
+        'Serverless-SQSRedrivePolicy @ Stream/DeadLetterQueue/Resource',
       ].sort(),
     );
   });

@@ -65,8 +65,30 @@ describe('props validation', () => {
     ['negative rate limit', { throttling: { rateLimit: -1 } }, /throttling.rateLimit/],
     ['fractional burst', { throttling: { burstLimit: 2.5 } }, /throttling.burstLimit/],
     ['a non-Node.js runtime', { runtime: lambda.Runtime.PYTHON_3_13 }, /Node.js runtime/],
+    [
+      'zero reserved concurrency (every job would fail)',
+      { workerReservedConcurrency: 0 },
+      /workerReservedConcurrency must be at least 1/,
+    ],
+    [
+      'fractional reserved concurrency',
+      { workerReservedConcurrency: 2.5 },
+      /workerReservedConcurrency must be a whole/,
+    ],
+    [
+      'a start window shorter than a minute',
+      { sweeperStartWindow: Duration.seconds(30) },
+      /sweeperStartWindow must be between 1 minute and 7 hours/,
+    ],
   ])('rejects %s', (_name, props, message) => {
     expect(() => build(props)).toThrow(message);
+  });
+
+  it('passes an explicit sweeper start window to the sweeper', () => {
+    const { stack } = build({ sweeperStartWindow: Duration.minutes(2) });
+    Template.fromStack(stack).hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ SWEEP_START_WINDOW_SECONDS: '120' }) },
+    });
   });
 
   it('accepts the limits themselves', () => {
@@ -93,6 +115,7 @@ describe('custom props', () => {
       workerMemorySize: 2048,
       workerRetryAttempts: 0,
       workerMaxEventAge: Duration.minutes(30),
+      workerReservedConcurrency: 40,
       apiFunctionMemorySize: 512,
       apiFunctionTimeout: Duration.seconds(20),
       completionMemorySize: 1024,
@@ -118,6 +141,14 @@ describe('custom props', () => {
         Variables: Match.objectLike({ MAX_EVENT_BYTES: '100000', MAX_INPUT_BYTES: '10000' }),
       },
     });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Timeout: 300,
+      ReservedConcurrentExecutions: 40,
+    });
+    // The sweeper's start window follows the event age: 30 minutes + 60 s.
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ SWEEP_START_WINDOW_SECONDS: '1860' }) },
+    });
     template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
       MaximumRetryAttempts: 0,
       MaximumEventAgeInSeconds: 1800,
@@ -142,7 +173,7 @@ describe('custom props', () => {
 
   it('applies runtime and architecture to every function', () => {
     const fns = Object.values(template.findResources('AWS::Lambda::Function'));
-    expect(fns).toHaveLength(7);
+    expect(fns).toHaveLength(9);
     for (const fn of fns) {
       expect(fn.Properties.Runtime).toBe('nodejs22.x');
       expect(fn.Properties.Architectures).toEqual(['x86_64']);
@@ -154,7 +185,8 @@ describe('custom props', () => {
       DefaultRouteSettings: { ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 },
     });
     const groups = Object.values(template.findResources('AWS::Logs::LogGroup'));
-    expect(groups).toHaveLength(8);
+    // One per function (nine) and the HTTP API's access log.
+    expect(groups).toHaveLength(10);
     for (const group of groups) expect(group.Properties.RetentionInDays).toBe(7);
     template.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Delete' });
   });
@@ -205,6 +237,7 @@ describe('construct IDs', () => {
         'SweepRule',
         'RuleDeadLetterAlarm',
         'CompletionDeadLetterAlarm',
+        'StreamDeadLetterAlarm',
       ].map((id) => `PropsTest/Jobs/${id}`),
     );
   });

@@ -4,18 +4,23 @@ import {
   ProvisionedThroughputExceededException,
   TransactionCanceledException,
   TransactWriteItemsCommand,
+  UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
-import { type CompletionDeps, completeRun } from '../../functions/completion/service';
+import {
+  type CompletionDeps,
+  completeRun,
+  type WebhookRequest,
+} from '../../functions/completion/service';
 import { getJobType } from '../../functions/jobs/registry';
 import { type CompletedRun, defineJobType, type JobType } from '../../functions/jobs/types';
 import { MalformedEventError } from '../../functions/shared/errors';
 import type { WorkerPayload } from '../../functions/shared/events';
-import type { ActiveJob } from '../../functions/shared/model';
+import type { ActiveJob, JobOutcome, WebhookDelivery } from '../../functions/shared/model';
 import { JobStore } from '../../functions/shared/store';
-import { activeItem, activeJob, USER_ARN } from './helpers/api-event';
+import { activeItem, activeJob, jobOutcome, outcomeItem, USER_ARN } from './helpers/api-event';
 
 const ddb = mockClient(DynamoDBClient);
 
@@ -554,6 +559,12 @@ describe('completion handler', () => {
     // Prepare
     vi.useFakeTimers({ toFake: ['Date'], now: NOW });
     vi.stubEnv('JOBS_TABLE_NAME', 'jobs-from-env');
+    vi.stubEnv('EVENT_BUS_NAME', 'bus-from-env');
+    vi.stubEnv(
+      'WEBHOOK_SECRET_ARN',
+      'arn:aws:secretsmanager:eu-west-1:123456789012:secret:hook-AbCdEf',
+    );
+    vi.stubEnv('AWS_REGION', 'eu-west-1');
     vi.stubEnv('OUTCOME_RETENTION_SECONDS', '3600');
     const handler = await loadHandler();
     const event = busEvent('eventjobs', 'Job Completed', outcomeDetail({ result: 1 }));
@@ -571,6 +582,12 @@ describe('completion handler', () => {
     // Prepare
     vi.useFakeTimers({ toFake: ['Date'], now: NOW });
     vi.stubEnv('JOBS_TABLE_NAME', 'jobs-from-env');
+    vi.stubEnv('EVENT_BUS_NAME', 'bus-from-env');
+    vi.stubEnv(
+      'WEBHOOK_SECRET_ARN',
+      'arn:aws:secretsmanager:eu-west-1:123456789012:secret:hook-AbCdEf',
+    );
+    vi.stubEnv('AWS_REGION', 'eu-west-1');
     vi.stubEnv('OUTCOME_RETENTION_SECONDS', '');
     const handler = await loadHandler();
     const event = busEvent('eventjobs', 'Job Completed', outcomeDetail({ result: 1 }));
@@ -585,6 +602,12 @@ describe('completion handler', () => {
   it('throws for an event it cannot read, so it reaches the dead-letter queue', async () => {
     // Prepare
     vi.stubEnv('JOBS_TABLE_NAME', 'jobs-from-env');
+    vi.stubEnv('EVENT_BUS_NAME', 'bus-from-env');
+    vi.stubEnv(
+      'WEBHOOK_SECRET_ARN',
+      'arn:aws:secretsmanager:eu-west-1:123456789012:secret:hook-AbCdEf',
+    );
+    vi.stubEnv('AWS_REGION', 'eu-west-1');
     const handler = await loadHandler();
 
     // Act
@@ -730,5 +753,184 @@ describe('completion: only the first terminal event of a run counts', () => {
 
     // Assess
     expect(results.map((r) => r.status)).toEqual(['finished', 'ignored']);
+  });
+});
+
+describe('completion: webhooks', () => {
+  const URL = 'https://hooks.example.com/eventjobs';
+  const delivered: WebhookDelivery = {
+    url: URL,
+    delivered: true,
+    attempts: 1,
+    status: 204,
+    lastAttemptAt: '2026-01-05T10:00:10.100Z',
+    deliveredAt: '2026-01-05T10:00:10.200Z',
+  };
+
+  /** GetItem answers the active record for `sk: ACTIVE` and the outcome for `sk: RUN#...`. */
+  function givenTable(active: ActiveJob | undefined, outcome: JobOutcome | undefined): void {
+    ddb.on(GetItemCommand).callsFake(async (input: { Key: { sk: { S: string } } }) => {
+      if (input.Key.sk.S === 'ACTIVE')
+        return { Item: active ? await activeItem(active) : undefined };
+      return { Item: outcome ? await outcomeItem(outcome) : undefined };
+    });
+    ddb.on(UpdateItemCommand).resolves({});
+  }
+
+  it('POSTs the finished run to its callback and records the delivery on the outcome', async () => {
+    // Prepare
+    givenTable(running({ callbackUrl: URL }), undefined);
+    const deliverWebhook = vi.fn(async (_request: WebhookRequest) => delivered);
+    const event = busEvent('eventjobs', 'Job Completed', outcomeDetail({ result: { rows: 42 } }));
+
+    // Act
+    const result = await completeRun(event, deps({ deliverWebhook }));
+
+    // Assess: one signed delivery of the outcome, keyed by the run id
+    expect(result.status).toBe('finished');
+    expect(writtenTransaction().item.callbackUrl).toEqual({ S: URL });
+    expect(deliverWebhook).toHaveBeenCalledTimes(1);
+    const request = deliverWebhook.mock.calls[0]?.[0];
+    if (!request) throw new Error('no delivery');
+    expect(request.url).toBe(URL);
+    expect(request.deliveryId).toBe(RUN_ID);
+    expect(JSON.parse(request.body)).toMatchObject({
+      deliveryId: RUN_ID,
+      event: 'Job Completed',
+      job: { jobName: 'nightly-report', runId: RUN_ID, status: 'SUCCEEDED', result: { rows: 42 } },
+    });
+    const update = ddb.commandCalls(UpdateItemCommand)[0]?.args[0].input;
+    expect(update?.Key).toEqual({
+      pk: { S: `JOB#${USER_ARN}#nightly-report` },
+      sk: { S: `RUN#${RUN_ID}` },
+    });
+    expect(update?.ConditionExpression).toBe('attribute_exists(pk)');
+    expect(JSON.parse(update?.ExpressionAttributeValues?.[':webhook']?.S ?? 'null')).toEqual(
+      delivered,
+    );
+  });
+
+  it('records a delivery that failed for good, and does not throw', async () => {
+    givenTable(running({ callbackUrl: URL }), undefined);
+    const failed: WebhookDelivery = {
+      url: URL,
+      delivered: false,
+      attempts: 5,
+      status: 503,
+      error: 'The receiver answered 503',
+      lastAttemptAt: '2026-01-05T10:00:30.000Z',
+    };
+    const event = busEvent(
+      'eventjobs',
+      'Job Failed',
+      outcomeDetail({ error: { name: 'E', message: 'm' } }),
+    );
+
+    const result = await completeRun(event, deps({ deliverWebhook: async () => failed }));
+
+    expect(result.status).toBe('finished');
+    const update = ddb.commandCalls(UpdateItemCommand)[0]?.args[0].input;
+    expect(JSON.parse(update?.ExpressionAttributeValues?.[':webhook']?.S ?? 'null')).toEqual(
+      failed,
+    );
+  });
+
+  it('sends nothing for a run without a callback', async () => {
+    givenTable(running(), undefined);
+    const deliverWebhook = vi.fn(async () => delivered);
+
+    await completeRun(
+      busEvent('eventjobs', 'Job Completed', outcomeDetail({})),
+      deps({ deliverWebhook }),
+    );
+
+    expect(deliverWebhook).not.toHaveBeenCalled();
+    expect(ddb.commandCalls(UpdateItemCommand)).toHaveLength(0);
+  });
+
+  it('delivers on a duplicate event when the first completion died before settling the webhook', async () => {
+    // Prepare: the run is finished, its outcome has a callback and no delivery record
+    givenTable(undefined, jobOutcome({ runId: RUN_ID, callbackUrl: URL, status: 'SUCCEEDED' }));
+    const deliverWebhook = vi.fn(async () => delivered);
+
+    // Act
+    const result = await completeRun(
+      busEvent('eventjobs', 'Job Completed', outcomeDetail({})),
+      deps({ deliverWebhook }),
+    );
+
+    // Assess
+    expect(result.status).toBe('ignored');
+    expect(deliverWebhook).toHaveBeenCalledTimes(1);
+    expect(ddb.commandCalls(TransactWriteItemsCommand)).toHaveLength(0);
+    expect(ddb.commandCalls(UpdateItemCommand)).toHaveLength(1);
+  });
+
+  it('does not deliver again once a delivery is recorded', async () => {
+    givenTable(undefined, jobOutcome({ runId: RUN_ID, callbackUrl: URL, webhook: delivered }));
+    const deliverWebhook = vi.fn(async () => delivered);
+
+    await completeRun(
+      busEvent('eventjobs', 'Job Completed', outcomeDetail({})),
+      deps({ deliverWebhook }),
+    );
+
+    expect(deliverWebhook).not.toHaveBeenCalled();
+    expect(ddb.commandCalls(UpdateItemCommand)).toHaveLength(0);
+  });
+});
+
+describe('completion: announcing runs the failure destination ended', () => {
+  it('puts Job Failed, reported by completion, for a run Lambda gave up on', async () => {
+    // Prepare
+    const putEvent = vi.fn(async (_detailType: string, _detail: unknown) => undefined);
+
+    // Act
+    const result = await completeRun(
+      workerFailureEvent({
+        responsePayload: { errorType: 'Runtime.ExitError', errorMessage: 'exit 1' },
+      }),
+      deps({ putEvent }),
+    );
+
+    // Assess
+    expect(result.status).toBe('finished');
+    expect(putEvent).toHaveBeenCalledTimes(1);
+    const [detailType, detail] = putEvent.mock.calls[0] as unknown as [
+      string,
+      Record<string, unknown>,
+    ];
+    expect(detailType).toBe('Job Failed');
+    expect(detail).toMatchObject({
+      owner: USER_ARN,
+      jobName: 'nightly-report',
+      runId: RUN_ID,
+      type: 'echo',
+      reportedBy: 'completion',
+      error: { name: 'Runtime.ExitError', message: 'exit 1' },
+    });
+  });
+
+  it('puts nothing for a run the worker reported itself', async () => {
+    const putEvent = vi.fn(async () => undefined);
+
+    await completeRun(
+      busEvent('eventjobs', 'Job Failed', outcomeDetail({ error: { name: 'E', message: 'm' } })),
+      deps({ putEvent }),
+    );
+
+    expect(putEvent).not.toHaveBeenCalled();
+  });
+
+  it('still records the outcome when the announcement cannot be put', async () => {
+    vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    const putEvent = vi.fn(async () => {
+      throw new Error('ThrottlingException');
+    });
+
+    const result = await completeRun(workerFailureEvent(), deps({ putEvent }));
+
+    expect(result.status).toBe('finished');
+    expect(writtenTransaction().item.status).toEqual({ S: 'FAILED' });
   });
 });

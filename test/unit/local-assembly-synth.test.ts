@@ -60,13 +60,15 @@ const queue = (name: string): QueueSpec => byConstruct(stack.queues, name);
 const rule = (name: string): RuleSpec => byConstruct(stack.rules, name);
 
 describe('loadStack on the synthesized EventJobs assembly', () => {
-  it('runs seven functions, each from its bundled asset with index.handler', () => {
+  it('runs nine functions, each from its bundled asset with index.handler', () => {
     // assess
     expect(stack.functions.map((f) => constructOf(f.logicalId)).sort()).toEqual([
       'CancelJob',
       'Completion',
+      'Connection',
       'GetJob',
       'ListJobs',
+      'Recorder',
       'StartJob',
       'Sweeper',
       'Worker',
@@ -149,10 +151,11 @@ describe('loadStack on the synthesized EventJobs assembly', () => {
     expect(table?.ttlAttribute).toBe('expiresAt');
   });
 
-  it('has two queues and one bus', () => {
+  it('has three queues and one bus', () => {
     // assess
     expect(stack.queues.map((q) => constructOf(q.logicalId)).sort()).toEqual([
       'CompletionDeadLetterQueue',
+      'DeadLetterQueue',
       'RuleDeadLetterQueue',
     ]);
     expect(stack.buses).toHaveLength(1);
@@ -175,7 +178,8 @@ describe('loadStack on the synthesized EventJobs assembly', () => {
     };
 
     // assess
-    expect(stack.rules).toHaveLength(3);
+    // These two, the stream recorder's and the sweeper's schedule.
+    expect(stack.rules).toHaveLength(4);
     expect(rule('OutcomeRule')).toMatchObject({
       busName: bus?.name,
       enabled: true,
@@ -244,9 +248,13 @@ describe('loadStack on the synthesized EventJobs assembly', () => {
     );
   });
 
-  it('emulates every resource type but the DLQ alarms, and says which ones have no local effect', () => {
-    // assess: CloudWatch alarms on dead-letter-queue depth exist in AWS only
-    expect([...stack.notEmulated]).toEqual([['AWS::CloudWatch::Alarm', 2]]);
+  it('emulates every resource type but the DLQ alarms and the WebSocket API, and says which ones have no local effect', () => {
+    // assess: CloudWatch alarms on dead-letter-queue depth exist in AWS only, and the
+    // WebSocket stream is served locally as Server-Sent Events instead (local/job-stream.ts)
+    expect(Object.fromEntries(stack.notEmulated)).toEqual({
+      'AWS::CloudWatch::Alarm': 3,
+      'AWS::ApiGatewayV2::Api (WEBSOCKET)': 1,
+    });
     expect([...stack.noLocalEffect.keys()]).toEqual(
       expect.arrayContaining(['AWS::IAM::Role', 'AWS::IAM::Policy', 'AWS::SQS::QueuePolicy']),
     );
@@ -266,12 +274,19 @@ describe('loadStack on the synthesized EventJobs assembly', () => {
       ApiUrl: `https://${api?.id}.execute-api.eu-west-1.amazonaws.com/`,
       ApiId: api?.id,
       TableName: table?.name,
+      WebhookSecretArn: stack.secrets[0]?.arn,
       EventBusName: bus?.name,
       WorkerFunctionName: fn('Worker').name,
       CompletionFunctionName: fn('Completion').name,
       RuleDeadLetterQueueUrl: queue('RuleDeadLetterQueue').url,
       CompletionDeadLetterQueueUrl: queue('CompletionDeadLetterQueue').url,
+      StreamUrl: expect.stringMatching(
+        /^wss:\/\/[a-z0-9]+\.execute-api\.eu-west-1\.amazonaws\.com\/live$/,
+      ),
     });
     expect(queue('RuleDeadLetterQueue').url).toMatch(/^http:\/\/127\.0\.0\.1:4566\/123456789012\//);
+    expect(stack.secrets[0]?.arn).toMatch(
+      /^arn:aws:secretsmanager:eu-west-1:123456789012:secret:EventJobs-AsyncJobsWebhookSecret[^:]*-[A-Za-z0-9_-]{6}$/,
+    );
   });
 });

@@ -230,6 +230,7 @@ describe('POST /jobs: a name that already has a running job', () => {
       type: 'echo',
       input: { value: { a: 1, b: 2 } },
       inputHash: sha256Hex(canonicalJson({ value: { b: 2, a: 1 } })),
+      startedAt: '2025-11-28T10:00:01.000Z',
     });
     ddb.on(PutItemCommand).rejects(await nameTaken(existing));
 
@@ -248,6 +249,62 @@ describe('POST /jobs: a name that already has a running job', () => {
       statusUrl: 'https://abc123defg.execute-api.eu-west-1.amazonaws.com/jobs/greeting',
     });
     expect(lambda.commandCalls(InvokeCommand)).toHaveLength(0);
+    expect(ddb.commandCalls(DeleteItemCommand)).toHaveLength(0);
+  });
+
+  it('invokes the worker again for a retried start whose run no worker has begun', async () => {
+    // Prepare: the first start wrote the record and died before (or while) invoking the worker
+    const handler = await loadHandler();
+    const existing = activeJob({
+      jobName: 'greeting',
+      type: 'echo',
+      input: { value: 'hello' },
+      inputHash: sha256Hex(canonicalJson({ value: 'hello' })),
+    });
+    ddb.on(PutItemCommand).rejects(await nameTaken(existing));
+
+    // Act
+    const result = await handler(
+      startJobEvent({ type: 'echo', name: 'greeting', input: { value: 'hello' } }),
+    );
+
+    // Assess: the same run, handed to the worker again; the record is kept
+    expect(result.statusCode).toBe(200);
+    expect(bodyOf(result)).toMatchObject({ jobName: 'greeting', runId: existing.runId });
+    const calls = lambda.commandCalls(InvokeCommand);
+    expect(calls).toHaveLength(1);
+    expect(calls[0]?.args[0].input.InvocationType).toBe('Event');
+    expect(workerPayloadSchema.parse(payloadOf(calls[0]))).toEqual({
+      owner: USER_ARN,
+      jobName: 'greeting',
+      runId: existing.runId,
+      type: 'echo',
+      input: { value: 'hello' },
+      submittedAt: existing.createdAt,
+    });
+    expect(ddb.commandCalls(DeleteItemCommand)).toHaveLength(0);
+  });
+
+  it('answers 503 and keeps the record when that second invoke fails too', async () => {
+    // Prepare
+    const handler = await loadHandler();
+    const existing = activeJob({
+      jobName: 'greeting',
+      type: 'echo',
+      input: { value: 'hello' },
+      inputHash: sha256Hex(canonicalJson({ value: 'hello' })),
+    });
+    ddb.on(PutItemCommand).rejects(await nameTaken(existing));
+    lambda.on(InvokeCommand).rejects(new Error('Rate Exceeded.'));
+
+    // Act
+    const result = await handler(
+      startJobEvent({ type: 'echo', name: 'greeting', input: { value: 'hello' } }),
+    );
+
+    // Assess
+    expect(result.statusCode).toBe(503);
+    expect(bodyOf(result)).toMatchObject({ error: { code: 'ServiceUnavailable' } });
     expect(ddb.commandCalls(DeleteItemCommand)).toHaveLength(0);
   });
 
@@ -489,5 +546,111 @@ describe('POST /jobs: a timeout for the run', () => {
     // Assess
     expect(result.statusCode).toBe(409);
     expect(bodyOf(result)).toMatchObject({ error: { code: 'JobNameInUse' } });
+  });
+});
+
+describe('POST /jobs: a webhook callback', () => {
+  it('stores an https callback whose host is a public address', async () => {
+    // Prepare
+    const handler = await loadHandler();
+
+    // Act
+    const result = await handler(
+      startJobEvent({
+        type: 'echo',
+        name: 'hooked',
+        input: { value: 1 },
+        callback: { url: 'https://93.184.216.34/hooks/eventjobs?team=a' },
+      }),
+    );
+
+    // Assess
+    expect(result.statusCode).toBe(202);
+    const put = ddb.commandCalls(PutItemCommand)[0]?.args[0].input;
+    expect(put?.Item?.callbackUrl).toEqual({ S: 'https://93.184.216.34/hooks/eventjobs?team=a' });
+  });
+
+  it.each([
+    ['plain http to a public host', 'http://93.184.216.34/hook'],
+    ['http to localhost outside the local cloud', 'http://127.0.0.1:8080/hook'],
+    ['the instance metadata address', 'https://169.254.169.254/latest/meta-data/'],
+    ['a private address', 'https://10.0.0.7/hook'],
+    ['loopback in decimal form', 'https://2130706433/hook'],
+    ['an IPv4-mapped loopback', 'https://[::ffff:127.0.0.1]/hook'],
+    ['a user name in the URL', 'https://user:pass@93.184.216.34/hook'],
+    ['a non-http scheme', 'ftp://93.184.216.34/hook'],
+    ['not a URL', 'not a url'],
+  ])('answers 400 InvalidCallback for %s and writes nothing', async (_, url) => {
+    // Prepare
+    const handler = await loadHandler();
+
+    // Act
+    const result = await handler(
+      startJobEvent({ type: 'echo', name: 'hooked', input: { value: 1 }, callback: { url } }),
+    );
+
+    // Assess
+    expect(result.statusCode).toBe(400);
+    expect(bodyOf(result)).toMatchObject({
+      error: { code: 'InvalidCallback', message: expect.any(String) },
+    });
+    expect(ddb.commandCalls(PutItemCommand)).toHaveLength(0);
+    expect(lambda.commandCalls(InvokeCommand)).toHaveLength(0);
+  });
+
+  it.each([
+    ['a callback without a url', { href: 'https://93.184.216.34/' }],
+    ['a url that is not a string', { url: 42 }],
+    ['a callback that is a string', 'https://93.184.216.34/'],
+  ])('answers 400 InvalidBody for %s', async (_, callback) => {
+    const handler = await loadHandler();
+
+    const result = await handler(
+      startJobEvent({ type: 'echo', name: 'hooked', input: { value: 1 }, callback }),
+    );
+
+    expect(result.statusCode).toBe(400);
+    expect(bodyOf(result)).toMatchObject({ error: { code: 'InvalidBody' } });
+    expect(ddb.commandCalls(PutItemCommand)).toHaveLength(0);
+  });
+
+  it('accepts http to localhost in the local cloud only', async () => {
+    const handler = await loadHandler({ AWS_LOCAL_CLOUD: 'true' });
+
+    const result = await handler(
+      startJobEvent({
+        type: 'echo',
+        name: 'hooked',
+        input: { value: 1 },
+        callback: { url: 'http://127.0.0.1:8080/hook' },
+      }),
+    );
+
+    expect(result.statusCode).toBe(202);
+    const put = ddb.commandCalls(PutItemCommand)[0]?.args[0].input;
+    expect(put?.Item?.callbackUrl).toEqual({ S: 'http://127.0.0.1:8080/hook' });
+  });
+
+  it('treats a retry with another callback as a different request (409)', async () => {
+    const handler = await loadHandler();
+    const existing = activeJob({
+      jobName: 'hooked',
+      type: 'echo',
+      input: { value: 1 },
+      inputHash: sha256Hex(canonicalJson({ value: 1 })),
+      callbackUrl: 'https://93.184.216.34/a',
+    });
+    ddb.on(PutItemCommand).rejects(await nameTaken(existing));
+
+    const result = await handler(
+      startJobEvent({
+        type: 'echo',
+        name: 'hooked',
+        input: { value: 1 },
+        callback: { url: 'https://93.184.216.34/b' },
+      }),
+    );
+
+    expect(result.statusCode).toBe(409);
   });
 });

@@ -1,0 +1,301 @@
+/**
+ * The command line: `eventjobs [global options] <command> [arguments]`.
+ * Parsed with node:util `parseArgs`, strictly: an unknown flag, a missing
+ * value or a stray argument is a `UsageError` (exit 2).
+ */
+import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { UsageError } from './errors';
+
+export interface GlobalOptions {
+  /** A deployed stack's API base URL; unset means the local cloud. */
+  readonly url?: string;
+  readonly region?: string;
+  /** The deployed stack's WebSocket stream URL (`wss://`). */
+  readonly streamUrl?: string;
+  readonly json: boolean;
+  /** False when `--no-color` was given (the terminal and NO_COLOR decide the rest). */
+  readonly color: boolean;
+}
+
+export type Command =
+  | {
+      readonly kind: 'start';
+      readonly type: string;
+      readonly name?: string;
+      readonly input?: unknown;
+      readonly timeoutSeconds?: number;
+      readonly wait: boolean;
+    }
+  | { readonly kind: 'status'; readonly name: string }
+  | {
+      readonly kind: 'list';
+      readonly status?: string;
+      readonly limit?: number;
+      readonly all: boolean;
+    }
+  | { readonly kind: 'cancel'; readonly name: string }
+  | { readonly kind: 'watch'; readonly name: string }
+  | { readonly kind: 'result'; readonly name: string };
+
+export type CommandName = Command['kind'];
+
+export type Invocation =
+  | { readonly kind: 'help'; readonly command?: CommandName }
+  | { readonly kind: 'version' }
+  | { readonly kind: 'run'; readonly global: GlobalOptions; readonly command: Command };
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+const GLOBAL_OPTIONS = {
+  url: { type: 'string' },
+  region: { type: 'string' },
+  'stream-url': { type: 'string' },
+  json: { type: 'boolean' },
+  'no-color': { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean' },
+} as const satisfies Options;
+
+const COMMAND_OPTIONS = {
+  start: {
+    name: { type: 'string' },
+    input: { type: 'string' },
+    timeout: { type: 'string' },
+    wait: { type: 'boolean' },
+  },
+  status: {},
+  list: {
+    status: { type: 'string' },
+    limit: { type: 'string' },
+    all: { type: 'boolean' },
+  },
+  cancel: {},
+  watch: {},
+  result: {},
+} as const satisfies Record<CommandName, Options>;
+
+const COMMANDS = Object.keys(COMMAND_OPTIONS) as CommandName[];
+
+export const EXIT_CODES_HELP = `Exit codes:
+  0  success; for watch, start --wait and result: the job SUCCEEDED
+  1  the job FAILED (or an unexpected error in eventjobs itself)
+  2  usage error (unknown command or flag, bad argument)
+  3  the job was CANCELLED
+  4  the job TIMED_OUT
+  5  the API answered with an error (4xx, 5xx), or the event stream reported one
+  6  cannot reach the target: local cloud not running, connection refused,
+     no AWS credentials, or the event stream ended before the job did
+  7  job not found (404)
+  8  result: the job is still RUNNING
+  130 interrupted (Ctrl-C)`;
+
+const GLOBAL_HELP = `Usage: eventjobs [options] <command> [arguments]
+
+Start, follow and manage eventjobs jobs over the HTTP API (SigV4-signed).
+
+Commands:
+  start <type>     start a job (POST /jobs); --wait follows it to the end
+  status <name>    show a job (GET /jobs/{name})
+  list             list your jobs, newest first (GET /jobs)
+  cancel <name>    ask a running job to stop (DELETE /jobs/{name})
+  watch <name>     follow a job's events live until it ends
+  result <name>    print a SUCCEEDED job's result JSON on stdout
+
+Options:
+  --url URL         a deployed stack's API base URL (env EVENTJOBS_URL); credentials
+                    from the standard AWS chain (env, SSO, profiles, instance roles)
+  --region REGION   signing region (default: from the execute-api host, else AWS_REGION)
+  --stream-url URL  the deployed stack's event stream, wss://... (stack output StreamUrl;
+                    env EVENTJOBS_STREAM_URL); needed by watch and --wait with --url
+  --json            machine-readable output: one JSON document on stdout
+                    (watch and start --wait: one JSON object per line)
+  --no-color        no colours and no progress bar (also: NO_COLOR, or stdout not a terminal)
+  -h, --help        show help (eventjobs <command> --help for a command's)
+  --version         print the version
+
+Without --url, eventjobs talks to the local cloud (npm start), found through
+.eventjobs/local.json in this directory or a parent (env EVENTJOBS_STATE_FILE
+names another file).
+
+${EXIT_CODES_HELP}`;
+
+const COMMAND_HELP: Record<CommandName, string> = {
+  start: `Usage: eventjobs start <type> [--name NAME] [--input JSON|@FILE] [--timeout SECONDS] [--wait]
+
+Starts a job of a registered type (sleep, echo, fail, flaky, hash, ...) and
+prints its name and run id.
+
+  --name NAME          the job's name (default: a generated one)
+  --input JSON|@FILE   the job's input: JSON text, or @path to read it from a file (@- for stdin)
+  --timeout SECONDS    the run's deadline in whole seconds (default: the type's own)
+  --wait               then follow it like watch; the exit code reflects the outcome`,
+  status: `Usage: eventjobs status <name>
+
+Shows a job: status, type, attempt, progress, message, times and error.
+Exits 0 whatever the job's status (see watch or result for that).`,
+  list: `Usage: eventjobs list [--status STATUS] [--limit N] [--all]
+
+Lists your jobs, newest first.
+
+  --status STATUS  only RUNNING, SUCCEEDED, FAILED, CANCELLED or TIMED_OUT
+  --limit N        jobs per page, 1 to 100 (default 20)
+  --all            follow nextCursor to list every page`,
+  cancel: `Usage: eventjobs cancel <name>
+
+Asks a running job to stop. The job ends CANCELLED shortly after; follow it
+with eventjobs watch <name>.`,
+  watch: `Usage: eventjobs watch <name>
+
+Follows a job's lifecycle events (a live progress bar on a terminal) until it
+ends; the exit code reflects the outcome (0 SUCCEEDED, 1 FAILED, 3 CANCELLED,
+4 TIMED_OUT). With --url, needs --stream-url (or EVENTJOBS_STREAM_URL).`,
+  result: `Usage: eventjobs result <name>
+
+Prints the result JSON of a SUCCEEDED job on stdout, for piping. Otherwise
+prints why not on stderr and exits 1 (FAILED), 3 (CANCELLED), 4 (TIMED_OUT)
+or 8 (still RUNNING).`,
+};
+
+/** The help text for a command, or the global one. */
+export function helpText(command?: CommandName): string {
+  if (command === undefined) return GLOBAL_HELP;
+  return `${COMMAND_HELP[command]}\n\nGlobal options: --url, --region, --stream-url, --json, --no-color (eventjobs --help)`;
+}
+
+export interface ParseDeps {
+  /** Reads the file named by `--input @FILE` (`-` is stdin). */
+  readonly readFile: (path: string) => string;
+}
+
+export function isCommand(value: string | undefined): value is CommandName {
+  return value !== undefined && (COMMANDS as string[]).includes(value);
+}
+
+function strictParse(args: readonly string[], options: Options, command?: CommandName) {
+  try {
+    return parseArgs({ args: [...args], options, strict: true, allowPositionals: true });
+  } catch (error) {
+    // parseArgs' messages are good but long-winded about '--' escapes; keep the first sentence.
+    const message = error instanceof Error ? error.message.split('. ')[0] : String(error);
+    throw new UsageError(message ?? 'invalid arguments', command);
+  }
+}
+
+export function parseCommandLine(argv: readonly string[], deps: ParseDeps): Invocation {
+  // First pass, with every command's options, only to find the command.
+  const allOptions: Options = { ...GLOBAL_OPTIONS };
+  for (const options of Object.values(COMMAND_OPTIONS)) Object.assign(allOptions, options);
+  const first = strictParse(argv, allOptions, argv.find(isCommand));
+  const commandName = first.positionals[0];
+  if (commandName === undefined) {
+    if (first.values.version) return { kind: 'version' };
+    if (first.values.help) return { kind: 'help' };
+    throw new UsageError('a command is required');
+  }
+  if (!isCommand(commandName)) throw new UsageError(`unknown command "${commandName}"`);
+
+  const { values, positionals } = strictParse(
+    argv,
+    { ...GLOBAL_OPTIONS, ...COMMAND_OPTIONS[commandName] },
+    commandName,
+  );
+  if (values.help) return { kind: 'help', command: commandName };
+  if (values.version) return { kind: 'version' };
+
+  const args = positionals.slice(1);
+  const str = (name: string): string | undefined => {
+    const value = values[name];
+    return typeof value === 'string' ? value : undefined;
+  };
+  const global: GlobalOptions = {
+    url: nonEmpty(str('url'), '--url', commandName),
+    region: nonEmpty(str('region'), '--region', commandName),
+    streamUrl: nonEmpty(str('stream-url'), '--stream-url', commandName),
+    json: values.json === true,
+    color: values['no-color'] !== true,
+  };
+
+  switch (commandName) {
+    case 'start': {
+      const [type] = exactly(args, ['type'], commandName);
+      return {
+        kind: 'run',
+        global,
+        command: {
+          kind: 'start',
+          type,
+          name: nonEmpty(str('name'), '--name', commandName),
+          input: parseInput(str('input'), deps),
+          timeoutSeconds: positiveInteger(str('timeout'), '--timeout', commandName),
+          wait: values.wait === true,
+        },
+      };
+    }
+    case 'list': {
+      exactly(args, [], commandName);
+      return {
+        kind: 'run',
+        global,
+        command: {
+          kind: 'list',
+          status: str('status')?.toUpperCase(),
+          limit: positiveInteger(str('limit'), '--limit', commandName),
+          all: values.all === true,
+        },
+      };
+    }
+    default: {
+      const [name] = exactly(args, ['name'], commandName);
+      return { kind: 'run', global, command: { kind: commandName, name } };
+    }
+  }
+}
+
+function exactly<const N extends readonly string[]>(
+  args: readonly string[],
+  names: N,
+  command: CommandName,
+): { [K in keyof N]: string } {
+  if (args.length < names.length) {
+    throw new UsageError(`${command} needs <${names[args.length]}>`, command);
+  }
+  if (args.length > names.length) {
+    throw new UsageError(`unexpected argument "${args[names.length]}"`, command);
+  }
+  return args as unknown as { [K in keyof N]: string };
+}
+
+function nonEmpty(value: string | undefined, flag: string, command: CommandName) {
+  if (value === '') throw new UsageError(`${flag} must not be empty`, command);
+  return value;
+}
+
+function positiveInteger(value: string | undefined, flag: string, command: CommandName) {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value) || Number(value) < 1) {
+    throw new UsageError(`${flag} must be a whole number of at least 1, got "${value}"`, command);
+  }
+  return Number(value);
+}
+
+function parseInput(value: string | undefined, deps: ParseDeps): unknown {
+  if (value === undefined) return undefined;
+  let text = value;
+  let source = '--input';
+  if (value.startsWith('@')) {
+    const path = value.slice(1);
+    source = path === '-' ? 'stdin' : path;
+    try {
+      text = deps.readFile(path);
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new UsageError(`cannot read --input file ${source}: ${reason}`, 'start');
+    }
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new UsageError(`${source} is not valid JSON: ${reason}`, 'start');
+  }
+}

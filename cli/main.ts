@@ -1,0 +1,261 @@
+/**
+ * `eventjobs`: parses the command line, finds the target, runs the command
+ * and turns every error into `eventjobs: <message>` on stderr and an exit
+ * code (see `cli/README.md`). Everything it touches outside itself comes in
+ * through `MainDeps`, so tests drive it without a process or a network.
+ */
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import type { SigV4Credentials } from '../local/sigv4';
+import { isAlive } from '../local/state-file';
+import { type CommandName, helpText, type Invocation, isCommand, parseCommandLine } from './args';
+import { runCommand } from './commands';
+import { ApiError, CliError, ExitCode, exitCodeOf, UsageError } from './errors';
+import { ApiClient, type FetchFn } from './http';
+import { styleFor, type Writer } from './render';
+import {
+  type EventSourceFn,
+  globalWebSocket,
+  sseSource,
+  type WebSocketConstructor,
+  webSocketSource,
+} from './stream';
+import { resolveTarget, type Target } from './target';
+
+export interface MainDeps {
+  readonly env: NodeJS.ProcessEnv;
+  readonly cwd: string;
+  readonly stdout: Writer;
+  readonly stderr: Writer;
+  readonly fetch: FetchFn;
+  /** Reads a file (`-` is stdin). */
+  readonly readFile: (path: string) => string;
+  readonly isAlive: (pid: number) => boolean;
+  /** The standard AWS credential chain (env, SSO, profiles, IMDS...) for a region. */
+  readonly awsCredentials: (region: string) => Promise<SigV4Credentials>;
+  /** @default - the global WebSocket, if this Node.js has one */
+  readonly WebSocket?: WebSocketConstructor;
+  /** Calls `handler` on Ctrl-C until the returned function is called. */
+  readonly onInterrupt: (handler: () => void) => () => void;
+  /**
+   * Runs this same command line again in a Node.js with WebSocket enabled
+   * (Node 20 needs `--experimental-websocket`), answering its exit code.
+   * @default - none: a missing WebSocket is reported as an error
+   */
+  readonly reexecWithWebSocket?: () => Promise<number>;
+  readonly version: string;
+}
+
+export async function main(argv: readonly string[], deps: MainDeps): Promise<number> {
+  let invocation: Invocation;
+  try {
+    invocation = parseCommandLine(argv, { readFile: deps.readFile });
+  } catch (error) {
+    return report(deps, error, argv.includes('--json'));
+  }
+  if (invocation.kind === 'help') {
+    deps.stdout.write(`${helpText(invocation.command)}\n`);
+    return ExitCode.Ok;
+  }
+  if (invocation.kind === 'version') {
+    deps.stdout.write(`${deps.version}\n`);
+    return ExitCode.Ok;
+  }
+  const { global, command } = invocation;
+  try {
+    const target = resolveTarget(global, deps);
+    const WebSocketClass = deps.WebSocket ?? globalWebSocket();
+    const streams = command.kind === 'watch' || (command.kind === 'start' && command.wait);
+    if (
+      streams &&
+      target.kind === 'aws' &&
+      target.streamUrl !== undefined &&
+      WebSocketClass === undefined &&
+      deps.reexecWithWebSocket !== undefined &&
+      !deps.env.EVENTJOBS_WEBSOCKET_REEXEC
+    ) {
+      return await deps.reexecWithWebSocket();
+    }
+    const client = new ApiClient(target, deps.fetch);
+    return await runCommand(
+      {
+        client,
+        global,
+        style: styleFor(deps.stdout, deps.env, global.color && !global.json),
+        stdout: deps.stdout,
+        stderr: deps.stderr,
+        eventSource: () => eventSourceFor(target, client, WebSocketClass, command.kind),
+        interruptible: async (fn) => {
+          const controller = new AbortController();
+          const stop = deps.onInterrupt(() => controller.abort());
+          try {
+            return await fn(controller.signal);
+          } finally {
+            stop();
+          }
+        },
+      },
+      command,
+    );
+  } catch (error) {
+    return report(deps, error, global.json, command.kind);
+  }
+}
+
+function eventSourceFor(
+  target: Target,
+  client: ApiClient,
+  WebSocketClass: WebSocketConstructor | undefined,
+  command: CommandName,
+): EventSourceFn {
+  if (target.kind === 'local') return sseSource(client);
+  if (target.streamUrl === undefined) {
+    throw new UsageError(
+      'following a job on a deployed stack needs its event stream: pass --stream-url wss://... (the stack output StreamUrl) or set EVENTJOBS_STREAM_URL',
+      command,
+    );
+  }
+  if (WebSocketClass === undefined) {
+    throw new CliError('this Node.js has no WebSocket client', ExitCode.Unreachable, {
+      hint: 'use Node.js 22 or later, or set NODE_OPTIONS=--experimental-websocket',
+    });
+  }
+  return webSocketSource(target, WebSocketClass);
+}
+
+/** Prints an error (and, with --json, its JSON form on stdout) and answers its exit code. */
+function report(deps: MainDeps, error: unknown, json: boolean, command?: CommandName): number {
+  const exitCode = exitCodeOf(error);
+  const lines: string[] = [];
+  if (error instanceof CliError) {
+    const code =
+      error instanceof ApiError ? ` (${error.status ? `${error.status} ` : ''}${error.code})` : '';
+    lines.push(`eventjobs: ${error.message}${code}`);
+    if (error instanceof ApiError) lines.push(...apiErrorLines(error));
+    if (error.hint) lines.push(`hint: ${error.hint}`);
+    if (error instanceof UsageError) {
+      const about = error.command ?? command;
+      const known = isCommand(about) ? about : undefined;
+      lines.push(
+        helpText(known).split('\n')[0] ?? '',
+        known ? `Run 'eventjobs ${known} --help'.` : `Run 'eventjobs --help'.`,
+      );
+    }
+  } else {
+    const text = error instanceof Error ? (error.stack ?? error.message) : String(error);
+    lines.push(`eventjobs: unexpected error: ${text}`);
+  }
+  deps.stderr.write(`${lines.join('\n')}\n`);
+  if (json) deps.stdout.write(`${JSON.stringify(errorDocument(error, exitCode))}\n`);
+  return exitCode;
+}
+
+function apiErrorLines(error: ApiError): string[] {
+  const lines = error.details.map((d) => `  ${d.path ? `${d.path}: ` : ''}${d.message}`);
+  const job = (error.body as { job?: Partial<JobLike> } | undefined)?.job;
+  if (error.code === 'JobNameInUse' && job?.jobName) {
+    const progress = job.progress ? `, ${Math.round(job.progress.percent)}%` : '';
+    lines.push(
+      `  running: ${job.jobName} (${job.type ?? '?'}, run ${job.runId ?? '?'}, created ${job.createdAt ?? '?'}${progress})`,
+      `hint: wait for it (eventjobs watch ${job.jobName}), cancel it (eventjobs cancel ${job.jobName}), or choose another --name`,
+    );
+  }
+  return lines;
+}
+
+interface JobLike {
+  readonly jobName: string;
+  readonly type: string;
+  readonly runId: string;
+  readonly createdAt: string;
+  readonly progress: { readonly percent: number };
+}
+
+function errorDocument(error: unknown, exitCode: number) {
+  if (error instanceof ApiError) {
+    return {
+      error: {
+        code: error.code,
+        message: error.message,
+        ...(error.status ? { status: error.status } : {}),
+        ...(error.details.length > 0 ? { details: error.details } : {}),
+        exitCode,
+      },
+    };
+  }
+  const code = error instanceof CliError ? error.name.replace(/Error$/, '') || 'Error' : 'Internal';
+  const message = error instanceof Error ? error.message : String(error);
+  return { error: { code, message, exitCode } };
+}
+
+// ------------------------------------------------------------ the process
+
+/** The real process: stdio, fetch, files, signals, the AWS SDK's credential chain. */
+export function processDeps(): MainDeps {
+  return {
+    env: process.env,
+    cwd: process.cwd(),
+    stdout: process.stdout,
+    stderr: process.stderr,
+    fetch: (input, init) => fetch(input, init),
+    readFile: (path) => readFileSync(path === '-' ? 0 : path, 'utf8'),
+    isAlive,
+    awsCredentials: async (region) => {
+      // The SDK's notice that it will need Node 22 from 2027 is noise in a CLI's output.
+      process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+      // Loaded only for --url: the SDK is most of the start-up time otherwise.
+      const { DynamoDBClient } = await import('@aws-sdk/client-dynamodb');
+      const client = new DynamoDBClient({ region });
+      try {
+        const identity = await client.config.credentials();
+        return {
+          accessKeyId: identity.accessKeyId,
+          secretAccessKey: identity.secretAccessKey,
+          ...(identity.sessionToken ? { sessionToken: identity.sessionToken } : {}),
+        };
+      } finally {
+        client.destroy();
+      }
+    },
+    onInterrupt: (handler) => {
+      process.once('SIGINT', handler);
+      return () => process.off('SIGINT', handler);
+    },
+    reexecWithWebSocket: () =>
+      new Promise((resolve, reject) => {
+        const script = process.argv[1];
+        if (script === undefined) return reject(new Error('no script to re-run'));
+        const child = spawn(
+          process.execPath,
+          [
+            '--experimental-websocket',
+            '--disable-warning=ExperimentalWarning',
+            ...process.execArgv,
+            script,
+            ...process.argv.slice(2),
+          ],
+          { stdio: 'inherit', env: { ...process.env, EVENTJOBS_WEBSOCKET_REEXEC: '1' } },
+        );
+        // Ctrl-C reaches the child too (same process group); it reports and exits.
+        const ignore = () => undefined;
+        process.on('SIGINT', ignore);
+        child.once('error', reject);
+        child.once('exit', (code, signal) => {
+          process.off('SIGINT', ignore);
+          resolve(code ?? (signal === 'SIGINT' ? ExitCode.Interrupted : ExitCode.JobFailed));
+        });
+      }),
+    version: packageVersion(),
+  };
+}
+
+function packageVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+      version?: string;
+    };
+    return pkg.version ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}

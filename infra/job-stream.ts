@@ -1,0 +1,428 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type CfnElement, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import { WebSocketIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import { WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct, type IConstruct } from 'constructs';
+import { Defaults, EnvVar } from '../functions/shared/config';
+import { EVENT_SOURCE, JobEventType } from '../functions/shared/events';
+
+/** The repository root: where `functions/` and `package-lock.json` live. */
+const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+/** Route key of the one client message (route selection on `$request.body.action`). */
+export const SUBSCRIBE_ROUTE = 'subscribe';
+
+/** Throttling of the WebSocket stage: connections and messages alike. */
+export interface JobEventStreamThrottling {
+  /**
+   * Steady-state requests (connects and messages) per second.
+   *
+   * @default 50
+   */
+  readonly rateLimit?: number;
+  /**
+   * Requests accepted in a burst above the steady rate.
+   *
+   * @default 100
+   */
+  readonly burstLimit?: number;
+}
+
+/** Properties of {@link JobEventStream}. */
+export interface JobEventStreamProps {
+  /** The jobs table: the stream reads jobs from it and keeps its log and connections in it. */
+  readonly table: dynamodb.ITable;
+  /** The bus the lifecycle events (`source` `eventjobs`) are put on. */
+  readonly eventBus: events.IEventBus;
+  /**
+   * Name of the WebSocket stage; the last segment of the stream URL.
+   *
+   * @default 'live'
+   */
+  readonly stageName?: string;
+  /**
+   * Throttling of the WebSocket stage.
+   *
+   * @default - 50 requests per second, bursts of 100
+   */
+  readonly throttling?: JobEventStreamThrottling;
+  /**
+   * How long a run's event log is kept (DynamoDB TTL). Keep it equal to the jobs'
+   * outcome retention, so a retained outcome always has its events.
+   *
+   * @default Duration.days(7) - the default outcome retention
+   */
+  readonly eventRetention?: Duration;
+  /**
+   * Lambda runtime of the two functions.
+   *
+   * @default lambda.Runtime.NODEJS_24_X
+   */
+  readonly runtime?: lambda.Runtime;
+  /**
+   * Instruction set of the two functions.
+   *
+   * @default lambda.Architecture.ARM_64
+   */
+  readonly architecture?: lambda.Architecture;
+  /**
+   * How long the functions' logs and the stage's access log are kept.
+   *
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * Writes the stage's access log. API Gateway writes WebSocket access logs with the
+   * account-wide API Gateway CloudWatch role (`AWS::ApiGateway::Account`), which a
+   * stack should not set on its own: turn this on in accounts that have that role,
+   * or the stage fails to deploy ("CloudWatch Logs role ARN must be set in account
+   * settings to enable logging").
+   *
+   * @default false
+   */
+  readonly accessLogging?: boolean;
+}
+
+/**
+ * The live job event stream in AWS: an IAM-authorized WebSocket API. A client
+ * connects with a SigV4-presigned URL, sends `{"action":"subscribe","name"}`, and
+ * gets `{"type":"event","seq","event"}` messages: the run's events so far, then
+ * the live ones, until the terminal event closes the connection.
+ *
+ * A recorder function, target of a rule for the six lifecycle events, keeps each
+ * run's event log in the jobs table and pushes every event to the run's
+ * subscribers through the @connections management API.
+ *
+ * The stage's access log is off by default (see `accessLogging`): it needs the
+ * account's API Gateway CloudWatch role, which not every account has.
+ */
+export class JobEventStream extends Construct {
+  /** The WebSocket API; `$connect` requires SigV4 (IAM) authorization. */
+  public readonly webSocketApi: apigwv2.WebSocketApi;
+  /** The API's stage, with access logging and throttling. */
+  public readonly stage: apigwv2.WebSocketStage;
+  /** `wss://{apiId}.execute-api.{region}.amazonaws.com/{stage}`: what clients connect to. */
+  public readonly url: string;
+  /** The stage's access log (JSON lines), when `accessLogging` is on. */
+  public readonly accessLogGroup: logs.LogGroup | undefined;
+  /** Logs every lifecycle event and pushes it to the run's subscribers. */
+  public readonly recorderFunction: nodejs.NodejsFunction;
+  /** Serves `$connect`, `subscribe`, `$default` and `$disconnect`. */
+  public readonly connectionFunction: nodejs.NodejsFunction;
+  /** Routes the six lifecycle events on the bus to the recorder. */
+  public readonly rule: events.Rule;
+  /** Events the rule could not deliver, or the recorder failed on after Lambda's retries. */
+  public readonly deadLetterQueue: sqs.Queue;
+
+  constructor(scope: Construct, id: string, props: JobEventStreamProps) {
+    super(scope, id);
+    const stageName = props.stageName ?? 'live';
+    const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
+    const retention = props.eventRetention ?? Duration.seconds(Defaults.outcomeRetentionSeconds);
+    const settings: FunctionSettings = {
+      runtime: props.runtime ?? lambda.Runtime.NODEJS_24_X,
+      architecture: props.architecture ?? lambda.Architecture.ARM_64,
+      logRetention,
+    };
+
+    this.webSocketApi = new apigwv2.WebSocketApi(this, 'Api', {
+      description: 'eventjobs: live lifecycle events of a job (subscribe by name)',
+    });
+    this.accessLogGroup = props.accessLogging
+      ? new logs.LogGroup(this, 'AccessLogs', { retention: logRetention })
+      : undefined;
+    this.stage = new apigwv2.WebSocketStage(this, 'Stage', {
+      webSocketApi: this.webSocketApi,
+      stageName,
+      autoDeploy: true,
+      throttle: {
+        rateLimit: props.throttling?.rateLimit ?? 50,
+        burstLimit: props.throttling?.burstLimit ?? 100,
+      },
+      ...(this.accessLogGroup
+        ? {
+            accessLogSettings: {
+              destination: new apigwv2.LogGroupLogDestination(this.accessLogGroup),
+              format: AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FIELDS)),
+            },
+          }
+        : {}),
+    });
+    if (!this.accessLogGroup) {
+      const reason =
+        'WebSocket access logs need the account-wide API Gateway CloudWatch role, which a ' +
+        'stack must not set for the whole account; without it the stage cannot deploy. ' +
+        'The connection function logs every connect, subscribe and disconnect with the ' +
+        'caller, and `accessLogging: true` turns the access log on where the role exists.';
+      acknowledge(this.stage, 'AwsSolutions-APIG1', reason);
+      acknowledge(this.stage, 'Serverless-APIGWAccessLogging', reason);
+    }
+    this.url = this.stage.url;
+
+    const tableArn = props.table.tableArn;
+    // Connection ids are only known at run time, so the resource ends in `*`; it
+    // names this API, this stage and the two methods used.
+    const apiArn = Stack.of(this).formatArn({
+      service: 'execute-api',
+      resource: this.webSocketApi.apiId,
+    });
+    const manageConnections = allow(
+      ['execute-api:ManageConnections'],
+      ['POST', 'DELETE'].map((method) => `${apiArn}/${stageName}/${method}/@connections/*`),
+    );
+    const environment = {
+      [EnvVar.TableName]: props.table.tableName,
+      [EnvVar.StreamCallbackUrl]: this.stage.callbackUrl,
+    };
+
+    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
+      enforceSSL: true,
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      retentionPeriod: Duration.days(14),
+    });
+
+    this.recorderFunction = streamFunction(this, settings, {
+      id: 'Recorder',
+      dir: 'recorder',
+      description: "eventjobs: logs a job's lifecycle events and pushes them to subscribers",
+      timeout: Duration.seconds(30),
+      environment: {
+        ...environment,
+        [EnvVar.OutcomeRetentionSeconds]: String(retention.toSeconds()),
+      },
+      statements: [
+        allow(['dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:DeleteItem'], [tableArn]),
+        manageConnections,
+      ],
+      // Lambda's default two retries apply; what still fails is kept for inspection.
+      options: { deadLetterQueue: this.deadLetterQueue },
+    });
+
+    this.connectionFunction = streamFunction(this, settings, {
+      id: 'Connection',
+      dir: 'connection',
+      description: 'eventjobs: WebSocket connect, subscribe and disconnect of the job event stream',
+      timeout: Duration.seconds(10),
+      environment,
+      statements: [
+        allow(
+          [
+            'dynamodb:GetItem',
+            'dynamodb:Query',
+            'dynamodb:PutItem',
+            'dynamodb:UpdateItem',
+            'dynamodb:DeleteItem',
+          ],
+          [tableArn],
+        ),
+        manageConnections,
+      ],
+    });
+    for (const fn of [this.recorderFunction, this.connectionFunction]) {
+      const policy = fn.role?.node.tryFindChild('DefaultPolicy');
+      if (!policy) continue;
+      for (const finding of connectionsFindings(this.webSocketApi, stageName)) {
+        acknowledge(
+          policy,
+          finding,
+          'PostToConnection and DeleteConnection address a connection by an id API Gateway ' +
+            'assigns at run time, so the resource ends in @connections/*; it is limited to ' +
+            'this API, this stage and these two methods.',
+        );
+      }
+    }
+    acknowledge(
+      this.connectionFunction,
+      'Serverless-LambdaDLQ',
+      'Only the WebSocket API invokes this function, synchronously; a DeadLetterConfig ' +
+        'applies to asynchronous invocations only and would receive nothing.',
+    );
+
+    const integration = new WebSocketLambdaIntegration(
+      'ConnectionIntegration',
+      this.connectionFunction,
+    );
+    this.webSocketApi.addRoute('$connect', {
+      integration,
+      authorizer: new WebSocketIamAuthorizer(),
+    });
+    for (const routeKey of ['$disconnect', SUBSCRIBE_ROUTE, '$default']) {
+      const route = this.webSocketApi.addRoute(routeKey, { integration });
+      acknowledge(
+        route,
+        'AwsSolutions-APIG4',
+        'A WebSocket API authorizes only $connect (API Gateway allows no authorizer on other ' +
+          'routes): every later message travels on a connection that passed SigV4 at ' +
+          '$connect, and the function reads the owner recorded for that connection.',
+      );
+    }
+
+    this.rule = new events.Rule(this, 'RecorderRule', {
+      eventBus: props.eventBus,
+      description: 'eventjobs: every job lifecycle event to the stream recorder',
+      eventPattern: {
+        source: [EVENT_SOURCE],
+        detailType: Object.values(JobEventType),
+      },
+      targets: [
+        new targets.LambdaFunction(this.recorderFunction, {
+          deadLetterQueue: this.deadLetterQueue,
+          retryAttempts: 185,
+          maxEventAge: Duration.hours(24),
+        }),
+      ],
+    });
+
+    acknowledge(
+      this.deadLetterQueue,
+      'AwsSolutions-SQS3',
+      'This queue is itself the dead-letter queue of the recorder rule target and function; ' +
+        'the rule only recognises DLQs named in an SQS RedrivePolicy or a Lambda DeadLetterConfig.',
+    );
+    acknowledge(
+      this.deadLetterQueue,
+      'Serverless-SQSRedrivePolicy',
+      'This queue is the last stop for lifecycle events the stream could not record; nothing ' +
+        'consumes it automatically, so there is no further queue to redrive to.',
+    );
+  }
+
+  /** Lets `grantee` open stream connections (`execute-api:Invoke` on `$connect` of the stage). */
+  public grantConnect(grantee: iam.IGrantable): iam.Grant {
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['execute-api:Invoke'],
+      resourceArns: [this.webSocketApi.arnForExecuteApiV2('$connect', this.stage.stageName)],
+    });
+  }
+}
+
+/** WebSocket access log fields, one JSON object per request. */
+const ACCESS_LOG_FIELDS = {
+  requestId: '$context.requestId',
+  requestTime: '$context.requestTime',
+  eventType: '$context.eventType',
+  routeKey: '$context.routeKey',
+  connectionId: '$context.connectionId',
+  status: '$context.status',
+  sourceIp: '$context.identity.sourceIp',
+  userArn: '$context.identity.userArn',
+  integrationStatus: '$context.integrationStatus',
+  integrationError: '$context.integration.error',
+  authorizeError: '$context.authorize.error',
+} as const;
+
+interface FunctionSettings {
+  readonly runtime: lambda.Runtime;
+  readonly architecture: lambda.Architecture;
+  readonly logRetention: logs.RetentionDays;
+}
+
+interface StreamFunctionSpec {
+  readonly id: string;
+  /** The folder under `functions/stream/` that holds the handler. */
+  readonly dir: 'recorder' | 'connection';
+  readonly description: string;
+  readonly timeout: Duration;
+  readonly environment: Record<string, string>;
+  readonly statements: readonly iam.PolicyStatement[];
+  readonly options?: Pick<nodejs.NodejsFunctionProps, 'deadLetterQueue'>;
+}
+
+/**
+ * A function built exactly as `AsyncJobs` builds its own (bundling, JSON logs to
+ * its own group, active tracing, a role of its own with no managed policy).
+ */
+function streamFunction(
+  scope: Construct,
+  settings: FunctionSettings,
+  spec: StreamFunctionSpec,
+): nodejs.NodejsFunction {
+  const logGroup = new logs.LogGroup(scope, `${spec.id}Logs`, {
+    retention: settings.logRetention,
+  });
+  const role = new iam.Role(scope, `${spec.id}Role`, {
+    assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+    description: `eventjobs stream ${spec.dir} function`,
+  });
+  logGroup.grantWrite(role);
+  for (const statement of spec.statements) role.addToPolicy(statement);
+
+  const fn = new nodejs.NodejsFunction(scope, spec.id, {
+    entry: path.join(PROJECT_ROOT, 'functions', 'stream', spec.dir, 'handler.ts'),
+    handler: 'handler',
+    projectRoot: PROJECT_ROOT,
+    depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
+    description: spec.description,
+    runtime: settings.runtime,
+    architecture: settings.architecture,
+    memorySize: 256,
+    timeout: spec.timeout,
+    role,
+    logGroup,
+    loggingFormat: lambda.LoggingFormat.JSON,
+    tracing: lambda.Tracing.ACTIVE,
+    environment: { ...spec.environment, NODE_OPTIONS: '--enable-source-maps' },
+    bundling: {
+      format: nodejs.OutputFormat.ESM,
+      logLevel: nodejs.LogLevel.WARNING,
+      target: 'node20',
+      mainFields: ['module', 'main'],
+      minify: true,
+      keepNames: true,
+      sourceMap: true,
+      sourcesContent: false,
+      externalModules: [],
+      banner:
+        "import{createRequire as __eventjobsCreateRequire}from'node:module';const require=__eventjobsCreateRequire(import.meta.url);",
+      forceDockerBundling: false,
+    },
+    ...spec.options,
+  });
+
+  const defaultPolicy = role.node.tryFindChild('DefaultPolicy');
+  if (defaultPolicy) {
+    acknowledge(
+      defaultPolicy,
+      'AwsSolutions-IAM5[Resource::*]',
+      'X-Ray PutTraceSegments and PutTelemetryRecords support no resource-level ' +
+        'permissions, so active tracing needs Resource "*"; every other statement names ' +
+        'exact ARNs.',
+    );
+  }
+  return fn;
+}
+
+/**
+ * The cdk-nag IAM5 findings of the ManageConnections statement, as cdk-nag spells
+ * them: with the API's logical ID, so the acknowledgement covers these ARNs only.
+ */
+function connectionsFindings(api: apigwv2.WebSocketApi, stageName: string): string[] {
+  const stack = Stack.of(api);
+  const apiId: unknown = stack.resolve(stack.getLogicalId(api.node.defaultChild as CfnElement));
+  return ['POST', 'DELETE'].map(
+    (method) =>
+      'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:' +
+      `<AWS::AccountId>:<${String(apiId)}>/${stageName}/${method}/@connections/*]`,
+  );
+}
+
+function allow(actions: string[], resources: string[]): iam.PolicyStatement {
+  return new iam.PolicyStatement({ effect: iam.Effect.ALLOW, actions, resources });
+}
+
+/** Acknowledges one cdk-nag finding on the CloudFormation resource itself. */
+function acknowledge(construct: IConstruct, id: string, reason: string): void {
+  Validations.of(construct.node.defaultChild ?? construct).acknowledge({ id, reason });
+}

@@ -1,0 +1,251 @@
+/**
+ * `GET /jobs/{name}/events` in the local cloud: a Server-Sent Events stream of
+ * a run's lifecycle events. This is the one eventjobs-specific piece of
+ * `local/`; in AWS the same event documents reach a client through the stack's
+ * WebSocket API (see the README, "Live stream").
+ *
+ * - The events come from the bus itself: a hub observes every event the local
+ *   EventBridge accepts with source `eventjobs`, in the order accepted, and
+ *   keeps each run's events (bounded), so a client that connects late gets the
+ *   events so far, then the live ones.
+ * - Who may read a job is decided by the API itself: the request's SigV4
+ *   signature is checked as the gateway checks it, then the stream asks the
+ *   API's own `GET /jobs/{name}` route, signed with the caller's credential. Its
+ *   answer names the run to stream, and any error (404, 403, 429) is passed on
+ *   as it is, a JSON body.
+ * - Each message is `id: <n>` (the event's position in the run), `event:
+ *   <detail-type>` and `data: <the EventBridge event as JSON>`. `Last-Event-ID`
+ *   resumes after that position. The stream ends after the terminal event.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { EVENT_SOURCE, JOB_OUTCOME_EVENT_TYPES, JobEventType } from '../functions/shared/events';
+import type { LocalHttpApi } from './apigw';
+import type { CredentialStore, LocalEnv } from './contracts';
+import type { EventEnvelope } from './eventbridge/bus';
+import { signRequest, verifyRequest } from './sigv4';
+
+const TERMINAL_TYPES: ReadonlySet<string> = new Set(JOB_OUTCOME_EVENT_TYPES);
+const TERMINAL_STATUSES = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT']);
+/** A comment line this often keeps proxies and clients from closing an idle stream. */
+const KEEP_ALIVE_MS = 15_000;
+const STREAM_PATH = /^\/jobs\/([^/]+)\/events$/;
+
+export interface JobEventHubOptions {
+  /** Runs kept; the oldest finished ones are forgotten first. @default 20000 */
+  readonly maxRuns?: number;
+  /** Events kept per run; progress beyond it is dropped, a terminal event never is. @default 500 */
+  readonly maxEventsPerRun?: number;
+}
+
+interface RunEvents {
+  readonly events: EventEnvelope[];
+  terminal: boolean;
+  readonly listeners: Set<(event: EventEnvelope, seq: number) => void>;
+}
+
+/** The lifecycle events of recent runs, by run id, as the bus accepted them. */
+export class JobEventHub {
+  readonly #runs = new Map<string, RunEvents>();
+  readonly #maxRuns: number;
+  readonly #maxEvents: number;
+
+  constructor(options: JobEventHubOptions = {}) {
+    this.#maxRuns = options.maxRuns ?? 20_000;
+    this.#maxEvents = options.maxEventsPerRun ?? 500;
+  }
+
+  /** Takes an event the bus accepted; anything that is not a run's lifecycle event is ignored. */
+  accept(event: EventEnvelope): void {
+    if (event.source !== EVENT_SOURCE) return;
+    const type = event['detail-type'];
+    if (!Object.values(JobEventType).includes(type as JobEventType)) return;
+    const runId = event.detail.runId;
+    if (typeof runId !== 'string') return;
+    const run = this.#run(runId);
+    // The first terminal event ends the stream; a duplicate or a late one is not shown.
+    if (run.terminal) return;
+    const terminal = TERMINAL_TYPES.has(type);
+    if (!terminal && run.events.length >= this.#maxEvents) return;
+    run.events.push(event);
+    run.terminal = terminal;
+    const seq = run.events.length;
+    for (const listener of run.listeners) listener(event, seq);
+  }
+
+  /** The run's events so far, and whether the last is terminal. */
+  history(runId: string): {
+    readonly events: readonly EventEnvelope[];
+    readonly terminal: boolean;
+  } {
+    const run = this.#runs.get(runId);
+    return { events: run?.events ?? [], terminal: run?.terminal ?? false };
+  }
+
+  /** Calls `listener` with each later event of the run and its position; returns the unsubscribe. */
+  subscribe(runId: string, listener: (event: EventEnvelope, seq: number) => void): () => void {
+    const run = this.#run(runId);
+    run.listeners.add(listener);
+    return () => run.listeners.delete(listener);
+  }
+
+  /** Runs held now. */
+  get size(): number {
+    return this.#runs.size;
+  }
+
+  #run(runId: string): RunEvents {
+    let run = this.#runs.get(runId);
+    if (!run) {
+      run = { events: [], terminal: false, listeners: new Set() };
+      this.#runs.set(runId, run);
+      this.#evict();
+    }
+    return run;
+  }
+
+  #evict(): void {
+    if (this.#runs.size <= this.#maxRuns) return;
+    // Oldest first (insertion order); a finished run nobody watches goes before a live one.
+    for (const [runId, run] of this.#runs) {
+      if (this.#runs.size <= this.#maxRuns) return;
+      if (run.terminal && run.listeners.size === 0) this.#runs.delete(runId);
+    }
+    for (const [runId, run] of this.#runs) {
+      if (this.#runs.size <= this.#maxRuns) return;
+      if (run.listeners.size === 0) this.#runs.delete(runId);
+    }
+  }
+}
+
+export interface JobStreamOptions {
+  readonly api: LocalHttpApi;
+  readonly hub: JobEventHub;
+  readonly credentials: CredentialStore;
+  readonly env: LocalEnv;
+}
+
+/** The job name when `path` (without the stage) is a stream request; else undefined. */
+export function streamJobName(method: string | undefined, path: string): string | undefined {
+  if (method !== 'GET') return undefined;
+  const match = STREAM_PATH.exec(path);
+  return match?.[1];
+}
+
+/** Serves one `GET /jobs/{name}/events`; `target` is the request's path and query. */
+export async function serveJobEvents(
+  req: IncomingMessage,
+  res: ServerResponse,
+  target: string,
+  options: JobStreamOptions,
+): Promise<void> {
+  const stage = options.api.spec.stage.name;
+  const prefix = stage === '$default' ? '' : `/${stage}`;
+  const queryAt = target.indexOf('?');
+  const rawPath = queryAt < 0 ? target : target.slice(0, queryAt);
+  const rawQuery = queryAt < 0 ? '' : target.slice(queryAt + 1);
+  const name = rawPath.slice(prefix.length).split('/')[2] ?? '';
+  const headers = headerRecord(req);
+
+  // The signature, as the gateway checks an AWS_IAM route.
+  const verdict = verifyRequest(
+    { method: 'GET', rawPath, rawQuery, headers, body: Buffer.alloc(0), now: Date.now() },
+    options.credentials,
+    { region: options.env.region, service: 'execute-api' },
+  );
+  if (!verdict.ok) {
+    const unsigned = verdict.code === 'MissingAuthenticationTokenException';
+    sendJson(res, 403, { message: unsigned ? 'Forbidden' : verdict.message });
+    return;
+  }
+
+  // The API itself says whether the caller may read the job, and which run is current.
+  const host = headers.host ?? 'localhost';
+  const getTarget = `${prefix}/jobs/${name}`;
+  const credential = verdict.credential;
+  const signed = signRequest({
+    method: 'GET',
+    url: `http://${host}${getTarget}`,
+    headers: { host },
+    body: '',
+    credentials: {
+      accessKeyId: credential.accessKeyId,
+      secretAccessKey: credential.secretAccessKey,
+      sessionToken: credential.sessionToken,
+    },
+    region: options.env.region,
+    service: 'execute-api',
+  });
+  const job = await options.api.handleRequest({
+    method: 'GET',
+    target: getTarget,
+    headers: { host, 'user-agent': headers['user-agent'] ?? '', ...signed },
+  });
+  if (job.status !== 200) {
+    res.writeHead(job.status, job.headers as Record<string, string | string[]>);
+    res.end(job.body);
+    return;
+  }
+  let current: { runId?: unknown; status?: unknown };
+  try {
+    current = JSON.parse(String(job.body)) as { runId?: unknown; status?: unknown };
+  } catch {
+    sendJson(res, 502, { message: 'The job could not be read' });
+    return;
+  }
+  const runId = typeof current.runId === 'string' ? current.runId : '';
+  const finished = typeof current.status === 'string' && TERMINAL_STATUSES.has(current.status);
+
+  res.writeHead(200, {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache',
+    connection: 'keep-alive',
+    'x-accel-buffering': 'no',
+  });
+  res.flushHeaders();
+
+  const resumeAfter = Number.parseInt(headers['last-event-id'] ?? '0', 10);
+  let sent = Number.isInteger(resumeAfter) && resumeAfter > 0 ? resumeAfter : 0;
+  let done = false;
+  let stop = () => undefined as unknown;
+  const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), KEEP_ALIVE_MS);
+  const end = () => {
+    if (done) return;
+    done = true;
+    clearInterval(keepAlive);
+    stop();
+    res.end();
+  };
+  const send = (event: EventEnvelope, seq: number) => {
+    if (done || seq <= sent) return;
+    sent = seq;
+    res.write(`id: ${seq}\nevent: ${event['detail-type']}\ndata: ${JSON.stringify(event)}\n\n`);
+    if (TERMINAL_TYPES.has(event['detail-type'])) end();
+  };
+
+  // Subscribed before the history is read: nothing accepted in between can be missed.
+  stop = options.hub.subscribe(runId, send);
+  req.on('close', end);
+  const history = options.hub.history(runId);
+  history.events.forEach((event, i) => {
+    send(event, i + 1);
+  });
+  if (!done && finished && !history.terminal) {
+    // The run ended before this local cloud saw its events (for example before a restart).
+    res.write(`: run ${runId} has ended (${String(current.status)}); its events were not kept\n\n`);
+    end();
+  }
+}
+
+function headerRecord(req: IncomingMessage): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value === undefined) continue;
+    headers[name.toLowerCase()] = Array.isArray(value) ? value.join(',') : value;
+  }
+  return headers;
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(body));
+}

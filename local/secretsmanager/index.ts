@@ -1,0 +1,1 @@
+export { LocalSecretsManager, type LocalSecretsManagerOptions } from './secretsmanager';

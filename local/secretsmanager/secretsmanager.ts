@@ -1,0 +1,210 @@
+/**
+ * Secrets Manager, as much as a function reading its secrets needs: the
+ * template's `AWS::SecretsManager::Secret` resources, answered by
+ * `GetSecretValue` and `DescribeSecret` over the JSON 1.1 protocol, by ARN or
+ * by name.
+ *
+ * A secret's value is a local setting: given to the local cloud (`--secret
+ * LogicalId=VALUE`, or the `secretValues` option), else the template's
+ * `SecretString`, else generated once as `GenerateSecretString` describes and
+ * kept in the secrets file (`.eventjobs/secrets.json` by default), so it stays
+ * the same across restarts and tools can read it.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { AwsRequest, AwsResponse, AwsService, SecretSpec } from '../contracts';
+
+const TARGET_PREFIX = 'secretsmanager.';
+
+export interface LocalSecretsManagerOptions {
+  readonly secrets: readonly SecretSpec[];
+  /** Values given as local settings, by logical id or name. */
+  readonly values?: Readonly<Record<string, string>>;
+  /** Where generated values are kept; in memory only when undefined. */
+  readonly secretsFile?: string;
+}
+
+class SecretsManagerError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly status = 400,
+  ) {
+    super(message);
+  }
+
+  toResponse(): AwsResponse {
+    return {
+      status: this.status,
+      headers: {
+        'content-type': 'application/x-amz-json-1.1',
+        'x-amzn-requestid': randomUUID(),
+        'x-amzn-errortype': this.code,
+      },
+      body: JSON.stringify({ __type: this.code, Message: this.message }),
+    };
+  }
+}
+
+export class LocalSecretsManager implements AwsService {
+  readonly signingNames: readonly string[] = ['secretsmanager'];
+  readonly #values = new Map<string, string>();
+  readonly #created = new Date();
+  readonly #versionId = randomUUID();
+
+  constructor(private readonly options: LocalSecretsManagerOptions) {
+    const stored = readSecretsFile(options.secretsFile);
+    let generated = false;
+    for (const secret of options.secrets) {
+      const given = options.values?.[secret.logicalId] ?? options.values?.[secret.name];
+      let value = given ?? secret.secretString ?? stored[secret.logicalId];
+      if (value === undefined) {
+        value = generateSecret(secret.generate);
+        stored[secret.logicalId] = value;
+        generated = true;
+      }
+      this.#values.set(secret.logicalId, value);
+    }
+    if (generated && options.secretsFile) {
+      mkdirSync(dirname(options.secretsFile), { recursive: true });
+      writeFileSync(options.secretsFile, `${JSON.stringify(stored, null, 2)}\n`, { mode: 0o600 });
+    }
+  }
+
+  /** The value of each secret, by logical id. */
+  values(): Record<string, string> {
+    return Object.fromEntries(this.#values);
+  }
+
+  async handle(request: AwsRequest): Promise<AwsResponse> {
+    const target = request.headers['x-amz-target'];
+    const operation =
+      request.operation ??
+      (target?.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : undefined);
+    try {
+      if (request.method !== 'POST' || !operation) {
+        throw new SecretsManagerError(
+          'InvalidRequestException',
+          'The local Secrets Manager speaks the JSON protocol only (X-Amz-Target: secretsmanager.<Operation>).',
+        );
+      }
+      const input = parseInput(request.body);
+      const output = this.dispatch(operation, input);
+      return {
+        status: 200,
+        headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': randomUUID() },
+        body: JSON.stringify(output),
+      };
+    } catch (error) {
+      if (error instanceof SecretsManagerError) return error.toResponse();
+      return new SecretsManagerError('InternalServiceError', String(error), 500).toResponse();
+    }
+  }
+
+  private dispatch(operation: string, input: Record<string, unknown>): Record<string, unknown> {
+    switch (operation) {
+      case 'GetSecretValue': {
+        const secret = this.find(input.SecretId);
+        if (input.VersionStage !== undefined && input.VersionStage !== 'AWSCURRENT') {
+          throw new SecretsManagerError(
+            'ResourceNotFoundException',
+            "Secrets Manager can't find the specified secret value for staging label: " +
+              String(input.VersionStage),
+          );
+        }
+        return {
+          ARN: secret.arn,
+          Name: secret.name,
+          VersionId: this.#versionId,
+          SecretString: this.#values.get(secret.logicalId),
+          VersionStages: ['AWSCURRENT'],
+          CreatedDate: this.#created.getTime() / 1000,
+        };
+      }
+      case 'DescribeSecret': {
+        const secret = this.find(input.SecretId);
+        return {
+          ARN: secret.arn,
+          Name: secret.name,
+          CreatedDate: this.#created.getTime() / 1000,
+          VersionIdsToStages: { [this.#versionId]: ['AWSCURRENT'] },
+        };
+      }
+      default:
+        throw new SecretsManagerError(
+          'InvalidRequestException',
+          `The local Secrets Manager does not emulate ${operation}`,
+        );
+    }
+  }
+
+  private find(id: unknown): SecretSpec {
+    if (typeof id !== 'string' || id.length === 0 || id.length > 2048) {
+      throw new SecretsManagerError(
+        'InvalidParameterException',
+        'SecretId must be a string of 1 to 2048 characters',
+      );
+    }
+    const secret = this.options.secrets.find(
+      (s) => s.arn === id || s.name === id || partialArnMatches(s.arn, id),
+    );
+    if (!secret) {
+      throw new SecretsManagerError(
+        'ResourceNotFoundException',
+        "Secrets Manager can't find the specified secret.",
+      );
+    }
+    return secret;
+  }
+}
+
+/** A partial ARN leaves out the six random characters AWS appends to the name. */
+function partialArnMatches(arn: string, id: string): boolean {
+  return id.startsWith('arn:') && arn.length === id.length + 7 && arn.startsWith(`${id}-`);
+}
+
+function parseInput(body: Buffer): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = body.length === 0 ? {} : JSON.parse(body.toString('utf8'));
+  } catch {
+    throw new SecretsManagerError('SerializationException', 'The request body is not valid JSON');
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new SecretsManagerError(
+      'SerializationException',
+      'The request body is not a JSON object',
+    );
+  }
+  return value as Record<string, unknown>;
+}
+
+function readSecretsFile(path: string | undefined): Record<string, string> {
+  if (!path) return {};
+  try {
+    const value: unknown = JSON.parse(readFileSync(path, 'utf8'));
+    if (typeof value !== 'object' || value === null) return {};
+    return Object.fromEntries(
+      Object.entries(value).filter(
+        (entry): entry is [string, string] => typeof entry[1] === 'string',
+      ),
+    );
+  } catch {
+    return {};
+  }
+}
+
+const LETTERS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+const PUNCTUATION = '!"#$%&\'()*+,-./:;<=>?@[\\]^_`{|}~';
+
+/** A random value as `GenerateSecretString` would make it (default: 32 characters). */
+function generateSecret(generate: SecretSpec['generate']): string {
+  const exclude = new Set(generate?.excludeCharacters ?? '');
+  const alphabet = [...(generate?.excludePunctuation ? LETTERS : LETTERS + PUNCTUATION)].filter(
+    (c) => !exclude.has(c),
+  );
+  const length = generate?.passwordLength ?? 32;
+  const bytes = randomBytes(length);
+  return Array.from(bytes, (b) => alphabet[b % alphabet.length]).join('');
+}

@@ -1,0 +1,72 @@
+/**
+ * The cloud assembly the end-to-end suite and the chaos test run: the real app,
+ * synthesized with CDK context that makes the slow paths quick to reach. Its
+ * directory names that context, so changing it re-synthesizes.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, rmSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { isStale } from '../../local/freshness';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+
+/** A 6 s worker timeout, so a hung worker reaches Lambda's timeout quickly. */
+export const E2E_WORKER_TIMEOUT_SECONDS = 6;
+
+/**
+ * - `workerRetryAttempts=0`: a failed invocation goes straight to the failure destination.
+ * - `workerReservedConcurrency=50`: half of the local account's 100, so a burst of jobs
+ *   cannot throttle the API functions (as in AWS, a throttled API call would be a 500).
+ * - `sweeperStartWindowSeconds=120`: a run whose invocation was lost (a local cloud killed
+ *   with SIGKILL loses its queued invocations) is ended two minutes after its creation.
+ */
+export const E2E_CONTEXT: Readonly<Record<string, string>> = {
+  workerTimeoutSeconds: String(E2E_WORKER_TIMEOUT_SECONDS),
+  workerRetryAttempts: '0',
+  workerReservedConcurrency: '50',
+  sweeperStartWindowSeconds: '120',
+};
+
+export const E2E_ASSEMBLY = resolve(
+  ROOT,
+  `.vitest/cdk.out.e2e-${Object.values(E2E_CONTEXT).join('-')}`,
+);
+
+/** Synthesizes the e2e assembly once, even when several processes ask at the same time. */
+export async function ensureE2eAssembly(): Promise<string> {
+  const lock = `${E2E_ASSEMBLY}.lock`;
+  const deadline = Date.now() + 300_000;
+  mkdirSync(resolve(ROOT, '.vitest'), { recursive: true });
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch {
+      // A lock left by a run that was killed is older than any synth takes.
+      const lockedAt = statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? Date.now();
+      if (Date.now() - lockedAt > 300_000) {
+        rmSync(lock, { recursive: true, force: true });
+      }
+      if (Date.now() > deadline) throw new Error(`Gave up waiting for ${lock}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+  try {
+    if (!isStale(ROOT, E2E_ASSEMBLY)) return E2E_ASSEMBLY;
+    const context = Object.entries(E2E_CONTEXT).flatMap(([key, value]) => [
+      '--context',
+      `${key}=${value}`,
+    ]);
+    const synth = spawnSync(
+      'npx',
+      ['cdk', 'synth', '--quiet', '--output', E2E_ASSEMBLY, ...context],
+      { cwd: ROOT, encoding: 'utf8', env: { ...process.env, CDK_DISABLE_CLI_TELEMETRY: 'true' } },
+    );
+    if (synth.status !== 0) {
+      throw new Error(`cdk synth for the e2e stack failed:\n${synth.stdout}\n${synth.stderr}`);
+    }
+    return E2E_ASSEMBLY;
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
+}
