@@ -42,7 +42,11 @@ export default defineConfig({
       {
         extends: true,
         // The same suite with the local cloud on an external DynamoDB-compatible server.
-        test: { name: 'e2e-dynamodb-endpoint', ...e2e, exclude: ['test/e2e/cli.test.ts'] },
+        test: {
+          name: 'e2e-dynamodb-endpoint',
+          ...e2e,
+          exclude: ['test/e2e/cli.test.ts', 'test/e2e/demo.test.ts'],
+        },
       },
     ],
   },

@@ -23,6 +23,7 @@ const USAGE = `Usage: npm start -- [options]
   --logs DIR               also write one log file per function to DIR
   --quiet                  do not print function logs to the terminal
   --time-scale X           multiply AWS's own waits (retry backoff, schedules) by X (default 1)
+  --schedule-scale X       multiply schedule rates by X instead (default: the time scale)
   --assembly DIR           the cloud assembly to run (default cdk.out)
   --stack NAME             the stack to run, if the assembly has several
   --no-synth               never run cdk synth; use the assembly as it is
@@ -80,6 +81,7 @@ async function main(argv: string[]): Promise<number> {
       logsDir: args.logs ? resolve(root, args.logs) : undefined,
       quiet: args.quiet,
       timeScale: args.timeScale,
+      scheduleScale: args.scheduleScale,
       color: process.stdout.isTTY,
       chaos: args.chaos ? { rules: args.chaos, seed: args.chaosSeed } : undefined,
       secretValues: args.secretValues,
@@ -141,6 +143,7 @@ function parse(argv: string[]) {
       logs: { type: 'string' },
       quiet: { type: 'boolean', default: false },
       'time-scale': { type: 'string', default: '1' },
+      'schedule-scale': { type: 'string' },
       assembly: { type: 'string', default: 'cdk.out' },
       stack: { type: 'string' },
       'no-synth': { type: 'boolean', default: false },
@@ -161,6 +164,16 @@ function parse(argv: string[]) {
   if (!Number.isFinite(timeScale) || timeScale <= 0 || timeScale > 1000) {
     throw new Error(
       `--time-scale must be a number above 0 and at most 1000, got "${values['time-scale']}"`,
+    );
+  }
+  const scheduleScale =
+    values['schedule-scale'] === undefined ? undefined : Number(values['schedule-scale']);
+  if (
+    scheduleScale !== undefined &&
+    (!Number.isFinite(scheduleScale) || scheduleScale <= 0 || scheduleScale > 1000)
+  ) {
+    throw new Error(
+      `--schedule-scale must be a number above 0 and at most 1000, got "${values['schedule-scale']}"`,
     );
   }
   if (values.data && values['dynamodb-endpoint']) {
@@ -199,6 +212,7 @@ function parse(argv: string[]) {
     logs: values.logs,
     quiet: values.quiet,
     timeScale,
+    scheduleScale,
     assembly: values.assembly,
     stack: values.stack,
     noSynth: values['no-synth'],

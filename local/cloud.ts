@@ -54,6 +54,8 @@ export interface LocalCloudOptions {
   readonly log?: LogSink;
   /** See `LocalEnv.timeScale`. @default 1 */
   readonly timeScale?: number;
+  /** See `LocalEnv.scheduleScale`. @default timeScale */
+  readonly scheduleScale?: number;
   /** @default 'us-east-1' */
   readonly region?: string;
   /** @default '000000000000' */
@@ -110,6 +112,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Runni
     accountId: options.accountId ?? '000000000000',
     partition: 'aws',
     timeScale: options.timeScale ?? 1,
+    ...(options.scheduleScale !== undefined ? { scheduleScale: options.scheduleScale } : {}),
   };
   const log =
     options.log ??

@@ -17,6 +17,12 @@ export interface LocalEnv {
    * own timeout or to the time a function measures.
    */
   readonly timeScale: number;
+  /**
+   * Multiplies schedule rates only (`rate(...)`), in place of `timeScale`. A test
+   * that shortens retry backoffs a hundredfold may not want a once-a-minute
+   * schedule to fire every 0.6 s. @default timeScale
+   */
+  readonly scheduleScale?: number;
 }
 
 /** Where the parts write what they log. `source` is a function name, or a service such as `eventbridge`. */

@@ -285,7 +285,7 @@ export class LocalEventBridge implements EventPublisher, EventBridgeApi {
     for (const spec of options.rules ?? []) this.#addRule(spec);
 
     this.#scheduler = new ScheduleRunner({
-      timeScale: options.env.timeScale,
+      timeScale: options.env.scheduleScale ?? options.env.timeScale,
       onFire: (name, at) => this.#fireSchedule(name, at),
     });
     for (const [name, rule] of this.#scheduled) {

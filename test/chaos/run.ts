@@ -30,6 +30,8 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const TERMINAL = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT']);
+/** The sweeper's once-a-minute schedule runs every 3 s (the e2e suite's setting). */
+const SCHEDULE_SCALE = 0.05;
 const DEFAULT_CHAOS =
   'crash:Worker=0.05,hang:Worker=0.02,duplicate=0.05,crash:Completion=0.05,put-events-failure=0.02';
 
@@ -162,6 +164,7 @@ async function chaosRun(options: {
     dataDir: join(options.work, 'data'),
     logsDir,
     timeScale: options.timeScale,
+    scheduleScale: SCHEDULE_SCALE,
     chaos: { rules: options.rules, seed: options.seed },
   });
   try {
@@ -277,7 +280,8 @@ async function waitTerminal(
 async function readStatuses(api: Api, jobs: Job[], concurrency: number): Promise<void> {
   const open = jobs.filter((job) => job.startStatus === 202 && !TERMINAL.has(job.status ?? ''));
   await pool(open, concurrency, async (job) => {
-    for (let attempt = 0; attempt < 6; attempt += 1) {
+    // A busy local cloud answers 429 (the stage's throttle) or 500 (Lambda throttled): retried.
+    for (let attempt = 0; attempt < 20; attempt += 1) {
       try {
         const response = await call(api, 'GET', `/jobs/${job.name}`);
         if (response.status === 200) {
@@ -290,7 +294,7 @@ async function readStatuses(api: Api, jobs: Job[], concurrency: number): Promise
       } catch {
         // A network error: tried again.
       }
-      await sleep(Math.random() * Math.min(4000, 250 * 2 ** attempt));
+      await sleep(Math.random() * Math.min(5000, 250 * 2 ** attempt));
     }
   });
 }
@@ -486,6 +490,8 @@ async function killRun(options: {
     options.assemblyDir,
     '--time-scale',
     String(options.timeScale),
+    '--schedule-scale',
+    String(SCHEDULE_SCALE),
   ];
   const first = await startChild(args, options.work);
   const prefix = `kill-${Date.now().toString(36)}`;

@@ -1,0 +1,200 @@
+/**
+ * `npm run demo`: the whole system in under a minute, for someone new to it.
+ * Synthesizes the app if `cdk.out` is stale (as `npm start` does), starts the
+ * local cloud in this process on free ports, runs the scenario in
+ * `scenario.ts`, prints a summary and what to try next, and stops the cloud.
+ *
+ * It writes no state: DynamoDB is in memory, the webhook secret is generated
+ * for the run, and `.eventjobs/local.json` (a running `npm start`'s) is left
+ * alone. Exit 0 when every job ended as expected, 1 otherwise, 130 on Ctrl-C.
+ */
+import { spawnSync } from 'node:child_process';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { paint, styleFor } from '../cli/render';
+import { type RunningLocalCloud, startLocalCloud } from '../local/cloud';
+import { isStale } from '../local/freshness';
+import { runScenario, type ScenarioResult } from './scenario';
+import { allAsExpected, formatSummary } from './summary';
+
+const ROOT = resolve(import.meta.dirname, '..');
+
+const USAGE = `Usage: npm run demo -- [options]
+
+  --logs DIR      also write one log file per function to DIR (default: function logs are not kept)
+  --assembly DIR  the cloud assembly to run (default cdk.out)
+  --no-synth      never run cdk synth; use the assembly as it is
+  --help          show this`;
+
+async function main(argv: string[]): Promise<number> {
+  const startedAt = performance.now();
+  let args: ReturnType<typeof parse>;
+  try {
+    args = parse(argv);
+  } catch (error) {
+    process.stderr.write(`${messageOf(error)}\n\n${USAGE}\n`);
+    return 2;
+  }
+  if (args.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const style = styleFor(process.stdout, process.env, true);
+  const live = process.stdout.isTTY === true;
+  const bold = (text: string) => paint(style, 'bold', text);
+  const dim = (text: string) => paint(style, 'dim', text);
+
+  const assemblyDir =
+    args.assembly === undefined ? resolve(ROOT, 'cdk.out') : resolve(process.cwd(), args.assembly);
+  let synthMs = 0;
+  if (!args.noSynth && isStale(ROOT, assemblyDir)) {
+    process.stdout.write(
+      'Synthesizing the app first (cdk.out is missing or older than the sources)...\n',
+    );
+    const synthStart = performance.now();
+    const synth = spawnSync('npx', ['cdk', 'synth', '--quiet', '--output', assemblyDir], {
+      cwd: ROOT,
+      stdio: ['ignore', 'inherit', 'inherit'],
+      env: { ...process.env, CDK_DISABLE_CLI_TELEMETRY: 'true' },
+    });
+    if (synth.signal === 'SIGINT') return 130;
+    if (synth.status !== 0) {
+      process.stderr.write('cdk synth failed; fix the error above and run the demo again.\n');
+      return 1;
+    }
+    synthMs = performance.now() - synthStart;
+  }
+
+  const controller = new AbortController();
+  const onSignal = () => {
+    // A second Ctrl-C while stopping: stop waiting.
+    if (controller.signal.aborted) process.exit(130);
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+
+  const cloudStart = performance.now();
+  let cloud: RunningLocalCloud;
+  try {
+    cloud = await startLocalCloud({
+      assemblyDir,
+      // Free ports: the demo runs alongside `npm start` and the tests.
+      apiPort: 0,
+      awsPort: 0,
+      quiet: true,
+      logsDir: args.logs === undefined ? undefined : resolve(process.cwd(), args.logs),
+    });
+  } catch (error) {
+    process.stderr.write(`The local cloud could not start: ${messageOf(error)}\n`);
+    return 1;
+  }
+  const cloudMs = performance.now() - cloudStart;
+
+  let results: ScenarioResult[] | undefined;
+  let failure: unknown;
+  const scenarioStart = performance.now();
+  try {
+    if (!controller.signal.aborted) {
+      const alice = cloud.users[0];
+      if (!alice) throw new Error('the local cloud has no identity to sign with');
+      process.stdout.write(
+        `\n${bold('eventjobs demo')} ${dim(`— the local cloud is up in ${seconds(cloudMs)} at ${cloud.apiUrl} (in memory; nothing is written to .eventjobs/)`)}\n`,
+      );
+      if (args.logs) process.stdout.write(dim(`Function logs: ${resolve(args.logs)}\n`));
+      process.stdout.write('\n');
+      results = await runScenario({
+        apiUrl: cloud.apiUrl,
+        region: cloud.region,
+        credentials: { accessKeyId: alice.accessKeyId, secretAccessKey: alice.secretAccessKey },
+        // The stack has one secret: the webhook signing secret (generated for this run).
+        webhookSecret: Object.values(cloud.services.secretsManager.values())[0],
+        stdout: process.stdout,
+        style,
+        live,
+        signal: controller.signal,
+      });
+    }
+  } catch (error) {
+    if (!controller.signal.aborted) failure = error;
+  }
+  const scenarioMs = performance.now() - scenarioStart;
+
+  if (controller.signal.aborted) {
+    process.stdout.write('\nInterrupted: stopping the local cloud...\n');
+  } else if (results) {
+    process.stdout.write(`\n${bold('Summary')}\n${formatSummary(style, results)}\n`);
+  }
+  const report = await cloud.stop().catch((error: unknown) => {
+    process.stderr.write(`Error while stopping the local cloud: ${messageOf(error)}\n`);
+    return '';
+  });
+  // Anything left in a dead-letter queue is worth seeing: no job here should put one there.
+  if (report) process.stdout.write(`\n${report}`);
+  process.removeListener('SIGINT', onSignal);
+  if (controller.signal.aborted) return 130;
+
+  if (failure !== undefined || !results) {
+    process.stderr.write(`The demo failed: ${messageOf(failure)}\n`);
+    return 1;
+  }
+  const ok = allAsExpected(results);
+  const totalMs = performance.now() - startedAt - synthMs;
+  process.stdout.write(
+    [
+      '',
+      ok
+        ? paint(style, 'green', 'Every job ended as expected.')
+        : paint(style, 'red', 'Some jobs did not end as expected (marked above).'),
+      '',
+      bold('Try it yourself'),
+      `  npm start                                                  ${dim('the local cloud, until Ctrl-C (writes .eventjobs/local.json for the CLI)')}`,
+      `  npx eventjobs start sleep --input '{"seconds":5}' --wait   ${dim('in another terminal: start a job and follow it')}`,
+      `  npx eventjobs watch <name>                                 ${dim("follow a running job's events")}`,
+      `  npx eventjobs list --all                                   ${dim('your jobs; more in cli/README.md and README.md')}`,
+      '',
+      `Demo finished in ${seconds(totalMs)} ${dim(`(local cloud start ${seconds(cloudMs)}, jobs ${seconds(scenarioMs)}${synthMs > 0 ? `; plus ${seconds(synthMs)} of cdk synth before it` : ''})`)}`,
+      '',
+    ].join('\n'),
+  );
+  return ok ? 0 : 1;
+}
+
+function parse(argv: string[]) {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      logs: { type: 'string' },
+      assembly: { type: 'string' },
+      'no-synth': { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  return {
+    logs: values.logs,
+    assembly: values.assembly,
+    noSynth: values['no-synth'],
+    help: values.help,
+  };
+}
+
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(1)} s`;
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(
+      `${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
+    process.exitCode = 1;
+  },
+);
