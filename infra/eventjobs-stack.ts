@@ -43,5 +43,8 @@ export class EventJobsStack extends Stack {
     new CfnOutput(this, 'CompletionDeadLetterQueueUrl', {
       value: this.jobs.completionDeadLetterQueue.queueUrl,
     });
+    new CfnOutput(this, 'StreamDeadLetterQueueUrl', {
+      value: this.jobs.stream.deadLetterQueue.queueUrl,
+    });
   }
 }

@@ -627,7 +627,17 @@ describe('template', () => {
   it('outputs what a client and the local cloud need', () => {
     const outputs = Object.keys(template.findOutputs('*'));
     expect(outputs).toEqual(
-      expect.arrayContaining(['ApiUrl', 'TableName', 'EventBusName', 'WorkerFunctionName']),
+      expect.arrayContaining([
+        'ApiUrl',
+        'TableName',
+        'EventBusName',
+        'WorkerFunctionName',
+        'WebhookSecretArn',
+        'StreamUrl',
+        'RuleDeadLetterQueueUrl',
+        'CompletionDeadLetterQueueUrl',
+        'StreamDeadLetterQueueUrl',
+      ]),
     );
   });
 });

@@ -280,6 +280,7 @@ describe('loadStack on the synthesized EventJobs assembly', () => {
       CompletionFunctionName: fn('Completion').name,
       RuleDeadLetterQueueUrl: queue('RuleDeadLetterQueue').url,
       CompletionDeadLetterQueueUrl: queue('CompletionDeadLetterQueue').url,
+      StreamDeadLetterQueueUrl: queue('DeadLetterQueue').url,
       StreamUrl: expect.stringMatching(
         /^wss:\/\/[a-z0-9]+\.execute-api\.eu-west-1\.amazonaws\.com\/live$/,
       ),
