@@ -8,11 +8,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
+import { E2E_ASSEMBLY } from './assembly';
 import { callApi } from './client';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-// The directory names the context it was synthesized with, so a change of context re-synthesizes.
-const ASSEMBLY = resolve(ROOT, '.vitest/cdk.out.e2e-timeout6-retries0');
+// The assembly the e2e setup synthesized (test/e2e/assembly.ts).
+const ASSEMBLY = E2E_ASSEMBLY;
 const target = inject('e2e');
 
 interface Started {
