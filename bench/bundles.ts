@@ -18,6 +18,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
 import { EnvVar } from '../functions/shared/config';
+import { synthesize } from '../local/freshness';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const RESULTS = join(ROOT, 'bench/results.json');
@@ -134,12 +135,8 @@ export async function benchBundles(options: {
 }): Promise<BundleFigures[]> {
   const assemblyDir = join(ROOT, '.bench/cdk.out');
   options.log('Synthesizing the app (the shipped bundles)...');
-  const synth = spawnSync('npx', ['cdk', 'synth', '--quiet', '--output', assemblyDir], {
-    cwd: ROOT,
-    encoding: 'utf8',
-    env: { ...process.env, CDK_DISABLE_CLI_TELEMETRY: 'true' },
-  });
-  if (synth.status !== 0) throw new Error(`cdk synth failed:\n${synth.stdout}\n${synth.stderr}`);
+  const synth = synthesize(ROOT, assemblyDir);
+  if (synth.status !== 0) throw new Error(`cdk synth failed:\n${synth.output}`);
 
   // Inside the repository, so the naive bundles resolve packages from its node_modules.
   const naiveDir = join(ROOT, '.bench/naive');

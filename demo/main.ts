@@ -1,19 +1,8 @@
-/**
- * `npm run demo`: the whole system in under a minute, for someone new to it.
- * Synthesizes the app if `cdk.out` is stale (as `npm start` does), starts the
- * local cloud in this process on free ports, runs the scenario in
- * `scenario.ts`, prints a summary and what to try next, and stops the cloud.
- *
- * It writes no state: DynamoDB is in memory, the webhook secret is generated
- * for the run, and `.eventjobs/local.json` (a running `npm start`'s) is left
- * alone. Exit 0 when every job ended as expected, 1 otherwise, 130 on Ctrl-C.
- */
-import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { paint, styleFor } from '../cli/render';
 import { type RunningLocalCloud, startLocalCloud } from '../local/cloud';
-import { isStale } from '../local/freshness';
+import { isStale, synthesize } from '../local/freshness';
 import { runScenario, type ScenarioResult } from './scenario';
 import { allAsExpected, formatSummary } from './summary';
 
@@ -52,11 +41,7 @@ async function main(argv: string[]): Promise<number> {
       'Synthesizing the app first (cdk.out is missing or older than the sources)...\n',
     );
     const synthStart = performance.now();
-    const synth = spawnSync('npx', ['cdk', 'synth', '--quiet', '--output', assemblyDir], {
-      cwd: ROOT,
-      stdio: ['ignore', 'inherit', 'inherit'],
-      env: { ...process.env, CDK_DISABLE_CLI_TELEMETRY: 'true' },
-    });
+    const synth = synthesize(ROOT, assemblyDir, { inherit: true });
     if (synth.signal === 'SIGINT') return 130;
     if (synth.status !== 0) {
       process.stderr.write('cdk synth failed; fix the error above and run the demo again.\n');

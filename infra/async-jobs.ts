@@ -1,6 +1,4 @@
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Duration, RemovalPolicy, Token, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
@@ -12,11 +10,11 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { EventBridgeDestination } from 'aws-cdk-lib/aws-lambda-destinations';
-import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
-import { Construct, type IConstruct } from 'constructs';
+import { Construct } from 'constructs';
 import { Defaults, EnvVar } from '../functions/shared/config';
 import {
   EVENT_SOURCE,
@@ -26,9 +24,7 @@ import {
 } from '../functions/shared/events';
 import { JobsTable } from '../functions/shared/table';
 import { JobEventStream } from './job-stream';
-
-/** The repository root: where `functions/` and `package-lock.json` live. */
-const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
+import { acknowledge, allow, createFunction, type EventJobsFunctionSpec } from './lambda-function';
 
 /** The largest a DynamoDB item may be is 400 KB; keep 20 KB for keys, status and timestamps. */
 const MAX_ITEM_PAYLOAD_BYTES = 380 * 1024;
@@ -191,23 +187,8 @@ type FunctionDir =
   | 'completion'
   | 'sweeper';
 
-interface FunctionSpec {
-  readonly id: string;
+interface FunctionSpec extends EventJobsFunctionSpec {
   readonly dir: FunctionDir;
-  readonly description: string;
-  readonly memorySize: number;
-  readonly timeout: Duration;
-  readonly environment: Record<string, string>;
-  readonly statements: readonly iam.PolicyStatement[];
-  /** Failure handling for asynchronous invocations; everything else is alike for all six. */
-  readonly options?: Pick<
-    nodejs.NodejsFunctionProps,
-    | 'retryAttempts'
-    | 'maxEventAge'
-    | 'onFailure'
-    | 'deadLetterQueue'
-    | 'reservedConcurrentExecutions'
-  >;
 }
 
 /**
@@ -664,7 +645,7 @@ const ACCESS_LOG_FIELDS = {
   authorizerError: '$context.authorizer.error',
 } as const;
 
-/** Builds the six functions alike: bundling, logging, tracing and a role of their own. */
+/** Builds the stack's own functions alike (see `createFunction`). */
 class FunctionFactory {
   constructor(
     private readonly scope: Construct,
@@ -672,84 +653,8 @@ class FunctionFactory {
   ) {}
 
   create(spec: FunctionSpec): nodejs.NodejsFunction {
-    const logGroup = new logs.LogGroup(this.scope, `${spec.id}Logs`, {
-      retention: this.config.logRetention,
-    });
-    // No managed policy (AWSLambdaBasicExecutionRole would allow writing to any log group):
-    // the role may write to this function's log group and use what `spec.statements` name.
-    const role = new iam.Role(this.scope, `${spec.id}Role`, {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: `eventjobs ${spec.dir} function`,
-    });
-    logGroup.grantWrite(role);
-    for (const statement of spec.statements) role.addToPolicy(statement);
-
-    const fn = new nodejs.NodejsFunction(this.scope, spec.id, {
-      entry: path.join(PROJECT_ROOT, 'functions', spec.dir, 'handler.ts'),
-      handler: 'handler',
-      projectRoot: PROJECT_ROOT,
-      depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
-      description: spec.description,
-      runtime: this.config.runtime,
-      architecture: this.config.architecture,
-      memorySize: spec.memorySize,
-      timeout: spec.timeout,
-      role,
-      logGroup,
-      loggingFormat: lambda.LoggingFormat.JSON,
-      tracing: lambda.Tracing.ACTIVE,
-      environment: {
-        ...spec.environment,
-        // Stack traces point into the TypeScript sources through the bundled source map.
-        NODE_OPTIONS: '--enable-source-maps',
-      },
-      bundling: {
-        format: nodejs.OutputFormat.ESM,
-        logLevel: nodejs.LogLevel.WARNING,
-        // Node 20 syntax, so the same bundle runs on Lambda and on the local cloud.
-        target: 'node20',
-        mainFields: ['module', 'main'],
-        minify: true,
-        // Error class names are part of what callers see (`error.name`); minifying must keep them.
-        keepNames: true,
-        sourceMap: true,
-        sourcesContent: false,
-        // Bundle the AWS SDK too: the runtime's SDK version is not the one tested, and the
-        // local cloud has none at all.
-        externalModules: [],
-        // CommonJS dependencies bundled into ESM call `require` for Node built-ins.
-        banner:
-          "import{createRequire as __eventjobsCreateRequire}from'node:module';const require=__eventjobsCreateRequire(import.meta.url);",
-        forceDockerBundling: false,
-      },
-      ...spec.options,
-    });
-
-    // Tracing.ACTIVE adds xray:PutTraceSegments and xray:PutTelemetryRecords on "*".
-    const defaultPolicy = role.node.tryFindChild('DefaultPolicy');
-    if (defaultPolicy) {
-      acknowledge(
-        defaultPolicy,
-        'AwsSolutions-IAM5[Resource::*]',
-        'X-Ray PutTraceSegments and PutTelemetryRecords support no resource-level ' +
-          'permissions, so active tracing needs Resource "*"; every other statement names ' +
-          'exact ARNs.',
-      );
-    }
-    return fn;
+    return createFunction(this.scope, this.config, spec);
   }
-}
-
-function allow(actions: string[], resources: string[]): iam.PolicyStatement {
-  return new iam.PolicyStatement({ effect: iam.Effect.ALLOW, actions, resources });
-}
-
-/**
- * Acknowledges one cdk-nag finding on the narrowest construct: the CloudFormation
- * resource itself when `construct` is an L2 wrapper.
- */
-function acknowledge(construct: IConstruct, id: string, reason: string): void {
-  Validations.of(construct.node.defaultChild ?? construct).acknowledge({ id, reason });
 }
 
 function deadLetterQueue(scope: Construct, id: string): sqs.Queue {

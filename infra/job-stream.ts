@@ -1,6 +1,4 @@
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { type CfnElement, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { type CfnElement, Duration, Stack } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { WebSocketIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
@@ -10,15 +8,13 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
-import { Construct, type IConstruct } from 'constructs';
+import { Construct } from 'constructs';
 import { Defaults, EnvVar } from '../functions/shared/config';
 import { EVENT_SOURCE, JobEventType } from '../functions/shared/events';
-
-/** The repository root: where `functions/` and `package-lock.json` live. */
-const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
+import { acknowledge, allow, createFunction, type FunctionSettings } from './lambda-function';
 
 /** Route key of the one client message (route selection on `$request.body.action`). */
 export const SUBSCRIBE_ROUTE = 'subscribe';
@@ -192,9 +188,10 @@ export class JobEventStream extends Construct {
       retentionPeriod: Duration.days(14),
     });
 
-    this.recorderFunction = streamFunction(this, settings, {
+    this.recorderFunction = createFunction(this, settings, {
       id: 'Recorder',
-      dir: 'recorder',
+      dir: 'stream/recorder',
+      memorySize: 256,
       description: "eventjobs: logs a job's lifecycle events and pushes them to subscribers",
       timeout: Duration.seconds(30),
       environment: {
@@ -209,9 +206,10 @@ export class JobEventStream extends Construct {
       options: { deadLetterQueue: this.deadLetterQueue },
     });
 
-    this.connectionFunction = streamFunction(this, settings, {
+    this.connectionFunction = createFunction(this, settings, {
       id: 'Connection',
-      dir: 'connection',
+      dir: 'stream/connection',
+      memorySize: 256,
       description: 'eventjobs: WebSocket connect, subscribe and disconnect of the job event stream',
       timeout: Duration.seconds(10),
       environment,
@@ -323,87 +321,6 @@ const ACCESS_LOG_FIELDS = {
   authorizeError: '$context.authorize.error',
 } as const;
 
-interface FunctionSettings {
-  readonly runtime: lambda.Runtime;
-  readonly architecture: lambda.Architecture;
-  readonly logRetention: logs.RetentionDays;
-}
-
-interface StreamFunctionSpec {
-  readonly id: string;
-  /** The folder under `functions/stream/` that holds the handler. */
-  readonly dir: 'recorder' | 'connection';
-  readonly description: string;
-  readonly timeout: Duration;
-  readonly environment: Record<string, string>;
-  readonly statements: readonly iam.PolicyStatement[];
-  readonly options?: Pick<nodejs.NodejsFunctionProps, 'deadLetterQueue'>;
-}
-
-/**
- * A function built exactly as `AsyncJobs` builds its own (bundling, JSON logs to
- * its own group, active tracing, a role of its own with no managed policy).
- */
-function streamFunction(
-  scope: Construct,
-  settings: FunctionSettings,
-  spec: StreamFunctionSpec,
-): nodejs.NodejsFunction {
-  const logGroup = new logs.LogGroup(scope, `${spec.id}Logs`, {
-    retention: settings.logRetention,
-  });
-  const role = new iam.Role(scope, `${spec.id}Role`, {
-    assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-    description: `eventjobs stream ${spec.dir} function`,
-  });
-  logGroup.grantWrite(role);
-  for (const statement of spec.statements) role.addToPolicy(statement);
-
-  const fn = new nodejs.NodejsFunction(scope, spec.id, {
-    entry: path.join(PROJECT_ROOT, 'functions', 'stream', spec.dir, 'handler.ts'),
-    handler: 'handler',
-    projectRoot: PROJECT_ROOT,
-    depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
-    description: spec.description,
-    runtime: settings.runtime,
-    architecture: settings.architecture,
-    memorySize: 256,
-    timeout: spec.timeout,
-    role,
-    logGroup,
-    loggingFormat: lambda.LoggingFormat.JSON,
-    tracing: lambda.Tracing.ACTIVE,
-    environment: { ...spec.environment, NODE_OPTIONS: '--enable-source-maps' },
-    bundling: {
-      format: nodejs.OutputFormat.ESM,
-      logLevel: nodejs.LogLevel.WARNING,
-      target: 'node20',
-      mainFields: ['module', 'main'],
-      minify: true,
-      keepNames: true,
-      sourceMap: true,
-      sourcesContent: false,
-      externalModules: [],
-      banner:
-        "import{createRequire as __eventjobsCreateRequire}from'node:module';const require=__eventjobsCreateRequire(import.meta.url);",
-      forceDockerBundling: false,
-    },
-    ...spec.options,
-  });
-
-  const defaultPolicy = role.node.tryFindChild('DefaultPolicy');
-  if (defaultPolicy) {
-    acknowledge(
-      defaultPolicy,
-      'AwsSolutions-IAM5[Resource::*]',
-      'X-Ray PutTraceSegments and PutTelemetryRecords support no resource-level ' +
-        'permissions, so active tracing needs Resource "*"; every other statement names ' +
-        'exact ARNs.',
-    );
-  }
-  return fn;
-}
-
 /**
  * The cdk-nag IAM5 findings of the ManageConnections statement, as cdk-nag spells
  * them: with the API's logical ID, so the acknowledgement covers these ARNs only.
@@ -416,13 +333,4 @@ function connectionsFindings(api: apigwv2.WebSocketApi, stageName: string): stri
       'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:' +
       `<AWS::AccountId>:<${String(apiId)}>/${stageName}/${method}/@connections/*]`,
   );
-}
-
-function allow(actions: string[], resources: string[]): iam.PolicyStatement {
-  return new iam.PolicyStatement({ effect: iam.Effect.ALLOW, actions, resources });
-}
-
-/** Acknowledges one cdk-nag finding on the CloudFormation resource itself. */
-function acknowledge(construct: IConstruct, id: string, reason: string): void {
-  Validations.of(construct.node.defaultChild ?? construct).acknowledge({ id, reason });
 }

@@ -1,14 +1,8 @@
-/**
- * `npm start`: synthesizes the app if `cdk.out` is missing or older than the
- * sources, starts the local cloud from it, prints how to use it, and runs
- * until Ctrl-C.
- */
-import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatChaosReport, parseChaos } from './chaos';
 import { type RunningLocalCloud, startLocalCloud } from './cloud';
-import { isStale } from './freshness';
+import { isStale, synthesize } from './freshness';
 import { removeStateFile, STATE_FILE, writeStateFile } from './state-file';
 
 /** Generated secret values, kept between runs (a local setting). */
@@ -57,11 +51,7 @@ async function main(argv: string[]): Promise<number> {
       'Synthesizing the app (cdk.out is missing or older than the sources)...\n',
     );
     const synthStart = performance.now();
-    const synth = spawnSync('npx', ['cdk', 'synth', '--quiet', '--output', assemblyDir], {
-      cwd: root,
-      stdio: ['ignore', 'inherit', 'inherit'],
-      env: { ...process.env, CDK_DISABLE_CLI_TELEMETRY: 'true' },
-    });
+    const synth = synthesize(root, assemblyDir, { inherit: true });
     if (synth.status !== 0) {
       process.stderr.write('cdk synth failed; fix the error above and start again.\n');
       return 1;

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -29,4 +30,39 @@ function newestMtime(path: string): number {
     newest = Math.max(newest, newestMtime(join(path, entry.name)));
   }
   return newest;
+}
+
+/**
+ * Runs `npx cdk synth --quiet --output <assemblyDir>` in `root`, with CDK
+ * context given as `-c key=value` pairs. `inherit` shows cdk's own output;
+ * otherwise it is captured and returned, for an error message.
+ */
+export function synthesize(
+  root: string,
+  assemblyDir: string,
+  options: { readonly context?: Readonly<Record<string, string>>; readonly inherit?: boolean } = {},
+): {
+  readonly status: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly output: string;
+} {
+  const context = Object.entries(options.context ?? {}).flatMap(([key, value]) => [
+    '--context',
+    `${key}=${value}`,
+  ]);
+  const result = spawnSync(
+    'npx',
+    ['cdk', 'synth', '--quiet', '--output', assemblyDir, ...context],
+    {
+      cwd: root,
+      encoding: 'utf8',
+      stdio: options.inherit ? ['ignore', 'inherit', 'inherit'] : 'pipe',
+      env: { ...process.env, CDK_DISABLE_CLI_TELEMETRY: 'true' },
+    },
+  );
+  return {
+    status: result.status,
+    signal: result.signal,
+    output: options.inherit ? '' : `${result.stdout ?? ''}\n${result.stderr ?? ''}`,
+  };
 }

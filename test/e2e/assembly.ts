@@ -3,10 +3,9 @@
  * synthesized with CDK context that makes the slow paths quick to reach. Its
  * directory names that context, so changing it re-synthesizes.
  */
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { isStale } from '../../local/freshness';
+import { isStale, synthesize } from '../../local/freshness';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
@@ -53,17 +52,9 @@ export async function ensureE2eAssembly(): Promise<string> {
   }
   try {
     if (!isStale(ROOT, E2E_ASSEMBLY)) return E2E_ASSEMBLY;
-    const context = Object.entries(E2E_CONTEXT).flatMap(([key, value]) => [
-      '--context',
-      `${key}=${value}`,
-    ]);
-    const synth = spawnSync(
-      'npx',
-      ['cdk', 'synth', '--quiet', '--output', E2E_ASSEMBLY, ...context],
-      { cwd: ROOT, encoding: 'utf8', env: { ...process.env, CDK_DISABLE_CLI_TELEMETRY: 'true' } },
-    );
+    const synth = synthesize(ROOT, E2E_ASSEMBLY, { context: E2E_CONTEXT });
     if (synth.status !== 0) {
-      throw new Error(`cdk synth for the e2e stack failed:\n${synth.stdout}\n${synth.stderr}`);
+      throw new Error(`cdk synth for the e2e stack failed:\n${synth.output}`);
     }
     return E2E_ASSEMBLY;
   } finally {
