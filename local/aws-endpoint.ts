@@ -41,6 +41,7 @@ const TARGET_PREFIXES: ReadonlyArray<readonly [string, string]> = [
 
 export class AwsEndpoint {
   private readonly services = new Map<string, AwsService>();
+  private readonly notEmulatedCalls = new Map<string, number>();
   private server?: Server;
 
   constructor(
@@ -72,6 +73,11 @@ export class AwsEndpoint {
     return `http://${host}:${address.port}`;
   }
 
+  /** Calls refused because the local cloud does not emulate their service, per signing name. */
+  notEmulated(): Record<string, number> {
+    return Object.fromEntries(this.notEmulatedCalls);
+  }
+
   async close(): Promise<void> {
     const server = this.server;
     if (!server) return;
@@ -98,6 +104,8 @@ export class AwsEndpoint {
       signingServiceOf(headers.authorization) ?? serviceFromRequest(target, rawPath);
     const service = serviceName ? this.services.get(serviceName) : undefined;
     if (!service) {
+      const name = serviceName ?? 'unknown';
+      this.notEmulatedCalls.set(name, (this.notEmulatedCalls.get(name) ?? 0) + 1);
       send(
         res,
         awsJsonError(

@@ -9,6 +9,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { LocalHttpApi } from './apigw';
+import type { HttpApiUsage } from './apigw/http-api';
 import { type LoadedStack, loadStack, readAssembly } from './assembly/stack';
 import { AwsEndpoint } from './aws-endpoint';
 import {
@@ -21,9 +22,11 @@ import {
 import type { FunctionSpec, LocalCredential, LocalEnv, LogSink } from './contracts';
 import { LocalCredentials } from './credentials';
 import { LocalDynamoDb } from './dynamodb';
-import { LocalEventBridge } from './eventbridge/bus';
+import type { DynamoDbUsage } from './dynamodb/dynamodb';
+import { type EventBridgeUsage, LocalEventBridge } from './eventbridge/bus';
 import { JobEventHub, serveJobEvents, streamJobName } from './job-stream';
 import { LocalLambda } from './lambda';
+import type { FunctionUsage } from './lambda/local-lambda';
 import { TerminalLogs } from './logs';
 import { LocalSecretsManager } from './secretsmanager';
 import { verifyRequest } from './sigv4';
@@ -75,6 +78,27 @@ export interface LocalCloudOptions {
   readonly secretsFile?: string;
 }
 
+/**
+ * What the stack would have been billed for so far on AWS, cumulatively since
+ * start, as plain JSON: two snapshots subtract to the usage between them.
+ */
+export interface LocalCloudUsage {
+  /** When the snapshot was taken (ISO 8601). */
+  readonly at: string;
+  /** Calls and capacity units per operation: by functions, by other callers, and the local cloud's own (TTL). */
+  readonly dynamodb: DynamoDbUsage;
+  /** PutEvents calls, entries and billed 64 KB events. */
+  readonly eventbridge: EventBridgeUsage;
+  /** Per function name: invocations, cold starts, durations and memory. */
+  readonly lambda: Readonly<Record<string, FunctionUsage>>;
+  /** Per HTTP API name: requests, in all and per route key. */
+  readonly httpApis: Readonly<Record<string, HttpApiUsage>>;
+  /** Secrets Manager API calls per operation. */
+  readonly secretsManager: { readonly calls: Readonly<Record<string, number>> };
+  /** Calls to services the local cloud does not emulate (e.g. `execute-api` management), refused, per signing name. */
+  readonly notEmulated: Readonly<Record<string, number>>;
+}
+
 export interface RunningLocalCloud {
   readonly stackName: string;
   readonly region: string;
@@ -100,6 +124,8 @@ export interface RunningLocalCloud {
   };
   /** The faults chaos injected so far; undefined when chaos is off. */
   chaosReport(): ChaosReport | undefined;
+  /** What AWS would have billed so far (see {@link LocalCloudUsage}); a fresh snapshot on each call. */
+  usage(): LocalCloudUsage;
   /** Stops everything; resolves with a report of what is left in dead-letter queues, if anything. */
   stop(): Promise<string>;
 }
@@ -261,8 +287,10 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Runni
     const jobEvents = new JobEventHub();
     closers.push(events.observe((_bus, event) => jobEvents.accept(event)));
     const apis: { name: string; id: string; url: string }[] = [];
+    const httpApis = new Map<string, LocalHttpApi>();
     for (const spec of stack.apis) {
       const api = new LocalHttpApi({ spec, lambda, credentials, env, log });
+      httpApis.set(spec.name, api);
       const bound = apiServers.get(spec.id);
       if (!bound) continue;
       const stagePrefix = spec.stage.name === '$default' ? '' : `/${spec.stage.name}`;
@@ -305,6 +333,15 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Runni
       startupMs: performance.now() - startedAt,
       services: { lambda, events, sqs, dynamodb, secretsManager },
       chaosReport: () => chaos?.report(),
+      usage: () => ({
+        at: new Date().toISOString(),
+        dynamodb: dynamodb.usage(),
+        eventbridge: events.usage(),
+        lambda: lambda.usage(),
+        httpApis: Object.fromEntries([...httpApis].map(([name, api]) => [name, api.usage()])),
+        secretsManager: secretsManager.usage(),
+        notEmulated: endpoint.notEmulated(),
+      }),
       stop: async () => {
         const report = deadLetterReport(sqs);
         await closeAll();

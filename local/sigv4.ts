@@ -250,7 +250,10 @@ export function verifyRequest(
   });
   const scope = `${scopeDate}/${region}/${service}/aws4_request`;
   const toSign = stringToSign(claim.amzDate, scope, canonical);
-  const expected = hmac(signingKey(credential.secretAccessKey, scopeDate, region, service), toSign);
+  const expected = hmac(
+    cachedSigningKey(credential.secretAccessKey, scopeDate, region, service),
+    toSign,
+  );
   if (!sameSignature(expected, claim.signature)) {
     return fail(
       'InvalidSignatureException',
@@ -268,6 +271,30 @@ export function verifyRequest(
     );
   }
   return { ok: true, credential, service, region };
+}
+
+/**
+ * Signing keys by secret and scope: a key is four HMACs to derive and stays the
+ * same for a day, and the local cloud verifies thousands of requests a second
+ * from a handful of credentials. (AWS caches them too.)
+ */
+const signingKeys = new Map<string, Buffer>();
+const MAX_SIGNING_KEYS = 1024;
+
+function cachedSigningKey(
+  secretAccessKey: string,
+  scopeDate: string,
+  region: string,
+  service: string,
+): Buffer {
+  const id = `${scopeDate}/${region}/${service}/${secretAccessKey}`;
+  let key = signingKeys.get(id);
+  if (!key) {
+    key = signingKey(secretAccessKey, scopeDate, region, service);
+    if (signingKeys.size >= MAX_SIGNING_KEYS) signingKeys.clear();
+    signingKeys.set(id, key);
+  }
+  return key;
 }
 
 function sameSignature(expected: Buffer, given: string): boolean {

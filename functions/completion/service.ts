@@ -14,25 +14,26 @@
  * nothing. An event that cannot be read throws, so it reaches the dead-letter
  * queue instead of vanishing.
  */
-import { type ZodError, z } from 'zod';
 import type { JobType } from '../jobs/types';
 import { MalformedEventError } from '../shared/errors';
+import {
+  jobCancelledDetailSchema,
+  jobCompletedDetailSchema,
+  jobFailedDetailSchema,
+  jobTimedOutDetailSchema,
+  lambdaFailureDetailSchema,
+  workerPayloadSchema,
+} from '../shared/event-schemas';
 import {
   type AttemptError,
   EVENT_SOURCE,
   type JobError,
   JobEventType,
   type JobOutcomeEventType,
-  jobCancelledDetailSchema,
-  jobCompletedDetailSchema,
-  jobFailedDetailSchema,
-  jobTimedOutDetailSchema,
   LAMBDA_DESTINATION_SOURCE,
   LambdaDestinationType,
   type LambdaFailureDetail,
-  lambdaFailureDetailSchema,
   Reporter,
-  workerPayloadSchema,
 } from '../shared/events';
 import { describeError, log } from '../shared/log';
 import {
@@ -43,8 +44,9 @@ import {
   type TerminalStatus,
   type WebhookDelivery,
 } from '../shared/model';
+import * as s from '../shared/schema';
 import type { JobStore } from '../shared/store';
-import { describeZodIssues, truncate } from '../shared/text';
+import { truncate } from '../shared/text';
 
 export interface CompletionDeps {
   readonly store: JobStore;
@@ -100,16 +102,16 @@ interface RunReport {
   readonly announce?: boolean;
 }
 
-const envelopeSchema = z.object({
-  source: z.string(),
-  'detail-type': z.string(),
-  detail: z.unknown(),
+const envelopeSchema = s.object({
+  source: s.string(),
+  'detail-type': s.string(),
+  detail: s.unknown(),
 });
 
 /** What a failed Node.js invocation returns: `{ errorType, errorMessage, trace }`. */
-const lambdaErrorPayloadSchema = z.object({
-  errorType: z.string().optional(),
-  errorMessage: z.string().optional(),
+const lambdaErrorPayloadSchema = s.object({
+  errorType: s.optional(s.string()),
+  errorMessage: s.optional(s.string()),
 });
 
 /** Records the outcome an event reports, unless its run has already ended. */
@@ -297,7 +299,7 @@ function readEvent(event: unknown, now: Date): RunReport {
   throw malformed(`Unexpected event: source "${source}", detail-type "${detailType}"`);
 }
 
-function parseDetail<T>(schema: z.ZodType<T>, detail: unknown, detailType: string): T {
+function parseDetail<T>(schema: s.Schema<T>, detail: unknown, detailType: string): T {
   const parsed = schema.safeParse(detail);
   if (!parsed.success) {
     throw malformed(`The "${detailType}" event's detail is not valid`, parsed.error);
@@ -362,7 +364,7 @@ async function runHook(
   const jobType = deps.getJobType(active.type);
   if (!jobType?.onComplete) return report;
   // The stored input was parsed at submit; parsing again restores the shape the type declares.
-  const input = jobType.input.safeParse(active.input);
+  const input = s.validate(jobType.input, active.input);
   try {
     await jobType.onComplete({
       jobName: active.jobName,
@@ -389,8 +391,8 @@ async function runHook(
   }
 }
 
-function malformed(message: string, cause?: ZodError): MalformedEventError {
-  const issues = cause ? describeZodIssues(cause) : undefined;
+function malformed(message: string, cause?: s.SchemaError): MalformedEventError {
+  const issues = cause ? s.describeIssues(cause.issues) : undefined;
   log.error(message, issues ? { issues } : {});
   return new MalformedEventError(issues ? `${message}: ${issues}` : message, { cause });
 }

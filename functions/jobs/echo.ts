@@ -1,10 +1,10 @@
-import { z } from 'zod';
+import * as s from '../shared/schema';
 import { defineJobType } from './types';
 
 export const echo = defineJobType({
   name: 'echo',
   description: 'Returns its input `value` (any JSON) as the result.',
-  input: z.strictObject({ value: z.json() }),
+  input: s.strictObject({ value: s.json() }),
   async run({ value }) {
     return { value };
   },

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as s from '../shared/schema';
 import { defineJobType } from './types';
 
 export const fail = defineJobType({
@@ -7,9 +7,9 @@ export const fail = defineJobType({
     'Fails with `message`: a job that always ends FAILED, for trying the failure path. With ' +
     '`hangSeconds` it first blocks its event loop that long, like a stuck worker that heeds ' +
     'neither cancellation nor its deadline, for trying the Lambda timeout path.',
-  input: z.strictObject({
-    message: z.string().min(1).max(1000),
-    hangSeconds: z.number().int().min(1).max(900).optional(),
+  input: s.strictObject({
+    message: s.string({ min: 1, max: 1000 }),
+    hangSeconds: s.optional(s.integer({ min: 1, max: 900 })),
   }),
   async run({ message, hangSeconds }): Promise<never> {
     if (hangSeconds !== undefined) {

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as s from '../shared/schema';
 import { defineJobType } from './types';
 
 /** The error each failing attempt of `flaky` throws. */
@@ -11,7 +11,7 @@ export const flaky = defineJobType({
   description:
     'Fails its first `failures` attempts with FlakyError, then returns `{ attempt }`. Its retry ' +
     'policy allows 3 attempts, so `failures` of 3 or more ends FAILED with every attempt listed.',
-  input: z.strictObject({ failures: z.number().int().min(0).max(10) }),
+  input: s.strictObject({ failures: s.integer({ min: 0, max: 10 }) }),
   defaultTimeoutSeconds: 60,
   retry: { maxAttempts: 3, initialBackoffMs: 200, multiplier: 2, maxBackoffMs: 1000 },
   async run({ failures }, ctx) {

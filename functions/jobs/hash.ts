@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as s from '../shared/schema';
 import { yieldToEventLoop } from './signals';
 import { defineJobType } from './types';
 
@@ -24,7 +24,7 @@ export function hashChunk(): Buffer {
 export const hash = defineJobType({
   name: 'hash',
   description: 'CPU work: SHA-256 over `megabytes` (1 to 1024) MiB of deterministic data.',
-  input: z.strictObject({ megabytes: z.number().int().min(1).max(1024) }),
+  input: s.strictObject({ megabytes: s.integer({ min: 1, max: 1024 }) }),
   async run({ megabytes }, ctx) {
     const data = hashChunk();
     const digest = createHash('sha256');

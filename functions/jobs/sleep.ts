@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as s from '../shared/schema';
 import { delay } from './signals';
 import { defineJobType } from './types';
 
@@ -8,7 +8,7 @@ export const SLEEP_PROGRESS_INTERVAL_MS = 1000;
 export const sleep = defineJobType({
   name: 'sleep',
   description: 'Waits `seconds` (0 to 900), reporting progress about once a second.',
-  input: z.strictObject({ seconds: z.number().min(0).max(900) }),
+  input: s.strictObject({ seconds: s.number({ min: 0, max: 900 }) }),
   async run({ seconds }, ctx) {
     const totalMs = Math.round(seconds * 1000);
     const startedAt = Date.now();

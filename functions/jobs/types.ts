@@ -2,8 +2,8 @@
  * What a job type is. A type is one file that exports a `defineJobType(...)`
  * and one line in `registry.ts`.
  */
-import type { z } from 'zod';
 import type { JobError } from '../shared/events';
+import type { InferOutput, StandardSchemaV1 } from '../shared/schema';
 
 /** What the worker hands a running job. */
 export interface JobContext {
@@ -76,8 +76,11 @@ export interface JobType<I = unknown, R = unknown> {
    * @default NO_RETRIES
    */
   readonly retry?: RetryPolicy;
-  /** Validates and parses the request's `input`; a parse failure is a 400 at submit. */
-  readonly input: z.ZodType<I>;
+  /**
+   * Validates and parses the request's `input`; a parse failure is a 400 at submit.
+   * Any synchronous Standard Schema: one from `../shared/schema`, or zod's.
+   */
+  readonly input: StandardSchemaV1<unknown, I>;
   /** The work. What it returns is the job's result and must be JSON-serialisable. */
   run(input: I, ctx: JobContext): Promise<R>;
   /**
@@ -88,8 +91,8 @@ export interface JobType<I = unknown, R = unknown> {
 }
 
 /** Declares a job type with its input type inferred from the schema. */
-export function defineJobType<S extends z.ZodType, R>(
-  type: JobType<z.output<S>, R> & { readonly input: S },
-): JobType<z.output<S>, R> {
+export function defineJobType<S extends StandardSchemaV1, R>(
+  type: JobType<InferOutput<S>, R> & { readonly input: S },
+): JobType<InferOutput<S>, R> {
   return type;
 }

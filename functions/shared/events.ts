@@ -3,8 +3,6 @@
  * consume them and the EventBridge rules in `infra/` all import from here, so a
  * rule's pattern cannot drift away from the code that puts the event.
  */
-import { z } from 'zod';
-
 /** `source` of every event eventjobs puts on its bus. Custom sources must not start with `aws.`. */
 export const EVENT_SOURCE = 'eventjobs';
 
@@ -61,133 +59,39 @@ export const LambdaDestinationType = {
 
 /** Job names: 1 to 128 of `[A-Za-z0-9._-]`, and not only dots (`.` and `..` are path tricks). */
 export const JOB_NAME_PATTERN = /^(?!\.+$)[A-Za-z0-9._-]{1,128}$/;
-export const jobNameSchema = z
-  .string()
-  .regex(JOB_NAME_PATTERN, 'must be 1 to 128 characters of A-Z a-z 0-9 . _ - and not only dots');
 
-export const jobErrorSchema = z.object({
-  name: z.string(),
-  message: z.string(),
-});
-export type JobError = z.infer<typeof jobErrorSchema>;
+/** Whether a value is a valid job name (`jobNameSchema` in `event-schemas.ts` is the schema form). */
+export function isJobName(value: unknown): value is string {
+  return typeof value === 'string' && JOB_NAME_PATTERN.test(value);
+}
+
+/** What a failed run reports: the error's name and message. */
+export interface JobError {
+  name: string;
+  message: string;
+}
 
 /** One failed attempt of a run that was retried. */
-export const attemptErrorSchema = z.object({
-  attempt: z.number().int().positive(),
-  error: jobErrorSchema,
-  at: z.iso.datetime({ offset: true }),
-});
-export type AttemptError = z.infer<typeof attemptErrorSchema>;
+export interface AttemptError {
+  /** 1 for the first attempt. */
+  attempt: number;
+  error: JobError;
+  /** When it failed (ISO 8601). */
+  at: string;
+}
 
-const isoTime = z.iso.datetime({ offset: true });
-
-/** Fields every outcome event carries; `owner` keys the job to the caller's IAM identity. */
-const outcomeBase = {
-  owner: z.string().min(1),
-  jobName: jobNameSchema,
-  runId: z.string().min(1),
-  type: z.string().min(1),
-  attempt: z.number().int().positive(),
-  startedAt: isoTime,
-  finishedAt: isoTime,
-  durationMs: z.number().int().nonnegative(),
-};
-
-/**
- * Cancelled and Timed Out may come from the sweeper for a run whose worker
- * never started or vanished: then attempt, startedAt and durationMs may be absent.
- */
-const stoppedBase = {
-  ...outcomeBase,
-  attempt: outcomeBase.attempt.optional(),
-  startedAt: isoTime.optional(),
-  durationMs: outcomeBase.durationMs.optional(),
-  reason: z.string(),
-  reportedBy: z.enum([Reporter.Worker, Reporter.Sweeper]).optional(),
-};
-
-/** `Job Started`: a worker attempt has begun; `deadlineAt` is when the run times out. */
-export const jobStartedDetailSchema = z.object({
-  owner: z.string().min(1),
-  jobName: jobNameSchema,
-  runId: z.string().min(1),
-  type: z.string().min(1),
-  attempt: z.number().int().positive(),
-  startedAt: isoTime,
-  deadlineAt: isoTime.optional(),
-});
-/** `Job Progress`: the job's latest progress report (throttled per run). */
-export const jobProgressDetailSchema = z.object({
-  owner: z.string().min(1),
-  jobName: jobNameSchema,
-  runId: z.string().min(1),
-  type: z.string().min(1),
-  attempt: z.number().int().positive(),
-  percent: z.number().min(0).max(100),
-  message: z.string().optional(),
-  at: isoTime,
-});
-export const jobCompletedDetailSchema = z.object({
-  ...outcomeBase,
-  result: z.unknown().optional(),
-});
-export const jobFailedDetailSchema = z.object({
-  ...outcomeBase,
-  // Absent when the completion function announces a run whose invocation never ran the job.
-  attempt: outcomeBase.attempt.optional(),
-  startedAt: isoTime.optional(),
-  durationMs: outcomeBase.durationMs.optional(),
-  reportedBy: z.enum([Reporter.Worker, Reporter.Completion]).optional(),
-  error: jobErrorSchema,
-  /** Every attempt's error, oldest first, when the run was retried. */
-  attempts: z.array(attemptErrorSchema).optional(),
-});
-export const jobCancelledDetailSchema = z.object(stoppedBase);
-export const jobTimedOutDetailSchema = z.object({
-  ...stoppedBase,
-  /** The run's deadline, when it had one. */
-  deadlineAt: isoTime.optional(),
-});
-
-export type JobStartedDetail = z.infer<typeof jobStartedDetailSchema>;
-export type JobProgressDetail = z.infer<typeof jobProgressDetailSchema>;
-export type JobCompletedDetail = z.infer<typeof jobCompletedDetailSchema>;
-export type JobFailedDetail = z.infer<typeof jobFailedDetailSchema>;
-export type JobCancelledDetail = z.infer<typeof jobCancelledDetailSchema>;
-export type JobTimedOutDetail = z.infer<typeof jobTimedOutDetailSchema>;
-
-/** The payload start-job sends to the worker with `InvocationType: Event`. */
-export const workerPayloadSchema = z.object({
-  owner: z.string().min(1),
-  jobName: jobNameSchema,
-  runId: z.string().min(1),
-  type: z.string().min(1),
-  input: z.unknown(),
-  submittedAt: isoTime,
-});
-export type WorkerPayload = z.infer<typeof workerPayloadSchema>;
-
-/** The record Lambda sends to the worker's OnFailure destination (AWS-FACTS, Lambda). */
-export const lambdaFailureDetailSchema = z.object({
-  version: z.string(),
-  timestamp: z.string(),
-  requestContext: z.object({
-    requestId: z.string(),
-    functionArn: z.string(),
-    condition: z.string(),
-    approximateInvokeCount: z.number(),
-  }),
-  requestPayload: z.unknown(),
-  responseContext: z
-    .object({
-      statusCode: z.number().optional(),
-      executedVersion: z.string().optional(),
-      functionError: z.string().optional(),
-    })
-    .optional(),
-  responsePayload: z.unknown().optional(),
-});
-export type LambdaFailureDetail = z.infer<typeof lambdaFailureDetailSchema>;
+// The schemas of the events' details are in `event-schemas.ts`; this module holds the
+// names and shapes only, so `infra/` and the CLI import no validation code.
+export type {
+  JobCancelledDetail,
+  JobCompletedDetail,
+  JobFailedDetail,
+  JobProgressDetail,
+  JobStartedDetail,
+  JobTimedOutDetail,
+  LambdaFailureDetail,
+  WorkerPayload,
+} from './event-schemas';
 
 export interface PutEventsEntryLike {
   readonly Source?: string;

@@ -13,7 +13,7 @@ import {
   PayloadTooLargeError,
   UnsupportedMediaTypeError,
 } from './errors';
-import { jobNameSchema } from './events';
+import { isJobName } from './events';
 import { describeError, log } from './log';
 
 export type ApiEvent = APIGatewayProxyEventV2WithIAMAuthorizer;
@@ -88,14 +88,13 @@ export function readJsonBody(event: ApiEvent, maxBytes: number): unknown {
 /** The `{name}` path parameter, validated like a job name. */
 export function jobNameParam(event: ApiEvent): string {
   const raw = event.pathParameters?.name;
-  const parsed = jobNameSchema.safeParse(raw);
-  if (!parsed.success) {
+  if (!isJobName(raw)) {
     throw new BadRequestError(
       'InvalidJobName',
       'The job name must be 1 to 128 characters of A-Z a-z 0-9 . _ - and not only dots',
     );
   }
-  return parsed.data;
+  return raw;
 }
 
 /** The URL of a job's status, as the caller reached this API. */

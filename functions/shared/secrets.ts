@@ -6,7 +6,9 @@
  * invocations; Secrets Manager bills and throttles per call), and concurrent
  * reads of one id share a single request.
  */
+import { credentialsFromEnv } from './credentials';
 import { AppError } from './errors';
+import { nonEmpty, parseJson, stringField } from './json';
 import { type SigV4Credentials, signRequest } from './sigv4';
 
 /** How long a secret's value is reused by default: 5 minutes. */
@@ -161,39 +163,6 @@ export function createSecretReader(options: SecretReaderOptions): SecretReader {
       return request;
     },
   };
-}
-
-/** Lambda's credentials, from its environment; fails loudly, naming what is missing. */
-function credentialsFromEnv(env: NodeJS.ProcessEnv): SigV4Credentials {
-  const accessKeyId = nonEmpty(env.AWS_ACCESS_KEY_ID);
-  const secretAccessKey = nonEmpty(env.AWS_SECRET_ACCESS_KEY);
-  if (accessKeyId === undefined || secretAccessKey === undefined) {
-    throw new Error(
-      'No AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or pass credentials',
-    );
-  }
-  const sessionToken = nonEmpty(env.AWS_SESSION_TOKEN);
-  return sessionToken === undefined
-    ? { accessKeyId, secretAccessKey }
-    : { accessKeyId, secretAccessKey, sessionToken };
-}
-
-function nonEmpty(value: string | undefined): string | undefined {
-  return value === undefined || value === '' ? undefined : value;
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
-
-function stringField(value: unknown, name: string): string | undefined {
-  if (typeof value !== 'object' || value === null) return undefined;
-  const field = (value as Record<string, unknown>)[name];
-  return typeof field === 'string' ? field : undefined;
 }
 
 function describe(error: unknown): string {

@@ -212,9 +212,10 @@ interface V4Range {
   readonly text: string;
 }
 
+/** A range from its CIDR text; the tables below are constants, so the text is not validated. */
 function v4Range(cidr: string): V4Range {
   const [address = '', bits = ''] = cidr.split('/');
-  return { base: parseIPv4(address) ?? 0, bits: Number(bits), text: cidr };
+  return { base: ipv4Number(address), bits: Number(bits), text: cidr };
 }
 
 const LOOPBACK_V4 = v4Range('127.0.0.0/8');
@@ -251,7 +252,11 @@ function blockedV4(ip: number, options: SsrfOptions): string | undefined {
 
 /** Strict dotted-decimal IPv4 (what `dns.lookup` returns and URL hosts normalise to). */
 function parseIPv4(text: string): number | undefined {
-  if (!isIPv4(text)) return undefined;
+  return isIPv4(text) ? ipv4Number(text) : undefined;
+}
+
+/** Dotted-decimal IPv4 text, known to be valid, as a number. */
+function ipv4Number(text: string): number {
   return text.split('.').reduce((acc, part) => acc * 256 + Number(part), 0);
 }
 
@@ -264,9 +269,14 @@ interface V6Range {
   readonly embeddedV4At?: number;
 }
 
+/**
+ * A range from its CIDR text. The tables below are constants, so the text is
+ * not validated: `net.isIPv6` compiles a large regular expression on its first
+ * call, a few milliseconds of every cold start that no check may ever need.
+ */
 function v6Range(cidr: string, embeddedV4At?: number): V6Range {
   const [address = '', bits = ''] = cidr.split('/');
-  return { base: parseIPv6(address) ?? [], bits: Number(bits), text: cidr, embeddedV4At };
+  return { base: ipv6Groups(address) ?? [], bits: Number(bits), text: cidr, embeddedV4At };
 }
 
 const LOOPBACK_V6 = v6Range('::1/128');
@@ -322,7 +332,11 @@ function blockedV6(groups: readonly number[], options: SsrfOptions): string | un
  */
 function parseIPv6(text: string): number[] | undefined {
   const address = text.split('%', 1)[0] ?? '';
-  if (!isIPv6(address)) return undefined;
+  return isIPv6(address) ? ipv6Groups(address) : undefined;
+}
+
+/** IPv6 text without a zone, known to be valid, as eight 16-bit groups. */
+function ipv6Groups(address: string): number[] | undefined {
   let tail = address;
   const v4Tail: number[] = [];
   const lastColon = tail.lastIndexOf(':');

@@ -16,7 +16,8 @@ import {
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { BadRequestError } from './errors';
-import { type AttemptError, attemptErrorSchema, type JobError } from './events';
+import { attemptErrorSchema } from './event-schemas';
+import type { AttemptError, JobError } from './events';
 import {
   type ActiveJob,
   type JobOutcome,
@@ -27,6 +28,7 @@ import {
   type TerminalStatus,
   type WebhookDelivery,
 } from './model';
+import { array } from './schema';
 import {
   ACTIVE_SORT_KEY,
   activePartitionKey,
@@ -658,9 +660,11 @@ function attrToError(attr: AttributeValue | undefined): JobError | undefined {
   return { name: attr.M.name?.S ?? 'Error', message: attr.M.message?.S ?? '' };
 }
 
+const attemptErrorsSchema = array(attemptErrorSchema);
+
 function attrToAttempts(attr: AttributeValue | undefined): AttemptError[] | undefined {
   if (attr?.S === undefined) return undefined;
-  const parsed = attemptErrorSchema.array().safeParse(JSON.parse(attr.S));
+  const parsed = attemptErrorsSchema.safeParse(JSON.parse(attr.S));
   return parsed.success ? parsed.data : undefined;
 }
 

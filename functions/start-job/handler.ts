@@ -1,9 +1,9 @@
 /** POST /jobs: starts a named job and answers 202 with where to watch it. */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { LambdaClient } from '@aws-sdk/client-lambda';
 import { Defaults, EnvVar, intEnv, requireEnv } from '../shared/config';
 import { apiHandler, jsonResponse, readJsonBody, statusUrl } from '../shared/http';
 import { ownerOf } from '../shared/identity';
+import { createLambdaInvoker } from '../shared/lambda-invoke';
 import { JobStore } from '../shared/store';
 import {
   BODY_OVERHEAD_BYTES,
@@ -14,7 +14,7 @@ import {
 
 const deps: StartJobDeps = {
   store: new JobStore(new DynamoDBClient({}), requireEnv(EnvVar.TableName)),
-  lambda: new LambdaClient({}),
+  lambda: createLambdaInvoker({ region: requireEnv('AWS_REGION') }),
   workerFunctionName: requireEnv(EnvVar.WorkerFunctionName),
   maxInputBytes: intEnv(EnvVar.MaxInputBytes, Defaults.maxInputBytes),
   maxTimeoutSeconds: intEnv(EnvVar.WorkerTimeoutSeconds, DEFAULT_MAX_TIMEOUT_SECONDS),

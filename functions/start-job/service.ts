@@ -4,8 +4,6 @@
  * invoke. A run the worker never received is removed again, so no record is
  * left RUNNING with nobody working on it.
  */
-import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
-import { type ZodError, z } from 'zod';
 import { getJobType, jobTypeNames } from '../jobs/registry';
 import {
   BadRequestError,
@@ -14,11 +12,13 @@ import {
   PayloadTooLargeError,
   ServiceUnavailableError,
 } from '../shared/errors';
-import { jobNameSchema, type WorkerPayload } from '../shared/events';
+import { isJobName, type WorkerPayload } from '../shared/events';
 import { ulid } from '../shared/ids';
 import { canonicalJson, sha256Hex, utf8Length } from '../shared/json';
+import type { LambdaInvoker } from '../shared/lambda-invoke';
 import { describeError, log } from '../shared/log';
 import { type ActiveJob, activeView, JobStatus } from '../shared/model';
+import * as s from '../shared/schema';
 import { checkCallbackUrl, type LookupAll, resolveSafeAddress } from '../shared/ssrf';
 import type { JobStore } from '../shared/store';
 
@@ -39,12 +39,12 @@ const MAX_TYPE_LENGTH = 128;
  */
 export const MAX_INPUT_DEPTH = 64;
 
-const startRequestSchema = z.strictObject({
-  type: z.string().max(MAX_TYPE_LENGTH),
-  name: z.string().optional(),
-  input: z.unknown().optional(),
-  timeoutSeconds: z.number().int().min(1).optional(),
-  callback: z.strictObject({ url: z.string() }).optional(),
+const startRequestSchema = s.strictObject({
+  type: s.string({ max: MAX_TYPE_LENGTH }),
+  name: s.optional(s.string()),
+  input: s.optional(s.unknown()),
+  timeoutSeconds: s.optional(s.integer({ min: 1 })),
+  callback: s.optional(s.strictObject({ url: s.string() })),
 });
 
 /** Lambda's longest timeout: the ceiling of a request's `timeoutSeconds` when no other is set. */
@@ -52,7 +52,7 @@ export const DEFAULT_MAX_TIMEOUT_SECONDS = 900;
 
 export interface StartJobDeps {
   readonly store: JobStore;
-  readonly lambda: LambdaClient;
+  readonly lambda: LambdaInvoker;
   readonly workerFunctionName: string;
   /** The largest accepted `input`, as JSON text in bytes. */
   readonly maxInputBytes: number;
@@ -92,7 +92,7 @@ export function parseStartRequest(
   if (!parsed.success) {
     throw new BadRequestError('InvalidBody', 'The request body is not a valid start request', {
       cause: parsed.error,
-      details: zodDetails(parsed.error),
+      details: issueDetails(parsed.error),
     });
   }
   const { type, name, input = {}, timeoutSeconds, callback } = parsed.data;
@@ -112,7 +112,7 @@ export function parseStartRequest(
     );
   }
 
-  if (name !== undefined && !jobNameSchema.safeParse(name).success) {
+  if (name !== undefined && !isJobName(name)) {
     throw new BadRequestError(
       'InvalidJobName',
       'The job name must be 1 to 128 characters of A-Z a-z 0-9 . _ - and not only dots',
@@ -135,11 +135,11 @@ export function parseStartRequest(
     );
   }
 
-  const parsedInput = jobType.input.safeParse(input);
+  const parsedInput = s.validate(jobType.input, input);
   if (!parsedInput.success) {
     throw new BadRequestError('InvalidInput', `The input is not valid for job type "${type}"`, {
       cause: parsedInput.error,
-      details: zodDetails(parsedInput.error, ['input']),
+      details: issueDetails(parsedInput.error, ['input']),
     });
   }
   return { type, name, input: parsedInput.data, timeoutSeconds, callbackUrl: callback?.url };
@@ -264,18 +264,16 @@ function workerPayload(job: ActiveJob, submittedAt: string): WorkerPayload {
 }
 
 async function invokeWorker(deps: StartJobDeps, payload: WorkerPayload): Promise<void> {
-  const response = await deps.lambda.send(
-    new InvokeCommand({
-      FunctionName: deps.workerFunctionName,
-      InvocationType: 'Event',
-      Payload: JSON.stringify(payload),
-    }),
-  );
+  const response = await deps.lambda.invoke({
+    functionName: deps.workerFunctionName,
+    invocationType: 'Event',
+    payload: JSON.stringify(payload),
+  });
   // An accepted asynchronous invoke answers 202; anything else means the event was not queued.
-  if (response.StatusCode !== 202 || response.FunctionError) {
+  if (response.statusCode !== 202 || response.functionError) {
     throw new Error(
-      `Invoke answered status ${response.StatusCode ?? 'none'}` +
-        (response.FunctionError ? ` with function error ${response.FunctionError}` : ''),
+      `Invoke answered status ${response.statusCode}` +
+        (response.functionError ? ` with function error ${response.functionError}` : ''),
     );
   }
 }
@@ -304,8 +302,8 @@ export function nestingExceeds(value: unknown, maxDepth: number): boolean {
   return false;
 }
 
-/** Zod issues as error details, with paths from the request body's root (`input.seconds`). */
-function zodDetails(error: ZodError, prefix: readonly PropertyKey[] = []): ErrorDetail[] {
+/** Validation issues as error details, with paths from the request body's root (`input.seconds`). */
+function issueDetails(error: s.SchemaError, prefix: readonly PropertyKey[] = []): ErrorDetail[] {
   return error.issues.map((issue) => {
     const path = [...prefix, ...issue.path].map(String).join('.');
     return path ? { path, message: issue.message } : { message: issue.message };

@@ -16,13 +16,8 @@ import {
   PutEventsCommand,
   type PutEventsRequestEntry,
 } from '@aws-sdk/client-eventbridge';
-import {
-  EVENT_SOURCE,
-  JobEventType,
-  jobCancelledDetailSchema,
-  jobTimedOutDetailSchema,
-  Reporter,
-} from '../shared/events';
+import { jobCancelledDetailSchema, jobTimedOutDetailSchema } from '../shared/event-schemas';
+import { EVENT_SOURCE, JobEventType, Reporter } from '../shared/events';
 import { describeError, log } from '../shared/log';
 import type { ActiveSummary, JobStore } from '../shared/store';
 import { ACTIVE_SHARDS } from '../shared/table';

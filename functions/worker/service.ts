@@ -31,27 +31,30 @@ import { delay } from '../jobs/signals';
 import { type JobContext, type JobType, NO_RETRIES, type RetryPolicy } from '../jobs/types';
 import { MalformedEventError } from '../shared/errors';
 import {
-  type AttemptError,
-  EVENT_SOURCE,
-  type JobError,
-  JobEventType,
-  type JobOutcomeEventType,
   jobCancelledDetailSchema,
   jobCompletedDetailSchema,
   jobFailedDetailSchema,
   jobProgressDetailSchema,
   jobStartedDetailSchema,
   jobTimedOutDetailSchema,
+  workerPayloadSchema,
+} from '../shared/event-schemas';
+import {
+  type AttemptError,
+  EVENT_SOURCE,
+  type JobError,
+  JobEventType,
+  type JobOutcomeEventType,
   putEventsEntrySize,
   Reporter,
   type WorkerPayload,
-  workerPayloadSchema,
 } from '../shared/events';
 import { utf8Length } from '../shared/json';
 import { describeError, log } from '../shared/log';
 import type { ActiveJob, JobProgress } from '../shared/model';
+import { describeIssues, validate } from '../shared/schema';
 import type { JobStore } from '../shared/store';
-import { describeZodIssues, truncate } from '../shared/text';
+import { truncate } from '../shared/text';
 import { EventDeliveryError } from './errors';
 
 /** DynamoDB's item limit. A run's outcome (input and result together) is one item. */
@@ -235,7 +238,7 @@ function deadlineFor(
 function parsePayload(payload: unknown): WorkerPayload {
   const parsed = workerPayloadSchema.safeParse(payload);
   if (!parsed.success) {
-    const issues = describeZodIssues(parsed.error);
+    const issues = describeIssues(parsed.error.issues);
     log.error('Malformed worker payload', { issues });
     throw new MalformedEventError(`The worker payload is not valid: ${issues}`, {
       cause: parsed.error,
@@ -273,14 +276,14 @@ async function decideOutcome(
       error: { name: 'UnknownJobType', message: `There is no job type named "${run.type}"` },
     };
   }
-  const input = jobType.input.safeParse(run.input);
+  const input = validate(jobType.input, run.input);
   if (!input.success) {
     return {
       kind: 'failed',
       error: {
         name: 'InvalidInput',
         message: truncate(
-          `The input is not valid for job type "${run.type}": ${describeZodIssues(input.error)}`,
+          `The input is not valid for job type "${run.type}": ${describeIssues(input.error.issues)}`,
         ),
       },
     };

@@ -122,6 +122,16 @@ interface Exchange {
   errorMessage?: string;
 }
 
+/** What API Gateway would have billed one HTTP API so far (cumulative). */
+export interface HttpApiUsage {
+  /** Every request the API answered. */
+  readonly requests: number;
+  /** Of those, the ones refused by IAM authorization (403). */
+  readonly unauthorized: number;
+  /** Requests per route key (`POST /jobs`); `(none)` for those that matched no route. */
+  readonly routes: Readonly<Record<string, number>>;
+}
+
 export class LocalHttpApi {
   readonly spec: HttpApiSpec;
   /** What the local cloud does not emulate for this API, for the orchestrator to print. */
@@ -137,6 +147,11 @@ export class LocalHttpApi {
   private readonly routes: RouteTable;
   private readonly buckets = new Map<string, TokenBucket>();
   private readonly logSource: string;
+  private readonly usageCounts = {
+    requests: 0,
+    unauthorized: 0,
+    routes: new Map<string, number>(),
+  };
 
   constructor(options: LocalHttpApiOptions) {
     this.spec = options.spec;
@@ -218,7 +233,25 @@ export class LocalHttpApi {
       headers: { ...response.headers, 'apigw-requestid': exchange.requestId },
     };
     this.writeAccessLog(exchange, final);
+    this.count(exchange);
     return final;
+  }
+
+  /** Requests so far, in all and per route key (plain JSON). */
+  usage(): HttpApiUsage {
+    return {
+      requests: this.usageCounts.requests,
+      unauthorized: this.usageCounts.unauthorized,
+      routes: Object.fromEntries(this.usageCounts.routes),
+    };
+  }
+
+  private count(exchange: Exchange): void {
+    const { usageCounts } = this;
+    usageCounts.requests += 1;
+    if (exchange.authorizerError !== undefined) usageCounts.unauthorized += 1;
+    const route = exchange.routeKey ?? '(none)';
+    usageCounts.routes.set(route, (usageCounts.routes.get(route) ?? 0) + 1);
   }
 
   private async route(

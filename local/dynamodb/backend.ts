@@ -1,27 +1,38 @@
 /**
  * The DynamoDB-compatible server behind the local cloud's DynamoDB: an
- * embedded dynalite, or any external endpoint (DynamoDB Local, another local
- * cloud's dynalite).
+ * external endpoint (DynamoDB Local, another local cloud's dynalite) over
+ * HTTP. The embedded dynalite, called in process, is in `embedded.ts`.
  */
 import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
-import type { AddressInfo } from 'node:net';
 import { SignatureV4 } from '@smithy/signature-v4';
-import dynalite from 'dynalite';
 import { BackendError, DynamoDbSetupError } from './errors';
 
 export interface BackendResponse {
   readonly status: number;
   /** Header names lower-cased, hop-by-hop headers removed. */
   readonly headers: Readonly<Record<string, string>>;
-  readonly body: Buffer;
+  /** The JSON text as the backend wrote it. */
+  readonly body: Buffer | string;
+  /**
+   * The parsed body, when the backend answered in process (no JSON text to
+   * parse again). Whoever changes it must answer with it, not with `body`.
+   */
+  readonly json?: Record<string, unknown>;
 }
 
-/** A started embedded server. */
-export interface EmbeddedServer {
+/** A request body: JSON text, or an object the backend may take as it is (and change). */
+export type BackendInput = string | Buffer | Record<string, unknown>;
+
+/** A DynamoDB-compatible server the local cloud's DynamoDB sends requests to. */
+export interface DynamoDbBackend {
+  /** A URL other processes (or another local cloud) can reach the same data at. */
   readonly endpoint: string;
+  /** One request, answered as the backend answers it (any status). */
+  send(operation: string, input: BackendInput): Promise<BackendResponse>;
+  /** One request whose success is a JSON object; any other answer throws a {@link BackendError}. */
+  call(operation: string, input: Record<string, unknown>): Promise<Record<string, unknown>>;
   close(): Promise<void>;
 }
 
@@ -49,73 +60,8 @@ const HOP_HEADERS = new Set([
   'date',
 ]);
 
-/**
- * Starts dynalite on 127.0.0.1 and a free port, in memory or in `dataDir`.
- * Tables are ACTIVE as soon as they are created (no 500 ms CREATING phase).
- */
-export async function startDynalite(options: {
-  readonly dataDir?: string;
-  readonly region: string;
-  readonly accountId: string;
-}): Promise<EmbeddedServer> {
-  if (options.dataDir !== undefined) await mkdir(options.dataDir, { recursive: true });
-  const server = withArnEnvironment(options.region, options.accountId, () =>
-    dynalite({
-      path: options.dataDir,
-      createTableMs: 0,
-      deleteTableMs: 0,
-      updateTableMs: 0,
-    }),
-  );
-  try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-  } catch (error) {
-    throw new DynamoDbSetupError('Could not start the embedded DynamoDB (dynalite)', {
-      cause: error,
-    });
-  }
-  const { port } = server.address() as AddressInfo;
-  return {
-    endpoint: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.closeAllConnections();
-        server.close((error) => (error ? reject(error) : resolve()));
-      }),
-  };
-}
-
-/**
- * dynalite builds table ARNs from `AWS_ACCOUNT_ID` and `AWS_REGION` as read
- * while the server is constructed (synchronously). Setting them only for that
- * call gives ARNs of the local cloud's account without leaving the process
- * environment changed.
- */
-function withArnEnvironment<T>(region: string, accountId: string, build: () => T): T {
-  const saved = { account: process.env.AWS_ACCOUNT_ID, region: process.env.AWS_REGION };
-  process.env.AWS_ACCOUNT_ID = accountId;
-  process.env.AWS_REGION = region;
-  try {
-    return build();
-  } finally {
-    restoreEnv('AWS_ACCOUNT_ID', saved.account);
-    restoreEnv('AWS_REGION', saved.region);
-  }
-}
-
-function restoreEnv(name: string, value: string | undefined): void {
-  if (value === undefined) delete process.env[name];
-  else process.env[name] = value;
-}
-
-/** Sends DynamoDB JSON 1.0 requests to the backend, signed with {@link BACKEND_CREDENTIALS}. */
-export class DynamoDbBackend {
+/** Sends DynamoDB JSON 1.0 requests to an external endpoint, signed with {@link BACKEND_CREDENTIALS}. */
+export class HttpBackend implements DynamoDbBackend {
   private readonly url: URL;
   private readonly agent: http.Agent;
   private readonly signer: SignatureV4;
@@ -140,8 +86,9 @@ export class DynamoDbBackend {
     });
   }
 
-  /** One request, answered as the backend answers it (any status). */
-  async send(operation: string, body: string | Buffer): Promise<BackendResponse> {
+  async send(operation: string, input: BackendInput): Promise<BackendResponse> {
+    const body =
+      typeof input === 'string' || Buffer.isBuffer(input) ? input : JSON.stringify(input);
     const signed = await this.signer.sign({
       method: 'POST',
       protocol: this.url.protocol,
@@ -193,20 +140,28 @@ export class DynamoDbBackend {
     });
   }
 
-  /** One request whose success is a JSON object; any other answer throws a {@link BackendError}. */
-  async call(operation: string, input: object): Promise<Record<string, unknown>> {
-    const response = await this.send(operation, JSON.stringify(input));
-    const parsed = parseObject(response.body);
-    if (response.status === 200 && parsed) return parsed;
-    const body = parsed ?? {};
-    const code = errorCode(body) ?? `HTTP${response.status}`;
-    const message = errorMessage(body) ?? response.body.toString('utf8');
-    throw new BackendError(code, message, response, body);
+  call(operation: string, input: Record<string, unknown>): Promise<Record<string, unknown>> {
+    return callBackend(this, operation, input);
   }
 
-  close(): void {
+  async close(): Promise<void> {
     this.agent.destroy();
   }
+}
+
+/** `call` on top of `send`: the JSON object of a 200, else a {@link BackendError}. */
+export async function callBackend(
+  backend: DynamoDbBackend,
+  operation: string,
+  input: Record<string, unknown>,
+): Promise<Record<string, unknown>> {
+  const response = await backend.send(operation, input);
+  const parsed = response.json ?? parseObject(response.body);
+  if (response.status === 200 && parsed) return parsed;
+  const body = parsed ?? {};
+  const code = errorCode(body) ?? `HTTP${response.status}`;
+  const message = errorMessage(body) ?? response.body.toString();
+  throw new BackendError(code, message, response, body);
 }
 
 /** `com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException` -> `ConditionalCheckFailedException`. */

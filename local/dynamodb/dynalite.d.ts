@@ -1,25 +1,48 @@
-/** The part of dynalite's API the local cloud uses (the package ships no types). */
-declare module 'dynalite' {
-  import type { Server } from 'node:http';
-
-  interface DynaliteOptions {
+/**
+ * The parts of dynalite the local cloud uses (the package ships no types).
+ * The embedded DynamoDB calls dynalite's store, validations and actions in
+ * process (`embedded.ts`) rather than through its HTTP server; their shapes
+ * are dynalite 4's.
+ */
+declare module 'dynalite/db' {
+  interface DynaliteStoreOptions {
     /** LevelDB directory; in memory when absent. */
-    readonly path?: string;
+    path?: string;
     /** How long a table stays CREATING / DELETING / UPDATING (default 500 ms each). */
-    readonly createTableMs?: number;
-    readonly deleteTableMs?: number;
-    readonly updateTableMs?: number;
+    createTableMs?: number;
+    deleteTableMs?: number;
+    updateTableMs?: number;
     /** Default 400. */
-    readonly maxItemSizeKb?: number;
-    readonly verbose?: boolean;
-    readonly debug?: boolean;
+    maxItemSizeKb?: number;
   }
 
-  /**
-   * An HTTP server speaking DynamoDB's JSON 1.0 protocol. Its `close` also
-   * closes (and, on disk, flushes) the store.
-   */
-  function dynalite(options?: DynaliteOptions): Server;
+  interface DynaliteStore {
+    readonly options: Readonly<Record<string, unknown>>;
+    /** The LevelDB, its promise methods wrapped by dynalite to take callbacks too. */
+    readonly db: Record<'get' | 'put' | 'del' | 'batch', (...args: unknown[]) => unknown> & {
+      close(callback: (error?: Error | null) => void): void;
+    };
+    readonly lifecycleManager?: {
+      gracefulClose(callback: (error?: Error | null) => void): void;
+    };
+  }
 
-  export = dynalite;
+  export function create(options: DynaliteStoreOptions): DynaliteStore;
+}
+
+declare module 'dynalite/validations' {
+  import type { DynaliteStore } from 'dynalite/db';
+
+  /** Copies the fields the operation knows into a new object; throws `{statusCode, body}` errors. */
+  export function checkTypes(
+    data: Record<string, unknown>,
+    types: unknown,
+  ): Record<string, unknown>;
+  /** Validates (and parses expressions into `data`); throws `{statusCode, body}` errors. */
+  export function checkValidations(
+    data: Record<string, unknown>,
+    types: unknown,
+    custom: unknown,
+    store: DynaliteStore,
+  ): void;
 }

@@ -28,8 +28,9 @@
  */
 import type { AwsResponse, LogSink } from '../contracts';
 import type { DynamoDbBackend } from './backend';
+import { itemBytes, itemWriteUnits, readUnits } from './capacity';
 import { BackendError } from './errors';
-import { type Item, isExactKey, isObject, type KeySchema, keyOf, keySchemaOf } from './tables';
+import { type Item, isExactKey, isObject, type KeySchema, keyOf } from './tables';
 import { DYNAMODB_NS, fromBackend, jsonResponse, validationError } from './wire';
 
 type Json = Readonly<Record<string, unknown>>;
@@ -95,11 +96,16 @@ export class TransactionEmulator {
 
   constructor(
     private readonly backend: DynamoDbBackend,
+    private readonly schemaOf: (table: string) => Promise<KeySchema>,
     private readonly log?: LogSink,
   ) {}
 
-  /** TransactWriteItems. The caller holds the exclusive lock. */
-  async write(input: Json): Promise<AwsResponse> {
+  /**
+   * TransactWriteItems. The caller holds the exclusive lock of every item. Adds to
+   * `usage` what AWS bills: two write units per KB of each item (the larger of
+   * before and after), also when the transaction is cancelled by a condition.
+   */
+  async write(input: Json, usage: { writeUnits: number }): Promise<AwsResponse> {
     const items = checkItemList(input.TransactItems);
     if (typeof items === 'string') return validationError(items);
 
@@ -144,16 +150,32 @@ export class TransactionEmulator {
           : !(await this.conditionHolds(action, action.condition, snapshots[index])),
       );
     }
-    if (failed.some(Boolean)) return cancelled(actions, failed, snapshots);
+    if (failed.some(Boolean)) {
+      for (const snapshot of snapshots)
+        usage.writeUnits += itemWriteUnits(snapshot, undefined, true);
+      return cancelled(actions, failed, snapshots);
+    }
 
     const written: number[] = [];
     for (const [index, action] of actions.entries()) {
-      if (action.kind === 'ConditionCheck') continue;
+      const snapshot = snapshots[index];
+      if (action.kind === 'ConditionCheck') {
+        usage.writeUnits += itemWriteUnits(snapshot, undefined, true);
+        continue;
+      }
       try {
-        await this.backend.call(
-          OPERATION[action.kind],
-          pick(action.params, WRITE_FIELDS[action.kind]),
-        );
+        const result = await this.backend.call(OPERATION[action.kind], {
+          ...pick(action.params, WRITE_FIELDS[action.kind]),
+          // The item after the write, for the units it costs.
+          ...(action.kind === 'Update' ? { ReturnValues: 'ALL_NEW' } : {}),
+        });
+        const after =
+          action.kind === 'Put'
+            ? (action.params.Item as Item)
+            : action.kind === 'Update' && isObject(result.Attributes)
+              ? (result.Attributes as Item)
+              : undefined;
+        usage.writeUnits += itemWriteUnits(snapshot, after, true);
         written.push(index);
       } catch (error) {
         const rollback = await this.restore(actions, snapshots, written);
@@ -175,8 +197,11 @@ export class TransactionEmulator {
     return jsonResponse({});
   }
 
-  /** TransactGetItems: every item read while no write can interleave. The caller holds the exclusive lock. */
-  async get(input: Json): Promise<AwsResponse> {
+  /**
+   * TransactGetItems: every item read while no write can interleave (the caller
+   * holds every item's lock). Adds two read units per 4 KB of each item to `usage`.
+   */
+  async get(input: Json, usage: { readUnits: number }): Promise<AwsResponse> {
     const items = checkItemList(input.TransactItems);
     if (typeof items === 'string') return validationError(items);
     const targets: Target[] = [];
@@ -209,6 +234,10 @@ export class TransactionEmulator {
           ConsistentRead: true,
         });
         responses.push(isObject(Item) ? { Item } : {});
+        usage.readUnits += readUnits(
+          itemBytes(isObject(Item) ? (Item as Item) : undefined),
+          'transactional',
+        );
       } catch (error) {
         if (error instanceof BackendError) return fromBackend(error.response);
         throw error;
@@ -276,7 +305,7 @@ export class TransactionEmulator {
     let schema = schemas.get(table);
     if (!schema) {
       try {
-        schema = await keySchemaOf(this.backend, table);
+        schema = await this.schemaOf(table);
       } catch (error) {
         if (error instanceof BackendError) return fromBackend(error.response);
         throw error;

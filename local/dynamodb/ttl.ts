@@ -19,8 +19,8 @@
 import type { AwsResponse, LogSink } from '../contracts';
 import type { DynamoDbBackend } from './backend';
 import { BackendError } from './errors';
-import type { ReadWriteLock } from './rw-lock';
-import { describeTable, type Item, isObject, keyOf, keySchemaOf } from './tables';
+import { type ItemLocks, itemLock, tableLock } from './item-locks';
+import { describeTable, type Item, isObject, type KeySchema, keyOf } from './tables';
 import { fromBackend, jsonResponse, validationError } from './wire';
 
 type Json = Readonly<Record<string, unknown>>;
@@ -33,7 +33,8 @@ export class TimeToLive {
 
   constructor(
     private readonly backend: DynamoDbBackend,
-    private readonly lock: ReadWriteLock,
+    private readonly locks: ItemLocks,
+    private readonly schemaOf: (table: string) => Promise<KeySchema>,
     private readonly log?: LogSink,
   ) {}
 
@@ -112,14 +113,14 @@ export class TimeToLive {
   }
 
   private async sweepTable(table: string, attribute: string, nowSeconds: number): Promise<number> {
-    const schema = await keySchemaOf(this.backend, table);
+    const schema = await this.schemaOf(table);
     const keyNames = schema.range === undefined ? [schema.hash] : [schema.hash, schema.range];
     const names: Record<string, string> = { '#ttl': attribute };
     for (const [index, name] of keyNames.entries()) names[`#k${index}`] = name;
     let deleted = 0;
     let startKey: unknown;
     do {
-      const page = await this.lock.shared(() =>
+      const page = await this.locks.run([{ id: tableLock(table), mode: 'shared' }], () =>
         this.backend.call('Scan', {
           TableName: table,
           ConsistentRead: true,
@@ -138,7 +139,8 @@ export class TimeToLive {
         const expiry = (item as Item)[attribute];
         const key = keyOf(item as Item, schema);
         if (!expiry || !key) continue;
-        if (await this.deleteIfUnchanged(table, key, attribute, expiry)) deleted += 1;
+        const id = itemLock(table, key, schema);
+        if (await this.deleteIfUnchanged(table, key, id, attribute, expiry)) deleted += 1;
       }
       startKey = page.LastEvaluatedKey;
     } while (startKey);
@@ -150,11 +152,12 @@ export class TimeToLive {
   private async deleteIfUnchanged(
     table: string,
     key: Item,
+    id: string,
     attribute: string,
     expiry: Json,
   ): Promise<boolean> {
     try {
-      await this.lock.shared(() =>
+      await this.locks.run([{ id, mode: 'exclusive' }], () =>
         this.backend.call('DeleteItem', {
           TableName: table,
           Key: key,

@@ -41,6 +41,8 @@ export function internalError(message: string): AwsResponse {
 }
 
 export function fromBackend(response: BackendResponse): AwsResponse {
+  // An in-process answer may have been changed since it was made: write it out now.
+  if (response.json) return jsonResponse(response.json, response.status);
   return { status: response.status, headers: response.headers, body: response.body };
 }
 

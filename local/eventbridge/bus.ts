@@ -52,7 +52,13 @@ import {
 import { EventBridgeError, ValidationError } from './errors';
 import { compileTargetInput, type TargetInput } from './input';
 import { type CompiledPattern, compilePattern } from './pattern';
-import { checkEntry, checkRequest, DEFAULT_MAX_ENTRY_BYTES, formatEventTime } from './put-events';
+import {
+  checkEntry,
+  checkRequest,
+  DEFAULT_MAX_ENTRY_BYTES,
+  entrySize,
+  formatEventTime,
+} from './put-events';
 import { parseScheduleExpression, ScheduleRunner } from './schedule';
 import { createEventBridgeService, type EventBridgeApi } from './wire';
 
@@ -121,6 +127,23 @@ export interface EventBridgeMetrics {
   /** Failed deliveries whose dead-letter queue refused them too. */
   readonly deadLetterFailed: number;
 }
+
+/** What EventBridge would have billed so far (cumulative): custom events put through the API. */
+export interface EventBridgeUsage {
+  /** PutEvents API calls (by functions or anyone else). */
+  readonly putEventsCalls: number;
+  /** Entries of those calls the bus accepted. */
+  readonly entries: number;
+  /** Entries it answered with an ErrorCode (not billed). */
+  readonly failedEntries: number;
+  /** Billed events: each accepted entry counts once per started 64 KB of its size. */
+  readonly billedEvents: number;
+  /** Events put by AWS itself (Lambda destinations): not billed as custom events. */
+  readonly internalEntries: number;
+}
+
+/** AWS bills a custom event per 64 KB chunk of its entry. */
+export const EVENT_CHUNK_BYTES = 64 * 1024;
 
 export interface UnsupportedTarget {
   readonly ruleName: string;
@@ -249,6 +272,13 @@ export class LocalEventBridge implements EventPublisher, EventBridgeApi {
   #pending = 0;
   #closed = false;
   #service: AwsService | undefined;
+  readonly #usage = {
+    putEventsCalls: 0,
+    entries: 0,
+    failedEntries: 0,
+    billedEvents: 0,
+    internalEntries: 0,
+  };
   readonly #metrics = {
     put: 0,
     matched: 0,
@@ -364,7 +394,15 @@ export class LocalEventBridge implements EventPublisher, EventBridgeApi {
           ? { ErrorCode: 'InternalFailure', ErrorMessage: 'Internal Failure' }
           : this.#putEntry(entry, receivedAt);
       if (result.ErrorCode !== undefined) failed += 1;
+      else if (options.fromApi) {
+        this.#usage.entries += 1;
+        this.#usage.billedEvents += Math.max(1, Math.ceil(entrySize(entry) / EVENT_CHUNK_BYTES));
+      } else this.#usage.internalEntries += 1;
       results.push(result);
+    }
+    if (options.fromApi) {
+      this.#usage.putEventsCalls += 1;
+      this.#usage.failedEntries += failed;
     }
     return { FailedEntryCount: failed, Entries: results };
   }
@@ -660,6 +698,11 @@ export class LocalEventBridge implements EventPublisher, EventBridgeApi {
 
   metrics(): EventBridgeMetrics {
     return { ...this.#metrics };
+  }
+
+  /** PutEvents calls, entries and billed 64 KB events so far (plain JSON). */
+  usage(): EventBridgeUsage {
+    return { ...this.#usage };
   }
 
   /** The JSON 1.1 wire API (`X-Amz-Target: AWSEvents.<Operation>`). */

@@ -77,6 +77,21 @@ export interface InvokeDetails {
   readonly logResult?: string;
 }
 
+/** What Lambda would have billed one function so far (cumulative). */
+export interface FunctionUsage {
+  /** Runs of the handler (requests), retries included. */
+  readonly invocations: number;
+  readonly coldStarts: number;
+  /** The sum of REPORT lines' `Duration`, in milliseconds. */
+  readonly durationMs: number;
+  /** The sum of REPORT lines' `Billed Duration` (duration plus init, each rounded up to 1 ms). */
+  readonly billedDurationMs: number;
+  /** The sum of `Init Duration` of the cold starts, in milliseconds. */
+  readonly initDurationMs: number;
+  /** The function's configured memory. */
+  readonly memoryMb: number;
+}
+
 export interface LambdaStats {
   /** Async events accepted and not yet at their final outcome. */
   readonly queued: number;
@@ -108,6 +123,10 @@ export class LocalLambda implements LambdaInvoker {
     coldStarts: new Map<string, number>(),
     throttles: new Map<string, number>(),
   };
+  private readonly durations = new Map<
+    string,
+    { durationMs: number; billedDurationMs: number; initDurationMs: number }
+  >();
   private syncInFlight = 0;
   private readonly syncWaiters: (() => void)[] = [];
   private closed = false;
@@ -285,6 +304,23 @@ export class LocalLambda implements LambdaInvoker {
     };
   }
 
+  /** Per function name: invocations, cold starts, durations and memory, cumulatively (plain JSON). */
+  usage(): Record<string, FunctionUsage> {
+    const usage: Record<string, FunctionUsage> = {};
+    for (const spec of this.functions.values()) {
+      const times = this.durations.get(spec.name);
+      usage[spec.name] = {
+        invocations: this.counters.invocations.get(spec.name) ?? 0,
+        coldStarts: this.counters.coldStarts.get(spec.name) ?? 0,
+        durationMs: times?.durationMs ?? 0,
+        billedDurationMs: times?.billedDurationMs ?? 0,
+        initDurationMs: times?.initDurationMs ?? 0,
+        memoryMb: spec.memoryMb,
+      };
+    }
+    return usage;
+  }
+
   /** Resolves when no invocation is running and every async event has reached its outcome. */
   async whenIdle(): Promise<void> {
     while (!this.closed && (this.queue.size > 0 || this.syncInFlight > 0)) {
@@ -323,15 +359,33 @@ export class LocalLambda implements LambdaInvoker {
     request: Parameters<FunctionRuntime['execute']>[1],
   ): Promise<ExecutionResult> {
     increment(this.counters.invocations, spec.name);
-    if (this.chaos?.inject('hang', spec)) return this.hang(spec, request.requestId);
+    if (this.chaos?.inject('hang', spec)) {
+      return this.measured(spec, await this.hang(spec, request.requestId));
+    }
     if (this.chaos?.inject('crash', spec)) {
       // Half the crashes come before the handler runs, half after it ran and before it answered.
       const afterRun = this.chaos.draw() < 0.5;
-      if (afterRun) await this.runtime.execute(spec, request);
-      return this.crash(spec, request.requestId, afterRun);
+      const ran = afterRun ? await this.runtime.execute(spec, request) : undefined;
+      if (ran?.coldStart) increment(this.counters.coldStarts, spec.name);
+      const crashed = this.crash(spec, request.requestId, afterRun);
+      return this.measured(spec, { ...crashed, durationMs: ran?.durationMs ?? 0 });
     }
     const result = await this.runtime.execute(spec, request);
     if (result.coldStart) increment(this.counters.coldStarts, spec.name);
+    return this.measured(spec, result);
+  }
+
+  /** Adds an execution's durations to its function's usage. */
+  private measured(spec: FunctionSpec, result: ExecutionResult): ExecutionResult {
+    const times = this.durations.get(spec.name) ?? {
+      durationMs: 0,
+      billedDurationMs: 0,
+      initDurationMs: 0,
+    };
+    times.durationMs += result.durationMs;
+    times.initDurationMs += result.initDurationMs ?? 0;
+    times.billedDurationMs += Math.ceil(result.durationMs + (result.initDurationMs ?? 0));
+    this.durations.set(spec.name, times);
     return result;
   }
 
@@ -367,7 +421,12 @@ export class LocalLambda implements LambdaInvoker {
       `REPORT RequestId: ${requestId}\tDuration: ${spec.timeoutSeconds * 1000}.00 ms\tStatus: timeout`,
     ];
     for (const line of lines) this.log.line(spec.name, line);
-    return chaosResult(requestId, timedOut(requestId, spec.timeoutSeconds), lines);
+    return chaosResult(
+      requestId,
+      timedOut(requestId, spec.timeoutSeconds),
+      lines,
+      spec.timeoutSeconds * 1000,
+    );
   }
 
   private async attempt(event: AsyncEvent): Promise<AttemptOutcome> {
@@ -428,6 +487,7 @@ function chaosResult(
   requestId: string,
   error: FunctionErrorPayload,
   lines: readonly string[],
+  durationMs = 0,
 ): ExecutionResult {
   return {
     requestId,
@@ -437,6 +497,7 @@ function chaosResult(
     errorMessage: error.errorMessage,
     logTail: `${lines.join('\n')}\n`,
     coldStart: false,
+    durationMs,
   };
 }
 

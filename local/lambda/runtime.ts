@@ -9,6 +9,7 @@
  * notice) and keeps each invocation's log tail for `X-Amz-Log-Type: Tail`.
  * Concurrency limits are not checked here: callers take a slot first.
  */
+import { availableParallelism } from 'node:os';
 import type { FunctionSpec, LocalEnv, LogSink } from '../contracts';
 import { ExecutionEnvironment, type InvocationOutcome } from './environment';
 import {
@@ -26,6 +27,15 @@ const INIT_TIMEOUT_SECONDS = 10;
 const LOG_TAIL_BYTES = 4 * 1024;
 /** Lambda reclaims idle environments after some minutes; so does the local cloud. */
 export const DEFAULT_IDLE_TIMEOUT_MS = 10 * 60 * 1000;
+/**
+ * Environments that may load their function at the same time. On AWS each
+ * cold start has a machine of its own; here they share this one's cores, and
+ * fifty loading at once each take fifty times as long (past the function's
+ * timeout, so that every environment is thrown away again). Past this many,
+ * an invocation waits for a load to finish, or for a warm environment of its
+ * function to come free, whichever is first.
+ */
+export const DEFAULT_PARALLEL_INITS = Math.max(2, availableParallelism());
 
 export interface ExecutionRequest {
   readonly requestId: string;
@@ -47,6 +57,10 @@ export interface ExecutionResult {
   /** The invocation's log lines (START to REPORT), last 4 KB. */
   readonly logTail: string;
   readonly coldStart: boolean;
+  /** The handler's duration (REPORT's `Duration`), in milliseconds. */
+  readonly durationMs: number;
+  /** The init phase's duration (REPORT's `Init Duration`), on a cold start. */
+  readonly initDurationMs?: number;
 }
 
 export interface RuntimeOptions {
@@ -54,6 +68,14 @@ export interface RuntimeOptions {
   readonly log: LogSink;
   /** @default DEFAULT_IDLE_TIMEOUT_MS - idle environments are stopped after 10 minutes. */
   readonly idleTimeoutMs?: number;
+  /** @default DEFAULT_PARALLEL_INITS - the number of cores, at least 2 */
+  readonly parallelInits?: number;
+}
+
+/** An invocation waiting for an environment: a warm one of its function, or a turn to start one. */
+interface EnvironmentWaiter {
+  readonly spec: FunctionSpec;
+  readonly resolve: (warm: ExecutionEnvironment | undefined) => void;
 }
 
 interface IdleEnvironment {
@@ -87,10 +109,14 @@ export class FunctionRuntime {
   /** Where each environment's output goes right now (its invocation's log, or the sink). */
   private readonly currentLog = new Map<ExecutionEnvironment, InvocationLog>();
   private readonly idleTimeoutMs: number;
+  private readonly parallelInits: number;
+  private initsRunning = 0;
+  private readonly waiters: EnvironmentWaiter[] = [];
   private closed = false;
 
   constructor(private readonly options: RuntimeOptions) {
     this.idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+    this.parallelInits = Math.max(1, options.parallelInits ?? DEFAULT_PARALLEL_INITS);
   }
 
   /** Execution environments (worker threads) alive now, busy or idle. */
@@ -104,12 +130,19 @@ export class FunctionRuntime {
     const log = new InvocationLog(this.options.log, spec.name);
     const { requestId } = request;
 
-    const warm = this.takeIdle(spec.name);
+    const warm = this.takeIdle(spec.name) ?? (await this.waitForTurn(spec));
+    if (this.closed) throw new Error('The local Lambda runtime is closed');
     const environment = warm ?? this.start(spec);
     this.currentLog.set(environment, log);
     let initDurationMs: number | undefined;
     if (!warm) {
-      const init = await environment.init(INIT_TIMEOUT_SECONDS * 1000);
+      let init: Awaited<ReturnType<ExecutionEnvironment['init']>>;
+      try {
+        init = await environment.init(INIT_TIMEOUT_SECONDS * 1000);
+      } finally {
+        this.initsRunning -= 1;
+        this.nextTurn();
+      }
       if (init.kind !== 'ready') {
         const error =
           init.kind === 'error'
@@ -124,7 +157,7 @@ export class FunctionRuntime {
           `REPORT RequestId: ${requestId}\tDuration: 0.00 ms\tStatus: error\tError Type: ${error.errorType}`,
         );
         this.discard(environment);
-        return { ...failed(request, error), logTail: log.tail(), coldStart: true };
+        return { ...failed(request, error), logTail: log.tail(), coldStart: true, durationMs: 0 };
       }
       initDurationMs = init.durationMs;
     }
@@ -149,12 +182,19 @@ export class FunctionRuntime {
     // Timed out, crashed, or answered more than Lambda can carry: the sandbox is reset.
     if (reusable) this.release(spec.name, environment);
     else this.discard(environment);
-    return { ...result, logTail: log.tail(), coldStart: !warm };
+    return {
+      ...result,
+      logTail: log.tail(),
+      coldStart: !warm,
+      durationMs,
+      ...(initDurationMs !== undefined ? { initDurationMs } : {}),
+    };
   }
 
   /** Stops every environment; resolves when all worker threads are gone. */
   async close(): Promise<void> {
     this.closed = true;
+    for (const waiter of this.waiters.splice(0)) waiter.resolve(undefined);
     for (const entries of this.idle.values()) {
       for (const entry of entries) clearTimeout(entry.timer);
     }
@@ -168,7 +208,7 @@ export class FunctionRuntime {
     outcome: InvocationOutcome,
     log: InvocationLog,
     durationMs: number,
-  ): Omit<ExecutionResult, 'logTail' | 'coldStart'> {
+  ): Omit<ExecutionResult, 'logTail' | 'coldStart' | 'durationMs' | 'initDurationMs'> {
     const { requestId } = request;
     switch (outcome.kind) {
       case 'result':
@@ -208,6 +248,29 @@ export class FunctionRuntime {
     return environment;
   }
 
+  /**
+   * Resolves with a warm environment that came free while waiting, or with
+   * undefined once this invocation may start one (it then holds an init turn).
+   */
+  private waitForTurn(spec: FunctionSpec): Promise<ExecutionEnvironment | undefined> {
+    if (this.initsRunning < this.parallelInits && this.waiters.length === 0) {
+      this.initsRunning += 1;
+      return Promise.resolve(undefined);
+    }
+    return new Promise((resolve) => this.waiters.push({ spec, resolve }));
+  }
+
+  /** An init turn came free: the first waiter takes a warm environment if one is idle, else the turn. */
+  private nextTurn(): void {
+    while (this.initsRunning < this.parallelInits) {
+      const waiter = this.waiters.shift();
+      if (!waiter) return;
+      const warm = this.takeIdle(waiter.spec.name);
+      if (!warm) this.initsRunning += 1;
+      waiter.resolve(warm);
+    }
+  }
+
   private takeIdle(name: string): ExecutionEnvironment | undefined {
     const entries = this.idle.get(name);
     // Most recently used first, as Lambda tends to route to the warmest sandbox.
@@ -222,6 +285,13 @@ export class FunctionRuntime {
     this.currentLog.delete(environment);
     if (this.closed || !environment.alive) {
       this.discard(environment);
+      return;
+    }
+    // An invocation of this function waiting to start an environment takes this one instead.
+    const waiting = this.waiters.findIndex((waiter) => waiter.spec.name === name);
+    if (waiting !== -1) {
+      const [waiter] = this.waiters.splice(waiting, 1);
+      waiter?.resolve(environment);
       return;
     }
     const timer = setTimeout(() => {
@@ -290,7 +360,7 @@ function crashError(requestId: string, exitCode: number, oom: boolean): Function
 function failed(
   request: ExecutionRequest,
   error: FunctionErrorPayload,
-): Omit<ExecutionResult, 'logTail' | 'coldStart'> {
+): Omit<ExecutionResult, 'logTail' | 'coldStart' | 'durationMs' | 'initDurationMs'> {
   return {
     requestId: request.requestId,
     payload: JSON.stringify(error),

@@ -72,6 +72,13 @@ export class LocalSecretsManager implements AwsService {
     }
   }
 
+  readonly #calls = new Map<string, number>();
+
+  /** API calls so far, per operation (plain JSON). */
+  usage(): { readonly calls: Readonly<Record<string, number>> } {
+    return { calls: Object.fromEntries(this.#calls) };
+  }
+
   /** The value of each secret, by logical id. */
   values(): Record<string, string> {
     return Object.fromEntries(this.#values);
@@ -89,6 +96,7 @@ export class LocalSecretsManager implements AwsService {
           'The local Secrets Manager speaks the JSON protocol only (X-Amz-Target: secretsmanager.<Operation>).',
         );
       }
+      this.#calls.set(operation, (this.#calls.get(operation) ?? 0) + 1);
       const input = parseInput(request.body);
       const output = this.dispatch(operation, input);
       return {

@@ -1,4 +1,9 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Stage } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { Asset } from 'aws-cdk-lib/aws-s3-assets';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Defaults } from '../../functions/shared/config';
 import {
@@ -13,12 +18,24 @@ import { arnOf, createStack, logicalId, ref, type Statement, statementsOfRole } 
 
 let template: Template;
 let jobs: AsyncJobs;
+/** Every function's shipped bundle (`index.mjs` of its staged asset), by construct id. */
+const bundles = new Map<string, string>();
 
 beforeAll(() => {
-  // Bundles the seven functions with esbuild: done once for the whole file.
+  // Bundles the functions with esbuild: done once for the whole file.
   const { stack } = createStack({}, { bundle: true });
   jobs = stack.jobs;
   template = Template.fromStack(stack);
+  const assemblyDir = Stage.of(stack)?.outdir ?? '';
+  for (const fn of stack.node.findAll()) {
+    if (!(fn instanceof lambda.Function)) continue;
+    const code = fn.node.tryFindChild('Code');
+    if (!(code instanceof Asset)) continue;
+    bundles.set(
+      fn.node.id,
+      readFileSync(path.join(assemblyDir, code.assetPath, 'index.mjs'), 'utf8'),
+    );
+  }
 });
 
 const functionsOf = (j: AsyncJobs) => ({
@@ -127,6 +144,39 @@ describe('functions', () => {
     });
     const group = template.findResources('AWS::Logs::LogGroup')[logicalId(logGroup)];
     expect(group?.Properties).toEqual({ RetentionInDays: 30 });
+  });
+
+  it('bundle the environment-only credential chain, not the SDK default chain (all nine)', () => {
+    expect(bundles.size).toBe(9);
+    for (const [id, bundle] of bundles) {
+      // functions/shared/credentials.ts, which the substitute for the chain reads through
+      expect(bundle, id).toContain(
+        'No AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY',
+      );
+      // The providers of the SDK's chain (names kept by keepNames) and its STS/SSO clients
+      for (const provider of ['fromIni', 'fromSSO', 'fromTokenFile', 'fromProcess', 'fromHttp']) {
+        expect(bundle, id).not.toContain(`"${provider}"`);
+      }
+      expect(bundle, id).not.toContain('AssumeRoleWithWebIdentity');
+    }
+  });
+
+  it('bundle no CommonJS `require` of a built-in, which an ES module could not run (all nine)', () => {
+    expect(bundles.size).toBe(9);
+    for (const [id, bundle] of bundles) {
+      // esbuild's shim for a `require` it left in; it throws at run time in an ES module
+      // (infra/lambda-function.ts would need a createRequire banner for it).
+      expect(bundle, id).not.toContain('Dynamic require of');
+    }
+  });
+
+  it('bundle no ES module import of a Node built-in, each read through functions/node-builtins (all nine)', () => {
+    expect(bundles.size).toBe(9);
+    for (const [id, bundle] of bundles) {
+      // A built-in left out of NODE_BUILTINS in infra/lambda-function.ts shows up here.
+      expect(bundle.match(/from\s*"node:[^"]+"|import\("node:[^"]+"\)/g) ?? [], id).toEqual([]);
+      expect(bundle, id).toContain('process.getBuiltinModule("node:crypto")');
+    }
   });
 
   it('have explicit memory, timeout and exactly the environment they read', () => {

@@ -7,6 +7,7 @@ import { hash } from '../../functions/jobs/hash';
 import { getJobType, jobTypeNames } from '../../functions/jobs/registry';
 import { sleep } from '../../functions/jobs/sleep';
 import type { JobContext } from '../../functions/jobs/types';
+import { validate } from '../../functions/shared/schema';
 
 interface ProgressCall {
   readonly percent: number;
@@ -74,6 +75,13 @@ describe('registry', () => {
   });
 });
 
+/** Whether a job type's schema accepts an input. */
+function accepts(type: string, input: unknown): boolean {
+  const jobType = getJobType(type);
+  if (!jobType) throw new Error(`No job type ${type}`);
+  return validate(jobType.input, input).success;
+}
+
 describe('input schemas', () => {
   it.each([
     ['sleep', { seconds: 0 }],
@@ -88,7 +96,7 @@ describe('input schemas', () => {
     ['hash', { megabytes: 1 }],
     ['hash', { megabytes: 1024 }],
   ])('%s accepts %j', (type, input) => {
-    expect(getJobType(type)?.input.safeParse(input).success).toBe(true);
+    expect(accepts(type, input)).toBe(true);
   });
 
   it.each([
@@ -110,7 +118,7 @@ describe('input schemas', () => {
     ['hash', { megabytes: 1.5 }],
     ['hash', { megabytes: 1, extra: 1 }],
   ])('%s rejects %j', (type, input) => {
-    expect(getJobType(type)?.input.safeParse(input).success).toBe(false);
+    expect(accepts(type, input)).toBe(false);
   });
 });
 

@@ -1,10 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  JOB_NAME_PATTERN,
-  jobNameSchema,
-  putEventsEntrySize,
-  workerPayloadSchema,
-} from '../../functions/shared/events';
+import { jobNameSchema, workerPayloadSchema } from '../../functions/shared/event-schemas';
+import { isJobName, JOB_NAME_PATTERN, putEventsEntrySize } from '../../functions/shared/events';
 
 describe('putEventsEntrySize', () => {
   it('is 14 bytes for the time when the entry is empty', () => {
@@ -37,10 +33,11 @@ describe('putEventsEntrySize', () => {
   });
 });
 
-describe('jobNameSchema', () => {
+describe('jobNameSchema and isJobName', () => {
   it.each(['a', 'A-Z_0.9', '...x', 'x'.repeat(128), '-', '_'])('accepts %j', (name) => {
     // Act & Assess
     expect(jobNameSchema.safeParse(name).success).toBe(true);
+    expect(isJobName(name)).toBe(true);
   });
 
   it.each([
@@ -60,6 +57,12 @@ describe('jobNameSchema', () => {
     // Act & Assess
     expect(jobNameSchema.safeParse(name).success).toBe(false);
     expect(JOB_NAME_PATTERN.test(name)).toBe(false);
+    expect(isJobName(name)).toBe(false);
+  });
+
+  it.each([undefined, null, 1, ['a']])('isJobName refuses the non-string %j', (value) => {
+    // Act & Assess
+    expect(isJobName(value)).toBe(false);
   });
 });
 

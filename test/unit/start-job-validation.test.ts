@@ -3,7 +3,6 @@
  * nothing (no write to DynamoDB, no worker invoked).
  */
 import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
-import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { jobTypeNames } from '../../functions/jobs/registry';
@@ -11,28 +10,35 @@ import { Defaults } from '../../functions/shared/config';
 import type { ApiHandler } from '../../functions/shared/http';
 import { MAX_INPUT_DEPTH } from '../../functions/start-job/service';
 import { apiEvent, bodyOf, startJobEvent } from './helpers/api-event';
+import { type LambdaEndpoint, startLambdaEndpoint } from './helpers/lambda-endpoint';
 
 const ddb = mockClient(DynamoDBClient);
-const lambda = mockClient(LambdaClient);
+/** Lambda's Invoke endpoint, which the handler reaches through AWS_ENDPOINT_URL_LAMBDA. */
+let lambda: LambdaEndpoint;
 let handler: ApiHandler;
 
 beforeAll(async () => {
+  lambda = await startLambdaEndpoint();
   vi.resetModules();
   vi.stubEnv('JOBS_TABLE_NAME', 'jobs-table');
   vi.stubEnv('WORKER_FUNCTION_NAME', 'eventjobs-worker');
   vi.stubEnv('MAX_INPUT_BYTES', '');
+  vi.stubEnv('AWS_REGION', 'eu-west-1');
+  vi.stubEnv('AWS_ACCESS_KEY_ID', 'AKIAUNITTEST00000000');
+  vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'unit-test-secret');
+  vi.stubEnv('AWS_ENDPOINT_URL_LAMBDA', lambda.url);
   ({ handler } = await import('../../functions/start-job/handler'));
 });
 
-afterAll(() => {
+afterAll(async () => {
   vi.unstubAllEnvs();
+  await lambda.close();
 });
 
 beforeEach(() => {
   ddb.reset();
   lambda.reset();
   ddb.on(PutItemCommand).resolves({});
-  lambda.on(InvokeCommand).resolves({ StatusCode: 202 });
   vi.spyOn(console, 'log').mockImplementation(() => undefined);
   vi.spyOn(console, 'error').mockImplementation(() => undefined);
 });
@@ -44,7 +50,7 @@ afterEach(() => {
 
 function expectNothingChanged() {
   expect(ddb.calls()).toHaveLength(0);
-  expect(lambda.calls()).toHaveLength(0);
+  expect(lambda.received).toHaveLength(0);
 }
 
 describe('POST /jobs: the body', () => {

@@ -4,11 +4,11 @@ import {
   DynamoDBClient,
   PutItemCommand,
 } from '@aws-sdk/client-dynamodb';
-import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import {
   afterAll,
   afterEach,
+  beforeAll,
   beforeEach,
   describe,
   expect,
@@ -16,16 +16,26 @@ import {
   type MockInstance,
   vi,
 } from 'vitest';
-import { workerPayloadSchema } from '../../functions/shared/events';
+import { workerPayloadSchema } from '../../functions/shared/event-schemas';
 import type { ApiHandler } from '../../functions/shared/http';
 import { canonicalJson, sha256Hex } from '../../functions/shared/json';
 import { activeItem, activeJob, bodyOf, startJobEvent, USER_ARN } from './helpers/api-event';
+import {
+  type LambdaEndpoint,
+  type ReceivedInvoke,
+  startLambdaEndpoint,
+} from './helpers/lambda-endpoint';
 
 const NOW = new Date('2025-11-28T12:00:00.000Z');
 const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 
 const ddb = mockClient(DynamoDBClient);
-const lambda = mockClient(LambdaClient);
+/** Lambda's Invoke endpoint, which the handler reaches through AWS_ENDPOINT_URL_LAMBDA. */
+let lambda: LambdaEndpoint;
+
+beforeAll(async () => {
+  lambda = await startLambdaEndpoint();
+});
 
 /** Loads the handler afresh with the given environment, as a cold start would. */
 async function loadHandler(env: Record<string, string> = {}): Promise<ApiHandler> {
@@ -33,13 +43,18 @@ async function loadHandler(env: Record<string, string> = {}): Promise<ApiHandler
   vi.stubEnv('JOBS_TABLE_NAME', 'jobs-table');
   vi.stubEnv('WORKER_FUNCTION_NAME', 'eventjobs-worker');
   vi.stubEnv('MAX_INPUT_BYTES', '');
+  vi.stubEnv('AWS_REGION', 'eu-west-1');
+  vi.stubEnv('AWS_ACCESS_KEY_ID', 'AKIAUNITTEST00000000');
+  vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'unit-test-secret');
+  vi.stubEnv('AWS_SESSION_TOKEN', 'unit-test-session');
+  vi.stubEnv('AWS_ENDPOINT_URL_LAMBDA', lambda.url);
   for (const [name, value] of Object.entries(env)) vi.stubEnv(name, value);
   const module = await import('../../functions/start-job/handler');
   return module.handler;
 }
 
-function payloadOf(call: { args: [{ input: { Payload?: unknown } }] } | undefined): unknown {
-  return JSON.parse(String(call?.args[0].input.Payload));
+function payloadOf(invoke: ReceivedInvoke | undefined): unknown {
+  return JSON.parse(invoke?.body ?? 'null');
 }
 
 /** What DynamoDB throws when the name already has a running job, with that job's item. */
@@ -58,7 +73,6 @@ beforeEach(() => {
   lambda.reset();
   ddb.on(PutItemCommand).resolves({});
   ddb.on(DeleteItemCommand).resolves({});
-  lambda.on(InvokeCommand).resolves({ StatusCode: 202 });
   vi.useFakeTimers({ toFake: ['Date'] });
   vi.setSystemTime(NOW);
   vi.spyOn(console, 'log').mockImplementation(() => undefined);
@@ -71,8 +85,9 @@ afterEach(() => {
   lambda.reset();
 });
 
-afterAll(() => {
+afterAll(async () => {
   vi.unstubAllEnvs();
+  await lambda.close();
 });
 
 describe('POST /jobs: starting a job', () => {
@@ -117,11 +132,16 @@ describe('POST /jobs: starting a job', () => {
     });
 
     // Assess: the worker gets a well-formed payload, fire and forget
-    const [invoke] = lambda.commandCalls(InvokeCommand);
-    expect(invoke?.args[0].input).toMatchObject({
-      FunctionName: 'eventjobs-worker',
-      InvocationType: 'Event',
+    const [invoke] = lambda.received;
+    expect(invoke).toMatchObject({
+      method: 'POST',
+      functionName: 'eventjobs-worker',
+      invocationType: 'Event',
     });
+    expect(invoke?.headers.authorization).toMatch(
+      /^AWS4-HMAC-SHA256 Credential=AKIAUNITTEST00000000\/\d{8}\/eu-west-1\/lambda\/aws4_request, /,
+    );
+    expect(invoke?.headers['x-amz-security-token']).toBe('unit-test-session');
     const payload = workerPayloadSchema.parse(payloadOf(invoke));
     expect(payload).toEqual({
       owner: USER_ARN,
@@ -178,7 +198,7 @@ describe('POST /jobs: starting a job', () => {
 
     // Assess
     expect(result.statusCode).toBe(202);
-    expect(payloadOf(lambda.commandCalls(InvokeCommand)[0])).toMatchObject({
+    expect(payloadOf(lambda.received[0])).toMatchObject({
       input: { value: 'ü' },
     });
   });
@@ -217,7 +237,7 @@ describe('POST /jobs: starting a job', () => {
     const role = 'arn:aws:sts::123456789012:assumed-role/ci-deployer';
     const [put] = ddb.commandCalls(PutItemCommand);
     expect(put?.args[0].input.Item?.pk).toEqual({ S: `JOB#${role}#ci` });
-    expect(payloadOf(lambda.commandCalls(InvokeCommand)[0])).toMatchObject({ owner: role });
+    expect(payloadOf(lambda.received[0])).toMatchObject({ owner: role });
   });
 });
 
@@ -248,7 +268,7 @@ describe('POST /jobs: a name that already has a running job', () => {
       status: 'RUNNING',
       statusUrl: 'https://abc123defg.execute-api.eu-west-1.amazonaws.com/jobs/greeting',
     });
-    expect(lambda.commandCalls(InvokeCommand)).toHaveLength(0);
+    expect(lambda.received).toHaveLength(0);
     expect(ddb.commandCalls(DeleteItemCommand)).toHaveLength(0);
   });
 
@@ -271,9 +291,9 @@ describe('POST /jobs: a name that already has a running job', () => {
     // Assess: the same run, handed to the worker again; the record is kept
     expect(result.statusCode).toBe(200);
     expect(bodyOf(result)).toMatchObject({ jobName: 'greeting', runId: existing.runId });
-    const calls = lambda.commandCalls(InvokeCommand);
+    const calls = lambda.received;
     expect(calls).toHaveLength(1);
-    expect(calls[0]?.args[0].input.InvocationType).toBe('Event');
+    expect(calls[0]?.invocationType).toBe('Event');
     expect(workerPayloadSchema.parse(payloadOf(calls[0]))).toEqual({
       owner: USER_ARN,
       jobName: 'greeting',
@@ -295,7 +315,7 @@ describe('POST /jobs: a name that already has a running job', () => {
       inputHash: sha256Hex(canonicalJson({ value: 'hello' })),
     });
     ddb.on(PutItemCommand).rejects(await nameTaken(existing));
-    lambda.on(InvokeCommand).rejects(new Error('Rate Exceeded.'));
+    lambda.answer({ status: 429, errorType: 'TooManyRequestsException' });
 
     // Act
     const result = await handler(
@@ -339,25 +359,27 @@ describe('POST /jobs: a name that already has a running job', () => {
         input: { value: 'hello' },
       },
     });
-    expect(lambda.commandCalls(InvokeCommand)).toHaveLength(0);
+    expect(lambda.received).toHaveLength(0);
     expect(ddb.commandCalls(DeleteItemCommand)).toHaveLength(0);
   });
 });
 
 describe('POST /jobs: when the worker cannot be invoked', () => {
   it.each([
+    ['Lambda cannot be reached', () => lambda.answer('drop')],
     [
-      'Invoke throws',
-      () => lambda.on(InvokeCommand).rejects(new Error('TooManyRequestsException')),
+      'Invoke is throttled on every attempt',
+      () => lambda.answer({ status: 429, errorType: 'TooManyRequestsException' }),
     ],
-    ['Invoke answers 500', () => lambda.on(InvokeCommand).resolves({ StatusCode: 500 })],
     [
-      'Invoke answers 200 instead of 202',
-      () => lambda.on(InvokeCommand).resolves({ StatusCode: 200 }),
+      'Invoke is refused',
+      () => lambda.answer({ status: 404, errorType: 'ResourceNotFoundException' }),
     ],
+    ['Invoke answers 500', () => lambda.answer({ status: 500, errorType: 'ServiceException' })],
+    ['Invoke answers 200 instead of 202', () => lambda.answer({ status: 200 })],
     [
       'Invoke reports a function error',
-      () => lambda.on(InvokeCommand).resolves({ StatusCode: 202, FunctionError: 'Unhandled' }),
+      () => lambda.answer({ status: 202, functionError: 'Unhandled' }),
     ],
   ])('removes the run it just wrote and answers 503 when %s', async (_, failInvoke) => {
     // Prepare
@@ -388,10 +410,27 @@ describe('POST /jobs: when the worker cannot be invoked', () => {
     );
   });
 
+  it('retries a throttled, failed or dropped Invoke and starts the job when a retry gets through', async () => {
+    // Prepare
+    const handler = await loadHandler();
+    lambda.answer({ status: 429, errorType: 'TooManyRequestsException' }, 'drop', { status: 202 });
+
+    // Act
+    const result = await handler(
+      startJobEvent({ type: 'echo', name: 'greeting', input: { value: 1 } }),
+    );
+
+    // Assess: three attempts with the same payload, the job started and its record kept
+    expect(result.statusCode).toBe(202);
+    expect(lambda.received).toHaveLength(3);
+    expect(new Set(lambda.received.map((invoke) => invoke.body)).size).toBe(1);
+    expect(ddb.commandCalls(DeleteItemCommand)).toHaveLength(0);
+  });
+
   it('still answers 503, and logs the orphaned record loudly, when removing it fails too', async () => {
     // Prepare
     const handler = await loadHandler();
-    lambda.on(InvokeCommand).rejects(new Error('ServiceException'));
+    lambda.answer({ status: 500, errorType: 'ServiceException' });
     ddb.on(DeleteItemCommand).rejects(new Error('ProvisionedThroughputExceededException'));
 
     // Act
@@ -416,7 +455,7 @@ describe('POST /jobs: when the worker cannot be invoked', () => {
   it('answers 503 when the record was already removed by someone else', async () => {
     // Prepare: the conditional delete finds no record of this run
     const handler = await loadHandler();
-    lambda.on(InvokeCommand).rejects(new Error('ServiceException'));
+    lambda.answer({ status: 500, errorType: 'ServiceException' });
     ddb
       .on(DeleteItemCommand)
       .rejects(new ConditionalCheckFailedException({ message: 'failed', $metadata: {} }));
@@ -450,7 +489,7 @@ describe('POST /jobs: when DynamoDB fails', () => {
     });
     expect(result.body).not.toContain('fire');
     expect(result.body).not.toContain(String(failure.stack).split('\n')[1]?.trim());
-    expect(lambda.commandCalls(InvokeCommand)).toHaveLength(0);
+    expect(lambda.received).toHaveLength(0);
   });
 });
 
@@ -524,7 +563,7 @@ describe('POST /jobs: a timeout for the run', () => {
     expect(result.statusCode).toBe(400);
     expect(bodyOf(result)).toMatchObject({ error: { code } });
     expect(ddb.commandCalls(PutItemCommand)).toHaveLength(0);
-    expect(lambda.commandCalls(InvokeCommand)).toHaveLength(0);
+    expect(lambda.received).toHaveLength(0);
   });
 
   it('treats a retry with another timeout as a different request (409)', async () => {
@@ -595,7 +634,7 @@ describe('POST /jobs: a webhook callback', () => {
       error: { code: 'InvalidCallback', message: expect.any(String) },
     });
     expect(ddb.commandCalls(PutItemCommand)).toHaveLength(0);
-    expect(lambda.commandCalls(InvokeCommand)).toHaveLength(0);
+    expect(lambda.received).toHaveLength(0);
   });
 
   it.each([

@@ -6,7 +6,10 @@ import {
 } from '@aws-sdk/client-eventbridge';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { jobCancelledDetailSchema, jobTimedOutDetailSchema } from '../../functions/shared/events';
+import {
+  jobCancelledDetailSchema,
+  jobTimedOutDetailSchema,
+} from '../../functions/shared/event-schemas';
 import type { ActiveJob } from '../../functions/shared/model';
 import { type ActiveSummary, JobStore } from '../../functions/shared/store';
 import { ACTIVE_SHARDS, activePartitionKey } from '../../functions/shared/table';

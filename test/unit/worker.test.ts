@@ -24,8 +24,8 @@ import {
   jobProgressDetailSchema,
   jobStartedDetailSchema,
   jobTimedOutDetailSchema,
-  type WorkerPayload,
-} from '../../functions/shared/events';
+} from '../../functions/shared/event-schemas';
+import type { WorkerPayload } from '../../functions/shared/events';
 import type { ActiveJob } from '../../functions/shared/model';
 import { JobStore } from '../../functions/shared/store';
 import { EventDeliveryError } from '../../functions/worker/errors';

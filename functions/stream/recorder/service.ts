@@ -10,8 +10,8 @@
  */
 import { MalformedEventError } from '../../shared/errors';
 import { describeError, log } from '../../shared/log';
+import { describeIssues } from '../../shared/schema';
 import { jobPartitionKey } from '../../shared/table';
-import { describeZodIssues } from '../../shared/text';
 import type { ConnectionsApi } from '../connections';
 import { DeliveryError, GoneConnectionError } from '../errors';
 import { eventMessage, isTerminal, type JobEvent, jobEventSchema } from '../messages';
@@ -41,9 +41,12 @@ export async function recordEvent(input: unknown, deps: RecorderDeps): Promise<R
   const parsed = jobEventSchema.safeParse(input);
   if (!parsed.success) {
     // Thrown, so that after Lambda's retries the event lands in the dead-letter queue.
-    throw new MalformedEventError(`Not a job lifecycle event: ${describeZodIssues(parsed.error)}`, {
-      cause: parsed.error,
-    });
+    throw new MalformedEventError(
+      `Not a job lifecycle event: ${describeIssues(parsed.error.issues)}`,
+      {
+        cause: parsed.error,
+      },
+    );
   }
   const event = parsed.data;
   const { owner, jobName, runId } = event.detail;

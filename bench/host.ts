@@ -1,0 +1,214 @@
+/**
+ * The benchmark's local cloud, in a child process of its own: the client load
+ * and the cloud do not share one event loop, and the cloud's resident set is
+ * the child's alone. The parent drives it over the IPC channel (bench/host-client.ts).
+ *
+ * Instrumentation, all outside the cloud's own code paths:
+ * - an observer on the bus notes when each bench job's lifecycle events were put;
+ * - a wrapper around the DynamoDB service notes when each job's active record
+ *   was deleted (the completion's TransactWriteItems with a Delete), counts
+ *   calls per calling function, and can capture request bodies to replay.
+ */
+import { readFileSync } from 'node:fs';
+import { type RunningLocalCloud, startLocalCloud } from '../local/cloud';
+import type { AwsRequest, AwsResponse } from '../local/contracts';
+import type { HostInfo, HostRequest, JobTimeline, MemoryFigures } from './protocol';
+import { BENCH_NAME_PATTERN } from './protocol';
+import { type CapturedJob, replayCeiling, summarizeCapture } from './replay';
+
+interface Options {
+  readonly assemblyDir: string;
+}
+
+const options = JSON.parse(process.argv[2] ?? '{}') as Options;
+
+const timelines = new Map<string, MutableTimeline>();
+const callsByCaller = new Map<string, number>();
+let capture: Map<string, CapturedJob> | undefined;
+let captured: CapturedJob[] = [];
+
+interface MutableTimeline {
+  startedObservedAt?: number;
+  terminalObservedAt?: number;
+  terminalType?: string;
+  startedAt?: number;
+  finishedAt?: number;
+  deletedAt?: number;
+}
+
+function timelineOf(name: string): MutableTimeline {
+  let timeline = timelines.get(name);
+  if (!timeline) {
+    timeline = {};
+    timelines.set(name, timeline);
+  }
+  return timeline;
+}
+
+/** The function name in a role session ARN (`assumed-role/Role/fn`), or the ARN. */
+function callerName(request: AwsRequest): string {
+  const arn = request.caller?.arn ?? 'anonymous';
+  return arn.split('/').at(-1) ?? arn;
+}
+
+/** Instruments the cloud; answers the DynamoDB service's own entry point, uninstrumented. */
+function instrument(cloud: RunningLocalCloud): (request: AwsRequest) => Promise<AwsResponse> {
+  cloud.services.events.observe((_bus, event) => {
+    const detail = (event.detail ?? {}) as Record<string, unknown>;
+    const name = typeof detail.jobName === 'string' ? detail.jobName : undefined;
+    if (!name || !BENCH_NAME_PATTERN.test(name)) return;
+    const timeline = timelineOf(name);
+    const now = Date.now();
+    const type = event['detail-type'];
+    if (type === 'Job Started') {
+      timeline.startedObservedAt ??= now;
+      if (typeof detail.startedAt === 'string') timeline.startedAt = Date.parse(detail.startedAt);
+    } else if (type !== 'Job Progress' && timeline.terminalObservedAt === undefined) {
+      timeline.terminalObservedAt = now;
+      timeline.terminalType = type;
+      if (typeof detail.finishedAt === 'string')
+        timeline.finishedAt = Date.parse(detail.finishedAt);
+      if (typeof detail.startedAt === 'string') timeline.startedAt = Date.parse(detail.startedAt);
+    }
+  });
+
+  const dynamodb = cloud.services.dynamodb;
+  const handle = dynamodb.handle.bind(dynamodb);
+  dynamodb.handle = async (request: AwsRequest): Promise<AwsResponse> => {
+    const response = await handle(request);
+    const caller = callerName(request);
+    const operation =
+      request.operation ?? request.headers['x-amz-target']?.split('.').at(-1) ?? '?';
+    const key = `${caller} ${operation}`;
+    callsByCaller.set(key, (callsByCaller.get(key) ?? 0) + 1);
+    if (response.status === 200) {
+      const text = request.body.toString('utf8');
+      const names = text.match(new RegExp(BENCH_NAME_PATTERN.source, 'g')) ?? [];
+      if (operation === 'TransactWriteItems' && text.includes('"Delete"')) {
+        const now = Date.now();
+        for (const name of names) timelineOf(name).deletedAt ??= now;
+      }
+      const job = capture && names.map((name) => capture?.get(name)).find(Boolean);
+      if (job)
+        job.requests.push({ operation, target: request.headers['x-amz-target'] ?? '', body: text });
+    }
+    return response;
+  };
+  return handle;
+}
+
+/** The resident set of this process, threads included, from /proc (Linux) or Node. */
+function residentBytes(): number {
+  try {
+    const status = readFileSync('/proc/self/status', 'utf8');
+    const match = /VmRSS:\s+(\d+)\s+kB/.exec(status);
+    if (match) return Number(match[1]) * 1024;
+  } catch {
+    // Not Linux: Node's figure is the same measure.
+  }
+  return process.memoryUsage.rss();
+}
+
+function memory(): MemoryFigures {
+  const collect = (globalThis as { gc?: () => void }).gc;
+  collect?.();
+  collect?.();
+  const usage = process.memoryUsage();
+  const stats = cloud.services.lambda.stats();
+  return {
+    rssBytes: residentBytes(),
+    heapUsedBytes: usage.heapUsed,
+    externalBytes: usage.external,
+    workerThreads: stats.workers,
+    queued: stats.queued,
+    inFlight: stats.inFlight,
+  };
+}
+
+async function waitDeleted(names: readonly string[], timeoutMs: number): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const missing = names.filter((name) => timelines.get(name)?.deletedAt === undefined);
+    if (missing.length === 0) return 0;
+    if (Date.now() > deadline) return missing.length;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+async function answer(request: HostRequest): Promise<unknown> {
+  switch (request.kind) {
+    case 'info': {
+      const user = cloud.users[0];
+      if (!user) throw new Error('the local cloud has no identity to sign with');
+      const info: HostInfo = {
+        apiUrl: cloud.apiUrl,
+        region: cloud.region,
+        accessKeyId: user.accessKeyId,
+        secretAccessKey: user.secretAccessKey,
+        webhookSecret: Object.values(cloud.services.secretsManager.values())[0],
+        startupMs: cloud.startupMs,
+        pid: process.pid,
+      };
+      return info;
+    }
+    case 'usage':
+      return cloud.usage();
+    case 'calls':
+      return Object.fromEntries(callsByCaller);
+    case 'memory':
+      return memory();
+    case 'timelines': {
+      const out: Record<string, JobTimeline> = {};
+      for (const name of request.names) out[name] = { ...timelines.get(name) };
+      return out;
+    }
+    case 'waitDeleted':
+      return waitDeleted(request.names, request.timeoutMs);
+    case 'capture': {
+      // Merges: a job is named before its first request, and its run id is learnt from the 202.
+      const jobs = capture ?? new Map<string, CapturedJob>();
+      for (const [jobName, runId] of Object.entries(request.runIds)) {
+        const known = jobs.get(jobName);
+        jobs.set(jobName, { jobName, runId, requests: known?.requests ?? [] });
+      }
+      capture = jobs;
+      return null;
+    }
+    case 'endCapture':
+      captured = [...(capture?.values() ?? [])].filter((job) => job.requests.length > 0);
+      capture = undefined;
+      return summarizeCapture(captured);
+    case 'ceiling':
+      return replayCeiling(rawDynamoDb, captured, request);
+    case 'forget':
+      for (const name of request.names) timelines.delete(name);
+      return null;
+    case 'stop':
+      return cloud.stop();
+  }
+}
+
+const cloud = await startLocalCloud({
+  assemblyDir: options.assemblyDir,
+  apiPort: 0,
+  awsPort: 0,
+  quiet: true,
+  // For looking into a run: one log file per function.
+  ...(process.env.BENCH_LOGS_DIR ? { logsDir: process.env.BENCH_LOGS_DIR } : {}),
+});
+const rawDynamoDb = instrument(cloud);
+
+process.on('message', (message: { id: number; request: HostRequest }) => {
+  answer(message.request).then(
+    (result) => process.send?.({ id: message.id, result }),
+    (error: unknown) =>
+      process.send?.({
+        id: message.id,
+        error: error instanceof Error ? error.stack : String(error),
+      }),
+  );
+});
+process.on('disconnect', () => {
+  void cloud.stop().finally(() => process.exit(0));
+});
+process.send?.({ ready: true });

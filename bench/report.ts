@@ -1,0 +1,230 @@
+/** The benchmark's printed table: every figure next to its target (issue 6). */
+import type { BundleFigures } from './bundles';
+import type { CostBreakdown, OpsPerJob } from './cost';
+import type { LatencyFigures } from './latency';
+import type { MemoryFigures3 } from './memory';
+import type { Distribution } from './stats';
+import type { ThroughputFigures } from './throughput';
+
+export const TARGETS = {
+  eventP50Ms: 20,
+  eventP99Ms: 100,
+  jobsPerSecond: 150,
+  shareOfCeiling: 0.7,
+  bytesPerJob: 20 * 1024,
+  bundleBytes: 350 * 1024,
+  initMs: 100,
+  dollarsPerMillion: 6,
+} as const;
+
+export interface Report {
+  readonly machine: {
+    readonly node: string;
+    readonly platform: string;
+    readonly cpus: number;
+    readonly cpuModel: string;
+    readonly memoryGiB: number;
+  };
+  readonly seconds: number;
+  readonly latency?: LatencyFigures;
+  readonly throughput?: ThroughputFigures;
+  readonly memory?: MemoryFigures3;
+  readonly bundles?: { readonly target: object; readonly functions: readonly BundleFigures[] };
+  readonly cost?: {
+    readonly eventPath: { readonly ops: OpsPerJob; readonly dollarsPerMillion: CostBreakdown };
+    readonly pollingPath: { readonly ops: OpsPerJob; readonly dollarsPerMillion: CostBreakdown };
+    readonly stepFunctionsStandard: {
+      readonly ops: OpsPerJob;
+      readonly transitions: number;
+      readonly dollarsPerMillion: CostBreakdown;
+    };
+  };
+}
+
+const met = (ok: boolean) => (ok ? 'met' : 'MISSED');
+const ms = (value: number) => (Number.isFinite(value) ? `${Math.round(value)}` : '-');
+const pct = (d: Distribution) => `${ms(d.p50)} / ${ms(d.p95)} / ${ms(d.p99)}`;
+const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`;
+const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
+const dollars = (value: number) => `$${value.toFixed(2)}`;
+const n2 = (value: number) => value.toFixed(2);
+
+function table(rows: readonly (readonly string[])[]): string {
+  const widths: number[] = [];
+  for (const row of rows) {
+    row.forEach((cell, i) => {
+      widths[i] = Math.max(widths[i] ?? 0, cell.length);
+    });
+  }
+  return rows
+    .map((row) =>
+      row
+        .map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0)))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
+}
+
+export function formatReport(report: Report): string {
+  const out: string[] = [];
+  const { latency, throughput, memory, bundles, cost } = report;
+  if (latency) {
+    const eventOk = (d: Distribution) => d.p50 <= TARGETS.eventP50Ms && d.p99 <= TARGETS.eventP99Ms;
+    out.push(
+      `1. Event-driven against polling: ${latency.jobs} sleep jobs of 1-3 s, ${latency.rate}/s; latency from the work's end`,
+      table([
+        [
+          'observer',
+          'p50 / p95 / p99 ms',
+          'missed',
+          'API calls/job',
+          'DynamoDB reads/job',
+          'target',
+        ],
+        [
+          'stream (SSE)',
+          pct(latency.stream.latencyMs),
+          String(latency.stream.missed),
+          n2(latency.stream.apiCallsPerJob),
+          n2(latency.dynamodbReadsPerJob.eventPath),
+          `p50 <= 20, p99 <= 100: ${met(eventOk(latency.stream.latencyMs))}`,
+        ],
+        [
+          'webhook',
+          pct(latency.webhook.latencyMs),
+          String(latency.webhook.missed),
+          n2(latency.webhook.apiCallsPerJob),
+          n2(latency.dynamodbReadsPerJob.eventPath),
+          `p50 <= 20, p99 <= 100: ${met(eventOk(latency.webhook.latencyMs))}`,
+        ],
+        [
+          `polling every ${latency.polling.pollIntervalMs / 1000} s`,
+          pct(latency.polling.latencyMs),
+          String(latency.polling.missed),
+          n2(latency.polling.apiCallsPerJob),
+          n2(latency.dynamodbReadsPerJob.eventPath + latency.dynamodbReadsPerJob.polling),
+          '(the approach replaced)',
+        ],
+      ]),
+      '',
+    );
+  }
+  if (throughput) {
+    const s = throughput.stages;
+    const ok =
+      throughput.jobsPerSecond >= TARGETS.jobsPerSecond ||
+      throughput.shareOfCeiling >= TARGETS.shareOfCeiling;
+    out.push(
+      `2. Throughput: ${throughput.jobs} echo jobs, ${throughput.concurrency} POSTs in flight, first POST to last record deleted`,
+      table([
+        ['figure', 'value', 'target'],
+        [
+          'jobs per second',
+          `${throughput.jobsPerSecond.toFixed(1)} (${throughput.seconds.toFixed(1)} s, ${throughput.unfinished} unfinished, ${throughput.startRetries} retried POSTs)`,
+          `>= 150 or >= 70% of ceiling: ${met(ok)}`,
+        ],
+        [
+          'DynamoDB ceiling',
+          `${throughput.ceiling.jobsPerSecond.toFixed(1)} jobs/s (${throughput.ceiling.requestsPerSecond.toFixed(0)} requests/s; ${Object.entries(
+            throughput.dynamodbPerJob.perJob,
+          )
+            .map(([op, count]) => `${n2(count)} ${op}`)
+            .join(', ')} per job)`,
+          `share ${(throughput.shareOfCeiling * 100).toFixed(0)}%`,
+        ],
+      ]),
+      table([
+        ['stage (ms per job)', 'p50 / p95 / p99', 'mean'],
+        ['accept: POST to 202', pct(s.accept), ms(s.accept.mean)],
+        ['queue: 202 to run start', pct(s.queue), ms(s.queue.mean)],
+        ['run: the work', pct(s.run), ms(s.run.mean)],
+        ['publish: work end to event', pct(s.publish), ms(s.publish.mean)],
+        ['complete: event to record deleted', pct(s.complete), ms(s.complete.mean)],
+        ['total: POST to record deleted', pct(s.total), ms(s.total.mean)],
+      ]),
+      '',
+    );
+  }
+  if (memory) {
+    const last = memory.samples.at(-1);
+    const first = memory.samples[0];
+    out.push(
+      `3. Memory: ${memory.jobs} sleep jobs in flight (${last?.host.inFlight ?? 0} running, ${last?.host.queued ?? 0} in Lambda's queue)`,
+      table([
+        ['figure', 'value', 'target'],
+        ['local cloud, idle', mib(memory.idle.rssBytes), ''],
+        [`local cloud, ${memory.jobs} in flight`, mib(last?.host.rssBytes ?? 0), ''],
+        [
+          'per in-flight job',
+          `${kib(memory.bytesPerJob)} (marginal ${kib(memory.marginalBytesPerJob)})`,
+          `<= 20 KB: ${met(memory.bytesPerJob <= TARGETS.bytesPerJob)}`,
+        ],
+        [
+          'client heap while starting',
+          `${mib(first?.clientHeapUsedBytes ?? 0)} at ${first?.started ?? 0} jobs, ${mib(last?.clientHeapUsedBytes ?? 0)} at ${last?.started ?? 0} (${memory.clientHeapBytesPerJob.toFixed(1)} B/job)`,
+          'flat',
+        ],
+      ]),
+      '',
+    );
+  }
+  if (bundles) {
+    out.push(
+      '4. Function bundles: size and median of 10 fresh-process imports, against a naive build (CJS, not minified, SDK from node_modules)',
+      table([
+        ['function', 'bundle', 'init ms', 'naive', 'naive init ms', 'target <= 350 KB, <= 100 ms'],
+        ...bundles.functions.map((f) => [
+          f.name,
+          kib(f.shippedBytes),
+          f.shippedInitMs.toFixed(1),
+          kib(f.naiveBytes),
+          f.naiveInitMs.toFixed(1),
+          met(f.shippedBytes <= TARGETS.bundleBytes && f.shippedInitMs <= TARGETS.initMs),
+        ]),
+      ]),
+      '',
+    );
+  }
+  if (cost) {
+    const row = (name: string, c: CostBreakdown, target: string) => [
+      name,
+      dollars(c.total),
+      dollars(c.httpApi),
+      dollars(c.lambdaRequests + c.lambdaDuration),
+      dollars(c.dynamodb),
+      dollars(c.eventBridge),
+      dollars(c.stepFunctions),
+      target,
+    ];
+    out.push(
+      '5. Cost per million jobs on AWS (us-east-1 prices from AWS-FACTS.md, arm64, counted per job in this run)',
+      table([
+        [
+          'path',
+          'total',
+          'HTTP API',
+          'Lambda',
+          'DynamoDB',
+          'EventBridge',
+          'Step Functions',
+          'target',
+        ],
+        row(
+          'event path',
+          cost.eventPath.dollarsPerMillion,
+          `<= $6: ${met(cost.eventPath.dollarsPerMillion.total <= TARGETS.dollarsPerMillion)}`,
+        ),
+        row('polling every 1 s', cost.pollingPath.dollarsPerMillion, ''),
+        row(
+          `Step Functions Standard (${cost.stepFunctionsStandard.transitions} transitions)`,
+          cost.stepFunctionsStandard.dollarsPerMillion,
+          'reference',
+        ),
+      ]),
+      '',
+    );
+  }
+  out.push(`Took ${report.seconds.toFixed(0)} s.`);
+  return out.join('\n');
+}

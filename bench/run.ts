@@ -1,0 +1,237 @@
+/**
+ * `npm run bench`: every benchmark of issue 6 in one run on the local cloud,
+ * a table on stdout and everything in bench/results.json.
+ *
+ * 1. event-driven against polling (bench/latency.ts)
+ * 2. end-to-end throughput and the DynamoDB ceiling (bench/throughput.ts)
+ * 3. memory per in-flight job, and a client's memory (bench/memory.ts)
+ * 4. function bundles against a naive build (bench/bundles.ts)
+ * 5. cost per million jobs (bench/cost.ts)
+ *
+ * The local cloud runs in a child process (bench/host.ts), so the client load
+ * and the cloud do not share an event loop and its memory is its own.
+ */
+import { writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { type BundleFigures, benchBundles } from './bundles';
+import { benchClient } from './client';
+import {
+  addOps,
+  costPerMillion,
+  opsPerJob,
+  STEP_FUNCTIONS_TRANSITIONS,
+  stepFunctionsOps,
+} from './cost';
+import { BenchHost } from './host-client';
+import { benchLatency, type LatencyFigures } from './latency';
+import { benchMemory, type MemoryFigures3 } from './memory';
+import type { HostInfo } from './protocol';
+import { formatReport, type Report, TARGETS } from './report';
+import { benchThroughput, type ThroughputFigures } from './throughput';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const PARTS = ['latency', 'throughput', 'memory', 'bundles', 'cost'] as const;
+type Part = (typeof PARTS)[number];
+
+const USAGE = `Usage: npm run bench -- [options]
+
+  --only LIST             run only these parts: ${PARTS.join(',')} (cost needs latency and throughput)
+  --latency-jobs N        sleep jobs observed by stream, webhook and polling (default 200)
+  --latency-rate N        of those, started per second (default 20)
+  --throughput-jobs N     echo jobs pushed end to end (default 2000)
+  --concurrency N         POSTs in flight in the throughput and memory parts (default 32)
+  --memory-jobs N         jobs in flight for the memory figure (default 10000)
+  --runs N                fresh imports per bundle for its median init (default 10)
+  --help                  show this`;
+
+function wholeNumber(name: string, value: string, min: number, max: number): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new Error(`--${name} must be a whole number from ${min} to ${max}, got "${value}"`);
+  }
+  return n;
+}
+
+function parse(argv: string[]) {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      only: { type: 'string' },
+      'latency-jobs': { type: 'string', default: '200' },
+      'latency-rate': { type: 'string', default: '20' },
+      'throughput-jobs': { type: 'string', default: '2000' },
+      concurrency: { type: 'string', default: '32' },
+      'memory-jobs': { type: 'string', default: '10000' },
+      runs: { type: 'string', default: '10' },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  const only = values.only?.split(',').map((part) => part.trim()) ?? [...PARTS];
+  for (const part of only) {
+    if (!(PARTS as readonly string[]).includes(part)) {
+      throw new Error(`--only: unknown part "${part}"; the parts are ${PARTS.join(', ')}`);
+    }
+  }
+  return {
+    help: values.help,
+    parts: new Set(only as Part[]),
+    latencyJobs: wholeNumber('latency-jobs', values['latency-jobs'], 1, 100_000),
+    latencyRate: wholeNumber('latency-rate', values['latency-rate'], 1, 10_000),
+    throughputJobs: wholeNumber('throughput-jobs', values['throughput-jobs'], 1, 1_000_000),
+    concurrency: wholeNumber('concurrency', values.concurrency, 1, 1024),
+    memoryJobs: wholeNumber('memory-jobs', values['memory-jobs'], 10, 1_000_000),
+    runs: wholeNumber('runs', values.runs, 1, 100),
+  };
+}
+
+async function main(argv: string[]): Promise<number> {
+  let args: ReturnType<typeof parse>;
+  try {
+    args = parse(argv);
+  } catch (error) {
+    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n\n${USAGE}\n`);
+    return 2;
+  }
+  if (args.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const log = (line: string) => process.stdout.write(`${line}\n`);
+  const machine = {
+    node: process.version,
+    platform: `${process.platform} ${process.arch}`,
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model ?? 'unknown',
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+  };
+  log(
+    `eventjobs benchmark on ${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGiB} GiB, Node ${machine.node}`,
+  );
+  const began = performance.now();
+  const assemblyDir = join(ROOT, '.bench/cdk.out');
+
+  // Part 4 first: it synthesizes the assembly every other part runs.
+  log('\n[4/5] Function bundles');
+  const functions: BundleFigures[] = await benchBundles({
+    runs: args.parts.has('bundles') ? args.runs : 1,
+    log,
+  });
+  const bundles = args.parts.has('bundles')
+    ? { target: { maxBytes: TARGETS.bundleBytes, maxInitMs: TARGETS.initMs }, functions }
+    : undefined;
+
+  let latency: LatencyFigures | undefined;
+  let throughput: ThroughputFigures | undefined;
+  if (args.parts.has('latency') || args.parts.has('throughput') || args.parts.has('cost')) {
+    const host = await BenchHost.start(assemblyDir);
+    try {
+      const info = await host.ask<HostInfo>({ kind: 'info' });
+      const client = benchClient(info);
+      if (args.parts.has('latency') || args.parts.has('cost')) {
+        log('\n[1/5] Event-driven against polling');
+        latency = await benchLatency(host, client, {
+          jobs: args.latencyJobs,
+          rate: args.latencyRate,
+          pollIntervalMs: 1000,
+          timeoutMs: 10 * 60_000,
+          webhookSecret: info.webhookSecret,
+          log,
+        });
+      }
+      if (args.parts.has('throughput') || args.parts.has('cost')) {
+        log('\n[2/5] End-to-end throughput');
+        throughput = await benchThroughput(host, client, {
+          jobs: args.throughputJobs,
+          concurrency: args.concurrency,
+          warmupJobs: 100,
+          timeoutMs: 20 * 60_000,
+          log,
+        });
+      }
+    } finally {
+      await host.stop();
+    }
+  }
+
+  let memory: MemoryFigures3 | undefined;
+  if (args.parts.has('memory')) {
+    log('\n[3/5] Memory');
+    const host = await BenchHost.start(assemblyDir);
+    try {
+      const info = await host.ask<HostInfo>({ kind: 'info' });
+      memory = await benchMemory(host, benchClient(info), {
+        jobs: args.memoryJobs,
+        concurrency: args.concurrency,
+        samples: 10,
+        log,
+      });
+    } finally {
+      await host.stop();
+    }
+  }
+
+  let cost: Report['cost'];
+  if (throughput && latency) {
+    const eventPath = opsPerJob(throughput.usage, throughput.jobs);
+    // One poll: an API request, a get-job invocation and its reads, from the latency run.
+    const getJob = opsPerJob(latency.usage, latency.getJobInvocations);
+    const perPoll = {
+      ...getJob,
+      httpRequests: 1,
+      lambda: Object.fromEntries(
+        Object.entries(getJob.lambda).filter(([name]) => /get-?job/i.test(name)),
+      ),
+      dynamodbWriteUnits: 0,
+      eventChunks: 0,
+      sqsRequests: 0,
+    };
+    const pollingPath = addOps(eventPath, perPoll, latency.polling.apiCallsPerJob);
+    const workerName = Object.keys(eventPath.lambda).find((name) => /worker/i.test(name)) ?? '';
+    cost = {
+      eventPath: { ops: eventPath, dollarsPerMillion: costPerMillion(eventPath) },
+      pollingPath: { ops: pollingPath, dollarsPerMillion: costPerMillion(pollingPath) },
+      stepFunctionsStandard: {
+        ops: stepFunctionsOps(eventPath, workerName),
+        transitions: STEP_FUNCTIONS_TRANSITIONS,
+        dollarsPerMillion: costPerMillion(
+          stepFunctionsOps(eventPath, workerName),
+          STEP_FUNCTIONS_TRANSITIONS,
+        ),
+      },
+    };
+  }
+
+  const report: Report = {
+    machine,
+    seconds: (performance.now() - began) / 1000,
+    ...(latency ? { latency } : {}),
+    ...(throughput ? { throughput } : {}),
+    ...(memory ? { memory } : {}),
+    ...(bundles ? { bundles } : {}),
+    ...(cost ? { cost } : {}),
+  };
+  log(`\n${formatReport(report)}`);
+  const resultsFile = join(ROOT, 'bench/results.json');
+  writeFileSync(
+    resultsFile,
+    `${JSON.stringify({ measuredAt: new Date().toISOString(), ...report }, null, 2)}\n`,
+  );
+  log(`Written to ${resultsFile}`);
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(
+      `${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
+    process.exitCode = 1;
+  },
+);

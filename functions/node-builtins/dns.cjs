@@ -1,0 +1,2 @@
+// node:dns for the bundles; see README.md here.
+module.exports = process.getBuiltinModule('node:dns');

@@ -1,0 +1,2 @@
+// node:fs/promises for the bundles; see README.md here.
+module.exports = process.getBuiltinModule('node:fs/promises');

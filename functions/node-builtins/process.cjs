@@ -1,0 +1,2 @@
+// node:process for the bundles; see README.md here.
+module.exports = process.getBuiltinModule('node:process');

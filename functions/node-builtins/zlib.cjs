@@ -1,0 +1,2 @@
+// node:zlib for the bundles; see README.md here.
+module.exports = process.getBuiltinModule('node:zlib');
