@@ -29,8 +29,11 @@ export class BenchHost {
     });
   }
 
-  static async start(assemblyDir: string): Promise<BenchHost> {
-    const child = fork(join(ROOT, 'bench/host.ts'), [JSON.stringify({ assemblyDir })], {
+  static async start(
+    assemblyDir: string,
+    options: { readonly accountConcurrency?: number } = {},
+  ): Promise<BenchHost> {
+    const child = fork(join(ROOT, 'bench/host.ts'), [JSON.stringify({ assemblyDir, ...options })], {
       cwd: ROOT,
       execArgv: ['--expose-gc', '--import', 'tsx'],
       env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },

@@ -18,6 +18,8 @@ import { type CapturedJob, replayCeiling, summarizeCapture } from './replay';
 
 interface Options {
   readonly assemblyDir: string;
+  /** Lambda's concurrent executions across all functions. @default the local cloud's (100) */
+  readonly accountConcurrency?: number;
 }
 
 const options = JSON.parse(process.argv[2] ?? '{}') as Options;
@@ -193,6 +195,7 @@ const cloud = await startLocalCloud({
   apiPort: 0,
   awsPort: 0,
   quiet: true,
+  ...(options.accountConcurrency ? { accountConcurrency: options.accountConcurrency } : {}),
   // For looking into a run: one log file per function.
   ...(process.env.BENCH_LOGS_DIR ? { logsDir: process.env.BENCH_LOGS_DIR } : {}),
 });

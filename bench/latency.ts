@@ -6,6 +6,7 @@
  * of the terminal event) to the moment each observer learnt of it.
  */
 
+import { setMaxListeners } from 'node:events';
 import { jobPath } from '../cli/http';
 import { sseSource } from '../cli/stream';
 import { startWebhookReceiver } from '../demo/webhook-receiver';
@@ -76,6 +77,8 @@ export async function benchLatency(
       })
     : undefined;
   const controller = new AbortController();
+  // Every stream and poller listens on this one signal: hundreds of listeners are expected.
+  setMaxListeners(0, controller.signal);
   const deadline = setTimeout(() => controller.abort(), options.timeoutMs);
   const stream = sseSource(client.api);
 

@@ -92,6 +92,9 @@ export async function benchMemory(
         collect();
         const usage = process.memoryUsage();
         const hostFigures = await host.ask<MemoryFigures>({ kind: 'memory' });
+        options.log(
+          `  ${at} started: local cloud ${(hostFigures.rssBytes / 2 ** 20).toFixed(0)} MiB (${hostFigures.inFlight} running, ${hostFigures.queued} queued)`,
+        );
         samples.push({
           started: at,
           host: hostFigures,

@@ -15,15 +15,10 @@ import { writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { synthesize } from '../local/freshness';
 import { type BundleFigures, benchBundles } from './bundles';
 import { benchClient } from './client';
-import {
-  addOps,
-  costPerMillion,
-  opsPerJob,
-  STEP_FUNCTIONS_TRANSITIONS,
-  stepFunctionsOps,
-} from './cost';
+import { costSection } from './cost-section';
 import { BenchHost } from './host-client';
 import { benchLatency, type LatencyFigures } from './latency';
 import { benchMemory, type MemoryFigures3 } from './memory';
@@ -39,10 +34,13 @@ const USAGE = `Usage: npm run bench -- [options]
 
   --only LIST             run only these parts: ${PARTS.join(',')} (cost needs latency and throughput)
   --latency-jobs N        sleep jobs observed by stream, webhook and polling (default 200)
-  --latency-rate N        of those, started per second (default 20)
+  --latency-rate N        of those, started per second (default 5: the pollers' load stays within
+                          what the local cloud serves on 2 cores)
   --throughput-jobs N     echo jobs pushed end to end (default 2000)
   --concurrency N         POSTs in flight in the throughput and memory parts (default 32)
   --memory-jobs N         jobs in flight for the memory figure (default 10000)
+  --memory-concurrency N  the worker's reserved concurrency in the memory part: how many of those
+                          run at once, the rest wait in Lambda's event queue (default 10)
   --runs N                fresh imports per bundle for its median init (default 10)
   --help                  show this`;
 
@@ -62,10 +60,11 @@ function parse(argv: string[]) {
     options: {
       only: { type: 'string' },
       'latency-jobs': { type: 'string', default: '200' },
-      'latency-rate': { type: 'string', default: '20' },
+      'latency-rate': { type: 'string', default: '5' },
       'throughput-jobs': { type: 'string', default: '2000' },
       concurrency: { type: 'string', default: '32' },
       'memory-jobs': { type: 'string', default: '10000' },
+      'memory-concurrency': { type: 'string', default: '10' },
       runs: { type: 'string', default: '10' },
       help: { type: 'boolean', default: false },
     },
@@ -84,6 +83,7 @@ function parse(argv: string[]) {
     throughputJobs: wholeNumber('throughput-jobs', values['throughput-jobs'], 1, 1_000_000),
     concurrency: wholeNumber('concurrency', values.concurrency, 1, 1024),
     memoryJobs: wholeNumber('memory-jobs', values['memory-jobs'], 10, 1_000_000),
+    memoryConcurrency: wholeNumber('memory-concurrency', values['memory-concurrency'], 1, 1000),
     runs: wholeNumber('runs', values.runs, 1, 100),
   };
 }
@@ -101,6 +101,13 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const log = (line: string) => process.stdout.write(`${line}\n`);
+  const resultsFile = join(ROOT, 'bench/results.json');
+  const partial: Record<string, unknown> = { measuredAt: new Date().toISOString() };
+  // Each part's figures are written as soon as it ends, so a long run that is stopped keeps them.
+  const save = (section: string, value: unknown) => {
+    partial[section] = value;
+    writeFileSync(resultsFile, `${JSON.stringify(partial, null, 2)}\n`);
+  };
   const machine = {
     node: process.version,
     platform: `${process.platform} ${process.arch}`,
@@ -123,6 +130,7 @@ async function main(argv: string[]): Promise<number> {
   const bundles = args.parts.has('bundles')
     ? { target: { maxBytes: TARGETS.bundleBytes, maxInitMs: TARGETS.initMs }, functions }
     : undefined;
+  if (bundles) save('bundles', bundles);
 
   let latency: LatencyFigures | undefined;
   let throughput: ThroughputFigures | undefined;
@@ -141,6 +149,7 @@ async function main(argv: string[]): Promise<number> {
           webhookSecret: info.webhookSecret,
           log,
         });
+        save('latency', latency);
       }
       if (args.parts.has('throughput') || args.parts.has('cost')) {
         log('\n[2/5] End-to-end throughput');
@@ -151,6 +160,7 @@ async function main(argv: string[]): Promise<number> {
           timeoutMs: 20 * 60_000,
           log,
         });
+        save('throughput', throughput);
       }
     } finally {
       await host.stop();
@@ -160,7 +170,13 @@ async function main(argv: string[]): Promise<number> {
   let memory: MemoryFigures3 | undefined;
   if (args.parts.has('memory')) {
     log('\n[3/5] Memory');
-    const host = await BenchHost.start(assemblyDir);
+    // The same app with the worker's reserved concurrency set, so most jobs wait in Lambda's queue.
+    const memoryAssembly = join(ROOT, '.bench/cdk.out.memory');
+    const synth = synthesize(ROOT, memoryAssembly, {
+      context: { workerReservedConcurrency: String(args.memoryConcurrency) },
+    });
+    if (synth.status !== 0) throw new Error(`cdk synth failed:\n${synth.output}`);
+    const host = await BenchHost.start(memoryAssembly);
     try {
       const info = await host.ask<HostInfo>({ kind: 'info' });
       memory = await benchMemory(host, benchClient(info), {
@@ -169,41 +185,13 @@ async function main(argv: string[]): Promise<number> {
         samples: 10,
         log,
       });
+      save('memory', memory);
     } finally {
       await host.stop();
     }
   }
 
-  let cost: Report['cost'];
-  if (throughput && latency) {
-    const eventPath = opsPerJob(throughput.usage, throughput.jobs);
-    // One poll: an API request, a get-job invocation and its reads, from the latency run.
-    const getJob = opsPerJob(latency.usage, latency.getJobInvocations);
-    const perPoll = {
-      ...getJob,
-      httpRequests: 1,
-      lambda: Object.fromEntries(
-        Object.entries(getJob.lambda).filter(([name]) => /get-?job/i.test(name)),
-      ),
-      dynamodbWriteUnits: 0,
-      eventChunks: 0,
-      sqsRequests: 0,
-    };
-    const pollingPath = addOps(eventPath, perPoll, latency.polling.apiCallsPerJob);
-    const workerName = Object.keys(eventPath.lambda).find((name) => /worker/i.test(name)) ?? '';
-    cost = {
-      eventPath: { ops: eventPath, dollarsPerMillion: costPerMillion(eventPath) },
-      pollingPath: { ops: pollingPath, dollarsPerMillion: costPerMillion(pollingPath) },
-      stepFunctionsStandard: {
-        ops: stepFunctionsOps(eventPath, workerName),
-        transitions: STEP_FUNCTIONS_TRANSITIONS,
-        dollarsPerMillion: costPerMillion(
-          stepFunctionsOps(eventPath, workerName),
-          STEP_FUNCTIONS_TRANSITIONS,
-        ),
-      },
-    };
-  }
+  const cost = throughput && latency ? costSection(latency, throughput) : undefined;
 
   const report: Report = {
     machine,
@@ -215,7 +203,6 @@ async function main(argv: string[]): Promise<number> {
     ...(cost ? { cost } : {}),
   };
   log(`\n${formatReport(report)}`);
-  const resultsFile = join(ROOT, 'bench/results.json');
   writeFileSync(
     resultsFile,
     `${JSON.stringify({ measuredAt: new Date().toISOString(), ...report }, null, 2)}\n`,

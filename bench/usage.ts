@@ -10,7 +10,7 @@ export type Counters = { readonly [key: string]: number | Counters };
 export function diffCounters(
   before: Counters,
   after: Counters,
-  keep: readonly string[] = [],
+  keep: readonly string[] = SETTINGS,
 ): Counters {
   const out: Record<string, number | Counters> = {};
   for (const [key, value] of Object.entries(after)) {
@@ -29,7 +29,7 @@ export function diffCounters(
 export function scaleCounters(
   counters: Counters,
   by: number,
-  keep: readonly string[] = [],
+  keep: readonly string[] = SETTINGS,
 ): Counters {
   const out: Record<string, number | Counters> = {};
   for (const [key, value] of Object.entries(counters)) {
