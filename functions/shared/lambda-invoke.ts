@@ -14,7 +14,7 @@
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { credentialsFromEnv } from './credentials';
-import { AppError } from './errors';
+import { AppError, AwsServiceError } from './errors';
 import { nonEmpty, parseJson, stringField } from './json';
 import { type SigV4Credentials, signRequest } from './sigv4';
 
@@ -73,17 +73,7 @@ export interface LambdaInvoker {
 }
 
 /** Lambda answered an Invoke with an error. */
-export class LambdaServiceError extends AppError {
-  /** AWS's error type, e.g. `TooManyRequestsException`. */
-  readonly code: string;
-  readonly statusCode: number;
-
-  constructor(code: string, statusCode: number, message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.code = code;
-    this.statusCode = statusCode;
-  }
-}
+export class LambdaServiceError extends AwsServiceError {}
 
 export interface LambdaInvokerOptions {
   /** The functions' region, e.g. `eu-west-1`. */

@@ -7,7 +7,7 @@
  * reads of one id share a single request.
  */
 import { credentialsFromEnv } from './credentials';
-import { AppError } from './errors';
+import { AwsServiceError } from './errors';
 import { nonEmpty, parseJson, stringField } from './json';
 import { type SigV4Credentials, signRequest } from './sigv4';
 
@@ -58,17 +58,7 @@ export interface SecretReader {
 }
 
 /** Secrets Manager answered with an error. */
-export class SecretsManagerError extends AppError {
-  /** AWS's error type, e.g. `ResourceNotFoundException` (the namespace prefix removed). */
-  readonly code: string;
-  readonly statusCode: number;
-
-  constructor(code: string, statusCode: number, message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.code = code;
-    this.statusCode = statusCode;
-  }
-}
+export class SecretsManagerError extends AwsServiceError {}
 
 interface CachedValue {
   readonly value: string;
