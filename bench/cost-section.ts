@@ -1,4 +1,9 @@
-/** Part 5 from parts 1 and 2: the event path, the polling path and Step Functions Standard per million jobs. */
+/**
+ * Part 5 from parts 1 and 2: the event path, the polling path and Step Functions
+ * Standard per million jobs. Durations come from the paced sample of part 2,
+ * where no function waits for the machine's cores; the same path priced with the
+ * timed run's durations (every function sharing two cores) is shown beside it.
+ */
 import {
   addOps,
   costPerMillion,
@@ -14,7 +19,8 @@ export function costSection(
   latency: LatencyFigures,
   throughput: ThroughputFigures,
 ): NonNullable<Report['cost']> {
-  const eventPath = opsPerJob(throughput.usage, throughput.jobs);
+  const eventPath = opsPerJob(throughput.paced.usage, throughput.paced.jobs);
+  const saturated = opsPerJob(throughput.usage, throughput.jobs);
   // One poll: an API request, a get-job invocation and its reads, from the latency run.
   const getJob = opsPerJob(latency.usage, latency.getJobInvocations);
   const perPoll = {
@@ -31,6 +37,7 @@ export function costSection(
   const workerName = Object.keys(eventPath.lambda).find((name) => /worker/i.test(name)) ?? '';
   return {
     eventPath: { ops: eventPath, dollarsPerMillion: costPerMillion(eventPath) },
+    eventPathSaturated: { ops: saturated, dollarsPerMillion: costPerMillion(saturated) },
     pollingPath: { ops: pollingPath, dollarsPerMillion: costPerMillion(pollingPath) },
     stepFunctionsStandard: {
       ops: stepFunctionsOps(eventPath, workerName),

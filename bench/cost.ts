@@ -25,6 +25,7 @@ export interface OpsPerJob {
     Record<string, { readonly invocations: number; readonly ms: number; readonly memoryMb: number }>
   >;
   readonly dynamodbReadUnits: number;
+  /** Table and secondary-index write units. */
   readonly dynamodbWriteUnits: number;
   /** EventBridge events in 64 KB chunks. */
   readonly eventChunks: number;
@@ -120,7 +121,8 @@ export function opsPerJob(usage: Counters, jobs: number): OpsPerJob {
   // Only what functions did: the benchmark's own reads and the local cloud's TTL sweeps are not the jobs'.
   for (const op of Object.values(group(group(usage.dynamodb).functions))) {
     readUnits += num(group(op).readUnits);
-    writeUnits += num(group(op).writeUnits);
+    // Table writes and the index writes they caused: on-demand bills both as write units.
+    writeUnits += num(group(op).writeUnits) + num(group(op).indexWriteUnits);
   }
   const lambda: Record<string, { invocations: number; ms: number; memoryMb: number }> = {};
   for (const [name, fn] of Object.entries(group(usage.lambda))) {

@@ -122,6 +122,12 @@ function memory(): MemoryFigures {
     heapUsedBytes: usage.heapUsed,
     externalBytes: usage.external,
     workerThreads: stats.workers,
+    coldStarts: Object.fromEntries(
+      Object.entries(stats.coldStarts).map(([name, count]) => [
+        name.replace(/^.*-AsyncJobs/, ''),
+        count,
+      ]),
+    ),
     queued: stats.queued,
     inFlight: stats.inFlight,
   };

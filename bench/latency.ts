@@ -21,6 +21,11 @@ export interface LatencyOptions {
   /** Jobs started per second (spread out, as real traffic is). */
   readonly rate: number;
   readonly pollIntervalMs: number;
+  /**
+   * Jobs run first in the same way and not measured, so that the measured jobs
+   * meet the functions' environments already started, as in steady traffic.
+   */
+  readonly warmupJobs: number;
   readonly timeoutMs: number;
   readonly webhookSecret: string | undefined;
   readonly log: (line: string) => void;
@@ -37,6 +42,7 @@ export interface ObserverFigures {
 
 export interface LatencyFigures {
   readonly jobs: number;
+  readonly warmupJobs: number;
   readonly rate: number;
   readonly stream: ObserverFigures;
   readonly webhook: ObserverFigures & { readonly verified: number };
@@ -70,8 +76,10 @@ export async function benchLatency(
   const polledAt = new Map<string, number>();
   let polls = 0;
   let verified = 0;
+  let delivered = 0;
   const receiver = options.webhookSecret
     ? await startWebhookReceiver(options.webhookSecret, (delivery) => {
+        delivered += 1;
         if (!webhookAt.has(delivery.jobName)) webhookAt.set(delivery.jobName, Date.now());
         if (delivery.verified) verified += 1;
       })
@@ -111,42 +119,64 @@ export async function benchLatency(
     }
   };
 
+  /** Starts the jobs at the rate, each followed three ways; resolves with the POSTs that failed. */
+  const run = async (batch: readonly string[]): Promise<number> => {
+    const observers: Promise<void>[] = [];
+    const deliveredBefore = delivered;
+    const startedAt = Date.now();
+    let startFailures = 0;
+    for (const [n, name] of batch.entries()) {
+      const due = startedAt + (n * 1000) / options.rate;
+      const wait = due - Date.now();
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      observers.push(
+        (async () => {
+          const { status } = await client.send({
+            method: 'POST',
+            path: '/jobs',
+            body: {
+              type: 'sleep',
+              name,
+              input: { seconds: sleepSeconds(n, batch.length) },
+              ...(receiver ? { callback: { url: `${receiver.url}/hooks/${name}` } } : {}),
+            },
+          });
+          if (status !== 202) {
+            startFailures += 1;
+            return;
+          }
+          await Promise.all([follow(name), poll(name)]);
+        })(),
+      );
+    }
+    await Promise.all(observers);
+    if (receiver) {
+      await receiver.waitFor(
+        deliveredBefore + batch.length - startFailures,
+        30_000,
+        controller.signal,
+      );
+    }
+    return startFailures;
+  };
+
+  if (options.warmupJobs > 0) {
+    options.log(`  warm-up: ${options.warmupJobs} jobs observed the same way, not measured`);
+    const warmNames = Array.from({ length: options.warmupJobs }, (_, n) =>
+      benchJobName('latwarm', tag, n),
+    );
+    await run(warmNames);
+    await host.ask({ kind: 'forget', names: warmNames });
+  }
+  polls = 0;
+  verified = 0;
+
   const usageBefore = await host.ask<Counters>({ kind: 'usage' });
   const callsBefore = await host.ask<Record<string, number>>({ kind: 'calls' });
   options.log(
     `  ${options.jobs} sleep jobs of 1-3 s, ${options.rate} started per second, each followed by SSE, a webhook and a 1 s poller`,
   );
-  const observers: Promise<void>[] = [];
-  const startedAt = Date.now();
-  let startFailures = 0;
-  for (const [n, name] of names.entries()) {
-    const due = startedAt + (n * 1000) / options.rate;
-    const wait = due - Date.now();
-    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-    observers.push(
-      (async () => {
-        const { status } = await client.send({
-          method: 'POST',
-          path: '/jobs',
-          body: {
-            type: 'sleep',
-            name,
-            input: { seconds: sleepSeconds(n, options.jobs) },
-            ...(receiver ? { callback: { url: `${receiver.url}/hooks/${name}` } } : {}),
-          },
-        });
-        if (status !== 202) {
-          startFailures += 1;
-          return;
-        }
-        await Promise.all([follow(name), poll(name)]);
-      })(),
-    );
-  }
-  await Promise.all(observers);
-  if (receiver) {
-    await receiver.waitFor(options.jobs - startFailures, 30_000, controller.signal);
-  }
+  await run(names);
   clearTimeout(deadline);
   await receiver?.close();
   const usageAfter = await host.ask<Counters>({ kind: 'usage' });
@@ -179,6 +209,7 @@ export async function benchLatency(
   const jobs = options.jobs;
   return {
     jobs,
+    warmupJobs: options.warmupJobs,
     rate: options.rate,
     stream: { ...latencies(streamAt), apiCallsPerJob: 1 },
     webhook: { ...latencies(webhookAt), apiCallsPerJob: 0, verified },

@@ -14,7 +14,10 @@ import { pool } from './stats';
 
 export interface MemoryOptions {
   readonly jobs: number;
+  /** POSTs in flight. */
   readonly concurrency: number;
+  /** The worker's reserved concurrency in the assembly: jobs that run at once. */
+  readonly workers: number;
   /** Host samples are taken at these many jobs started (the last is `jobs`). */
   readonly samples: number;
   readonly log: (line: string) => void;
@@ -35,12 +38,51 @@ export interface MemoryFigures3 {
   /** The host before the jobs, after a warm-up. */
   readonly idle: MemoryFigures;
   readonly samples: readonly MemorySample[];
-  /** (RSS with every job in flight - idle RSS) / jobs. */
+  /** The host, settled, with the first tenth of the jobs in flight. */
+  readonly base: MemoryFigures;
+  /**
+   * Bytes per in-flight job: (settled RSS with every job in flight - settled RSS
+   * with the first tenth) / the jobs in flight between the two.
+   */
   readonly bytesPerJob: number;
-  /** The slope of RSS over jobs in flight between the first and the last sample. */
-  readonly marginalBytesPerJob: number;
+  /**
+   * The same for the main thread's heap after a full collection: what the local
+   * cloud holds per job (its DynamoDB items, Lambda's queued event).
+   */
+  readonly heapBytesPerJob: number;
+  /**
+   * (settled RSS with every job in flight - idle RSS) / jobs: also counts the
+   * environments the load started beyond the warm-up's.
+   */
+  readonly fromIdleBytesPerJob: number;
   /** The client's heap growth per job started, first sample to last. */
   readonly clientHeapBytesPerJob: number;
+}
+
+/** How long the host is left alone before a settled figure: its threads collect their garbage. */
+const SETTLE_MS = 45_000;
+
+function mib(bytes: number): string {
+  return `${(bytes / 2 ** 20).toFixed(0)} MiB`;
+}
+
+async function sampleNow(host: BenchHost, started: number): Promise<MemorySample> {
+  collect();
+  const usage = process.memoryUsage();
+  const hostFigures = await host.ask<MemoryFigures>({ kind: 'memory' });
+  return {
+    started,
+    host: hostFigures,
+    clientHeapUsedBytes: usage.heapUsed,
+    clientRssBytes: usage.rss,
+  };
+}
+
+/** The host's figures after SETTLE_MS with no new requests (the running sleeps go on). */
+async function settled(host: BenchHost, options: MemoryOptions): Promise<MemoryFigures> {
+  options.log(`  letting the local cloud settle for ${SETTLE_MS / 1000} s`);
+  await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+  return host.ask<MemoryFigures>({ kind: 'memory' });
 }
 
 function collect(): void {
@@ -55,14 +97,32 @@ export async function benchMemory(
   options: MemoryOptions,
 ): Promise<MemoryFigures3> {
   const tag = Date.now().toString(36);
-  // Warm-up: the start-job and worker threads exist before the idle figure is taken.
-  await pool(20, 10, async (n) => {
+  // Warm-up: every environment the run will use exists before the idle figure is
+  // taken (start-job as many as POSTs in flight, the worker up to its concurrency,
+  // completion, the recorder), so that the figure per job holds only what jobs hold.
+  // Sleeps fill the worker's slots; then echoes keep the concurrency's POSTs in flight for a while.
+  const warmJobs = options.workers + 4 * options.concurrency;
+  await pool(warmJobs, options.concurrency, async (n) => {
     await client.send({
       method: 'POST',
       path: '/jobs',
-      body: { type: 'echo', name: benchJobName('memwarm', tag, n), input: { value: n } },
+      body:
+        n < options.workers
+          ? { type: 'sleep', name: benchJobName('memwarm', tag, n), input: { seconds: 3 } }
+          : { type: 'echo', name: benchJobName('memwarm', tag, n), input: { value: n } },
     });
   });
+  const settleBy = Date.now() + 180_000;
+  for (;;) {
+    const figures = await host.ask<MemoryFigures>({ kind: 'memory' });
+    if (figures.queued + figures.inFlight === 0) break;
+    if (Date.now() > settleBy) {
+      throw new Error(
+        `The warm-up jobs did not finish within 3 minutes (${figures.queued} queued, ${figures.inFlight} running)`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
   await new Promise((resolve) => setTimeout(resolve, 2000));
   const idle = await host.ask<MemoryFigures>({ kind: 'memory' });
   options.log(
@@ -77,7 +137,7 @@ export async function benchMemory(
   const begin = Date.now();
   // The loop keeps nothing per job: its memory must not grow with the count.
   let sampling: Promise<void> = Promise.resolve();
-  await pool(options.jobs, options.concurrency, async (n) => {
+  const post = async (n: number) => {
     const { status } = await client.send({
       method: 'POST',
       path: '/jobs',
@@ -89,27 +149,30 @@ export async function benchMemory(
       nextSample += every;
       const at = started;
       sampling = sampling.then(async () => {
-        collect();
-        const usage = process.memoryUsage();
-        const hostFigures = await host.ask<MemoryFigures>({ kind: 'memory' });
+        const sample = await sampleNow(host, at);
         options.log(
-          `  ${at} started: local cloud ${(hostFigures.rssBytes / 2 ** 20).toFixed(0)} MiB (${hostFigures.inFlight} running, ${hostFigures.queued} queued)`,
+          `  ${at} started: local cloud ${mib(sample.host.rssBytes)} (${sample.host.inFlight} running, ${sample.host.queued} queued)`,
         );
-        samples.push({
-          started: at,
-          host: hostFigures,
-          clientHeapUsedBytes: usage.heapUsed,
-          clientRssBytes: usage.rss,
-        });
+        samples.push(sample);
       });
     }
-  });
+  };
+
+  // The first tenth, then a settled figure: the load has started every environment
+  // it needs (start-job as many as POSTs in flight), and they have collected
+  // their garbage. The same after the rest: the growth between the two is what
+  // the added jobs hold.
+  const firstPart = Math.max(1, Math.floor(options.jobs / 10));
+  await pool(firstPart, options.concurrency, post);
+  await sampling;
+  const base = await settled(host, options);
+  options.log(`  settled at ${started} started: ${mib(base.rssBytes)}`);
+  await pool(options.jobs - firstPart, options.concurrency, (n) => post(firstPart + n));
   await sampling;
   const seconds = (Date.now() - begin) / 1000;
-  // Every job accepted; wait until Lambda holds them all (queued or running).
-  await new Promise((resolve) => setTimeout(resolve, 2000));
+  const last = await settled(host, options);
+  options.log(`  settled at ${started} started: ${mib(last.rssBytes)}`);
   collect();
-  const last = await host.ask<MemoryFigures>({ kind: 'memory' });
   const clientUsage = process.memoryUsage();
   samples.push({
     started,
@@ -118,15 +181,18 @@ export async function benchMemory(
     clientRssBytes: clientUsage.rss,
   });
   const first = samples[0] as MemorySample;
-  const span = Math.max(1, last.queued + last.inFlight - (first.host.queued + first.host.inFlight));
+  const held = (figures: MemoryFigures) => figures.queued + figures.inFlight;
   return {
     jobs: options.jobs,
     startFailures,
     seconds,
     idle,
+    base,
     samples,
-    bytesPerJob: (last.rssBytes - idle.rssBytes) / Math.max(1, started),
-    marginalBytesPerJob: (last.rssBytes - first.host.rssBytes) / span,
+    bytesPerJob: (last.rssBytes - base.rssBytes) / Math.max(1, held(last) - held(base)),
+    heapBytesPerJob:
+      (last.heapUsedBytes - base.heapUsedBytes) / Math.max(1, held(last) - held(base)),
+    fromIdleBytesPerJob: (last.rssBytes - idle.rssBytes) / Math.max(1, started),
     clientHeapBytesPerJob:
       (clientUsage.heapUsed - first.clientHeapUsedBytes) / Math.max(1, started - first.started),
   };

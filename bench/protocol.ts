@@ -55,6 +55,8 @@ export interface MemoryFigures {
   readonly heapUsedBytes: number;
   readonly externalBytes: number;
   readonly workerThreads: number;
+  /** Cold starts so far per function: the environments each has started. */
+  readonly coldStarts: Readonly<Record<string, number>>;
   readonly queued: number;
   readonly inFlight: number;
 }

@@ -32,6 +32,10 @@ export interface Report {
   readonly bundles?: { readonly target: object; readonly functions: readonly BundleFigures[] };
   readonly cost?: {
     readonly eventPath: { readonly ops: OpsPerJob; readonly dollarsPerMillion: CostBreakdown };
+    readonly eventPathSaturated: {
+      readonly ops: OpsPerJob;
+      readonly dollarsPerMillion: CostBreakdown;
+    };
     readonly pollingPath: { readonly ops: OpsPerJob; readonly dollarsPerMillion: CostBreakdown };
     readonly stepFunctionsStandard: {
       readonly ops: OpsPerJob;
@@ -153,13 +157,19 @@ export function formatReport(report: Report): string {
       `3. Memory: ${memory.jobs} sleep jobs in flight (${last?.host.inFlight ?? 0} running, ${last?.host.queued ?? 0} in Lambda's queue)`,
       table([
         ['figure', 'value', 'target'],
-        ['local cloud, idle', mib(memory.idle.rssBytes), ''],
-        [`local cloud, ${memory.jobs} in flight`, mib(last?.host.rssBytes ?? 0), ''],
+        ['local cloud, idle (warm)', mib(memory.idle.rssBytes), ''],
+        [
+          `local cloud, ${memory.base.queued + memory.base.inFlight} in flight, settled`,
+          mib(memory.base.rssBytes),
+          '',
+        ],
+        [`local cloud, ${memory.jobs} in flight, settled`, mib(last?.host.rssBytes ?? 0), ''],
         [
           'per in-flight job',
-          `${kib(memory.bytesPerJob)} (marginal ${kib(memory.marginalBytesPerJob)})`,
+          `${kib(memory.bytesPerJob)} between the two settled figures (${kib(memory.fromIdleBytesPerJob)} from idle, with the environments the load started)`,
           `<= 20 KB: ${met(memory.bytesPerJob <= TARGETS.bytesPerJob)}`,
         ],
+        ['  of which the main heap', kib(memory.heapBytesPerJob), ''],
         [
           'client heap while starting',
           `${mib(first?.clientHeapUsedBytes ?? 0)} at ${first?.started ?? 0} jobs, ${mib(last?.clientHeapUsedBytes ?? 0)} at ${last?.started ?? 0} (${memory.clientHeapBytesPerJob.toFixed(1)} B/job)`,
@@ -198,7 +208,8 @@ export function formatReport(report: Report): string {
       target,
     ];
     out.push(
-      '5. Cost per million jobs on AWS (us-east-1 prices from AWS-FACTS.md, arm64, counted per job in this run)',
+      '5. Cost per million jobs on AWS (us-east-1 prices from AWS-FACTS.md, arm64, counted per job in this run;',
+      `   durations from part 2's paced sample of ${report.throughput?.paced.jobs ?? 0} jobs at ${report.throughput?.paced.rate ?? 0}/s)`,
       table([
         [
           'path',
@@ -214,6 +225,11 @@ export function formatReport(report: Report): string {
           'event path',
           cost.eventPath.dollarsPerMillion,
           `<= $6: ${met(cost.eventPath.dollarsPerMillion.total <= TARGETS.dollarsPerMillion)}`,
+        ),
+        row(
+          'event path, timed-run durations',
+          cost.eventPathSaturated.dollarsPerMillion,
+          '(2 cores shared)',
         ),
         row('polling every 1 s', cost.pollingPath.dollarsPerMillion, ''),
         row(

@@ -16,7 +16,7 @@ import { cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { synthesize } from '../local/freshness';
-import { type BundleFigures, benchBundles } from './bundles';
+import { BENCH_CONTEXT, type BundleFigures, benchBundles } from './bundles';
 import { benchClient } from './client';
 import { costSection } from './cost-section';
 import { BenchHost } from './host-client';
@@ -36,8 +36,11 @@ const USAGE = `Usage: npm run bench -- [options]
   --latency-jobs N        sleep jobs observed by stream, webhook and polling (default 200)
   --latency-rate N        of those, started per second (default 5: the pollers' load stays within
                           what the local cloud serves on 2 cores)
+  --latency-warmup N      jobs run the same way before those, not measured (default 40)
   --throughput-jobs N     echo jobs pushed end to end (default 2000)
-  --concurrency N         POSTs in flight in the throughput and memory parts (default 32)
+  --concurrency N         POSTs in flight in the throughput and memory parts (default 10: at 32
+                          the functions' slowed durations on 2 cores use up the account's
+                          100 concurrent executions, and throttled events back off for minutes)
   --memory-jobs N         jobs in flight for the memory figure (default 10000)
   --memory-concurrency N  the worker's reserved concurrency in the memory part: how many of those
                           run at once, the rest wait in Lambda's event queue (default 10)
@@ -61,8 +64,9 @@ function parse(argv: string[]) {
       only: { type: 'string' },
       'latency-jobs': { type: 'string', default: '200' },
       'latency-rate': { type: 'string', default: '5' },
+      'latency-warmup': { type: 'string', default: '40' },
       'throughput-jobs': { type: 'string', default: '2000' },
-      concurrency: { type: 'string', default: '32' },
+      concurrency: { type: 'string', default: '10' },
       'memory-jobs': { type: 'string', default: '10000' },
       'memory-concurrency': { type: 'string', default: '10' },
       runs: { type: 'string', default: '10' },
@@ -80,6 +84,7 @@ function parse(argv: string[]) {
     parts: new Set(only as Part[]),
     latencyJobs: wholeNumber('latency-jobs', values['latency-jobs'], 1, 100_000),
     latencyRate: wholeNumber('latency-rate', values['latency-rate'], 1, 10_000),
+    latencyWarmup: wholeNumber('latency-warmup', values['latency-warmup'], 0, 100_000),
     throughputJobs: wholeNumber('throughput-jobs', values['throughput-jobs'], 1, 1_000_000),
     concurrency: wholeNumber('concurrency', values.concurrency, 1, 1024),
     memoryJobs: wholeNumber('memory-jobs', values['memory-jobs'], 10, 1_000_000),
@@ -144,6 +149,7 @@ async function main(argv: string[]): Promise<number> {
         latency = await benchLatency(host, client, {
           jobs: args.latencyJobs,
           rate: args.latencyRate,
+          warmupJobs: args.latencyWarmup,
           pollIntervalMs: 1000,
           timeoutMs: 10 * 60_000,
           webhookSecret: info.webhookSecret,
@@ -157,6 +163,8 @@ async function main(argv: string[]): Promise<number> {
           jobs: args.throughputJobs,
           concurrency: args.concurrency,
           warmupJobs: 100,
+          pacedJobs: 200,
+          pacedRate: 5,
           timeoutMs: 20 * 60_000,
           log,
         });
@@ -173,7 +181,7 @@ async function main(argv: string[]): Promise<number> {
     // The same app with the worker's reserved concurrency set, so most jobs wait in Lambda's queue.
     const memoryAssembly = join(ROOT, '.bench/cdk.out.memory');
     const synth = synthesize(ROOT, memoryAssembly, {
-      context: { workerReservedConcurrency: String(args.memoryConcurrency) },
+      context: { ...BENCH_CONTEXT, workerReservedConcurrency: String(args.memoryConcurrency) },
     });
     if (synth.status !== 0) throw new Error(`cdk synth failed:\n${synth.output}`);
     const host = await BenchHost.start(memoryAssembly);
@@ -182,6 +190,7 @@ async function main(argv: string[]): Promise<number> {
       memory = await benchMemory(host, benchClient(info), {
         jobs: args.memoryJobs,
         concurrency: args.concurrency,
+        workers: args.memoryConcurrency,
         samples: 10,
         log,
       });

@@ -20,8 +20,23 @@ export interface ThroughputOptions {
   /** POSTs in flight at once. */
   readonly concurrency: number;
   readonly warmupJobs: number;
+  /** Jobs of the paced sample, started `pacedRate` per second after the timed run. */
+  readonly pacedJobs: number;
+  readonly pacedRate: number;
   readonly timeoutMs: number;
   readonly log: (line: string) => void;
+}
+
+/**
+ * The same echo jobs started at a steady, modest rate: what each function does
+ * per job when it does not wait for the machine's two cores, as a Lambda
+ * environment on AWS does not. The cost model takes its durations from here.
+ */
+export interface PacedSample {
+  readonly jobs: number;
+  readonly rate: number;
+  readonly unfinished: number;
+  readonly usage: Counters;
 }
 
 export interface ThroughputFigures {
@@ -57,6 +72,7 @@ export interface ThroughputFigures {
   readonly ceiling: CeilingFigures;
   /** jobsPerSecond as a share of the ceiling's jobs per second. */
   readonly shareOfCeiling: number;
+  readonly paced: PacedSample;
 }
 
 interface Started {
@@ -210,6 +226,36 @@ export async function benchThroughput(
     concurrency: options.concurrency,
   });
   const jobsPerSecond = seconds > 0 ? finished / seconds : 0;
+
+  options.log(`  paced sample: ${options.pacedJobs} echo jobs, ${options.pacedRate} per second`);
+  const pacedNames = Array.from({ length: options.pacedJobs }, (_, n) =>
+    benchJobName('paced', tag, n),
+  );
+  const pacedBefore = await host.ask<Counters>({ kind: 'usage' });
+  const pacedStarted: Started[] = [];
+  const pacedStart = Date.now();
+  await Promise.all(
+    pacedNames.map(async (name, n) => {
+      const wait = pacedStart + (n * 1000) / options.pacedRate - Date.now();
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      const job = await startEcho(client, name, n);
+      if (job) pacedStarted.push(job);
+    }),
+  );
+  const pacedMissing = await host.ask<number>({
+    kind: 'waitDeleted',
+    names: pacedStarted.map((job) => job.name),
+    timeoutMs: options.timeoutMs,
+  });
+  const pacedAfter = await host.ask<Counters>({ kind: 'usage' });
+  await host.ask({ kind: 'forget', names: pacedNames });
+  const paced: PacedSample = {
+    jobs: pacedStarted.length,
+    rate: options.pacedRate,
+    unfinished: options.pacedJobs - pacedStarted.length + pacedMissing,
+    usage: diffCounters(pacedBefore, pacedAfter),
+  };
+
   return {
     jobs: options.jobs,
     concurrency: options.concurrency,
@@ -223,5 +269,6 @@ export async function benchThroughput(
     dynamodbCallsPerJob,
     ceiling,
     shareOfCeiling: ceiling.jobsPerSecond > 0 ? jobsPerSecond / ceiling.jobsPerSecond : 0,
+    paced,
   };
 }

@@ -1,5 +1,5 @@
-import { App, Duration } from 'aws-cdk-lib';
-import type { AsyncJobsProps } from './async-jobs';
+import { App } from 'aws-cdk-lib';
+import { jobsFromContext } from './context';
 import { EventJobsStack } from './eventjobs-stack';
 import { addNagPacks } from './nag';
 
@@ -11,34 +11,3 @@ new EventJobsStack(app, 'EventJobs', {
 });
 addNagPacks(app);
 app.synth();
-
-/**
- * Optional overrides from CDK context, e.g. `cdk deploy -c workerTimeoutSeconds=5`
- * (also `workerRetryAttempts`, `workerMaxEventAgeSeconds`, `workerReservedConcurrency`,
- * `sweeperStartWindowSeconds`).
- * The end-to-end suite uses them to make the worker's timeout path quick to reach.
- */
-function jobsFromContext(scope: App): AsyncJobsProps {
-  const timeout = intContext(scope, 'workerTimeoutSeconds');
-  const retries = intContext(scope, 'workerRetryAttempts');
-  const maxEventAge = intContext(scope, 'workerMaxEventAgeSeconds');
-  const reserved = intContext(scope, 'workerReservedConcurrency');
-  const startWindow = intContext(scope, 'sweeperStartWindowSeconds');
-  return {
-    ...(timeout !== undefined ? { workerTimeout: Duration.seconds(timeout) } : {}),
-    ...(retries !== undefined ? { workerRetryAttempts: retries } : {}),
-    ...(maxEventAge !== undefined ? { workerMaxEventAge: Duration.seconds(maxEventAge) } : {}),
-    ...(reserved !== undefined ? { workerReservedConcurrency: reserved } : {}),
-    ...(startWindow !== undefined ? { sweeperStartWindow: Duration.seconds(startWindow) } : {}),
-  };
-}
-
-function intContext(scope: App, key: string): number | undefined {
-  const raw: unknown = scope.node.tryGetContext(key);
-  if (raw === undefined) return undefined;
-  const value = typeof raw === 'number' ? raw : Number(raw);
-  if (!Number.isInteger(value)) {
-    throw new Error(`Context value ${key} must be a whole number, got ${JSON.stringify(raw)}`);
-  }
-  return value;
-}

@@ -38,6 +38,7 @@ import {
 import { type ItemJson, itemBytes, writeUnits } from './capacity';
 import { EmbeddedDynalite } from './embedded';
 import { BackendError, DynamoDbSetupError } from './errors';
+import { indexWriteUnits } from './index-writes';
 import { ItemLocks, itemLock, type LockRequest, partitionLock, tableLock } from './item-locks';
 import { ensureTables, type Item, isObject, type KeySchema, keyOf, keySchemaOf } from './tables';
 import { TransactionEmulator } from './transactions';
@@ -199,7 +200,8 @@ export class LocalDynamoDb implements AwsService {
       operation,
     );
     try {
-      return await this.route(operation, request.body, usage);
+      // Index writes are counted by the embedded DynamoDB as it updates the indexes.
+      return await indexWriteUnits.run(usage, () => this.route(operation, request.body, usage));
     } catch (error) {
       if (error instanceof BackendError) return fromBackend(error.response);
       this.options.log?.line('dynamodb', `${operation} failed: ${String(error)}`);

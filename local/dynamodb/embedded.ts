@@ -21,7 +21,9 @@ import {
   callBackend,
   type DynamoDbBackend,
 } from './backend';
+import type { ItemJson } from './capacity';
 import { DynamoDbSetupError } from './errors';
+import { meterIndexWrites, type TableDescription } from './index-writes';
 
 type Json = Record<string, unknown>;
 type ActionCallback = (error: unknown, result?: Json) => void;
@@ -53,7 +55,9 @@ const OPERATIONS = [
 ] as const;
 
 const require = createRequire(import.meta.url);
+storeInMemoryAsStrings();
 const dynaliteDb = require('dynalite/db') as typeof import('dynalite/db');
+meterIndexUpdates();
 const validations = require('dynalite/validations') as typeof import('dynalite/validations');
 const actions = new Map<string, { readonly run: Action; readonly validation: ActionValidation }>(
   OPERATIONS.map((operation) => {
@@ -71,6 +75,56 @@ const actions = new Map<string, { readonly run: Action; readonly validation: Act
 const CONTENT_TYPE = 'application/x-amz-json-1.0';
 const TARGET_PREFIX = 'DynamoDB_20120810.';
 const MAX_REQUEST_BYTES = 16 * 1024 * 1024;
+
+/**
+ * dynalite keeps an in-memory table in a MemoryLevel that stores every key and
+ * value as a Buffer. Small Buffers are slices of Node's shared 8 KB pool, so each
+ * stored item pinned a slab that other, short-lived Buffers had filled: about
+ * 10 KB of memory per stored item. Strings cost only their length. dynalite's
+ * keys are hex and ASCII, so string order is the byte order it relies on.
+ *
+ * dynalite takes `MemoryLevel` from memory-level's exports when it loads, so the
+ * default is set there, before dynalite is first required.
+ */
+function storeInMemoryAsStrings(): void {
+  // The copy dynalite itself resolves, wherever npm placed it.
+  const memoryLevel = createRequire(require.resolve('dynalite/db'))('memory-level') as {
+    MemoryLevel: new (options?: Record<string, unknown>) => object;
+  };
+  const Base = memoryLevel.MemoryLevel;
+  if ((Base as { storesStrings?: boolean }).storesStrings) return;
+  class StringMemoryLevel extends Base {
+    static readonly storesStrings = true;
+    constructor(options?: Record<string, unknown>) {
+      super({ storeEncoding: 'utf8', ...options });
+    }
+  }
+  memoryLevel.MemoryLevel = StringMemoryLevel;
+}
+
+/**
+ * dynalite's actions update a table's indexes through `db.updateIndexes(store,
+ * table, before, after, cb)`, looked up on the module at each call: wrapped
+ * here, every write's index units reach the request that made it (index-writes.ts).
+ */
+function meterIndexUpdates(): void {
+  type UpdateIndexes = ((
+    store: unknown,
+    table: TableDescription,
+    before: ItemJson | null,
+    after: ItemJson | null,
+    callback: unknown,
+  ) => unknown) & { metered?: boolean };
+  const db = dynaliteDb as unknown as { updateIndexes: UpdateIndexes };
+  const original = db.updateIndexes;
+  if (original.metered) return;
+  const metered: UpdateIndexes = (store, table, before, after, callback) => {
+    meterIndexWrites(table, before, after);
+    return original(store, table, before, after, callback);
+  };
+  metered.metered = true;
+  db.updateIndexes = metered;
+}
 
 export interface EmbeddedDynaliteOptions {
   /** LevelDB directory. @default - in memory */

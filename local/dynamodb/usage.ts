@@ -8,6 +8,8 @@ export interface DynamoDbOperationUsage {
   readonly readUnits: number;
   /** Write capacity units, as on-demand DynamoDB bills them (see `capacity.ts`). */
   readonly writeUnits: number;
+  /** Write units of the secondary indexes the writes changed (see `index-writes.ts`). */
+  readonly indexWriteUnits: number;
 }
 
 export interface DynamoDbUsage {
@@ -23,6 +25,7 @@ interface MutableUsage {
   calls: number;
   readUnits: number;
   writeUnits: number;
+  indexWriteUnits: number;
 }
 
 /** Role sessions are functions; IAM users are people. */
@@ -38,11 +41,14 @@ export class CapacityTally {
   private readonly internalCalls = new Map<string, number>();
 
   /** Counts one API call; the returned record takes the units it consumes. */
-  call(who: 'functions' | 'others', operation: string): { readUnits: number; writeUnits: number } {
+  call(
+    who: 'functions' | 'others',
+    operation: string,
+  ): { readUnits: number; writeUnits: number; indexWriteUnits: number } {
     const map = this.byCaller[who];
     let entry = map.get(operation);
     if (!entry) {
-      entry = { calls: 0, readUnits: 0, writeUnits: 0 };
+      entry = { calls: 0, readUnits: 0, writeUnits: 0, indexWriteUnits: 0 };
       map.set(operation, entry);
     }
     entry.calls += 1;

@@ -248,11 +248,31 @@ describe('LocalDynamoDb.usage', () => {
     expect(failed.body.__type).toMatch(/ConditionalCheckFailedException$/);
     const usage = db.usage();
     // Items of ~1.5 KB: 2 write units each; a failed condition still pays for the item it read.
-    expect(usage.functions.PutItem).toEqual({ calls: 4, readUnits: 0, writeUnits: 3 * 2 + 2 });
-    expect(usage.functions.GetItem).toEqual({ calls: 2, readUnits: 0.5 + 1, writeUnits: 0 });
+    expect(usage.functions.PutItem).toEqual({
+      calls: 4,
+      readUnits: 0,
+      writeUnits: 3 * 2 + 2,
+      indexWriteUnits: 0,
+    });
+    expect(usage.functions.GetItem).toEqual({
+      calls: 2,
+      readUnits: 0.5 + 1,
+      writeUnits: 0,
+      indexWriteUnits: 0,
+    });
     // Three items of ~1.5 KB read together: 4.5 KB, two read units for a consistent Query.
-    expect(usage.functions.Query).toEqual({ calls: 1, readUnits: 2, writeUnits: 0 });
-    expect(usage.others.GetItem).toEqual({ calls: 1, readUnits: 0.5, writeUnits: 0 });
+    expect(usage.functions.Query).toEqual({
+      calls: 1,
+      readUnits: 2,
+      writeUnits: 0,
+      indexWriteUnits: 0,
+    });
+    expect(usage.others.GetItem).toEqual({
+      calls: 1,
+      readUnits: 0.5,
+      writeUnits: 0,
+      indexWriteUnits: 0,
+    });
   });
 
   it('bills an emulated transaction two units per KB and keeps the TTL sweep apart', async () => {
@@ -288,9 +308,153 @@ describe('LocalDynamoDb.usage', () => {
       calls: 1,
       readUnits: 0,
       writeUnits: 2 * 2 + 2 * 1,
+      indexWriteUnits: 0,
     });
     expect(usage.functions.Scan).toBeUndefined();
     expect(usage.internal.Scan?.calls).toBeGreaterThan(0);
     expect(usage.internal.DeleteItem).toEqual({ calls: 1 });
+  });
+
+  describe('with secondary indexes', () => {
+    const indexed: TableSpec = {
+      logicalId: 'Indexed',
+      name: 'indexed',
+      arn: `arn:aws:dynamodb:${ENV.region}:${ENV.accountId}:table/indexed`,
+      createTableInput: {
+        AttributeDefinitions: [
+          { AttributeName: 'pk', AttributeType: 'S' },
+          { AttributeName: 'sk', AttributeType: 'S' },
+          { AttributeName: 'owner', AttributeType: 'S' },
+          { AttributeName: 'status', AttributeType: 'S' },
+          { AttributeName: 'due', AttributeType: 'S' },
+        ],
+        KeySchema: [
+          { AttributeName: 'pk', KeyType: 'HASH' },
+          { AttributeName: 'sk', KeyType: 'RANGE' },
+        ],
+        BillingMode: 'PAY_PER_REQUEST',
+        GlobalSecondaryIndexes: [
+          {
+            // Every item with an owner; holds the status and a big note too.
+            IndexName: 'byOwner',
+            KeySchema: [{ AttributeName: 'owner', KeyType: 'HASH' }],
+            Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['status', 'note'] },
+          },
+          {
+            // Keyed on the status: a status change moves the entry.
+            IndexName: 'byStatus',
+            KeySchema: [{ AttributeName: 'status', KeyType: 'HASH' }],
+            Projection: { ProjectionType: 'KEYS_ONLY' },
+          },
+          {
+            // Sparse: only items with a due date.
+            IndexName: 'byDue',
+            KeySchema: [{ AttributeName: 'due', KeyType: 'HASH' }],
+            Projection: { ProjectionType: 'ALL' },
+          },
+        ],
+      },
+    };
+    const key = { pk: { S: 'j' }, sk: { S: 'ACTIVE' } };
+    const indexUnits = (operation: string) => db.usage().functions[operation]?.indexWriteUnits;
+
+    beforeEach(async () => {
+      await db.ensureTables([indexed]);
+    });
+
+    it("bills a write once per index it enters, by the entry's size", async () => {
+      // act: in byOwner (note of 1.5 KB: 2 units) and byStatus (keys only: 1), not in byDue
+      const put = await call('PutItem', {
+        TableName: 'indexed',
+        Item: { ...key, owner: { S: 'o' }, status: { S: 'QUEUED' }, note: { S: 'n'.repeat(1500) } },
+      });
+      // assess
+      expect(put.status).toBe(200);
+      expect(indexUnits('PutItem')).toBe(2 + 1);
+      expect(db.usage().functions.PutItem?.writeUnits).toBe(2);
+    });
+
+    it('bills a key change as a delete and a put, a projected change once, anything else not at all', async () => {
+      // prepare
+      await call('PutItem', {
+        TableName: 'indexed',
+        Item: { ...key, owner: { S: 'o' }, status: { S: 'QUEUED' }, extra: { S: 'a' } },
+      });
+      const update = (expression: string, values: object) =>
+        call('UpdateItem', {
+          TableName: 'indexed',
+          Key: key,
+          UpdateExpression: expression,
+          ...(expression.includes('#s') ? { ExpressionAttributeNames: { '#s': 'status' } } : {}),
+          ExpressionAttributeValues: values,
+        });
+      // act
+      const unprojected = await update('SET extra = :v', { ':v': { S: 'b' } });
+      const afterUnprojected = indexUnits('UpdateItem');
+      // status: byOwner's projection changes (1), byStatus's key changes (delete + put: 2)
+      const status = await update('SET #s = :v', { ':v': { S: 'RUNNING' } });
+      const afterStatus = indexUnits('UpdateItem');
+      // a due date: the item enters byDue (ALL: the whole item, under 1 KB)
+      const due = await update('SET due = :v', { ':v': { S: '2026' } });
+      const afterDue = indexUnits('UpdateItem');
+      // assess
+      expect([unprojected.status, status.status, due.status]).toEqual([200, 200, 200]);
+      expect(afterUnprojected).toBe(0);
+      expect(afterStatus).toBe(1 + 2);
+      expect(afterDue).toBe(3 + 1);
+    });
+
+    it('bills a delete once per index the item leaves, and nothing for a failed condition', async () => {
+      // prepare
+      await call('PutItem', {
+        TableName: 'indexed',
+        Item: { ...key, owner: { S: 'o' }, status: { S: 'QUEUED' }, due: { S: '2026' } },
+      });
+      // act
+      const refused = await call('DeleteItem', {
+        TableName: 'indexed',
+        Key: key,
+        ConditionExpression: '#s = :done',
+        ExpressionAttributeNames: { '#s': 'status' },
+        ExpressionAttributeValues: { ':done': { S: 'DONE' } },
+      });
+      const refusedUnits = indexUnits('DeleteItem');
+      const deleted = await call('DeleteItem', { TableName: 'indexed', Key: key });
+      // assess
+      expect(refused.status).toBe(400);
+      expect(refusedUnits).toBe(0);
+      expect(deleted.status).toBe(200);
+      expect(indexUnits('DeleteItem')).toBe(3);
+    });
+
+    it('bills the index writes of an emulated transaction to the transaction', async () => {
+      // prepare
+      await call('PutItem', {
+        TableName: 'indexed',
+        Item: { ...key, owner: { S: 'o' }, status: { S: 'RUNNING' } },
+      });
+      // act: the outcome enters byOwner and byStatus; the active record leaves both
+      const transaction = await call('TransactWriteItems', {
+        TransactItems: [
+          {
+            Put: {
+              TableName: 'indexed',
+              Item: {
+                pk: { S: 'j' },
+                sk: { S: 'RUN#1' },
+                owner: { S: 'o' },
+                status: { S: 'DONE' },
+              },
+            },
+          },
+          { Delete: { TableName: 'indexed', Key: key } },
+        ],
+      });
+      // assess
+      expect(transaction.status).toBe(200);
+      expect(indexUnits('TransactWriteItems')).toBe(2 + 2);
+      expect(indexUnits('PutItem')).toBe(2);
+      expect(indexUnits('DeleteItem')).toBeUndefined();
+    });
   });
 });
