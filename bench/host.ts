@@ -111,6 +111,13 @@ function residentBytes(): number {
   return process.memoryUsage.rss();
 }
 
+/** Per-function figures keyed by the function's short name (`StartJob6FB19366`). */
+function shortNames(byFunction: Readonly<Record<string, number>>): Record<string, number> {
+  return Object.fromEntries(
+    Object.entries(byFunction).map(([name, count]) => [name.replace(/^.*-AsyncJobs/, ''), count]),
+  );
+}
+
 function memory(): MemoryFigures {
   const collect = (globalThis as { gc?: () => void }).gc;
   collect?.();
@@ -122,12 +129,8 @@ function memory(): MemoryFigures {
     heapUsedBytes: usage.heapUsed,
     externalBytes: usage.external,
     workerThreads: stats.workers,
-    coldStarts: Object.fromEntries(
-      Object.entries(stats.coldStarts).map(([name, count]) => [
-        name.replace(/^.*-AsyncJobs/, ''),
-        count,
-      ]),
-    ),
+    coldStarts: shortNames(stats.coldStarts),
+    throttles: shortNames(stats.throttles),
     queued: stats.queued,
     inFlight: stats.inFlight,
   };

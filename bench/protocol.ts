@@ -57,6 +57,8 @@ export interface MemoryFigures {
   readonly workerThreads: number;
   /** Cold starts so far per function: the environments each has started. */
   readonly coldStarts: Readonly<Record<string, number>>;
+  /** Throttled attempts so far per function (no concurrency free). */
+  readonly throttles: Readonly<Record<string, number>>;
   readonly queued: number;
   readonly inFlight: number;
 }

@@ -125,7 +125,7 @@ export function formatReport(report: Report): string {
         ['figure', 'value', 'target'],
         [
           'jobs per second',
-          `${throughput.jobsPerSecond.toFixed(1)} (${throughput.seconds.toFixed(1)} s, ${throughput.unfinished} unfinished, ${throughput.startRetries} retried POSTs)`,
+          `${throughput.jobsPerSecond.toFixed(1)} (${throughput.seconds.toFixed(1)} s, ${throughput.unfinished} unfinished, ${throughput.startRetries} retried POSTs, ${Object.values(throughput.throttles ?? {}).reduce((sum, n) => sum + n, 0)} Lambda throttles)`,
           `>= 150 or >= 70% of ceiling: ${met(ok)}`,
         ],
         [

@@ -11,6 +11,7 @@ import {
   type CaptureSummary,
   type CeilingFigures,
   type JobTimeline,
+  type MemoryFigures,
 } from './protocol';
 import { type Distribution, distribution, pool } from './stats';
 import { type Counters, diffCounters } from './usage';
@@ -45,6 +46,8 @@ export interface ThroughputFigures {
   /** Jobs whose record was not deleted in time, or that did not start. */
   readonly unfinished: number;
   readonly startRetries: number;
+  /** Lambda's throttled attempts during the timed run, per function (async ones back off 1 s to 5 min). */
+  readonly throttles: Readonly<Record<string, number>>;
   /** First POST sent to last active record deleted. */
   readonly seconds: number;
   readonly jobsPerSecond: number;
@@ -161,6 +164,7 @@ export async function benchThroughput(
   const names = Array.from({ length: options.jobs }, (_, n) => benchJobName('thru', tag, n));
   const retriesBefore = client.counts.retries;
   const usageBefore = await host.ask<Counters>({ kind: 'usage' });
+  const lambdaBefore = await host.ask<MemoryFigures>({ kind: 'memory' });
   const callsBefore = await host.ask<Record<string, number>>({ kind: 'calls' });
   const runStart = Date.now();
   const { started, missing, timelines } = await runBatch(
@@ -171,6 +175,12 @@ export async function benchThroughput(
     options.timeoutMs,
   );
   const usageAfter = await host.ask<Counters>({ kind: 'usage' });
+  const lambdaAfter = await host.ask<MemoryFigures>({ kind: 'memory' });
+  const throttles: Record<string, number> = {};
+  for (const [name, count] of Object.entries(lambdaAfter.throttles)) {
+    const added = count - (lambdaBefore.throttles[name] ?? 0);
+    if (added > 0) throttles[name] = added;
+  }
   const callsAfter = await host.ask<Record<string, number>>({ kind: 'calls' });
   const dynamodbCallsPerJob: Record<string, number> = {};
   for (const [key, after] of Object.entries(callsAfter)) {
@@ -261,6 +271,7 @@ export async function benchThroughput(
     concurrency: options.concurrency,
     unfinished: Math.max(options.jobs - finished, missing),
     startRetries: client.counts.retries - retriesBefore,
+    throttles,
     seconds,
     jobsPerSecond,
     stages,
