@@ -12,7 +12,7 @@
 import { readFileSync } from 'node:fs';
 import { type RunningLocalCloud, startLocalCloud } from '../local/cloud';
 import type { AwsRequest, AwsResponse } from '../local/contracts';
-import type { HostInfo, HostRequest, JobTimeline, MemoryFigures } from './protocol';
+import type { HostInfo, HostRequest, JobTimeline, LambdaFigures, MemoryFigures } from './protocol';
 import { BENCH_NAME_PATTERN } from './protocol';
 import { type CapturedJob, replayCeiling, summarizeCapture } from './replay';
 
@@ -118,21 +118,27 @@ function shortNames(byFunction: Readonly<Record<string, number>>): Record<string
   );
 }
 
-function memory(): MemoryFigures {
-  const collect = (globalThis as { gc?: () => void }).gc;
-  collect?.();
-  collect?.();
-  const usage = process.memoryUsage();
+function lambdaFigures(): LambdaFigures {
   const stats = cloud.services.lambda.stats();
   return {
-    rssBytes: residentBytes(),
-    heapUsedBytes: usage.heapUsed,
-    externalBytes: usage.external,
     workerThreads: stats.workers,
     coldStarts: shortNames(stats.coldStarts),
     throttles: shortNames(stats.throttles),
     queued: stats.queued,
     inFlight: stats.inFlight,
+  };
+}
+
+function memory(): MemoryFigures {
+  const collect = (globalThis as { gc?: () => void }).gc;
+  collect?.();
+  collect?.();
+  const usage = process.memoryUsage();
+  return {
+    rssBytes: residentBytes(),
+    heapUsedBytes: usage.heapUsed,
+    externalBytes: usage.external,
+    ...lambdaFigures(),
   };
 }
 
@@ -168,6 +174,8 @@ async function answer(request: HostRequest): Promise<unknown> {
       return Object.fromEntries(callsByCaller);
     case 'memory':
       return memory();
+    case 'lambda':
+      return lambdaFigures();
     case 'timelines': {
       const out: Record<string, JobTimeline> = {};
       for (const name of request.names) out[name] = { ...timelines.get(name) };

@@ -9,7 +9,7 @@
  */
 import type { BenchClient } from './client';
 import type { BenchHost } from './host-client';
-import { benchJobName, type MemoryFigures } from './protocol';
+import { benchJobName, type LambdaFigures, type MemoryFigures } from './protocol';
 import { pool } from './stats';
 
 export interface MemoryOptions {
@@ -66,16 +66,11 @@ function mib(bytes: number): string {
   return `${(bytes / 2 ** 20).toFixed(0)} MiB`;
 }
 
-async function sampleNow(host: BenchHost, started: number): Promise<MemorySample> {
+/** The host's figures with the client's own, its heap after a full collection. */
+function sampleOf(started: number, host: MemoryFigures): MemorySample {
   collect();
   const usage = process.memoryUsage();
-  const hostFigures = await host.ask<MemoryFigures>({ kind: 'memory' });
-  return {
-    started,
-    host: hostFigures,
-    clientHeapUsedBytes: usage.heapUsed,
-    clientRssBytes: usage.rss,
-  };
+  return { started, host, clientHeapUsedBytes: usage.heapUsed, clientRssBytes: usage.rss };
 }
 
 /** The host's figures after SETTLE_MS with no new requests (the running sleeps go on). */
@@ -114,7 +109,7 @@ export async function benchMemory(
   });
   const settleBy = Date.now() + 180_000;
   for (;;) {
-    const figures = await host.ask<MemoryFigures>({ kind: 'memory' });
+    const figures = await host.ask<LambdaFigures>({ kind: 'lambda' });
     if (figures.queued + figures.inFlight === 0) break;
     if (Date.now() > settleBy) {
       throw new Error(
@@ -126,7 +121,7 @@ export async function benchMemory(
   await new Promise((resolve) => setTimeout(resolve, 2000));
   const idle = await host.ask<MemoryFigures>({ kind: 'memory' });
   options.log(
-    `  idle: ${(idle.rssBytes / 2 ** 20).toFixed(0)} MiB resident; starting ${options.jobs} sleep jobs of 15 minutes`,
+    `  idle: ${mib(idle.rssBytes)} resident; starting ${options.jobs} sleep jobs of 15 minutes`,
   );
 
   const samples: MemorySample[] = [];
@@ -149,7 +144,7 @@ export async function benchMemory(
       nextSample += every;
       const at = started;
       sampling = sampling.then(async () => {
-        const sample = await sampleNow(host, at);
+        const sample = sampleOf(at, await host.ask<MemoryFigures>({ kind: 'memory' }));
         options.log(
           `  ${at} started: local cloud ${mib(sample.host.rssBytes)} (${sample.host.inFlight} running, ${sample.host.queued} queued)`,
         );
@@ -172,14 +167,8 @@ export async function benchMemory(
   const seconds = (Date.now() - begin) / 1000;
   const last = await settled(host, options);
   options.log(`  settled at ${started} started: ${mib(last.rssBytes)}`);
-  collect();
-  const clientUsage = process.memoryUsage();
-  samples.push({
-    started,
-    host: last,
-    clientHeapUsedBytes: clientUsage.heapUsed,
-    clientRssBytes: clientUsage.rss,
-  });
+  const final = sampleOf(started, last);
+  samples.push(final);
   const first = samples[0] as MemorySample;
   const held = (figures: MemoryFigures) => figures.queued + figures.inFlight;
   return {
@@ -194,6 +183,7 @@ export async function benchMemory(
       (last.heapUsedBytes - base.heapUsedBytes) / Math.max(1, held(last) - held(base)),
     fromIdleBytesPerJob: (last.rssBytes - idle.rssBytes) / Math.max(1, started),
     clientHeapBytesPerJob:
-      (clientUsage.heapUsed - first.clientHeapUsedBytes) / Math.max(1, started - first.started),
+      (final.clientHeapUsedBytes - first.clientHeapUsedBytes) /
+      Math.max(1, started - first.started),
   };
 }

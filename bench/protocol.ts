@@ -12,6 +12,7 @@ export type HostRequest =
   | { readonly kind: 'usage' }
   | { readonly kind: 'calls' }
   | { readonly kind: 'memory' }
+  | { readonly kind: 'lambda' }
   | { readonly kind: 'timelines'; readonly names: readonly string[] }
   | { readonly kind: 'forget'; readonly names: readonly string[] }
   | { readonly kind: 'waitDeleted'; readonly names: readonly string[]; readonly timeoutMs: number }
@@ -48,19 +49,25 @@ export interface JobTimeline {
   readonly deletedAt?: number;
 }
 
-export interface MemoryFigures {
-  /** The host process's resident set, function threads included. */
-  readonly rssBytes: number;
-  /** The main thread's heap after a full collection. */
-  readonly heapUsedBytes: number;
-  readonly externalBytes: number;
+/** Lambda's counters in the host, read without collecting garbage. */
+export interface LambdaFigures {
   readonly workerThreads: number;
   /** Cold starts so far per function: the environments each has started. */
   readonly coldStarts: Readonly<Record<string, number>>;
   /** Throttled attempts so far per function (no concurrency free). */
   readonly throttles: Readonly<Record<string, number>>;
+  /** Async events accepted and not yet at their final outcome. */
   readonly queued: number;
+  /** Executions running now. */
   readonly inFlight: number;
+}
+
+export interface MemoryFigures extends LambdaFigures {
+  /** The host process's resident set, function threads included. */
+  readonly rssBytes: number;
+  /** The main thread's heap after a full collection. */
+  readonly heapUsedBytes: number;
+  readonly externalBytes: number;
 }
 
 export interface CaptureSummary {

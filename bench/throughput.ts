@@ -11,7 +11,7 @@ import {
   type CaptureSummary,
   type CeilingFigures,
   type JobTimeline,
-  type MemoryFigures,
+  type LambdaFigures,
 } from './protocol';
 import { type Distribution, distribution, pool } from './stats';
 import { type Counters, diffCounters } from './usage';
@@ -164,7 +164,7 @@ export async function benchThroughput(
   const names = Array.from({ length: options.jobs }, (_, n) => benchJobName('thru', tag, n));
   const retriesBefore = client.counts.retries;
   const usageBefore = await host.ask<Counters>({ kind: 'usage' });
-  const lambdaBefore = await host.ask<MemoryFigures>({ kind: 'memory' });
+  const lambdaBefore = await host.ask<LambdaFigures>({ kind: 'lambda' });
   const callsBefore = await host.ask<Record<string, number>>({ kind: 'calls' });
   const runStart = Date.now();
   const { started, missing, timelines } = await runBatch(
@@ -175,7 +175,7 @@ export async function benchThroughput(
     options.timeoutMs,
   );
   const usageAfter = await host.ask<Counters>({ kind: 'usage' });
-  const lambdaAfter = await host.ask<MemoryFigures>({ kind: 'memory' });
+  const lambdaAfter = await host.ask<LambdaFigures>({ kind: 'lambda' });
   const throttles: Record<string, number> = {};
   for (const [name, count] of Object.entries(lambdaAfter.throttles)) {
     const added = count - (lambdaBefore.throttles[name] ?? 0);
