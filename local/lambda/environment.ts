@@ -22,6 +22,16 @@ const MAX_LINE_CHARS = 256 * 1024;
 
 const RUNTIME_SCRIPT = new URL('./worker-runtime.mjs', import.meta.url);
 
+/**
+ * Each thread's young generation, in MB. V8's default lets it grow to 48 MB
+ * under allocation (16 MB semi-spaces), and an environment that serves a burst
+ * of invocations keeps it: ten busy environments held about 300 MB more than
+ * the same ten at rest. On AWS each environment has a machine of its own; here
+ * they share one process, so the nursery stays small. Scavenges come more
+ * often but each is as cheap, since their cost follows what survives.
+ */
+const YOUNG_GENERATION_MB = 4;
+
 export interface InvocationInput {
   readonly requestId: string;
   /** JSON text. */
@@ -94,7 +104,10 @@ export class ExecutionEnvironment {
         : [],
       stdout: true,
       stderr: true,
-      resourceLimits: { maxOldGenerationSizeMb: Math.max(16, spec.memoryMb) },
+      resourceLimits: {
+        maxOldGenerationSizeMb: Math.max(16, spec.memoryMb),
+        maxYoungGenerationSizeMb: YOUNG_GENERATION_MB,
+      },
       workerData: {
         codeDir: spec.codeDir,
         handler: spec.handler,
