@@ -217,8 +217,9 @@ describe('stream recorder', () => {
     // Act
     const result = await recordEvent(event, recorderDeps());
 
-    // Assess
-    expect(result).toMatchObject({ runId: RUN, seq: 1, delivered: 0 });
+    // Assess: with no followers, nothing asks for the event's position
+    expect(result).toMatchObject({ runId: RUN, delivered: 0 });
+    expect(result.seq).toBeUndefined();
     const sk = `EVT#${RUN}#${event.time}#${event.id}`;
     const item = table.items.get(`${JOB_PK}|${sk}`);
     expect(item?.expiresAt?.N).toBe(String(Math.floor(NOW.getTime() / 1000) + 3600));
@@ -277,6 +278,7 @@ describe('stream recorder', () => {
 
   it('is idempotent: a duplicate delivery rewrites the same item and keeps its position', async () => {
     // Prepare
+    await following('conn-a');
     const first = started();
     await recordEvent(first, recorderDeps());
     await recordEvent(progress(), recorderDeps());

@@ -27,7 +27,8 @@ export interface RecorderDeps {
 
 export interface RecordResult {
   readonly runId: string;
-  readonly seq: number;
+  /** The event's position in the run's log; looked up only when the run has followers. */
+  readonly seq?: number;
   /** Connections the event was posted to. */
   readonly delivered: number;
   /** Subscriptions removed because their client had left (410 Gone). */
@@ -53,15 +54,19 @@ export async function recordEvent(input: unknown, deps: RecorderDeps): Promise<R
   const nowSeconds = Math.floor(deps.now().getTime() / 1000);
 
   await deps.store.putEvent(event, nowSeconds + deps.retentionSeconds);
-  const seq = await deps.store.positionOf(event);
 
   const jobPk = jobPartitionKey(owner, jobName);
   const followers = (await deps.store.subscriptions(jobPk, nowSeconds)).filter(
     (s) => s.runId === runId,
   );
-  const outcomes = await Promise.allSettled(
-    followers.map((subscription) => deliver(event, seq, jobPk, subscription, deps)),
-  );
+  // Only followers are told the event's position: most runs have none, and counting is a query.
+  const seq = followers.length > 0 ? await deps.store.positionOf(event) : undefined;
+  const outcomes =
+    seq === undefined
+      ? []
+      : await Promise.allSettled(
+          followers.map((subscription) => deliver(event, seq, jobPk, subscription, deps)),
+        );
 
   let delivered = 0;
   let gone = 0;
