@@ -13,6 +13,7 @@ export type HostRequest =
   | { readonly kind: 'calls' }
   | { readonly kind: 'memory' }
   | { readonly kind: 'lambda' }
+  | { readonly kind: 'cpu' }
   | { readonly kind: 'timelines'; readonly names: readonly string[] }
   | { readonly kind: 'forget'; readonly names: readonly string[] }
   | { readonly kind: 'waitDeleted'; readonly names: readonly string[]; readonly timeoutMs: number }
@@ -60,6 +61,14 @@ export interface LambdaFigures {
   readonly queued: number;
   /** Executions running now. */
   readonly inFlight: number;
+}
+
+/** The host's CPU time so far, user and system, in microseconds. */
+export interface CpuFigures {
+  /** Every thread of the process: the main one, the function threads, V8's and libuv's helpers. */
+  readonly processMicros: number;
+  /** The main thread alone (API, bus, Lambda service, DynamoDB); null where `/proc` is missing. */
+  readonly mainThreadMicros: number | null;
 }
 
 export interface MemoryFigures extends LambdaFigures {

@@ -70,6 +70,15 @@ function table(rows: readonly (readonly string[])[]): string {
     .join('\n');
 }
 
+/** Where the timed run's CPU went, per job: the main thread against everything else. */
+function cpuRow(cpu: ThroughputFigures['cpuMsPerJob']): string[] {
+  const split =
+    cpu.mainThread === null
+      ? 'no per-thread counters here'
+      : `main thread ${ms(cpu.mainThread)} ms (API, bus, Lambda service, DynamoDB), function threads and V8's helpers ${ms(cpu.total - cpu.mainThread)} ms`;
+  return ['CPU per job', `${ms(cpu.total)} ms of the local cloud's CPU: ${split}`, ''];
+}
+
 export function formatReport(report: Report): string {
   const out: string[] = [];
   const { latency, throughput, memory, bundles, cost } = report;
@@ -137,6 +146,7 @@ export function formatReport(report: Report): string {
             .join(', ')} per job)`,
           `share ${(throughput.shareOfCeiling * 100).toFixed(0)}%`,
         ],
+        ...(throughput.cpuMsPerJob ? [cpuRow(throughput.cpuMsPerJob)] : []),
       ]),
       table([
         ['stage (ms per job)', 'p50 / p95 / p99', 'mean'],

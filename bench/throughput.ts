@@ -10,6 +10,7 @@ import {
   benchJobName,
   type CaptureSummary,
   type CeilingFigures,
+  type CpuFigures,
   type JobTimeline,
   type LambdaFigures,
 } from './protocol';
@@ -66,6 +67,12 @@ export interface ThroughputFigures {
     /** POST sent → active record deleted. */
     readonly total: Distribution;
   };
+  /**
+   * The local cloud's CPU time over the timed run per finished job, in ms: all
+   * its threads, and the main thread alone (null where Linux's per-thread
+   * counters are missing). The rest is the function threads and V8's helpers.
+   */
+  readonly cpuMsPerJob: { readonly total: number; readonly mainThread: number | null };
   /** What the jobs used, over the timed run (the local cloud's usage counters). */
   readonly usage: Counters;
   /** DynamoDB requests per job by operation, captured during the warm-up. */
@@ -165,6 +172,7 @@ export async function benchThroughput(
   const retriesBefore = client.counts.retries;
   const usageBefore = await host.ask<Counters>({ kind: 'usage' });
   const lambdaBefore = await host.ask<LambdaFigures>({ kind: 'lambda' });
+  const cpuBefore = await host.ask<CpuFigures>({ kind: 'cpu' });
   const callsBefore = await host.ask<Record<string, number>>({ kind: 'calls' });
   const runStart = Date.now();
   const { started, missing, timelines } = await runBatch(
@@ -174,6 +182,7 @@ export async function benchThroughput(
     options.concurrency,
     options.timeoutMs,
   );
+  const cpuAfter = await host.ask<CpuFigures>({ kind: 'cpu' });
   const usageAfter = await host.ask<Counters>({ kind: 'usage' });
   const lambdaAfter = await host.ask<LambdaFigures>({ kind: 'lambda' });
   const throttles: Record<string, number> = {};
@@ -193,6 +202,14 @@ export async function benchThroughput(
   const runEnd = Math.max(...deleted, runStart);
   const seconds = (runEnd - runStart) / 1000;
   const finished = deleted.length;
+  const perJobMs = (micros: number) => micros / 1000 / Math.max(1, finished);
+  const cpuMsPerJob = {
+    total: perJobMs(cpuAfter.processMicros - cpuBefore.processMicros),
+    mainThread:
+      cpuAfter.mainThreadMicros === null || cpuBefore.mainThreadMicros === null
+        ? null
+        : perJobMs(cpuAfter.mainThreadMicros - cpuBefore.mainThreadMicros),
+  };
   await host.ask({ kind: 'forget', names: [...names, ...warmNames, ...captureNames] });
 
   const stage = (pick: (job: Started, timeline: JobTimeline) => number | undefined) =>
@@ -275,6 +292,7 @@ export async function benchThroughput(
     seconds,
     jobsPerSecond,
     stages,
+    cpuMsPerJob,
     usage: diffCounters(usageBefore, usageAfter),
     dynamodbPerJob,
     dynamodbCallsPerJob,
