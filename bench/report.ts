@@ -146,7 +146,7 @@ export function formatReport(report: Report): string {
             .join(', ')} per job)`,
           `share ${(throughput.shareOfCeiling * 100).toFixed(0)}%`,
         ],
-        ...(throughput.cpuMsPerJob ? [cpuRow(throughput.cpuMsPerJob)] : []),
+        cpuRow(throughput.cpuMsPerJob),
       ]),
       table([
         ['stage (ms per job)', 'p50 / p95 / p99', 'mean'],
