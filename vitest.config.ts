@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 // The bundled AWS SDK warns once per process that it will need Node 22 from 2027;
@@ -12,7 +13,17 @@ const e2e = {
   env,
 };
 
+// The package's own entry points, as the reference app imports them (tsconfig.json `paths`).
+const alias = {
+  'eventjobs/cdk': fileURLToPath(new URL('./src/cdk.ts', import.meta.url)),
+  'eventjobs/testing': fileURLToPath(new URL('./src/testing.ts', import.meta.url)),
+  'eventjobs/local': fileURLToPath(new URL('./src/local.ts', import.meta.url)),
+  eventjobs: fileURLToPath(new URL('./src/index.ts', import.meta.url)),
+  '@eventjobs/app-jobs': fileURLToPath(new URL('./functions/jobs/index.ts', import.meta.url)),
+};
+
 export default defineConfig({
+  resolve: { alias },
   test: {
     // The JSON report is what .ci/run counts from; the default reporter is for people.
     reporters: ['default', 'json'],

@@ -1,9 +1,11 @@
 #!/usr/bin/env node
-// The `eventjobs` command (package.json "bin"): runs cli/main.ts through tsx,
-// from any working directory. See cli/README.md.
-import { fileURLToPath } from 'node:url';
-import { register } from 'tsx/esm/api';
+// The `eventjobs` command (package.json "bin"): the built CLI in dist/.
+// In a checkout of the repository, `npm run build` makes it (npm test and npm start do).
+import { existsSync } from 'node:fs';
 
-register({ tsconfig: fileURLToPath(new URL('../tsconfig.json', import.meta.url)) });
-const { main, processDeps } = await import('../cli/main.ts');
-process.exitCode = await main(process.argv.slice(2), processDeps());
+const built = new URL('../dist/bin.js', import.meta.url);
+if (!existsSync(built)) {
+  process.stderr.write('eventjobs: dist/bin.js is missing; run `npm run build` first\n');
+  process.exit(1);
+}
+await import(built.href);

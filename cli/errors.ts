@@ -1,8 +1,21 @@
 /**
- * The CLI's one error model: every error it means to report carries the exit
- * code it ends with and, where one helps, a hint. `main` prints them as
- * `eventjobs: <message>` and exits with `exitCode`.
+ * The CLI's error model: every error ends the process with an exit code and,
+ * where one helps, a hint. The client's errors (`client/errors.ts`) are
+ * reported as they are, with the exit code their kind means; the errors only
+ * the CLI has (usage, and a job's outcome as an exit code) are `CliError`s.
+ * `main` prints them as `eventjobs: <message>` and exits with `exitCodeOf`.
  */
+import {
+  ApiError,
+  ClientOptionError,
+  EventJobsError,
+  EventStreamEndedError,
+  JobNotFoundError,
+  JobNotSucceededError,
+  JobStillRunningError,
+  UnreachableError,
+  UnreadableEventError,
+} from '../client/errors';
 
 /** Exit codes; documented in `cli/README.md` and `eventjobs --help`. Scripts depend on them. */
 export const ExitCode = {
@@ -27,14 +40,14 @@ export const ExitCode = {
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
-/** Base class of the errors the CLI reports to its user. */
+/** An error the CLI itself reports, with the exit code it ends with. */
 export class CliError extends Error {
+  override readonly name: string = 'CliError';
   readonly exitCode: ExitCode;
   readonly hint?: string;
 
   constructor(message: string, exitCode: ExitCode, options?: ErrorOptions & { hint?: string }) {
     super(message, options);
-    this.name = new.target.name;
     this.exitCode = exitCode;
     this.hint = options?.hint;
   }
@@ -42,51 +55,77 @@ export class CliError extends Error {
 
 /** The command line is wrong; the command's usage is printed with it. */
 export class UsageError extends CliError {
-  /** The command whose usage to print; undefined for the global one. */
+  override readonly name: string = 'UsageError';
+  /** The command whose usage to print; undefined for the one being run (or the global one). */
   readonly command?: string;
 
-  constructor(message: string, command?: string) {
-    super(message, ExitCode.Usage);
+  constructor(message: string, command?: string, options?: ErrorOptions) {
+    super(message, ExitCode.Usage, options);
     this.command = command;
   }
 }
 
-/** The target could not be reached at all (no answer, no credentials, not running). */
-export class UnreachableError extends CliError {
-  constructor(message: string, options?: ErrorOptions & { hint?: string }) {
-    super(message, ExitCode.Unreachable, options);
+/** The exit code for a job status as the API reports it (`result`). */
+export function exitCodeForStatus(status: string): ExitCode {
+  switch (status) {
+    case 'SUCCEEDED':
+      return ExitCode.Ok;
+    case 'FAILED':
+      return ExitCode.JobFailed;
+    case 'CANCELLED':
+      return ExitCode.JobCancelled;
+    case 'TIMED_OUT':
+      return ExitCode.JobTimedOut;
+    default:
+      return ExitCode.StillRunning;
   }
 }
 
-/** One `{ path, message }` of a 400's `error.details`. */
-export interface ApiErrorDetail {
-  readonly path?: string;
-  readonly message: string;
-}
-
-/** The API answered with an error status; `code` and `message` come from its JSON body. */
-export class ApiError extends CliError {
-  readonly status: number;
-  readonly code: string;
-  readonly details: readonly ApiErrorDetail[];
-  /** The whole JSON body (409 JobNameInUse carries the running `job`). */
-  readonly body: unknown;
-
-  constructor(
-    status: number,
-    code: string,
-    message: string,
-    options: { details?: readonly ApiErrorDetail[]; body?: unknown; hint?: string } = {},
-  ) {
-    super(message, status === 404 ? ExitCode.NotFound : ExitCode.ApiError, { hint: options.hint });
-    this.status = status;
-    this.code = code;
-    this.details = options.details ?? [];
-    this.body = options.body;
+/**
+ * The client's errors that the CLI words its own way: an option is a flag
+ * here (a usage error), `result`'s "no result" is the job's exit code, and an
+ * unreadable event counts as the stream reporting an error. Others pass as
+ * they are.
+ */
+export function toCliError(error: unknown): unknown {
+  if (error instanceof ClientOptionError)
+    return new UsageError(error.message, undefined, { cause: error });
+  if (error instanceof JobStillRunningError) {
+    return new CliError(error.message, ExitCode.StillRunning, {
+      hint: `wait for it with \`eventjobs watch ${error.job.jobName}\``,
+      cause: error,
+    });
   }
+  if (error instanceof JobNotSucceededError) {
+    return new CliError(error.message, exitCodeForStatus(error.status), { cause: error });
+  }
+  if (error instanceof UnreadableEventError) {
+    return new CliError(error.message, ExitCode.ApiError, { cause: error });
+  }
+  return error;
 }
 
-/** The exit code for an error of any kind: its own, or 1 for one eventjobs did not expect. */
+/** The exit code for an error of any kind: its kind's, or 1 for one eventjobs did not expect. */
 export function exitCodeOf(error: unknown): ExitCode {
-  return error instanceof CliError ? error.exitCode : ExitCode.JobFailed;
+  if (error instanceof CliError) return error.exitCode;
+  if (error instanceof JobNotFoundError) return ExitCode.NotFound;
+  if (error instanceof ApiError) return ExitCode.ApiError;
+  if (error instanceof UnreachableError) return ExitCode.Unreachable;
+  if (error instanceof ClientOptionError) return ExitCode.Usage;
+  if (error instanceof UnreadableEventError) return ExitCode.ApiError;
+  if (error instanceof JobStillRunningError) return ExitCode.StillRunning;
+  if (error instanceof JobNotSucceededError) return exitCodeForStatus(error.status);
+  return ExitCode.JobFailed;
+}
+
+/** What to try next, in the CLI's words where they differ from the client's. */
+export function hintOf(error: unknown): string | undefined {
+  if (error instanceof JobNotFoundError) {
+    return 'no job by that name is running or retained (eventjobs list shows yours)';
+  }
+  if (error instanceof EventStreamEndedError) {
+    return `see where it stands with \`eventjobs status ${error.jobName}\`, or watch it again`;
+  }
+  if (error instanceof CliError || error instanceof EventJobsError) return error.hint;
+  return undefined;
 }

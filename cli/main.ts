@@ -6,21 +6,21 @@
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { createClient, globalWebSocket } from '../client/client';
+import { defaultAwsCredentials } from '../client/credentials';
+import { ApiError, EventJobsError, UnreachableError } from '../client/errors';
+import type { FetchFn } from '../client/http';
+import type { OptionNames } from '../client/target';
+import type { WebSocketConstructor } from '../client/websocket';
 import type { SigV4Credentials } from '../local/sigv4';
 import { isAlive } from '../local/state-file';
 import { type CommandName, helpText, type Invocation, isCommand, parseCommandLine } from './args';
 import { runCommand } from './commands';
-import { ApiError, CliError, ExitCode, exitCodeOf, UsageError } from './errors';
-import { ApiClient, type FetchFn } from './http';
+import { CliError, ExitCode, exitCodeOf, hintOf, toCliError, UsageError } from './errors';
 import { styleFor, type Writer } from './render';
-import {
-  type EventSourceFn,
-  globalWebSocket,
-  sseSource,
-  type WebSocketConstructor,
-  webSocketSource,
-} from './stream';
-import { resolveTarget, type Target } from './target';
+
+/** The client's messages name its options as the flags that set them. */
+const FLAGS: OptionNames = { url: '--url', region: '--region', streamUrl: '--stream-url' };
 
 export interface MainDeps {
   readonly env: NodeJS.ProcessEnv;
@@ -63,20 +63,32 @@ export async function main(argv: readonly string[], deps: MainDeps): Promise<num
   }
   const { global, command } = invocation;
   try {
-    const target = resolveTarget(global, deps);
-    const WebSocketClass = deps.WebSocket ?? globalWebSocket();
+    const client = createClient({
+      url: global.url,
+      region: global.region,
+      streamUrl: global.streamUrl,
+      credentials: ({ region }) => deps.awsCredentials(region),
+      fetch: deps.fetch,
+      env: deps.env,
+      cwd: deps.cwd,
+      readFile: deps.readFile,
+      isAlive: deps.isAlive,
+      WebSocket: deps.WebSocket,
+      optionNames: FLAGS,
+    });
     const streams = command.kind === 'watch' || (command.kind === 'start' && command.wait);
     if (
       streams &&
-      target.kind === 'aws' &&
-      target.streamUrl !== undefined &&
-      WebSocketClass === undefined &&
+      (deps.WebSocket ?? globalWebSocket()) === undefined &&
       deps.reexecWithWebSocket !== undefined &&
       !deps.env.EVENTJOBS_WEBSOCKET_REEXEC
     ) {
-      return await deps.reexecWithWebSocket();
+      // Re-run before starting anything, so a --wait does not start the job twice.
+      const target = await client.target();
+      if (target.kind === 'aws' && target.streamUrl !== undefined) {
+        return await deps.reexecWithWebSocket();
+      }
     }
-    const client = new ApiClient(target, deps.fetch);
     return await runCommand(
       {
         client,
@@ -84,7 +96,6 @@ export async function main(argv: readonly string[], deps: MainDeps): Promise<num
         style: styleFor(deps.stdout, deps.env, global.color && !global.json),
         stdout: deps.stdout,
         stderr: deps.stderr,
-        eventSource: () => eventSourceFor(target, client, WebSocketClass, command.kind),
         interruptible: async (fn) => {
           const controller = new AbortController();
           const stop = deps.onInterrupt(() => controller.abort());
@@ -98,41 +109,21 @@ export async function main(argv: readonly string[], deps: MainDeps): Promise<num
       command,
     );
   } catch (error) {
-    return report(deps, error, global.json, command.kind);
+    return report(deps, toCliError(error), global.json, command.kind);
   }
-}
-
-function eventSourceFor(
-  target: Target,
-  client: ApiClient,
-  WebSocketClass: WebSocketConstructor | undefined,
-  command: CommandName,
-): EventSourceFn {
-  if (target.kind === 'local') return sseSource(client);
-  if (target.streamUrl === undefined) {
-    throw new UsageError(
-      'following a job on a deployed stack needs its event stream: pass --stream-url wss://... (the stack output StreamUrl) or set EVENTJOBS_STREAM_URL',
-      command,
-    );
-  }
-  if (WebSocketClass === undefined) {
-    throw new CliError('this Node.js has no WebSocket client', ExitCode.Unreachable, {
-      hint: 'use Node.js 22 or later, or set NODE_OPTIONS=--experimental-websocket',
-    });
-  }
-  return webSocketSource(target, WebSocketClass);
 }
 
 /** Prints an error (and, with --json, its JSON form on stdout) and answers its exit code. */
 function report(deps: MainDeps, error: unknown, json: boolean, command?: CommandName): number {
   const exitCode = exitCodeOf(error);
   const lines: string[] = [];
-  if (error instanceof CliError) {
+  if (error instanceof CliError || error instanceof EventJobsError) {
     const code =
       error instanceof ApiError ? ` (${error.status ? `${error.status} ` : ''}${error.code})` : '';
     lines.push(`eventjobs: ${error.message}${code}`);
     if (error instanceof ApiError) lines.push(...apiErrorLines(error));
-    if (error.hint) lines.push(`hint: ${error.hint}`);
+    const hint = hintOf(error);
+    if (hint) lines.push(`hint: ${hint}`);
     if (error instanceof UsageError) {
       const about = error.command ?? command;
       const known = isCommand(about) ? about : undefined;
@@ -183,7 +174,13 @@ function errorDocument(error: unknown, exitCode: number) {
       },
     };
   }
-  const code = error instanceof CliError ? error.name.replace(/Error$/, '') || 'Error' : 'Internal';
+  // Every way of not reaching the target is one code to a script, whichever class said so.
+  const code =
+    error instanceof UnreachableError
+      ? 'Unreachable'
+      : error instanceof CliError || error instanceof EventJobsError
+        ? error.name.replace(/Error$/, '') || 'Error'
+        : 'Internal';
   const message = error instanceof Error ? error.message : String(error);
   return { error: { code, message, exitCode } };
 }
@@ -203,19 +200,8 @@ export function processDeps(): MainDeps {
     awsCredentials: async (region) => {
       // The SDK's notice that it will need Node 22 from 2027 is noise in a CLI's output.
       process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-      // Loaded only for --url: the SDK is most of the start-up time otherwise.
-      const { DynamoDBClient } = await import('@aws-sdk/client-dynamodb');
-      const client = new DynamoDBClient({ region });
-      try {
-        const identity = await client.config.credentials();
-        return {
-          accessKeyId: identity.accessKeyId,
-          secretAccessKey: identity.secretAccessKey,
-          ...(identity.sessionToken ? { sessionToken: identity.sessionToken } : {}),
-        };
-      } finally {
-        client.destroy();
-      }
+      // It imports the SDK only now, for --url: the SDK would be most of the start-up time.
+      return defaultAwsCredentials(region);
     },
     onInterrupt: (handler) => {
       process.once('SIGINT', handler);

@@ -4,8 +4,9 @@
  * bar only on a terminal (never with NO_COLOR or --no-color); otherwise
  * plain lines that read well in logs.
  */
+
+import type { JobEvent } from '../client/events';
 import type { JobSummary, JobView } from '../functions/shared/model';
-import type { JobEvent } from './stream';
 
 /** Where output goes; `process.stdout` fits. */
 export interface Writer {

@@ -10,7 +10,6 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { EventBridgeDestination } from 'aws-cdk-lib/aws-lambda-destinations';
-import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -23,7 +22,9 @@ import {
   LambdaDestinationType,
 } from '../functions/shared/events';
 import { JobsTable } from '../functions/shared/table';
+import { resolveEntry } from './bundling';
 import { JobEventStream } from './job-stream';
+import { checkJobTypesModule } from './job-types';
 import { acknowledge, allow, createFunction, type EventJobsFunctionSpec } from './lambda-function';
 
 /** The largest a DynamoDB item may be is 400 KB; keep 20 KB for keys, status and timestamps. */
@@ -52,8 +53,31 @@ export interface AsyncJobsThrottling {
   readonly burstLimit?: number;
 }
 
+/** The app's job types: where they are and what their code needs. */
+export interface AsyncJobsJobTypes {
+  /**
+   * The module whose exports are the app's job types (each made with
+   * `defineJobType`), relative to the app's directory (where `cdk` runs) or
+   * absolute, e.g. `src/jobs.ts`. It is bundled into the three functions that
+   * run job code: start-job (input validation), the worker (`run`) and
+   * completion (`onComplete`). Synth fails if it is missing, does not load,
+   * exports anything that is not a job type, or exports two types of one name.
+   */
+  readonly entry: string;
+  /**
+   * Environment variables the job code reads, set on the worker and completion
+   * functions (e.g. a bucket name). Grant the permissions that code needs with
+   * {@link AsyncJobs.grantToJobs} or on {@link AsyncJobs.jobRunners}.
+   *
+   * @default - none
+   */
+  readonly environment?: Readonly<Record<string, string>>;
+}
+
 /** Properties of {@link AsyncJobs}. */
 export interface AsyncJobsProps {
+  /** The app's job types. */
+  readonly jobTypes: AsyncJobsJobTypes;
   /**
    * How long one attempt of the worker may run. At most 15 minutes (the Lambda maximum).
    *
@@ -213,17 +237,17 @@ export class AsyncJobs extends Construct {
   /** The API's access log (JSON lines). */
   public readonly accessLogGroup: logs.LogGroup;
   /** `POST /jobs`. */
-  public readonly startJobFunction: nodejs.NodejsFunction;
+  public readonly startJobFunction: lambda.Function;
   /** `GET /jobs/{name}`. */
-  public readonly getJobFunction: nodejs.NodejsFunction;
+  public readonly getJobFunction: lambda.Function;
   /** `GET /jobs`. */
-  public readonly listJobsFunction: nodejs.NodejsFunction;
+  public readonly listJobsFunction: lambda.Function;
   /** `DELETE /jobs/{name}`. */
-  public readonly cancelJobFunction: nodejs.NodejsFunction;
+  public readonly cancelJobFunction: lambda.Function;
   /** Runs a job; invoked asynchronously by the start-job function only. */
-  public readonly workerFunction: nodejs.NodejsFunction;
+  public readonly workerFunction: lambda.Function;
   /** Records a job's outcome and deletes its active record. */
-  public readonly completionFunction: nodejs.NodejsFunction;
+  public readonly completionFunction: lambda.Function;
   /** Routes the worker's `Job Completed` / `Job Failed` / `Job Cancelled` events to completion. */
   public readonly outcomeRule: events.Rule;
   /** Routes Lambda's failure record for a worker invocation (retries exhausted) to completion. */
@@ -239,13 +263,13 @@ export class AsyncJobs extends Construct {
   /** Signs webhook deliveries; receivers verify with the same value. */
   public readonly webhookSecret: secretsmanager.Secret;
   /** Ends runs whose worker can no longer report (past deadline, silent, never started). */
-  public readonly sweeperFunction: nodejs.NodejsFunction;
+  public readonly sweeperFunction: lambda.Function;
   /** Invokes the sweeper once a minute. */
   public readonly sweepRule: events.Rule;
   /** One alarm per dead-letter queue, in alarm while the queue holds any message. */
   public readonly deadLetterAlarms: readonly cloudwatch.Alarm[];
 
-  constructor(scope: Construct, id: string, props: AsyncJobsProps = {}) {
+  constructor(scope: Construct, id: string, props: AsyncJobsProps) {
     super(scope, id);
     const config = resolveProps(props);
 
@@ -294,10 +318,12 @@ export class AsyncJobs extends Construct {
     this.workerFunction = factory.create({
       id: 'Worker',
       dir: 'worker',
+      jobTypesEntry: config.jobTypesEntry,
       description: 'eventjobs: runs one job and puts its outcome event on the bus',
       memorySize: config.workerMemorySize,
       timeout: config.workerTimeout,
       environment: {
+        ...config.jobEnvironment,
         ...tableEnv,
         [EnvVar.EventBusName]: this.eventBus.eventBusName,
         [EnvVar.MaxEventBytes]: String(config.maxEventBytes),
@@ -334,6 +360,7 @@ export class AsyncJobs extends Construct {
     this.startJobFunction = factory.create({
       id: 'StartJob',
       dir: 'start-job',
+      jobTypesEntry: config.jobTypesEntry,
       description: 'eventjobs: POST /jobs - records a job and invokes the worker asynchronously',
       memorySize: config.apiFunctionMemorySize,
       timeout: config.apiFunctionTimeout,
@@ -419,10 +446,12 @@ export class AsyncJobs extends Construct {
     this.completionFunction = factory.create({
       id: 'Completion',
       dir: 'completion',
+      jobTypesEntry: config.jobTypesEntry,
       description: "eventjobs: records a job's outcome and deletes its active record",
       memorySize: config.completionMemorySize,
       timeout: config.completionTimeout,
       environment: {
+        ...config.jobEnvironment,
         ...tableEnv,
         [EnvVar.OutcomeRetentionSeconds]: String(config.outcomeRetentionSeconds),
         [EnvVar.EventBusName]: this.eventBus.eventBusName,
@@ -611,6 +640,24 @@ export class AsyncJobs extends Construct {
     }
   }
 
+  /** The functions that run the app's job code: the worker (`run`) and completion (`onComplete`). */
+  public get jobRunners(): readonly lambda.Function[] {
+    return [this.workerFunction, this.completionFunction];
+  }
+
+  /**
+   * Gives the job code what it needs: calls `grant` with each function that
+   * runs it, e.g. `jobs.grantToJobs((fn) => bucket.grantRead(fn))`.
+   */
+  public grantToJobs(grant: (grantee: iam.IGrantable) => unknown): void {
+    for (const fn of this.jobRunners) grant(fn);
+  }
+
+  /** Adds a statement to the roles of the functions that run job code. */
+  public addToJobPolicy(statement: iam.PolicyStatement): void {
+    for (const fn of this.jobRunners) fn.addToRolePolicy(statement);
+  }
+
   /**
    * Lets `grantee` call every route of the API (`execute-api:Invoke` on `/jobs` and `/jobs/*`).
    */
@@ -652,7 +699,7 @@ class FunctionFactory {
     private readonly config: ResolvedProps,
   ) {}
 
-  create(spec: FunctionSpec): nodejs.NodejsFunction {
+  create(spec: FunctionSpec): lambda.Function {
     return createFunction(this.scope, this.config, spec);
   }
 }
@@ -666,6 +713,8 @@ function deadLetterQueue(scope: Construct, id: string): sqs.Queue {
 }
 
 interface ResolvedProps {
+  readonly jobTypesEntry: string;
+  readonly jobEnvironment: Readonly<Record<string, string>>;
   readonly workerTimeout: Duration;
   readonly workerMemorySize: number;
   readonly workerRetryAttempts: number;
@@ -690,6 +739,7 @@ interface ResolvedProps {
 /** Applies the defaults and rejects values AWS would reject later, or that break the design. */
 function resolveProps(props: AsyncJobsProps): ResolvedProps {
   const resolved: ResolvedProps = {
+    ...resolveJobTypes(props.jobTypes),
     workerTimeout: props.workerTimeout ?? MAX_LAMBDA_TIMEOUT,
     workerMemorySize: props.workerMemorySize ?? 1024,
     workerRetryAttempts: props.workerRetryAttempts ?? 2,
@@ -773,6 +823,60 @@ function resolveProps(props: AsyncJobsProps): ResolvedProps {
     throw new Error(`AsyncJobs: runtime must be a Node.js runtime, got ${resolved.runtime.name}`);
   }
   return resolved;
+}
+
+/** Lambda sets these itself; a function may not (AWS's reserved environment variables). */
+const RESERVED_ENV = new Set([
+  '_HANDLER',
+  '_X_AMZN_TRACE_ID',
+  'AWS_DEFAULT_REGION',
+  'AWS_REGION',
+  'AWS_EXECUTION_ENV',
+  'AWS_LAMBDA_FUNCTION_NAME',
+  'AWS_LAMBDA_FUNCTION_MEMORY_SIZE',
+  'AWS_LAMBDA_FUNCTION_VERSION',
+  'AWS_LAMBDA_INITIALIZATION_TYPE',
+  'AWS_LAMBDA_LOG_GROUP_NAME',
+  'AWS_LAMBDA_LOG_STREAM_NAME',
+  'AWS_ACCESS_KEY',
+  'AWS_ACCESS_KEY_ID',
+  'AWS_SECRET_ACCESS_KEY',
+  'AWS_SESSION_TOKEN',
+  'AWS_LAMBDA_RUNTIME_API',
+  'LAMBDA_TASK_ROOT',
+  'LAMBDA_RUNTIME_DIR',
+]);
+
+function resolveJobTypes(
+  jobTypes: AsyncJobsJobTypes | undefined,
+): Pick<ResolvedProps, 'jobTypesEntry' | 'jobEnvironment'> {
+  if (typeof jobTypes?.entry !== 'string' || jobTypes.entry === '') {
+    throw new Error(
+      "AsyncJobs: jobTypes.entry is required: the module of your app whose exports are its job types, e.g. { jobTypes: { entry: 'src/jobs.ts' } }",
+    );
+  }
+  const entry = resolveEntry(jobTypes.entry);
+  try {
+    checkJobTypesModule(entry);
+  } catch (error) {
+    throw new Error(`AsyncJobs: jobTypes.entry: ${(error as Error).message}`);
+  }
+  const ownVariables = new Set<string>(Object.values(EnvVar));
+  const environment = jobTypes.environment ?? {};
+  for (const [key, value] of Object.entries(environment)) {
+    if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(key)) {
+      throw new Error(`AsyncJobs: jobTypes.environment: "${key}" is not a valid variable name`);
+    }
+    if (RESERVED_ENV.has(key) || ownVariables.has(key) || key === 'NODE_OPTIONS') {
+      throw new Error(
+        `AsyncJobs: jobTypes.environment: ${key} is set by Lambda or by eventjobs itself; choose another name`,
+      );
+    }
+    if (typeof value !== 'string') {
+      throw new Error(`AsyncJobs: jobTypes.environment.${key} must be a string`);
+    }
+  }
+  return { jobTypesEntry: entry, jobEnvironment: environment };
 }
 
 function checkDuration(name: string, value: Duration, min: Duration, max: Duration): void {

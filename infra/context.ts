@@ -1,5 +1,5 @@
 import { type App, Duration } from 'aws-cdk-lib';
-import type { AsyncJobsProps } from './async-jobs';
+import type { AsyncJobsProps } from 'eventjobs/cdk';
 
 /**
  * Optional overrides from CDK context, e.g. `cdk deploy -c workerTimeoutSeconds=5`
@@ -8,7 +8,7 @@ import type { AsyncJobsProps } from './async-jobs';
  * The end-to-end suite uses them to make the worker's timeout path quick to reach;
  * `npm run bench` raises the API's throttle so that it measures the system, not the limit.
  */
-export function jobsFromContext(scope: App): AsyncJobsProps {
+export function jobsFromContext(scope: App): Omit<AsyncJobsProps, 'jobTypes'> {
   const timeout = intContext(scope, 'workerTimeoutSeconds');
   const retries = intContext(scope, 'workerRetryAttempts');
   const maxEventAge = intContext(scope, 'workerMaxEventAgeSeconds');

@@ -8,7 +8,6 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
@@ -113,9 +112,9 @@ export class JobEventStream extends Construct {
   /** The stage's access log (JSON lines), when `accessLogging` is on. */
   public readonly accessLogGroup: logs.LogGroup | undefined;
   /** Logs every lifecycle event and pushes it to the run's subscribers. */
-  public readonly recorderFunction: nodejs.NodejsFunction;
+  public readonly recorderFunction: lambda.Function;
   /** Serves `$connect`, `subscribe`, `$default` and `$disconnect`. */
-  public readonly connectionFunction: nodejs.NodejsFunction;
+  public readonly connectionFunction: lambda.Function;
   /** Routes the six lifecycle events on the bus to the recorder. */
   public readonly rule: events.Rule;
   /** Events the rule could not deliver, or the recorder failed on after Lambda's retries. */

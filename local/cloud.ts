@@ -8,7 +8,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { LocalHttpApi } from './apigw';
+import { isUnsignedRequest, LocalHttpApi } from './apigw';
 import type { HttpApiUsage } from './apigw/http-api';
 import { type LoadedStack, loadStack, readAssembly } from './assembly/stack';
 import { AwsEndpoint } from './aws-endpoint';
@@ -76,6 +76,12 @@ export interface LocalCloudOptions {
    * @default - `secrets.json` in `dataDir`, or in memory only without one
    */
   readonly secretsFile?: string;
+  /**
+   * Where people find the keys to sign with, for the local-only hint an
+   * unsigned API request gets (`localHint` in its 403 body, and a log line).
+   * @default "the local cloud's users (RunningLocalCloud.users)"
+   */
+  readonly signingKeysAt?: string;
 }
 
 /**
@@ -126,6 +132,11 @@ export interface RunningLocalCloud {
   chaosReport(): ChaosReport | undefined;
   /** What AWS would have billed so far (see {@link LocalCloudUsage}); a fresh snapshot on each call. */
   usage(): LocalCloudUsage;
+  /**
+   * UpdateFunctionCode for `$LATEST` (see `LocalLambda.updateFunctionCode`):
+   * invocations that start from now on run the code in `codeDir`.
+   */
+  updateFunctionCode(functionNameOrArn: string, codeDir: string): void;
   /** Stops everything; resolves with a report of what is left in dead-letter queues, if anything. */
   stop(): Promise<string>;
 }
@@ -288,8 +299,9 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Runni
     closers.push(events.observe((_bus, event) => jobEvents.accept(event)));
     const apis: { name: string; id: string; url: string }[] = [];
     const httpApis = new Map<string, LocalHttpApi>();
+    const unsignedHint = `The local cloud, like API Gateway with IAM auth, needs SigV4-signed requests; the keys are ${options.signingKeysAt ?? "the local cloud's users (RunningLocalCloud.users)"} (curl --aws-sigv4 "aws:amz:${env.region}:execute-api" --user KEY:SECRET ...)`;
     for (const spec of stack.apis) {
-      const api = new LocalHttpApi({ spec, lambda, credentials, env, log });
+      const api = new LocalHttpApi({ spec, lambda, credentials, env, log, unsignedHint });
       httpApis.set(spec.name, api);
       const bound = apiServers.get(spec.id);
       if (!bound) continue;
@@ -302,6 +314,15 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Runni
           path.startsWith(`${stagePrefix}/`) &&
           streamJobName(req.method, path.slice(stagePrefix.length)) !== undefined
         ) {
+          const query = target.includes('?') ? target.slice(target.indexOf('?') + 1) : '';
+          if (isUnsignedRequest(req.headers, query)) {
+            log.line(
+              `apigw:${spec.name}`,
+              `403 for GET ${path}: the request is not signed. ${unsignedHint}`,
+            );
+            refuseUnsignedStream(res, unsignedHint);
+            return;
+          }
           serveJobEvents(req, res, target, { api, hub: jobEvents, credentials, env }).catch(
             (error: unknown) => {
               log.line('local', `event stream failed: ${String(error)}`);
@@ -333,6 +354,8 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Runni
       startupMs: performance.now() - startedAt,
       services: { lambda, events, sqs, dynamodb, secretsManager },
       chaosReport: () => chaos?.report(),
+      updateFunctionCode: (functionNameOrArn, codeDir) =>
+        lambda.updateFunctionCode(functionNameOrArn, codeDir),
       usage: () => ({
         at: new Date().toISOString(),
         dynamodb: dynamodb.usage(),
@@ -413,6 +436,12 @@ function deadLetterReport(sqs: LocalSqs): string {
     if (messages.length > 20) lines.push(`  ... and ${messages.length - 20} more`);
   }
   return lines.length > 0 ? `${lines.join('\n')}\n` : '';
+}
+
+/** job-stream.ts's answer to an unsigned request (a bare 403), with the local cloud's own hint. */
+function refuseUnsignedStream(res: ServerResponse, hint: string): void {
+  res.writeHead(403, { 'content-type': 'application/json' });
+  res.end(JSON.stringify({ message: 'Forbidden', localHint: hint }));
 }
 
 async function bindServer(port: number, host: string): Promise<{ server: Server; url: string }> {

@@ -4,6 +4,8 @@ import { join } from 'node:path';
 
 /** What `cdk synth` reads: if any of it is newer than the assembly, synthesize again. */
 export const SOURCES = [
+  'src',
+  'core',
   'infra',
   'functions',
   'cdk.json',

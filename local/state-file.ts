@@ -1,8 +1,9 @@
 /**
- * `.eventjobs/local.json`: what a running `npm start` tells other tools
- * (`npm run dlq`) about itself: its process, endpoints, a local identity and
- * the stack's outputs. Written at start, removed at a clean stop; a file left
- * by a killed cloud is recognised by its dead process id.
+ * `.eventjobs/local.json`: what a running `npm start` or `eventjobs dev`
+ * (local/serve.ts) tells other tools (`npm run dlq`, `eventjobs`) about
+ * itself: its process, endpoints, a local identity and the stack's outputs.
+ * Written at start, rewritten at a restart, removed at a clean stop; a file
+ * left by a killed cloud is recognised by its dead process id.
  */
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';

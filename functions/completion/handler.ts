@@ -5,9 +5,9 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import type { EventBridgeEvent } from 'aws-lambda';
-import { getJobType } from '../jobs/registry';
 import { Defaults, EnvVar, intEnv, requireEnv } from '../shared/config';
 import { EVENT_SOURCE } from '../shared/events';
+import { getJobType } from '../shared/job-registry';
 import { createSecretReader } from '../shared/secrets';
 import { JobStore } from '../shared/store';
 import { deliverWebhook } from '../shared/webhook';

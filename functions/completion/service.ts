@@ -14,7 +14,7 @@
  * nothing. An event that cannot be read throws, so it reaches the dead-letter
  * queue instead of vanishing.
  */
-import type { JobType } from '../jobs/types';
+import type { JobType } from '../../core/job-type';
 import { MalformedEventError } from '../shared/errors';
 import {
   jobCancelledDetailSchema,

@@ -1,10 +1,10 @@
-import * as s from '../shared/schema';
-import { defineJobType } from './types';
+import { defineJobType } from 'eventjobs';
+import * as z from 'zod/mini';
 
 export const echo = defineJobType({
   name: 'echo',
   description: 'Returns its input `value` (any JSON) as the result.',
-  input: s.strictObject({ value: s.json() }),
+  input: z.strictObject({ value: z.json() }),
   async run({ value }) {
     return { value };
   },

@@ -1,5 +1,5 @@
-import * as s from '../shared/schema';
-import { defineJobType } from './types';
+import { defineJobType } from 'eventjobs';
+import * as z from 'zod/mini';
 
 export const fail = defineJobType({
   name: 'fail',
@@ -7,9 +7,9 @@ export const fail = defineJobType({
     'Fails with `message`: a job that always ends FAILED, for trying the failure path. With ' +
     '`hangSeconds` it first blocks its event loop that long, like a stuck worker that heeds ' +
     'neither cancellation nor its deadline, for trying the Lambda timeout path.',
-  input: s.strictObject({
-    message: s.string({ min: 1, max: 1000 }),
-    hangSeconds: s.optional(s.integer({ min: 1, max: 900 })),
+  input: z.strictObject({
+    message: z.string().check(z.minLength(1), z.maxLength(1000)),
+    hangSeconds: z.optional(z.int().check(z.gte(1), z.lte(900))),
   }),
   async run({ message, hangSeconds }): Promise<never> {
     if (hangSeconds !== undefined) {

@@ -1,5 +1,5 @@
-import * as s from '../shared/schema';
-import { defineJobType } from './types';
+import { defineJobType } from 'eventjobs';
+import * as z from 'zod/mini';
 
 /** The error each failing attempt of `flaky` throws. */
 export class FlakyError extends Error {
@@ -11,7 +11,7 @@ export const flaky = defineJobType({
   description:
     'Fails its first `failures` attempts with FlakyError, then returns `{ attempt }`. Its retry ' +
     'policy allows 3 attempts, so `failures` of 3 or more ends FAILED with every attempt listed.',
-  input: s.strictObject({ failures: s.integer({ min: 0, max: 10 }) }),
+  input: z.strictObject({ failures: z.int().check(z.gte(0), z.lte(10)) }),
   defaultTimeoutSeconds: 60,
   retry: { maxAttempts: 3, initialBackoffMs: 200, multiplier: 2, maxBackoffMs: 1000 },
   async run({ failures }, ctx) {

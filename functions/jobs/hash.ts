@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
-import * as s from '../shared/schema';
-import { yieldToEventLoop } from './signals';
-import { defineJobType } from './types';
+import { defineJobType, yieldToEventLoop } from 'eventjobs';
+import * as z from 'zod/mini';
 
 /** One mebibyte: the unit of `megabytes` and the slice hashed between abort checks. */
 export const HASH_CHUNK_BYTES = 1024 * 1024;
@@ -24,7 +23,7 @@ export function hashChunk(): Buffer {
 export const hash = defineJobType({
   name: 'hash',
   description: 'CPU work: SHA-256 over `megabytes` (1 to 1024) MiB of deterministic data.',
-  input: s.strictObject({ megabytes: s.integer({ min: 1, max: 1024 }) }),
+  input: z.strictObject({ megabytes: z.int().check(z.gte(1), z.lte(1024)) }),
   async run({ megabytes }, ctx) {
     const data = hashChunk();
     const digest = createHash('sha256');

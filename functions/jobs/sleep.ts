@@ -1,6 +1,5 @@
-import * as s from '../shared/schema';
-import { delay } from './signals';
-import { defineJobType } from './types';
+import { defineJobType, delay } from 'eventjobs';
+import * as z from 'zod/mini';
 
 /** Progress is reported about this often: often enough to watch, rare enough to be cheap. */
 export const SLEEP_PROGRESS_INTERVAL_MS = 1000;
@@ -8,7 +7,7 @@ export const SLEEP_PROGRESS_INTERVAL_MS = 1000;
 export const sleep = defineJobType({
   name: 'sleep',
   description: 'Waits `seconds` (0 to 900), reporting progress about once a second.',
-  input: s.strictObject({ seconds: s.number({ min: 0, max: 900 }) }),
+  input: z.strictObject({ seconds: z.number().check(z.gte(0), z.lte(900)) }),
   async run({ seconds }, ctx) {
     const totalMs = Math.round(seconds * 1000);
     const startedAt = Date.now();

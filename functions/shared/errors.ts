@@ -3,18 +3,13 @@
  * one place (`http.ts`); anything that is not an `HttpError` becomes a 500 whose
  * body never carries the original message or stack.
  */
+import { AppError } from '../../core/errors';
+
+export { AppError };
 
 export interface ErrorDetail {
   readonly path?: string;
   readonly message: string;
-}
-
-/** Base class of every error this project throws on purpose. */
-export class AppError extends Error {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = new.target.name;
-  }
 }
 
 /** An AWS API answered with an error: its error type and HTTP status. */

@@ -65,11 +65,9 @@ export function isJobName(value: unknown): value is string {
   return typeof value === 'string' && JOB_NAME_PATTERN.test(value);
 }
 
-/** What a failed run reports: the error's name and message. */
-export interface JobError {
-  name: string;
-  message: string;
-}
+import type { JobError } from '../../core/job-type';
+
+export type { JobError };
 
 /** One failed attempt of a run that was retried. */
 export interface AttemptError {

@@ -16,33 +16,17 @@
  * use zod (classic or mini) or another library instead, at the price of its
  * bundle size and init time.
  */
+import type { StandardSchemaV1 } from '../../core/standard-schema';
 import { AppError } from './errors';
 
 // ------------------------------------------------------------ Standard Schema
 
-/** A Standard Schema v1: the part of the interface this project uses (https://standardschema.dev). */
-export interface StandardSchemaV1<Input = unknown, Output = Input> {
-  readonly '~standard': {
-    readonly version: 1;
-    readonly vendor: string;
-    readonly validate: (value: unknown) => StandardResult<Output> | Promise<StandardResult<Output>>;
-    readonly types?: { readonly input: Input; readonly output: Output } | undefined;
-  };
-}
-
-export type StandardResult<Output> =
-  | { readonly value: Output; readonly issues?: undefined }
-  | { readonly issues: readonly StandardIssue[] };
-
-export interface StandardIssue {
-  readonly message: string;
-  readonly path?: ReadonlyArray<PropertyKey | { readonly key: PropertyKey }> | undefined;
-}
-
-/** What a Standard Schema parses to. */
-export type InferOutput<S extends StandardSchemaV1> = NonNullable<
-  S['~standard']['types']
->['output'];
+export type {
+  InferOutput,
+  StandardIssue,
+  StandardResult,
+  StandardSchemaV1,
+} from '../../core/standard-schema';
 
 // ------------------------------------------------------------ results and errors
 

@@ -4,7 +4,7 @@
  * invoke. A run the worker never received is removed again, so no record is
  * left RUNNING with nobody working on it.
  */
-import { getJobType, jobTypeNames } from '../jobs/registry';
+
 import {
   BadRequestError,
   ConflictError,
@@ -14,6 +14,7 @@ import {
 } from '../shared/errors';
 import { isJobName, type WorkerPayload } from '../shared/events';
 import { ulid } from '../shared/ids';
+import { getJobType, jobTypeNames } from '../shared/job-registry';
 import { canonicalJson, sha256Hex, utf8Length } from '../shared/json';
 import type { LambdaInvoker } from '../shared/lambda-invoke';
 import { describeError, log } from '../shared/log';

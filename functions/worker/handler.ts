@@ -6,8 +6,8 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { Context } from 'aws-lambda';
-import { getJobType } from '../jobs/registry';
 import { Defaults, EnvVar, intEnv, requireEnv } from '../shared/config';
+import { getJobType } from '../shared/job-registry';
 import { JobStore } from '../shared/store';
 import {
   DEFAULT_DEADLINE_MARGIN_MS,

@@ -21,14 +21,8 @@ import {
   type PutEventsRequestEntry,
 } from '@aws-sdk/client-eventbridge';
 import type { Context } from 'aws-lambda';
-import {
-  isJobCancelledError,
-  JobCancelledError,
-  JobTimeoutError,
-  RunNotActiveError,
-} from '../jobs/errors';
-import { delay } from '../jobs/signals';
-import { type JobContext, type JobType, NO_RETRIES, type RetryPolicy } from '../jobs/types';
+import { JobCancelledError, RunNotActiveError } from '../../core/job-errors';
+import type { JobType } from '../../core/job-type';
 import { MalformedEventError } from '../shared/errors';
 import {
   jobCancelledDetailSchema,
@@ -55,7 +49,11 @@ import type { ActiveJob, JobProgress } from '../shared/model';
 import { describeIssues, validate } from '../shared/schema';
 import type { JobStore } from '../shared/store';
 import { truncate } from '../shared/text';
+import { type RunOutcome, resultJson, runAttempts, stopRun } from './attempts';
 import { EventDeliveryError } from './errors';
+
+// The loop's backoff is part of the worker's contract (and tested as such).
+export { backoffMs } from './attempts';
 
 /** DynamoDB's item limit. A run's outcome (input and result together) is one item. */
 export const DYNAMODB_ITEM_BYTES = 400 * 1024;
@@ -116,18 +114,6 @@ export type WorkerResult =
 
 /** A PutEvents entry for one of the worker's terminal events. */
 type OutcomeEntry = PutEventsRequestEntry & { readonly DetailType: JobOutcomeEventType };
-
-/** How a run ended, before it is turned into an event; `attempt` is the last one's number. */
-type RunOutcome = { readonly attempt?: number } & (
-  | { readonly kind: 'completed'; readonly result: unknown }
-  | {
-      readonly kind: 'failed';
-      readonly error: JobError;
-      readonly attempts?: readonly AttemptError[];
-    }
-  | { readonly kind: 'cancelled'; readonly reason: string }
-  | { readonly kind: 'timedOut'; readonly reason: string }
-);
 
 /** The fields every outcome event of this attempt shares. */
 interface AttemptInfo {
@@ -291,7 +277,12 @@ async function decideOutcome(
   return execute(jobType, input.data, info, invocation, deps);
 }
 
-/** Runs the job, retrying it by its type's policy, until it ends or is stopped. */
+/**
+ * Runs the job through the attempts loop (`attempts.ts`), with the table and
+ * the bus behind its hooks: a heartbeat while it runs, progress and attempts
+ * written to the job record, and whatever those writes learn (a cancel
+ * request, the run being gone) stopping the run.
+ */
 async function execute(
   jobType: JobType,
   input: unknown,
@@ -300,164 +291,108 @@ async function execute(
   deps: WorkerDeps,
 ): Promise<RunOutcome | undefined> {
   const controller = new AbortController();
-  const { signal } = controller;
-  const stop = (reason: Error): void => {
-    if (!signal.aborted) controller.abort(reason);
-  };
   // What a heartbeat or a progress write learned about the run.
   const heed = (record: ActiveJob | undefined): void => {
     if (!record) {
-      stop(new RunNotActiveError('The run is no longer active'));
+      stopRun(controller, new RunNotActiveError('The run is no longer active'));
     } else if (record.cancelRequestedAt) {
-      stop(new JobCancelledError(`Cancel requested at ${record.cancelRequestedAt}`));
+      stopRun(controller, new JobCancelledError(`Cancel requested at ${record.cancelRequestedAt}`));
     }
   };
   const heartbeat = startHeartbeat(info, deps, heed);
-  const stopAt = armStop(controller, info, invocation, deps);
-  // The job gets to stop on its own first; if it ignores the signal, the race still ends the run.
-  const stopped = new Promise<never>((_resolve, reject) => {
-    signal.addEventListener('abort', () => reject(signal.reason), { once: true });
-  });
-  stopped.catch(() => undefined);
-
-  const policy = jobType.retry ?? NO_RETRIES;
-  const failures: AttemptError[] = [];
-  let attempt = info.attempt;
-  const progressEvents = throttle(
-    deps.progressEventIntervalMs ?? DEFAULT_PROGRESS_EVENT_INTERVAL_MS,
-    deps,
-  );
+  const writes: ProgressWrites = {
+    touch: heartbeat.touch,
+    heed,
+    signal: controller.signal,
+    events: throttle(deps.progressEventIntervalMs ?? DEFAULT_PROGRESS_EVENT_INTERVAL_MS, deps),
+  };
   try {
-    for (;;) {
-      const ctx = jobContext(info, attempt, signal, invocation, deps, {
-        onWrite: heartbeat.touch,
-        heed,
-        stop,
-        progressEvents,
-      });
-      try {
-        const result = await Promise.race([
-          Promise.resolve().then(() => jobType.run(input, ctx)),
-          stopped,
-        ]);
-        return { kind: 'completed', result, attempt };
-      } catch (error) {
-        const outcome = outcomeOfError(error, attempt);
-        if (outcome?.kind !== 'failed') return outcome;
-        const at = deps.now();
-        failures.push({ attempt, error: outcome.error, at: at.toISOString() });
-        const all = failures.length > 1 ? failures : undefined;
-        if (attempt >= policy.maxAttempts) return { ...outcome, attempts: all };
-        const waitMs = backoffMs(policy, attempt, deps.random ?? Math.random);
-        if (stopAt !== undefined && at.getTime() + waitMs >= stopAt) {
-          log.warn('No time left for another attempt before the deadline', {
-            jobName: info.jobName,
-            runId: info.runId,
-            attempt,
-          });
-          return { ...outcome, attempts: all };
-        }
-        try {
-          await Promise.race([delay(waitMs, signal), stopped]);
-        } catch (reason) {
-          return outcomeOfError(reason, attempt);
-        }
-        attempt += 1;
-        heartbeat.touch();
-        heed(
-          await deps.store.recordAttempt(
-            info.owner,
-            info.jobName,
-            info.runId,
-            attempt,
-            deps.now().toISOString(),
-          ),
-        );
-        if (signal.aborted) return outcomeOfError(signal.reason, attempt);
-        log.info('Retrying the run', { jobName: info.jobName, runId: info.runId, attempt });
-      }
-    }
+    const { outcome } = await runAttempts({
+      jobType,
+      input,
+      jobName: info.jobName,
+      runId: info.runId,
+      type: info.type,
+      firstAttempt: info.attempt,
+      controller,
+      limits: {
+        deadlineAt: info.deadlineAt,
+        remainingMs: invocation.getRemainingTimeInMillis(),
+        marginMs: deps.deadlineMarginMs,
+      },
+      remainingTimeMs: () => invocation.getRemainingTimeInMillis(),
+      now: () => deps.now(),
+      random: deps.random,
+      hooks: {
+        recordProgress: (progress, attempt) =>
+          recordProgress(info, attempt, progress, writes, deps),
+        recordAttempt: async (attempt) => {
+          heartbeat.touch();
+          heed(
+            await deps.store.recordAttempt(
+              info.owner,
+              info.jobName,
+              info.runId,
+              attempt,
+              deps.now().toISOString(),
+            ),
+          );
+        },
+      },
+    });
+    return outcome;
   } finally {
     heartbeat.stop();
-    controller.abort(new RunNotActiveError('The attempt is over'));
   }
 }
 
-/** Full jitter: a random wait up to the capped exponential backoff of attempt `attempt`. */
-export function backoffMs(policy: RetryPolicy, attempt: number, random: () => number): number {
-  const ceiling = Math.min(
-    policy.maxBackoffMs,
-    policy.initialBackoffMs * policy.multiplier ** Math.max(0, attempt - 1),
-  );
-  return Math.floor(random() * Math.max(0, ceiling));
-}
-
-interface ContextHooks {
-  readonly onWrite: () => void;
+/** What a progress write shares with the rest of the attempt. */
+interface ProgressWrites {
+  /** Restarts the heartbeat interval. */
+  readonly touch: () => void;
   readonly heed: (record: ActiveJob | undefined) => void;
-  readonly stop: (reason: Error) => void;
-  readonly progressEvents: () => boolean;
+  readonly signal: AbortSignal;
+  /** Whether a `Job Progress` event is due (throttled). */
+  readonly events: () => boolean;
 }
 
-function jobContext(
+/** Writes a progress report on the job record and, throttled, puts a `Job Progress` event. */
+async function recordProgress(
   info: AttemptInfo,
   attempt: number,
-  signal: AbortSignal,
-  invocation: Invocation,
+  progress: JobProgress,
+  writes: ProgressWrites,
   deps: WorkerDeps,
-  hooks: ContextHooks,
-): JobContext {
-  return {
-    jobName: info.jobName,
-    runId: info.runId,
-    type: info.type,
-    attempt,
-    signal,
-    remainingTimeMs: () => invocation.getRemainingTimeInMillis(),
-    async progress(percent, message) {
-      if (typeof percent !== 'number' || !Number.isFinite(percent)) {
-        throw new TypeError(
-          `Progress must be a finite number from 0 to 100, got ${String(percent)}`,
-        );
-      }
-      signal.throwIfAborted();
-      const progress: JobProgress = {
-        percent: Math.round(Math.min(100, Math.max(0, percent))),
-        at: deps.now().toISOString(),
-        ...(message === undefined ? {} : { message: truncate(String(message)) }),
-      };
-      // A progress write is a heartbeat: the next one is due an interval from now.
-      hooks.onWrite();
-      let record: ActiveJob | undefined;
-      try {
-        record = await deps.store.recordProgress(info.owner, info.jobName, info.runId, progress);
-      } catch (error) {
-        // Progress is advisory: a throttled write must not fail the job.
-        log.warn('Progress could not be recorded; the job goes on', {
-          jobName: info.jobName,
-          runId: info.runId,
-          ...describeError(error),
-        });
-        return;
-      }
-      hooks.heed(record);
-      signal.throwIfAborted();
-      if (hooks.progressEvents()) {
-        await announce(
-          JobEventType.Progress,
-          jobProgressDetailSchema.parse({
-            owner: info.owner,
-            jobName: info.jobName,
-            runId: info.runId,
-            type: info.type,
-            attempt,
-            ...progress,
-          }),
-          deps,
-        );
-      }
-    },
-  };
+): Promise<void> {
+  // A progress write is a heartbeat: the next one is due an interval from now.
+  writes.touch();
+  let record: ActiveJob | undefined;
+  try {
+    record = await deps.store.recordProgress(info.owner, info.jobName, info.runId, progress);
+  } catch (error) {
+    // Progress is advisory: a throttled write must not fail the job.
+    log.warn('Progress could not be recorded; the job goes on', {
+      jobName: info.jobName,
+      runId: info.runId,
+      ...describeError(error),
+    });
+    return;
+  }
+  writes.heed(record);
+  // Stopped meanwhile: the loop hands the job the reason, and there is nothing to announce.
+  if (writes.signal.aborted || !writes.events()) return;
+  await announce(
+    JobEventType.Progress,
+    jobProgressDetailSchema.parse({
+      owner: info.owner,
+      jobName: info.jobName,
+      runId: info.runId,
+      type: info.type,
+      attempt,
+      ...progress,
+    }),
+    deps,
+  );
 }
 
 /** True at most once per `intervalMs` (the first call included). */
@@ -514,53 +449,6 @@ function startHeartbeat(
       clearTimeout(timer);
     },
   };
-}
-
-/**
- * Stops the job at its deadline, or shortly before Lambda would kill it,
- * whichever is first, so the run ends TIMED_OUT at once instead of being
- * killed, retried from scratch and reported by the OnFailure destination much
- * later. Returns when that is (epoch ms), or undefined for no limit.
- */
-function armStop(
-  controller: AbortController,
-  info: AttemptInfo,
-  invocation: Invocation,
-  deps: WorkerDeps,
-): number | undefined {
-  const now = deps.now().getTime();
-  const remainingMs = invocation.getRemainingTimeInMillis();
-  let lambdaStop: number | undefined;
-  // A runner that cannot say how long is left gets no Lambda limit rather than an instant one.
-  if (Number.isFinite(remainingMs) && remainingMs > 0) {
-    const marginMs = Math.min(deps.deadlineMarginMs, Math.floor(remainingMs / 4));
-    lambdaStop = now + remainingMs - marginMs;
-  }
-  const deadline = info.deadlineAt ? Date.parse(info.deadlineAt) : Number.NaN;
-  const byDeadline =
-    Number.isFinite(deadline) && (lambdaStop === undefined || deadline < lambdaStop);
-  const stopAt = byDeadline ? deadline : lambdaStop;
-  if (stopAt === undefined) return undefined;
-  const message = byDeadline
-    ? `The run did not finish by its deadline (${info.deadlineAt})`
-    : `The job did not finish within the worker's time limit (${remainingMs} ms were left when it started)`;
-  const timer = setTimeout(
-    () => controller.abort(new JobTimeoutError(message)),
-    Math.max(0, stopAt - now),
-  );
-  controller.signal.addEventListener('abort', () => clearTimeout(timer), { once: true });
-  return stopAt;
-}
-
-function outcomeOfError(error: unknown, attempt: number): RunOutcome | undefined {
-  if (error instanceof RunNotActiveError) return undefined;
-  if (error instanceof JobTimeoutError) {
-    return { kind: 'timedOut', reason: truncate(error.message), attempt };
-  }
-  if (isJobCancelledError(error)) {
-    return { kind: 'cancelled', reason: truncate(messageOf(error)), attempt };
-  }
-  return { kind: 'failed', error: toJobError(error), attempt };
 }
 
 /** Puts an informational event (Started, Progress); a failure is logged, never fatal. */
@@ -652,23 +540,15 @@ function outcomeEntry(
 }
 
 function completedEntry(base: OutcomeBase, value: unknown, deps: WorkerDeps): OutcomeEntry {
-  // A job that returns nothing has the result null: the event's detail must carry the key.
-  const result = value === undefined ? null : value;
-  let resultJson: string | undefined;
-  try {
-    resultJson = JSON.stringify(result);
-  } catch (error) {
-    return notSerializable(base, messageOf(error), deps);
-  }
-  if (resultJson === undefined) {
-    return notSerializable(base, `JSON has no form for a ${typeof result}`, deps);
-  }
+  const serialized = resultJson(value);
+  if ('error' in serialized) return failedEntry(base, serialized.error, deps);
+  const { result, json } = serialized;
   const entry = entryFor(
     JobEventType.Completed,
     jobCompletedDetailSchema.parse({ ...base, result }),
     deps,
   );
-  const resultBytes = utf8Length(resultJson);
+  const resultBytes = utf8Length(json);
   const roomInEvent = deps.maxEventBytes - (putEventsEntrySize(entry) - resultBytes);
   const limit = Math.max(0, Math.min(roomInEvent, deps.maxResultBytes));
   if (resultBytes > limit) {
@@ -682,11 +562,6 @@ function completedEntry(base: OutcomeBase, value: unknown, deps: WorkerDeps): Ou
     );
   }
   return entry;
-}
-
-function notSerializable(base: OutcomeBase, why: string, deps: WorkerDeps): OutcomeEntry {
-  const message = truncate(`The result cannot be converted to JSON: ${why}`);
-  return failedEntry(base, { name: 'ResultNotSerializableError', message }, deps);
 }
 
 function failedEntry(
@@ -706,22 +581,4 @@ function entryFor(detailType: JobOutcomeEventType, detail: object, deps: WorkerD
     DetailType: detailType,
     Detail: JSON.stringify(detail),
   };
-}
-
-/** A thrown value as the event's `error`: name and message only, never the stack. */
-function toJobError(error: unknown): JobError {
-  if (error instanceof Error) {
-    return { name: truncate(error.name || 'Error', 256), message: truncate(error.message) };
-  }
-  return { name: 'Error', message: truncate(messageOf(error)) };
-}
-
-function messageOf(error: unknown): string {
-  if (error instanceof Error) return error.message;
-  if (typeof error === 'string') return error;
-  try {
-    return JSON.stringify(error) ?? String(error);
-  } catch {
-    return String(error);
-  }
 }

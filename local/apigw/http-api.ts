@@ -35,6 +35,7 @@ import {
 import { type GatewayResponse, gatewayError, mapLambdaResult } from './response';
 import { parseRouteKey, RouteTable } from './routes';
 import { TokenBucket } from './throttle';
+import { isUnsignedRequest, withLocalHint } from './unsigned-hint';
 
 /** AWS's fixed HTTP API quotas. */
 export const HTTP_API_LIMITS = {
@@ -74,6 +75,12 @@ export interface LocalHttpApiOptions {
   readonly log: LogSink;
   /** @default Date.now */
   readonly clock?: () => number;
+  /**
+   * A local-only hint added as `localHint` to the 403 body of an unsigned
+   * request to an `AWS_IAM` route (status, headers and `message` stay AWS's),
+   * and logged once per such request. @default - none: AWS's answer as it is
+   */
+  readonly unsignedHint?: string;
 }
 
 /** One request as the gateway receives it. */
@@ -144,6 +151,7 @@ export class LocalHttpApi {
   private readonly env: LocalEnv;
   private readonly log: LogSink;
   private readonly clock: () => number;
+  private readonly unsignedHint?: string;
   private readonly routes: RouteTable;
   private readonly buckets = new Map<string, TokenBucket>();
   private readonly logSource: string;
@@ -160,6 +168,7 @@ export class LocalHttpApi {
     this.env = options.env;
     this.log = options.log;
     this.clock = options.clock ?? Date.now;
+    this.unsignedHint = options.unsignedHint;
     this.logSource = `apigw:${this.spec.name}`;
 
     const unsupported: string[] = [];
@@ -326,9 +335,13 @@ export class LocalHttpApi {
           const unsigned = verdict.code === 'MissingAuthenticationTokenException';
           const message = unsigned ? 'Forbidden' : verdict.message;
           exchange.authorizerError = message;
-          return fail(403, message, {
+          const refused = fail(403, message, {
             'x-amzn-errortype': unsigned ? 'ForbiddenException' : verdict.code,
           });
+          if (!unsigned || this.unsignedHint === undefined || !isUnsignedRequest(headers, rawQuery))
+            return refused;
+          this.note(`403 for ${route.routeKey}: the request is not signed. ${this.unsignedHint}`);
+          return withLocalHint(refused, this.unsignedHint);
         }
         exchange.caller = verdict.credential;
         break;

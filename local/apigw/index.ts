@@ -8,3 +8,4 @@ export {
   type RunningHttpApi,
 } from './http-api';
 export type { GatewayResponse } from './response';
+export { isUnsignedRequest, withLocalHint } from './unsigned-hint';

@@ -82,6 +82,8 @@ interface PendingInvocation {
 
 export class ExecutionEnvironment {
   readonly logStreamName: string;
+  /** The function this environment runs (its code is the spec's `codeDir` at start). */
+  readonly functionName: string;
   private readonly worker: Worker;
   private readonly initOutcome: Promise<InitOutcome>;
   private resolveInit?: (outcome: InitOutcome) => void;
@@ -93,6 +95,7 @@ export class ExecutionEnvironment {
   constructor(private readonly options: EnvironmentOptions) {
     const { spec } = options;
     this.logStreamName = logStreamName(new Date());
+    this.functionName = spec.name;
     this.initOutcome = new Promise((resolve) => {
       this.resolveInit = resolve;
     });

@@ -5,6 +5,7 @@
  * (destinations.ts). The Invoke wire API over it is in wire.ts.
  */
 import { randomUUID } from 'node:crypto';
+import { statSync } from 'node:fs';
 import type { Chaos } from '../chaos';
 import {
   type AwsService,
@@ -293,6 +294,32 @@ export class LocalLambda implements LambdaInvoker {
     };
   }
 
+  /**
+   * UpdateFunctionCode for `$LATEST`: every invocation that starts after the
+   * call runs the code in `codeDir`, in a fresh execution environment;
+   * invocations already running finish on the old code, and their
+   * environments are retired instead of reused; idle ones are stopped. Only
+   * the code changes: configuration (timeout, memory, environment) stays.
+   * Throws ResourceNotFoundException for an unknown function, like the API.
+   */
+  updateFunctionCode(functionNameOrArn: string, codeDir: string): void {
+    if (this.closed)
+      throw new LambdaServiceError(503, 'ServiceException', 'The local Lambda is closed');
+    const { spec } = this.resolve(functionNameOrArn);
+    if (!isDirectory(codeDir)) {
+      throw invalidParameter(`The code directory ${codeDir} does not exist or is not a directory.`);
+    }
+    const updated: FunctionSpec = { ...spec, codeDir };
+    this.functions.set(spec.name, updated);
+    this.runtime.updateCode(updated);
+    this.log.line(LAMBDA_LOG_SOURCE, `code of ${spec.name} updated from ${codeDir}`);
+  }
+
+  /** The functions, as they run now (after any `updateFunctionCode`). */
+  functionList(): readonly FunctionSpec[] {
+    return [...this.functions.values()];
+  }
+
   stats(): LambdaStats {
     return {
       queued: this.queue.size,
@@ -435,8 +462,10 @@ export class LocalLambda implements LambdaInvoker {
       increment(this.counters.throttles, event.spec.name);
       return { kind: 'throttled', reason };
     }
+    // An event queued before a code update runs the code current when it is attempted, as on AWS.
+    const spec = this.functions.get(event.spec.name) ?? event.spec;
     try {
-      const result = await this.execute(event.spec, {
+      const result = await this.execute(spec, {
         requestId: event.requestId,
         payload: event.payload,
         invokedFunctionArn: event.invokedFunctionArn,
@@ -499,6 +528,14 @@ function chaosResult(
     coldStart: false,
     durationMs,
   };
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 function increment(counter: Map<string, number>, key: string): void {

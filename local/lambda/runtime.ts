@@ -8,6 +8,11 @@
  * It also writes Lambda's platform lines (START, END, REPORT, the timeout
  * notice) and keeps each invocation's log tail for `X-Amz-Log-Type: Tail`.
  * Concurrency limits are not checked here: callers take a slot first.
+ *
+ * New code (`updateCode`, Lambda's UpdateFunctionCode for `$LATEST`) takes
+ * effect for every invocation that gets an environment afterwards: idle
+ * environments of the old code are stopped at once, busy ones finish their
+ * invocation on the old code and are then thrown away instead of kept warm.
  */
 import { availableParallelism } from 'node:os';
 import type { FunctionSpec, LocalEnv, LogSink } from '../contracts';
@@ -112,6 +117,10 @@ export class FunctionRuntime {
   private readonly parallelInits: number;
   private initsRunning = 0;
   private readonly waiters: EnvironmentWaiter[] = [];
+  /** The spec new environments start from, per function name, once its code was updated. */
+  private readonly latest = new Map<string, FunctionSpec>();
+  /** Busy environments of replaced code: never reused, stopped when their invocation ends. */
+  private readonly retired = new Set<ExecutionEnvironment>();
   private closed = false;
 
   constructor(private readonly options: RuntimeOptions) {
@@ -191,6 +200,25 @@ export class FunctionRuntime {
     };
   }
 
+  /**
+   * Replaces a function's code: environments started from now on load
+   * `spec.codeDir` (even when it is the same directory, rewritten: each
+   * environment imports the module afresh). Idle environments of the old code
+   * are stopped; busy ones are retired when their invocation ends.
+   */
+  updateCode(spec: FunctionSpec): void {
+    this.latest.set(spec.name, spec);
+    for (const environment of this.all) {
+      if (environment.functionName === spec.name) this.retired.add(environment);
+    }
+    const idle = this.idle.get(spec.name) ?? [];
+    this.idle.delete(spec.name);
+    for (const entry of idle) {
+      clearTimeout(entry.timer);
+      this.discard(entry.environment);
+    }
+  }
+
   /** Stops every environment; resolves when all worker threads are gone. */
   async close(): Promise<void> {
     this.closed = true;
@@ -233,7 +261,9 @@ export class FunctionRuntime {
     }
   }
 
-  private start(spec: FunctionSpec): ExecutionEnvironment {
+  private start(requested: FunctionSpec): ExecutionEnvironment {
+    // An invocation that waited for its turn across a code update starts the new code.
+    const spec = this.latest.get(requested.name) ?? requested;
     const environment = new ExecutionEnvironment({
       spec,
       env: lambdaEnvironment(spec, this.options.env),
@@ -283,7 +313,7 @@ export class FunctionRuntime {
 
   private release(name: string, environment: ExecutionEnvironment): void {
     this.currentLog.delete(environment);
-    if (this.closed || !environment.alive) {
+    if (this.closed || !environment.alive || this.retired.has(environment)) {
       this.discard(environment);
       return;
     }
@@ -311,6 +341,7 @@ export class FunctionRuntime {
 
   private forget(name: string, environment: ExecutionEnvironment): void {
     this.all.delete(environment);
+    this.retired.delete(environment);
     this.removeIdle(name, environment);
   }
 

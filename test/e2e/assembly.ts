@@ -18,12 +18,17 @@ export const E2E_WORKER_TIMEOUT_SECONDS = 6;
  *   cannot throttle the API functions (as in AWS, a throttled API call would be a 500).
  * - `sweeperStartWindowSeconds=120`: a run whose invocation was lost (a local cloud killed
  *   with SIGKILL loses its queued invocations) is ended two minutes after its creation.
+ * - `apiRateLimit=500`, `apiBurstLimit=1000`: the suite's files run in parallel and the
+ *   bad-input corpus alone sends about 280 requests in a few seconds; the stage's default
+ *   (50 per second, bursts of 100) would answer some of them 429 instead of what they test.
  */
 export const E2E_CONTEXT: Readonly<Record<string, string>> = {
   workerTimeoutSeconds: String(E2E_WORKER_TIMEOUT_SECONDS),
   workerRetryAttempts: '0',
   workerReservedConcurrency: '50',
   sweeperStartWindowSeconds: '120',
+  apiRateLimit: '500',
+  apiBurstLimit: '1000',
 };
 
 export const E2E_ASSEMBLY = resolve(

@@ -1,5 +1,5 @@
 /**
- * `npm start` as a person uses it: the real CLI process, its banner, the
+ * `npm start` (`eventjobs dev` on the reference app) as a person uses it: the real CLI process, its banner, the
  * ready-to-paste curl command, Ctrl-C, and `--data` keeping state across a
  * restart.
  */
@@ -25,7 +25,7 @@ interface Started {
 function startCli(args: string[]): Promise<Started> {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', 'local/cli.ts', '--assembly', ASSEMBLY, '--no-synth', ...args],
+    ['bin/eventjobs.mjs', 'dev', '--assembly', ASSEMBLY, '--no-synth', ...args],
     { cwd: ROOT, env: { ...process.env, FORCE_COLOR: '0' } },
   );
   let output = '';
@@ -75,7 +75,11 @@ describe.runIf(target.kind === 'local')('npm start', () => {
     // The ready-to-paste curl command works as printed.
     const curl = /(curl --aws-sigv4 (?:[^\n]*\\\n)*[^\n]*)/.exec(first.banner)?.[1];
     expect(curl).toBeDefined();
-    const pasted = spawnSync('bash', ['-c', `${curl} -s -w '\\n%{http_code}'`], {
+    // As printed: the export lines first, then the command that uses them.
+    const exports = first.banner.match(/^ {4}export .*$/gm) ?? [];
+    expect(exports.length).toBeGreaterThanOrEqual(3);
+    const script = `${exports.map((line) => line.trim()).join('\n')}\n${curl} -s -w '\\n%{http_code}'`;
+    const pasted = spawnSync('bash', ['-c', script], {
       encoding: 'utf8',
     });
     const [body, status] = pasted.stdout.trim().split('\n');
@@ -102,11 +106,11 @@ describe.runIf(target.kind === 'local')('npm start', () => {
   it('rejects bad options with a message and a non-zero exit', () => {
     const run = spawnSync(
       process.execPath,
-      ['--import', 'tsx', 'local/cli.ts', '--port', 'eighty', '--no-synth'],
+      ['bin/eventjobs.mjs', 'dev', '--port', 'eighty', '--no-synth'],
       { cwd: ROOT, encoding: 'utf8' },
     );
     expect(run.status).toBe(2);
     expect(run.stderr).toContain('--port must be a port number');
-    expect(run.stderr).toContain('Usage: npm start');
+    expect(run.stderr).toContain('Usage: eventjobs dev');
   });
 });

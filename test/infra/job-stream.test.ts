@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { Defaults } from '../../functions/shared/config';
 import { EVENT_SOURCE, JobEventType } from '../../functions/shared/events';
 import { AsyncJobs } from '../../infra/async-jobs';
-import { EventJobsStack } from '../../infra/eventjobs-stack';
+import { EventJobsStack, REFERENCE_JOB_TYPES } from '../../infra/eventjobs-stack';
 import { JobEventStream, SUBSCRIBE_ROUTE } from '../../infra/job-stream';
 import { addNagPacks } from '../../infra/nag';
 import { arnOf, createApp, logicalId, ref, type Statement, statementsOfRole } from './helpers';
@@ -16,7 +16,7 @@ import { arnOf, createApp, logicalId, ref, type Statement, statementsOfRole } fr
 function streamStack(): { app: App; stack: Stack; jobs: AsyncJobs; stream: JobEventStream } {
   const app = createApp();
   const stack = new Stack(app, 'EventJobs');
-  const jobs = new AsyncJobs(stack, 'AsyncJobs');
+  const jobs = new AsyncJobs(stack, 'AsyncJobs', { jobTypes: { entry: REFERENCE_JOB_TYPES } });
   return { app, stack, jobs, stream: jobs.stream };
 }
 
@@ -101,7 +101,7 @@ describe('JobEventStream', () => {
 
   it('writes JSON access logs with accessLogging on', () => {
     const stack = new Stack(createApp(), 'Logged');
-    const jobs = new AsyncJobs(stack, 'AsyncJobs');
+    const jobs = new AsyncJobs(stack, 'AsyncJobs', { jobTypes: { entry: REFERENCE_JOB_TYPES } });
     const logged = new JobEventStream(stack, 'Logged', {
       table: jobs.table,
       eventBus: jobs.eventBus,

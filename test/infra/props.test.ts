@@ -5,17 +5,20 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { AsyncJobs, type AsyncJobsProps } from '../../infra/async-jobs';
+import { REFERENCE_JOB_TYPES } from '../../infra/eventjobs-stack';
 import { arnOf, createApp, ref } from './helpers';
 
 /** Constructs AsyncJobs in a fresh stack; bundling is skipped, validation runs first anyway. */
-function build(props: AsyncJobsProps): { stack: Stack; jobs: AsyncJobs } {
+type Settings = Omit<AsyncJobsProps, 'jobTypes'>;
+
+function build(props: Settings): { stack: Stack; jobs: AsyncJobs } {
   const stack = new Stack(createApp(), 'PropsTest');
-  const jobs = new AsyncJobs(stack, 'Jobs', props);
+  const jobs = new AsyncJobs(stack, 'Jobs', { ...props, jobTypes: { entry: REFERENCE_JOB_TYPES } });
   return { stack, jobs };
 }
 
 describe('props validation', () => {
-  it.each<[string, AsyncJobsProps, RegExp]>([
+  it.each<[string, Settings, RegExp]>([
     ['too many retries', { workerRetryAttempts: 3 }, /workerRetryAttempts must be between 0 and 2/],
     [
       'negative retries',

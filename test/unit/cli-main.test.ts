@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ExitCode } from '../../cli/errors';
 import { type MainDeps, main, processDeps } from '../../cli/main';
-import type { WebSocketEventLike, WebSocketLike } from '../../cli/stream';
+import type { WebSocketEventLike, WebSocketLike } from '../../client/websocket';
 import type { LocalCredential } from '../../local/contracts';
 import { type SigV4Credentials, verifyRequest } from '../../local/sigv4';
 
@@ -361,6 +361,52 @@ describe('API errors and exit codes', () => {
     if (status === 'FAILED') expect(h.stderr).toContain('FAILED: Error: boom');
   });
 
+  it('result of a RUNNING job: exit 8, a hint to watch it, and with --json the error document', async () => {
+    // Prepare
+    h.answer(
+      json(200, {
+        jobName: 'j1',
+        runId: 'R1',
+        type: 'sleep',
+        status: 'RUNNING',
+        createdAt: times.startedAt,
+        input: {},
+        progress: { percent: 40, at: times.startedAt },
+      }),
+    );
+
+    // Act
+    const code = await h.run('result', 'j1', '--json');
+
+    // Assess
+    expect(code).toBe(ExitCode.StillRunning);
+    expect(h.stderr).toBe(
+      'eventjobs: job j1 is still RUNNING (40%); it has no result yet\n' +
+        'hint: wait for it with `eventjobs watch j1`\n',
+    );
+    expect(JSON.parse(h.stdout)).toEqual({
+      error: {
+        code: 'Cli',
+        message: 'job j1 is still RUNNING (40%); it has no result yet',
+        exitCode: 8,
+      },
+    });
+  });
+
+  it('--json: a target that cannot be reached is the error code Unreachable', async () => {
+    // Prepare
+    h.answer(new TypeError('fetch failed', { cause: new Error('connect ECONNREFUSED') }));
+
+    // Act
+    const code = await h.run('status', 'j1', '--json');
+
+    // Assess
+    expect(code).toBe(ExitCode.Unreachable);
+    expect(JSON.parse(h.stdout)).toMatchObject({
+      error: { code: 'Unreachable', exitCode: ExitCode.Unreachable },
+    });
+  });
+
   it('usage errors exit 2 without calling the API', async () => {
     expect(await h.run('list', '--frobnicate')).toBe(ExitCode.Usage);
     expect(h.stderr).toContain("Unknown option '--frobnicate'");
@@ -402,8 +448,8 @@ describe('commands', () => {
     );
     expect(await h.run('list', '--all', '--limit', '2', '--status', 'succeeded', '--json')).toBe(0);
     expect(h.calls.map((c) => new URL(c.url).search)).toEqual([
-      '?status=SUCCEEDED&limit=2',
-      '?status=SUCCEEDED&limit=2&cursor=c1',
+      '?limit=2&status=SUCCEEDED',
+      '?cursor=c1&limit=2&status=SUCCEEDED',
     ]);
     expect(JSON.parse(h.stdout).jobs.map((j: { jobName: string }) => j.jobName)).toEqual([
       'a',
@@ -535,6 +581,10 @@ describe('a deployed stack (--url)', () => {
 
   it('needs a region for a custom domain (exit 2), and takes AWS_REGION', async () => {
     expect(await h.run('list', '--url', 'https://jobs.example.com')).toBe(ExitCode.Usage);
+    expect(h.stderr).toContain(
+      'eventjobs: cannot tell the region of jobs.example.com; pass --region or set AWS_REGION',
+    );
+    expect(h.stderr).toContain("Run 'eventjobs list --help'.");
     h.deps = { ...h.deps, env: { AWS_REGION: 'ap-south-1' } };
     h.answer(json(200, { jobs: [] }));
     expect(await h.run('list', '--url', 'https://jobs.example.com')).toBe(0);

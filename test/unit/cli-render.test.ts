@@ -8,7 +8,7 @@ import {
   styleFor,
   type Writer,
 } from '../../cli/render';
-import type { JobEvent } from '../../cli/stream';
+import type { JobEvent } from '../../client/events';
 import type { JobView } from '../../functions/shared/model';
 
 const ESC = '\x1b[';

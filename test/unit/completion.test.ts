@@ -9,15 +9,15 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
+import { type CompletedRun, defineJobType, type JobType } from '../../core/job-type';
 import {
   type CompletionDeps,
   completeRun,
   type WebhookRequest,
 } from '../../functions/completion/service';
-import { getJobType } from '../../functions/jobs/registry';
-import { type CompletedRun, defineJobType, type JobType } from '../../functions/jobs/types';
 import { MalformedEventError } from '../../functions/shared/errors';
 import type { WorkerPayload } from '../../functions/shared/events';
+import { getJobType } from '../../functions/shared/job-registry';
 import type { ActiveJob, JobOutcome, WebhookDelivery } from '../../functions/shared/model';
 import { JobStore } from '../../functions/shared/store';
 import { activeItem, activeJob, jobOutcome, outcomeItem, USER_ARN } from './helpers/api-event';

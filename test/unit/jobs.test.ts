@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { JobCancelledError } from '../../core/job-errors';
+import type { JobContext } from '../../core/job-type';
 import { echo } from '../../functions/jobs/echo';
-import { JobCancelledError } from '../../functions/jobs/errors';
 import { fail } from '../../functions/jobs/fail';
 import { hash } from '../../functions/jobs/hash';
-import { getJobType, jobTypeNames } from '../../functions/jobs/registry';
 import { sleep } from '../../functions/jobs/sleep';
-import type { JobContext } from '../../functions/jobs/types';
+import { getJobType, jobTypeNames } from '../../functions/shared/job-registry';
 import { validate } from '../../functions/shared/schema';
 
 interface ProgressCall {

@@ -5,9 +5,9 @@
 import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { jobTypeNames } from '../../functions/jobs/registry';
 import { Defaults } from '../../functions/shared/config';
 import type { ApiHandler } from '../../functions/shared/http';
+import { jobTypeNames } from '../../functions/shared/job-registry';
 import { MAX_INPUT_DEPTH } from '../../functions/start-job/service';
 import { apiEvent, bodyOf, startJobEvent } from './helpers/api-event';
 import { type LambdaEndpoint, startLambdaEndpoint } from './helpers/lambda-endpoint';

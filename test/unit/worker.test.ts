@@ -14,8 +14,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
-import { getJobType } from '../../functions/jobs/registry';
-import { defineJobType, type JobContext, type JobType } from '../../functions/jobs/types';
+import { defineJobType, type JobContext, type JobType } from '../../core/job-type';
 import { MalformedEventError } from '../../functions/shared/errors';
 import {
   jobCancelledDetailSchema,
@@ -26,6 +25,7 @@ import {
   jobTimedOutDetailSchema,
 } from '../../functions/shared/event-schemas';
 import type { WorkerPayload } from '../../functions/shared/events';
+import { getJobType } from '../../functions/shared/job-registry';
 import type { ActiveJob } from '../../functions/shared/model';
 import { JobStore } from '../../functions/shared/store';
 import { EventDeliveryError } from '../../functions/worker/errors';

@@ -3,7 +3,7 @@
  * `signal` with one of these, and `ctx.progress` throws it, so a job that
  * simply lets the error propagate ends the right way.
  */
-import { AppError } from '../shared/errors';
+import { AppError } from './errors';
 
 /** A cancel was requested (`DELETE /jobs/{name}`); the run ends CANCELLED. */
 export class JobCancelledError extends AppError {}

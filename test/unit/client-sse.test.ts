@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type SseMessage, SseParser } from '../../cli/sse';
+import { type SseMessage, SseParser } from '../../client/sse';
 
 /** Feeds `text` to a fresh parser in pieces of `size` characters. */
 function parseInPieces(text: string, size: number): SseMessage[] {

@@ -1,0 +1,261 @@
+/**
+ * `createClient`: the jobs API as typed methods, against the local cloud or
+ * a deployed stack. The target is resolved on first use (so a client can be
+ * made before `npm start` has run) and kept once it resolved.
+ */
+import { readFileSync } from 'node:fs';
+import type { JobSummary, JobView } from '../functions/shared/model';
+import { isAlive as processIsAlive } from '../local/state-file';
+import type { Credentials, CredentialsProvider } from './credentials';
+import {
+  ClientOptionError,
+  JobNotSucceededError,
+  JobStillRunningError,
+  UnreachableError,
+} from './errors';
+import { type EventSourceFn, followJobEvents, type JobEvent } from './events';
+import { type FetchFn, jobPath, SignedHttp } from './http';
+import { sseSource } from './sse';
+import { DEFAULT_OPTION_NAMES, type OptionNames, resolveTarget, type Target } from './target';
+import type {
+  CallOptions,
+  CancelRequested,
+  JobPage,
+  ListJobsQuery,
+  StartedJob,
+  StartJobRequest,
+} from './types';
+import type { WebSocketConstructor } from './websocket';
+
+export interface ClientOptions {
+  /**
+   * A deployed stack's API base URL (`https://<id>.execute-api.<region>.amazonaws.com`).
+   * @default - `EVENTJOBS_URL`, else the local cloud
+   */
+  readonly url?: string;
+  /**
+   * The signing region of a deployed stack.
+   * @default - from the execute-api host name, else `AWS_REGION` / `AWS_DEFAULT_REGION`
+   */
+  readonly region?: string;
+  /**
+   * A deployed stack's credentials, or a function answering them (called again
+   * shortly before they expire). The local cloud always signs with the
+   * identity in its state file.
+   * @default - the AWS SDK's default chain (environment, SSO, profiles, roles)
+   */
+  readonly credentials?: Credentials | CredentialsProvider;
+  /**
+   * A deployed stack's WebSocket event stream, `wss://...` (stack output `StreamUrl`); `watch` needs it.
+   * @default - `EVENTJOBS_STREAM_URL`
+   */
+  readonly streamUrl?: string;
+  /** @default - the global fetch */
+  readonly fetch?: FetchFn;
+  /**
+   * The local cloud's state file, relative to `cwd`.
+   * @default - `EVENTJOBS_STATE_FILE`, else `.eventjobs/local.json` in `cwd` or the nearest parent
+   */
+  readonly stateFile?: string;
+  /** @default process.cwd() */
+  readonly cwd?: string;
+  /** Where `EVENTJOBS_*` and `AWS_REGION` are read from. @default process.env */
+  readonly env?: NodeJS.ProcessEnv;
+  /** @default - the global WebSocket (Node 22+, or Node 20 with `--experimental-websocket`) */
+  readonly WebSocket?: WebSocketConstructor;
+  /** How long one request may take. @default 35000 */
+  readonly timeoutMs?: number;
+  /** Reads the state file. @default - `fs.readFileSync(path, 'utf8')` */
+  readonly readFile?: (path: string) => string;
+  /** Whether the process that wrote the state file is alive. @default - `process.kill(pid, 0)` */
+  readonly isAlive?: (pid: number) => boolean;
+  /** How messages name `url`, `region` and `streamUrl` (the CLI passes its flags). */
+  readonly optionNames?: Partial<OptionNames>;
+}
+
+/** Where a client sends its requests. */
+export type ClientTarget = Omit<Target, 'credentials'>;
+
+export type ListAllQuery = Omit<ListJobsQuery, 'cursor'>;
+
+export interface WatchOptions {
+  /** Aborting ends the events quietly: the iteration finishes without an error. */
+  readonly signal?: AbortSignal;
+  /** Only the events of this run (a name is reused by later runs). */
+  readonly runId?: string;
+  /** How often a broken or ended stream is reopened. @default 3 */
+  readonly maxReconnects?: number;
+}
+
+export function createClient(options: ClientOptions = {}): EventJobsClient {
+  return new EventJobsClient(options);
+}
+
+/** The global WebSocket, if this Node.js has one. */
+export function globalWebSocket(): WebSocketConstructor | undefined {
+  return (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
+}
+
+export class EventJobsClient {
+  readonly #options: ClientOptions;
+  readonly #names: OptionNames;
+  #http: SignedHttp | undefined;
+
+  constructor(options: ClientOptions = {}) {
+    this.#options = options;
+    this.#names = { ...DEFAULT_OPTION_NAMES, ...options.optionNames };
+  }
+
+  /** Resolves the target (reading the state file, for the local cloud) and answers it. */
+  async target(): Promise<ClientTarget> {
+    const { credentials: _, ...target } = this.#resolve().target;
+    return target;
+  }
+
+  /** `POST /jobs`: starts a job. `created` is false when an identical run was already running. */
+  async start<Input = unknown>(
+    request: StartJobRequest<Input>,
+    options: CallOptions = {},
+  ): Promise<StartedJob> {
+    const body = {
+      type: request.type,
+      ...(request.name === undefined ? {} : { name: request.name }),
+      ...(request.input === undefined ? {} : { input: request.input }),
+      ...(request.timeoutSeconds === undefined ? {} : { timeoutSeconds: request.timeoutSeconds }),
+      ...(request.callback === undefined ? {} : { callback: request.callback }),
+    };
+    const answer = await this.#resolve().call<Omit<StartedJob, 'created'>>({
+      method: 'POST',
+      path: '/jobs',
+      body,
+      signal: options.signal,
+    });
+    // 202: a new run; 200: the same type and input were already running under that name.
+    return { ...answer.body, created: answer.status !== 200 };
+  }
+
+  /** `GET /jobs/{name}`: the job, running or finished. */
+  async get(name: string, options: CallOptions = {}): Promise<JobView> {
+    return this.#resolve().json<JobView>({
+      method: 'GET',
+      path: jobPath(name),
+      signal: options.signal,
+    });
+  }
+
+  /** `GET /jobs`: one page of the caller's jobs, newest first. */
+  async list(query: ListJobsQuery = {}, options: CallOptions = {}): Promise<JobPage> {
+    return this.#resolve().json<JobPage>({
+      method: 'GET',
+      path: '/jobs',
+      query: { status: query.status, limit: query.limit, cursor: query.cursor },
+      signal: options.signal,
+    });
+  }
+
+  /** Every job, newest first, following `nextCursor` page after page. */
+  async *listAll(query: ListAllQuery = {}, options: CallOptions = {}): AsyncGenerator<JobSummary> {
+    let cursor: string | undefined;
+    do {
+      const page = await this.list({ ...query, cursor }, options);
+      yield* page.jobs;
+      cursor = page.nextCursor;
+    } while (cursor !== undefined);
+  }
+
+  /** `DELETE /jobs/{name}`: asks a running job to stop; it ends CANCELLED shortly after. */
+  async cancel(name: string, options: CallOptions = {}): Promise<CancelRequested> {
+    return this.#resolve().json<CancelRequested>({
+      method: 'DELETE',
+      path: jobPath(name),
+      signal: options.signal,
+    });
+  }
+
+  /**
+   * A SUCCEEDED job's result. A job that is still running throws
+   * `JobStillRunningError`; one that ended otherwise, `JobNotSucceededError`
+   * (with its status and, for FAILED, its error).
+   */
+  async result<Result = unknown>(name: string, options: CallOptions = {}): Promise<Result> {
+    const job = await this.get(name, options);
+    switch (job.status) {
+      case 'SUCCEEDED':
+        return job.result as Result;
+      case 'RUNNING':
+        throw new JobStillRunningError(job);
+      default:
+        throw new JobNotSucceededError({ ...job, status: job.status });
+    }
+  }
+
+  /**
+   * A job's lifecycle events as they happen, ending after the terminal one
+   * (Completed, Failed, Cancelled, Timed Out). The local cloud serves them as
+   * server-sent events, a deployed stack over its WebSocket stream. Events of
+   * a finished run are replayed, so watching one ends at once.
+   */
+  async *watch(name: string, options: WatchOptions = {}): AsyncGenerator<JobEvent, void> {
+    const source = await this.#eventSource();
+    yield* followJobEvents({
+      name,
+      source,
+      runId: options.runId,
+      signal: options.signal,
+      maxReconnects: options.maxReconnects,
+    });
+  }
+
+  /**
+   * Throws what `watch` would throw before it connects: no target, no
+   * `streamUrl` for a deployed stack, no WebSocket. For checking before
+   * starting a job that is then to be watched.
+   */
+  async assertCanWatch(): Promise<void> {
+    await this.#eventSource();
+  }
+
+  #resolve(): SignedHttp {
+    if (this.#http !== undefined) return this.#http;
+    const options = this.#options;
+    const target = resolveTarget({
+      url: options.url,
+      region: options.region,
+      streamUrl: options.streamUrl,
+      credentials: options.credentials,
+      stateFile: options.stateFile,
+      cwd: options.cwd ?? process.cwd(),
+      env: options.env ?? process.env,
+      readFile: options.readFile ?? ((path) => readFileSync(path, 'utf8')),
+      isAlive: options.isAlive ?? processIsAlive,
+      names: this.#names,
+    });
+    // Late-bound, so that a fetch replaced after the client was made (tests, instrumentation) is used.
+    const fetchFn: FetchFn = options.fetch ?? ((input, init) => fetch(input, init));
+    this.#http = new SignedHttp(target, fetchFn, {
+      timeoutMs: options.timeoutMs,
+      names: this.#names,
+    });
+    return this.#http;
+  }
+
+  async #eventSource(): Promise<EventSourceFn> {
+    const http = this.#resolve();
+    const { target } = http;
+    if (target.kind === 'local') return sseSource(http);
+    if (target.streamUrl === undefined) {
+      throw new ClientOptionError(
+        'streamUrl',
+        `following a job on a deployed stack needs its event stream: pass ${this.#names.streamUrl} wss://... (the stack output StreamUrl) or set EVENTJOBS_STREAM_URL`,
+      );
+    }
+    const WebSocketClass = this.#options.WebSocket ?? globalWebSocket();
+    if (WebSocketClass === undefined) {
+      throw new UnreachableError('this Node.js has no WebSocket client', {
+        hint: 'use Node.js 22 or later, or set NODE_OPTIONS=--experimental-websocket',
+      });
+    }
+    const { webSocketSource } = await import('./websocket');
+    return webSocketSource({ target, WebSocket: WebSocketClass, names: this.#names });
+  }
+}

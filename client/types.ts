@@ -1,0 +1,88 @@
+/**
+ * The shapes the jobs API takes and answers. Jobs and events are the service's
+ * own types (`functions/shared/model.ts`, `functions/shared/events.ts`),
+ * re-exported so that callers import everything from the client; the request
+ * and answer shapes of each route are declared here.
+ */
+import type { JobStatus, JobSummary } from '../functions/shared/model';
+
+export type {
+  AttemptError,
+  JobCancelledDetail,
+  JobCompletedDetail,
+  JobError,
+  JobFailedDetail,
+  JobOutcomeEventType,
+  JobProgressDetail,
+  JobStartedDetail,
+  JobTimedOutDetail,
+} from '../functions/shared/events';
+export { JobEventType } from '../functions/shared/events';
+export type {
+  JobProgress,
+  JobSummary,
+  JobView,
+  TerminalStatus,
+  WebhookDelivery,
+} from '../functions/shared/model';
+export { JobStatus } from '../functions/shared/model';
+
+/** The body of `POST /jobs`. */
+export interface StartJobRequest<Input = unknown> {
+  /** A registered job type (`sleep`, `echo`, ...). */
+  readonly type: string;
+  /** The job's input; the type's schema checks it. @default {} */
+  readonly input?: Input;
+  /** The job's name, 1 to 128 of `[A-Za-z0-9._-]`. @default - one the API generates */
+  readonly name?: string;
+  /** The run's deadline in whole seconds, at most the worker's timeout. @default - the type's own */
+  readonly timeoutSeconds?: number;
+  /** Where the outcome is POSTed when the run ends (a webhook, signed with the stack's secret). */
+  readonly callback?: { readonly url: string };
+}
+
+/** The answer of `POST /jobs`. */
+export interface StartedJob {
+  readonly jobName: string;
+  readonly runId: string;
+  readonly status: 'RUNNING';
+  /** Where `GET /jobs/{name}` answers for it. */
+  readonly statusUrl?: string;
+  /**
+   * False when the API answered 200: a job of that name was already running
+   * with the same type and input, and the request repeated its start.
+   */
+  readonly created: boolean;
+}
+
+/** `GET /jobs` query parameters. */
+export interface ListJobsQuery {
+  /** Only jobs with this status. */
+  readonly status?: JobStatus;
+  /** Jobs per page, 1 to 100. @default 20 */
+  readonly limit?: number;
+  /** A previous page's `nextCursor`. */
+  readonly cursor?: string;
+}
+
+/** One page of `GET /jobs`, newest first. */
+export interface JobPage {
+  readonly jobs: JobSummary[];
+  /** Present when there are more jobs: pass it as `cursor` for the next page. */
+  readonly nextCursor?: string;
+}
+
+/** The answer of `DELETE /jobs/{name}`: the request is recorded; the job ends CANCELLED shortly. */
+export interface CancelRequested {
+  readonly jobName: string;
+  readonly runId: string;
+  readonly status: 'RUNNING';
+  /** When cancelling was first requested; repeating the request keeps the first time. */
+  readonly cancelRequestedAt: string;
+}
+
+/** Options every call takes. */
+export interface CallOptions {
+  /** Aborts the call; it then rejects with the signal's reason (an `AbortError`). */
+  readonly signal?: AbortSignal;
+}

@@ -1,0 +1,7 @@
+/** `eventjobs/cdk`: the `AsyncJobs` construct and its props. */
+export {
+  AsyncJobs,
+  type AsyncJobsJobTypes,
+  type AsyncJobsProps,
+  type AsyncJobsThrottling,
+} from '../infra/async-jobs';
