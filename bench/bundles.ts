@@ -18,6 +18,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
 import { EnvVar } from '../functions/shared/config';
+import { BUNDLE_METADATA_KEY, handlerEntry } from '../infra/bundling';
 import { synthesize } from '../local/freshness';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -69,28 +70,17 @@ function shippedFunctions(assemblyDir: string): FunctionBundle[] {
     if (resource.Type !== 'AWS::Lambda::Function') continue;
     const cdkPath = String(resource.Metadata?.['aws:cdk:path'] ?? '');
     const asset = String(resource.Metadata?.['aws:asset:path'] ?? '');
+    // What the construct built the bundle from (infra/lambda-function.ts).
+    const bundle = resource.Metadata?.[BUNDLE_METADATA_KEY] as { dir?: string } | undefined;
     const name = cdkPath.split('/').at(-2) ?? cdkPath;
-    bundles.push({ name, entry: entryOf(name), shipped: join(assemblyDir, asset, 'index.mjs') });
+    if (!bundle?.dir) throw new Error(`${cdkPath} has no ${BUNDLE_METADATA_KEY} metadata`);
+    bundles.push({
+      name,
+      entry: handlerEntry(bundle.dir),
+      shipped: join(assemblyDir, asset, 'index.mjs'),
+    });
   }
   return bundles.sort((a, b) => a.name.localeCompare(b.name));
-}
-
-/** The handler source of a function construct id. */
-function entryOf(name: string): string {
-  const dirs: Record<string, string> = {
-    StartJob: 'start-job',
-    GetJob: 'get-job',
-    ListJobs: 'list-jobs',
-    CancelJob: 'cancel-job',
-    Worker: 'worker',
-    Completion: 'completion',
-    Sweeper: 'sweeper',
-    Recorder: 'stream/recorder',
-    Connection: 'stream/connection',
-  };
-  const dir = dirs[name];
-  if (!dir) throw new Error(`No handler known for the function ${name}`);
-  return join(ROOT, 'functions', dir, 'handler.ts');
 }
 
 /** Median milliseconds to import `file` in a fresh node process. */

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import type { JobSummary, JobView } from '../functions/shared/model';
 import { isAlive as processIsAlive } from '../local/state-file';
-import type { Credentials, CredentialsProvider } from './credentials';
+import { type Credentials, type CredentialsProvider, credentialsSource } from './credentials';
 import {
   ClientOptionError,
   JobNotSucceededError,
@@ -27,7 +27,21 @@ import type {
 } from './types';
 import type { WebSocketConstructor } from './websocket';
 
+/** A local cloud started from code (`startLocalCloud` of `eventjobs/local`), as the client needs it. */
+export interface LocalCloudTarget {
+  readonly apiUrl: string;
+  readonly region: string;
+  /** The local identities; the client signs as the first, unless `credentials` names another. */
+  readonly users: readonly { readonly accessKeyId: string; readonly secretAccessKey: string }[];
+}
+
 export interface ClientOptions {
+  /**
+   * A local cloud started from code: its API, signed as its first identity (or as
+   * `credentials`), with events over server-sent events. Wins over `url` and the state file.
+   * @default - none
+   */
+  readonly localCloud?: LocalCloudTarget;
   /**
    * A deployed stack's API base URL (`https://<id>.execute-api.<region>.amazonaws.com`).
    * @default - `EVENTJOBS_URL`, else the local cloud
@@ -218,18 +232,20 @@ export class EventJobsClient {
   #resolve(): SignedHttp {
     if (this.#http !== undefined) return this.#http;
     const options = this.#options;
-    const target = resolveTarget({
-      url: options.url,
-      region: options.region,
-      streamUrl: options.streamUrl,
-      credentials: options.credentials,
-      stateFile: options.stateFile,
-      cwd: options.cwd ?? process.cwd(),
-      env: options.env ?? process.env,
-      readFile: options.readFile ?? ((path) => readFileSync(path, 'utf8')),
-      isAlive: options.isAlive ?? processIsAlive,
-      names: this.#names,
-    });
+    const target = options.localCloud
+      ? localCloudTarget(options.localCloud, options.credentials)
+      : resolveTarget({
+          url: options.url,
+          region: options.region,
+          streamUrl: options.streamUrl,
+          credentials: options.credentials,
+          stateFile: options.stateFile,
+          cwd: options.cwd ?? process.cwd(),
+          env: options.env ?? process.env,
+          readFile: options.readFile ?? ((path) => readFileSync(path, 'utf8')),
+          isAlive: options.isAlive ?? processIsAlive,
+          names: this.#names,
+        });
     // Late-bound, so that a fetch replaced after the client was made (tests, instrumentation) is used.
     const fetchFn: FetchFn = options.fetch ?? ((input, init) => fetch(input, init));
     this.#http = new SignedHttp(target, fetchFn, {
@@ -258,4 +274,21 @@ export class EventJobsClient {
     const { webSocketSource } = await import('./websocket');
     return webSocketSource({ target, WebSocket: WebSocketClass, names: this.#names });
   }
+}
+
+function localCloudTarget(
+  cloud: LocalCloudTarget,
+  credentials: ClientOptions['credentials'],
+): Target {
+  const user = cloud.users[0];
+  if (credentials === undefined && user === undefined) {
+    throw new ClientOptionError('localCloud', 'the local cloud has no identity to sign with');
+  }
+  return {
+    kind: 'local',
+    apiUrl: cloud.apiUrl.replace(/\/+$/, ''),
+    region: cloud.region,
+    credentials: credentialsSource(credentials ?? user, cloud.region),
+    description: `the local cloud at ${cloud.apiUrl}`,
+  };
 }

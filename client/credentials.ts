@@ -65,21 +65,17 @@ export function credentialsSource(
 
 /** The AWS SDK's default chain: environment, SSO, profiles, container and instance roles. */
 export async function defaultAwsCredentials(region: string): Promise<Credentials> {
-  // The DynamoDB client is the SDK package this project already depends on; its
-  // `config.credentials` is the default provider chain, memoized by the SDK.
-  const { DynamoDBClient } = await import('@aws-sdk/client-dynamodb');
-  const client = new DynamoDBClient({ region });
-  try {
-    const identity = await client.config.credentials();
-    return {
-      accessKeyId: identity.accessKeyId,
-      secretAccessKey: identity.secretAccessKey,
-      ...(identity.sessionToken ? { sessionToken: identity.sessionToken } : {}),
-      ...(identity.expiration ? { expiration: identity.expiration } : {}),
-    };
-  } finally {
-    client.destroy();
-  }
+  // Loaded on first use: a call to the local cloud never needs it. In a Lambda bundle
+  // the construct aliases this package to the environment alone (infra/bundling.ts), so
+  // job code that imports `eventjobs` does not carry the whole chain.
+  const { defaultProvider } = await import('@aws-sdk/credential-provider-node');
+  const identity = await defaultProvider({ clientConfig: { region } })();
+  return {
+    accessKeyId: identity.accessKeyId,
+    secretAccessKey: identity.secretAccessKey,
+    ...(identity.sessionToken ? { sessionToken: identity.sessionToken } : {}),
+    ...(identity.expiration ? { expiration: identity.expiration } : {}),
+  };
 }
 
 /** Only what signing uses: a provider's identity may carry more (scope, account id). */

@@ -25,7 +25,7 @@ export class EventJobsError extends Error {
 }
 
 /** The option (or environment variable) that `ClientOptionError` is about. */
-export type ClientOption = 'url' | 'region' | 'streamUrl';
+export type ClientOption = 'url' | 'region' | 'streamUrl' | 'localCloud';
 
 /**
  * An option is malformed, or one a call needs is missing (a region for a

@@ -864,7 +864,8 @@ function resolveJobTypes(
   const ownVariables = new Set<string>(Object.values(EnvVar));
   const environment = jobTypes.environment ?? {};
   for (const [key, value] of Object.entries(environment)) {
-    if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(key)) {
+    // Lambda's rule: a letter, then at least one letter, digit or underscore.
+    if (!/^[A-Za-z][A-Za-z0-9_]+$/.test(key)) {
       throw new Error(`AsyncJobs: jobTypes.environment: "${key}" is not a valid variable name`);
     }
     if (RESERVED_ENV.has(key) || ownVariables.has(key) || key === 'NODE_OPTIONS') {

@@ -165,6 +165,12 @@ function parseInspection(
   stdout: string,
   stderr: string,
 ): InspectedExport[] {
+  const reported = stderr.split('\n').find((line) => line.startsWith(LOAD_ERROR_MARK));
+  if (reported !== undefined) {
+    throw new JobTypesModuleError(
+      `the job types module ${entry} failed to load: ${JSON.parse(reported.slice(LOAD_ERROR_MARK.length)) as string}`,
+    );
+  }
   if (status !== 0) {
     const detail = stderr.trim().split('\n').slice(-5);
     throw new JobTypesModuleError(
@@ -196,10 +202,21 @@ function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/** Starts the line on which the child reports why the module did not load. */
+const LOAD_ERROR_MARK = 'eventjobs-load-error: ';
+
 /** Runs in the child: loads the bundle and prints its exports as JSON. */
 const INSPECTOR = `
 import { pathToFileURL } from 'node:url';
-const mod = await import(pathToFileURL(process.argv[1]).href);
+let mod;
+try {
+  mod = await import(pathToFileURL(process.argv[1]).href);
+} catch (error) {
+  // The reason, on one line the parent looks for (a stack trace would bury it).
+  const reason = error instanceof Error ? error.name + ': ' + error.message : String(error);
+  process.stderr.write('${LOAD_ERROR_MARK}' + JSON.stringify(reason) + '\\n');
+  process.exit(3);
+}
 const brand = Symbol.for('eventjobs.jobType');
 const out = [];
 for (const [exportName, value] of Object.entries(mod.jobs)) {

@@ -1,11 +1,46 @@
 /**
  * `eventjobs/local`: the local cloud, started from code, for an app's own
- * end-to-end tests: `await startLocalCloud({ assembly: 'cdk.out' })` answers
- * the API's URL, local credentials and `stop()`.
+ * end-to-end tests:
+ *
+ * ```ts
+ * const cloud = await startLocalCloud({ assembly: 'cdk.out' });
+ * const client = createClient({ url: cloud.apiUrl, region: cloud.region, credentials: cloud.users[0] });
+ * // ...
+ * await cloud.stop();
+ * ```
  */
-export {
+import { resolve } from 'node:path';
+import {
   type LocalCloudOptions,
-  type LocalCloudUsage,
   type RunningLocalCloud,
-  startLocalCloud,
+  startLocalCloud as start,
 } from '../local/cloud';
+
+export type { LocalCloudUsage, RunningLocalCloud } from '../local/cloud';
+
+/** What `startLocalCloud` takes: the cloud assembly, and the local cloud's options. */
+export interface StartLocalCloudOptions extends Partial<LocalCloudOptions> {
+  /**
+   * The synthesized cloud assembly (`cdk synth`'s output), relative to the working directory.
+   *
+   * @default 'cdk.out'
+   */
+  readonly assembly?: string;
+}
+
+/**
+ * Starts the local cloud on the assembly's stack. Unlike `eventjobs dev`, it
+ * picks free ports and prints nothing by default, as a test wants.
+ */
+export function startLocalCloud(options: StartLocalCloudOptions = {}): Promise<RunningLocalCloud> {
+  const { assembly, ...rest } = options;
+  return start({
+    apiPort: 0,
+    awsPort: 0,
+    quiet: true,
+    ...rest,
+    assemblyDir: resolve(options.assemblyDir ?? assembly ?? 'cdk.out'),
+  });
+}
+
+export type { LocalCloudOptions };

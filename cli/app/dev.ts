@@ -146,7 +146,7 @@ export async function runDev(argv: string[]): Promise<number> {
   return 0;
 }
 
-function parseContext(pairs: readonly string[]): Record<string, string> {
+export function parseContext(pairs: readonly string[]): Record<string, string> {
   const context: Record<string, string> = {};
   for (const pair of pairs) {
     const at = pair.indexOf('=');

@@ -75,7 +75,7 @@ export function initApp(options: InitOptions): InitResult {
   // npm leaves .gitignore out of packages, so the template carries it under another name.
   renameSync(path.join(dir, 'gitignore'), path.join(dir, '.gitignore'));
   replaceIn(path.join(dir, 'src', 'app.ts'), '__STACK_NAME__', stackName);
-  replaceIn(path.join(dir, 'README.md'), '__NAME__', name);
+  replaceIn(path.join(dir, 'README.md'), 'eventjobs-app-name', name);
 
   const versions = { ...own.devDependencies, ...own.dependencies };
   const pick = (names: readonly string[]) =>

@@ -97,10 +97,18 @@ export class BundleReloader {
     const affected = this.#bundles.filter((bundle) => files.some((f) => bundle.inputs.has(f)));
     if (affected.length === 0) return undefined;
     const entries = [...new Set(affected.map((bundle) => bundle.fn.jobTypesEntry))];
-    const [results] = await Promise.all([
-      Promise.all(affected.map((bundle) => bundle.ctx.rebuild())),
-      Promise.all(entries.map((entry) => checkEntry(entry))),
+    // Both settle before anything is thrown: a rebuild left running would hand its stale
+    // result to the next reload's rebuild call.
+    const [built, checked] = await Promise.all([
+      Promise.allSettled(affected.map((bundle) => bundle.ctx.rebuild())),
+      Promise.allSettled(entries.map((entry) => checkEntry(entry))),
     ]);
+    for (const outcome of [...checked, ...built]) {
+      if (outcome.status === 'rejected') throw outcome.reason;
+    }
+    const results = built.map((outcome) =>
+      outcome.status === 'fulfilled' ? outcome.value : undefined,
+    );
     affected.forEach((bundle, i) => {
       const result = results[i];
       if (!result) return;
