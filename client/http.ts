@@ -64,7 +64,7 @@ export class SignedHttp {
     if (payload !== undefined) headers['content-type'] = 'application/json';
     const credentials = await this.target.credentials();
     // The very URL that is sent is the one signed, query order included.
-    const signed = signRequest({
+    const signed = await signRequest({
       method: request.method,
       url,
       headers,

@@ -1,9 +1,11 @@
 /**
- * Server-sent events: the local cloud's `GET /jobs/{name}/events`. The parser
- * follows the WHATWG rules: lines end in CRLF, LF or CR, and may be split
- * anywhere across chunks; `data:` lines accumulate (joined with `\n`); lines
- * starting with `:` are comments; a blank line dispatches the message.
+ * Server-sent events: the local cloud's `GET /jobs/{name}/events`. Parsing is
+ * `eventsource-parser`'s (the WHATWG rules: CRLF, LF or CR line ends split
+ * anywhere across chunks, a leading BOM, comments, multi-line `data`); this
+ * module adds what a browser's `EventSource` would: the default event type
+ * `message`, and the last event id kept for the messages that follow.
  */
+import { createParser, type EventSourceMessage, type EventSourceParser } from 'eventsource-parser';
 import { badEvent, type EventSourceFn, type StreamItem, toJobEvent } from './events';
 import { jobPath, type SignedHttp } from './http';
 
@@ -15,87 +17,38 @@ export interface SseMessage {
   readonly id?: string;
 }
 
+/** A push-style wrapper around `eventsource-parser`: text in, completed messages out. */
 export class SseParser {
-  #buffer = '';
-  #started = false;
-  /** A chunk ended in CR: a LF at the start of the next one belongs to the same line end. */
-  #pendingCr = false;
-  #event = '';
-  #data: string[] = [];
   #lastId: string | undefined;
+  #completed: SseMessage[] = [];
+  readonly #parser: EventSourceParser = createParser({
+    // Called for every block that carries an id, before its message (if it has one).
+    onId: (id) => {
+      this.#lastId = id;
+    },
+    onEvent: (message: EventSourceMessage) => {
+      this.#completed.push({
+        event: message.event ?? 'message',
+        data: message.data,
+        ...(this.#lastId === undefined ? {} : { id: this.#lastId }),
+      });
+    },
+    // `retry` and unknown fields are ignored: the client reconnects on its own terms.
+  });
 
   /** Feeds decoded text; answers the messages it completed. */
   push(text: string): SseMessage[] {
-    let chunk = text;
-    if (!this.#started && chunk.length > 0) {
-      this.#started = true;
-      if (chunk.charCodeAt(0) === 0xfeff) chunk = chunk.slice(1);
-    }
-    if (this.#pendingCr && chunk.startsWith('\n')) chunk = chunk.slice(1);
-    this.#pendingCr = false;
-    this.#buffer += chunk;
-
-    const messages: SseMessage[] = [];
-    let start = 0;
-    for (let i = 0; i < this.#buffer.length; i++) {
-      const char = this.#buffer[i];
-      if (char !== '\n' && char !== '\r') continue;
-      const line = this.#buffer.slice(start, i);
-      if (char === '\r') {
-        if (i + 1 === this.#buffer.length) this.#pendingCr = true;
-        else if (this.#buffer[i + 1] === '\n') i++;
-      }
-      start = i + 1;
-      const message = this.#line(line);
-      if (message) messages.push(message);
-    }
-    this.#buffer = this.#buffer.slice(start);
-    return messages;
+    this.#parser.feed(text);
+    const completed = this.#completed;
+    this.#completed = [];
+    return completed;
   }
 
   /** The stream ended: a message without its closing blank line is dropped, as the spec says. */
   end(): SseMessage[] {
-    this.#buffer = '';
-    this.#data = [];
-    this.#event = '';
+    this.#parser.reset();
+    this.#completed = [];
     return [];
-  }
-
-  #line(line: string): SseMessage | undefined {
-    if (line === '') return this.#dispatch();
-    if (line.startsWith(':')) return undefined;
-    const colon = line.indexOf(':');
-    const field = colon < 0 ? line : line.slice(0, colon);
-    let value = colon < 0 ? '' : line.slice(colon + 1);
-    if (value.startsWith(' ')) value = value.slice(1);
-    switch (field) {
-      case 'event':
-        this.#event = value;
-        break;
-      case 'data':
-        this.#data.push(value);
-        break;
-      case 'id':
-        if (!value.includes('\0')) this.#lastId = value;
-        break;
-      default:
-        // `retry` and unknown fields: nothing to do for a client that reconnects on its own terms.
-        break;
-    }
-    return undefined;
-  }
-
-  #dispatch(): SseMessage | undefined {
-    const data = this.#data;
-    const event = this.#event;
-    this.#data = [];
-    this.#event = '';
-    if (data.length === 0) return undefined;
-    return {
-      event: event || 'message',
-      data: data.join('\n'),
-      ...(this.#lastId === undefined ? {} : { id: this.#lastId }),
-    };
   }
 }
 

@@ -48,7 +48,7 @@ export function webSocketSource(params: WebSocketSourceParams): EventSourceFn {
   return async function* (name, signal) {
     const streamUrl = target.streamUrl;
     if (streamUrl === undefined) throw new Error('webSocketSource needs target.streamUrl');
-    const url = presignUrl({
+    const url = await presignUrl({
       method: 'GET',
       url: streamUrl,
       credentials: await target.credentials(),

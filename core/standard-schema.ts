@@ -1,7 +1,7 @@
 /**
  * Standard Schema v1 (https://standardschema.dev): the interface a job type's
  * input schema implements, whatever library made it (zod, valibot, arktype).
- * Only the types live here; validation is `validate` in `functions/shared/schema.ts`.
+ * Only the types live here; validation is `validate` in `functions/shared/validate.ts`.
  */
 
 /** A Standard Schema v1: the part of the interface eventjobs uses. */

@@ -1,11 +1,12 @@
 /**
  * A tiny webhook receiver on 127.0.0.1, as a job's owner would run one: it
- * checks each delivery's `eventjobs-signature` against the stack's secret
- * over the raw body bytes, and answers 204 (verified) or 401 (not).
+ * verifies each delivery's Standard Webhooks headers (`webhook-id`,
+ * `webhook-timestamp`, `webhook-signature`) against the stack's secret over
+ * the raw body bytes, and answers 204 (verified) or 401 (not).
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { SIGNATURE_HEADER, verifyWebhook } from '../functions/shared/webhook';
+import { verifyWebhook } from '../functions/shared/webhook';
 
 export interface WebhookDelivery {
   /** The job named in the body (`job.jobName`), or the request path when the body is unreadable. */
@@ -38,7 +39,7 @@ export async function startWebhookReceiver(
     req.on('end', () => {
       // Verified over the bytes as received: re-serialised JSON may differ from what was signed.
       const body = Buffer.concat(chunks);
-      const verdict = verifyWebhook({ secret, header: req.headers[SIGNATURE_HEADER], body });
+      const verdict = verifyWebhook({ secret, headers: req.headers, body });
       const parsed = parseBody(body.toString('utf8'));
       const delivery: WebhookDelivery = {
         jobName: parsed.jobName ?? req.url ?? '/',

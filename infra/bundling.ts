@@ -33,6 +33,7 @@ const SDK_CREDENTIAL_CHAIN_SUBSTITUTE = 'functions/shared/sdk-credentials.ts';
 /** The Node built-ins the bundles import, each read through `functions/node-builtins/` (see its README). */
 const NODE_BUILTINS = [
   'async_hooks',
+  'console',
   'crypto',
   'dns',
   'fs',

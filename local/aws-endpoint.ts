@@ -21,7 +21,9 @@ export type Authenticate = (request: {
   rawQuery: string;
   headers: Record<string, string>;
   body: Buffer;
-}) =>
+}) => AuthenticateResult | Promise<AuthenticateResult>;
+
+type AuthenticateResult =
   | { readonly ok: true; readonly caller: Caller }
   | {
       readonly ok: false;
@@ -116,7 +118,7 @@ export class AwsEndpoint {
       );
       return;
     }
-    const auth = this.authenticate({
+    const auth = await this.authenticate({
       method: req.method ?? 'GET',
       rawPath,
       rawQuery,

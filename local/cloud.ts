@@ -25,7 +25,7 @@ import { LocalDynamoDb } from './dynamodb';
 import type { DynamoDbUsage } from './dynamodb/dynamodb';
 import { type EventBridgeUsage, LocalEventBridge } from './eventbridge/bus';
 import { JobEventHub, serveJobEvents, streamJobName } from './job-stream';
-import { LocalLambda } from './lambda';
+import { chooseRunner, describeRunners, LocalLambda, type RunnerChoice } from './lambda';
 import type { FunctionUsage } from './lambda/local-lambda';
 import { TerminalLogs } from './logs';
 import { LocalSecretsManager } from './secretsmanager';
@@ -231,6 +231,10 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Runni
     const sqs = new LocalSqs({ env, queues: stack.queues, log });
     closers.push(() => sqs.close());
 
+    // Each runtime on its own Node major when that binary is here (local/lambda/runner.ts).
+    const runners = new Map<string, RunnerChoice>(
+      stack.functions.map((fn) => [fn.runtime, chooseRunner(fn.runtime)]),
+    );
     const lambda = new LocalLambda({
       env,
       functions,
@@ -238,6 +242,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Runni
       queues: sqs,
       accountConcurrency: options.accountConcurrency,
       chaos,
+      runnerFor: (spec) => runners.get(spec.runtime)?.runner ?? chooseRunner(spec.runtime).runner,
     });
     closers.push(() => lambda.close());
 
@@ -264,8 +269,8 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Runni
     for (const service of [dynamodb, sqs, events.service(), lambda.service(), secretsManager]) {
       endpoint.register(service);
     }
-    authenticateAws = (request) => {
-      const result = verifyRequest(
+    authenticateAws = async (request) => {
+      const result = await verifyRequest(
         {
           method: request.method,
           rawPath: request.rawPath,
@@ -280,7 +285,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Runni
         : { ok: false, status: result.status, code: result.code, message: result.message };
     };
 
-    const notes = describeDifferences(stack, events);
+    const notes = describeDifferences(stack, events, runners);
     notes.unshift(
       options.dynamodbEndpoint
         ? `DynamoDB: the external endpoint ${options.dynamodbEndpoint}`
@@ -403,7 +408,11 @@ function withLocalEnvironment(
 }
 
 /** Everything in the template that runs differently here, said once at startup. */
-function describeDifferences(stack: LoadedStack, events: LocalEventBridge): string[] {
+function describeDifferences(
+  stack: LoadedStack,
+  events: LocalEventBridge,
+  runners: ReadonlyMap<string, RunnerChoice>,
+): string[] {
   const notes: string[] = [];
   if (stack.notEmulated.size > 0) {
     const list = [...stack.notEmulated].map(([type, count]) => `${type} (${count})`).join(', ');
@@ -415,10 +424,7 @@ function describeDifferences(stack: LoadedStack, events: LocalEventBridge): stri
       `Rule ${target.ruleName} target ${target.targetId} (${target.targetArn}) is not emulated: ${target.reason}`,
     );
   }
-  const runtimes = [...new Set(stack.functions.map((fn) => fn.runtime))].join(', ');
-  notes.push(
-    `Functions declare ${runtimes}; they run here on Node ${process.versions.node} in worker threads.`,
-  );
+  if (runners.size > 0) notes.push(describeRunners(runners));
   return notes;
 }
 

@@ -147,7 +147,7 @@ export async function serveJobEvents(
   const headers = headerRecord(req);
 
   // The signature, as the gateway checks an AWS_IAM route.
-  const verdict = verifyRequest(
+  const verdict = await verifyRequest(
     { method: 'GET', rawPath, rawQuery, headers, body: Buffer.alloc(0), now: Date.now() },
     options.credentials,
     { region: options.env.region, service: 'execute-api' },
@@ -162,7 +162,7 @@ export async function serveJobEvents(
   const host = headers.host ?? 'localhost';
   const getTarget = `${prefix}/jobs/${name}`;
   const credential = verdict.credential;
-  const signed = signRequest({
+  const signed = await signRequest({
     method: 'GET',
     url: `http://${host}${getTarget}`,
     headers: { host },

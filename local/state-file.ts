@@ -5,7 +5,7 @@
  * Written at start, rewritten at a restart, removed at a clean stop; a file
  * left by a killed cloud is recognised by its dead process id.
  */
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { RunningLocalCloud } from './cloud';
 
@@ -37,7 +37,10 @@ export function writeStateFile(path: string, cloud: RunningLocalCloud): void {
     outputs: cloud.outputs,
   };
   mkdirSync(dirname(path), { recursive: true });
-  writeFileSync(path, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
+  // Written beside it and renamed over it: a reader (the CLI, a test) never sees half a file.
+  const partial = `${path}.${process.pid}.tmp`;
+  writeFileSync(partial, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
+  renameSync(partial, path);
 }
 
 /** Removes the file if this process wrote it (another cloud may have started since). */

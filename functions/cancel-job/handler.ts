@@ -3,6 +3,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EnvVar, requireEnv } from '../shared/config';
 import { apiHandler, jobNameParam, jsonResponse } from '../shared/http';
 import { ownerOf } from '../shared/identity';
+import { appendJobKeys, withLogContext } from '../shared/log';
 import { JobStore } from '../shared/store';
 import { type CancelJobDeps, cancelJob } from './service';
 
@@ -11,8 +12,12 @@ const deps: CancelJobDeps = {
   now: () => new Date(),
 };
 
-export const handler = apiHandler(async (event) => {
-  const owner = ownerOf(event);
-  const jobName = jobNameParam(event);
-  return jsonResponse(202, await cancelJob(owner, jobName, deps));
-});
+export const handler = withLogContext(
+  'cancel-job',
+  apiHandler(async (event) => {
+    const owner = ownerOf(event);
+    const jobName = jobNameParam(event);
+    appendJobKeys({ owner, jobName });
+    return jsonResponse(202, await cancelJob(owner, jobName, deps));
+  }),
+);

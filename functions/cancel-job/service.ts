@@ -4,6 +4,7 @@
  * the run CANCELLED. A finished job cannot be cancelled.
  */
 import { ConflictError, NotFoundError } from '../shared/errors';
+import { appendJobKeys } from '../shared/log';
 import { outcomeView } from '../shared/model';
 import type { JobStore } from '../shared/store';
 
@@ -29,6 +30,7 @@ export async function cancelJob(
   const at = now.toISOString();
   const active = await deps.store.requestCancel(owner, jobName, at);
   if (active) {
+    appendJobKeys({ runId: active.runId });
     return {
       jobName: active.jobName,
       runId: active.runId,

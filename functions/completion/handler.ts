@@ -4,26 +4,29 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import type { EventBridgeEvent } from 'aws-lambda';
+import type { Context, EventBridgeEvent } from 'aws-lambda';
 import { Defaults, EnvVar, intEnv, requireEnv } from '../shared/config';
 import { EVENT_SOURCE } from '../shared/events';
 import { getJobType } from '../shared/job-registry';
-import { createSecretReader } from '../shared/secrets';
+import { withLogContext } from '../shared/log';
+import { createJobMetrics, withMetrics } from '../shared/metrics';
 import { JobStore } from '../shared/store';
 import { deliverWebhook } from '../shared/webhook';
 import { type CompletionDeps, completeRun } from './service';
+import { readSecretString } from './webhook-secret';
 
 const busName = requireEnv(EnvVar.EventBusName);
 const secretArn = requireEnv(EnvVar.WebhookSecretArn);
 const eventBridge = new EventBridgeClient({});
-const secrets = createSecretReader({ region: requireEnv('AWS_REGION') });
 const allowHttpLocalhost = process.env[EnvVar.LocalCloud] === 'true';
+const metrics = createJobMetrics();
 
 const deps: CompletionDeps = {
   store: new JobStore(new DynamoDBClient({}), requireEnv(EnvVar.TableName)),
   retentionSeconds: intEnv(EnvVar.OutcomeRetentionSeconds, Defaults.outcomeRetentionSeconds),
   now: () => new Date(),
   getJobType,
+  metrics,
   putEvent: async (detailType, detail) => {
     const response = await eventBridge.send(
       new PutEventsCommand({
@@ -43,12 +46,18 @@ const deps: CompletionDeps = {
   },
   deliverWebhook: async ({ url, deliveryId, body }) => {
     // A secret that cannot be read throws: the event is retried, and delivery with it.
-    const secret = await secrets.getSecretString(secretArn);
+    const secret = await readSecretString(secretArn);
     const result = await deliverWebhook({ url, body, secret, deliveryId, allowHttpLocalhost });
     return { url, ...result };
   },
 };
 
-export async function handler(event: EventBridgeEvent<string, unknown>): Promise<void> {
-  await completeRun(event, deps);
-}
+export const handler = withLogContext(
+  'completion',
+  withMetrics(
+    metrics,
+    async (event: EventBridgeEvent<string, unknown>, _context?: Context): Promise<void> => {
+      await completeRun(event, deps);
+    },
+  ),
+);

@@ -14,7 +14,9 @@
  * nothing. An event that cannot be read throws, so it reaches the dead-letter
  * queue instead of vanishing.
  */
+import * as z from 'zod/mini';
 import type { JobType } from '../../core/job-type';
+import type { StandardSchemaV1 } from '../../core/standard-schema';
 import { MalformedEventError } from '../shared/errors';
 import {
   jobCancelledDetailSchema,
@@ -35,7 +37,8 @@ import {
   type LambdaFailureDetail,
   Reporter,
 } from '../shared/events';
-import { describeError, log } from '../shared/log';
+import { appendJobKeys, describeError, log } from '../shared/log';
+import type { JobMetrics } from '../shared/metrics';
 import {
   type ActiveJob,
   type JobOutcome,
@@ -44,9 +47,9 @@ import {
   type TerminalStatus,
   type WebhookDelivery,
 } from '../shared/model';
-import * as s from '../shared/schema';
 import type { JobStore } from '../shared/store';
 import { truncate } from '../shared/text';
+import { describeIssues, parse, type SchemaError, validate } from '../shared/validate';
 
 export interface CompletionDeps {
   readonly store: JobStore;
@@ -61,6 +64,8 @@ export interface CompletionDeps {
   readonly putEvent?: (detailType: JobOutcomeEventType, detail: unknown) => Promise<void>;
   /** POSTs the signed outcome to the run's callback URL, with retries; never throws for the receiver's failures. */
   readonly deliverWebhook?: (delivery: WebhookRequest) => Promise<WebhookDelivery>;
+  /** Where each recorded outcome is counted, once per run. @default - nothing is counted */
+  readonly metrics?: JobMetrics;
 }
 
 /** One webhook to send: where, and the exact JSON body. */
@@ -102,21 +107,23 @@ interface RunReport {
   readonly announce?: boolean;
 }
 
-const envelopeSchema = s.object({
-  source: s.string(),
-  'detail-type': s.string(),
-  detail: s.unknown(),
+const envelopeSchema = z.object({
+  source: z.string(),
+  'detail-type': z.string(),
+  // Optional: a missing detail is refused by the detail's schema, whose message names the event.
+  detail: z.optional(z.unknown()),
 });
 
 /** What a failed Node.js invocation returns: `{ errorType, errorMessage, trace }`. */
-const lambdaErrorPayloadSchema = s.object({
-  errorType: s.optional(s.string()),
-  errorMessage: s.optional(s.string()),
+const lambdaErrorPayloadSchema = z.object({
+  errorType: z.optional(z.string()),
+  errorMessage: z.optional(z.string()),
 });
 
 /** Records the outcome an event reports, unless its run has already ended. */
 export async function completeRun(event: unknown, deps: CompletionDeps): Promise<CompletionResult> {
   const report = readEvent(event, deps.now());
+  appendJobKeys(report);
   const fields = {
     owner: report.owner,
     jobName: report.jobName,
@@ -161,6 +168,8 @@ export async function completeRun(event: unknown, deps: CompletionDeps): Promise
     await settleWebhookOf(report, deps);
     return ignore('Duplicate or late event, ignored (the run ended meanwhile)', fields);
   }
+  // Only the transaction that wrote the outcome counts it: a redelivery is ignored above.
+  deps.metrics?.finished(outcome.type, outcome.status, outcome.durationMs);
   log.info('Run finished', {
     ...fields,
     from: JobStatus.Running,
@@ -179,7 +188,7 @@ export async function completeRun(event: unknown, deps: CompletionDeps): Promise
  */
 async function announceFailure(outcome: JobOutcome, deps: CompletionDeps): Promise<void> {
   if (!deps.putEvent) return;
-  const detail = jobFailedDetailSchema.parse({
+  const detail = parse(jobFailedDetailSchema, {
     owner: outcome.owner,
     jobName: outcome.jobName,
     runId: outcome.runId,
@@ -248,7 +257,7 @@ function ignore(reason: string, fields: Record<string, unknown>): CompletionResu
 }
 
 function readEvent(event: unknown, now: Date): RunReport {
-  const envelope = envelopeSchema.safeParse(event);
+  const envelope = validate(envelopeSchema, event);
   if (!envelope.success) {
     throw malformed('The event is not an EventBridge event', envelope.error);
   }
@@ -299,8 +308,12 @@ function readEvent(event: unknown, now: Date): RunReport {
   throw malformed(`Unexpected event: source "${source}", detail-type "${detailType}"`);
 }
 
-function parseDetail<T>(schema: s.Schema<T>, detail: unknown, detailType: string): T {
-  const parsed = schema.safeParse(detail);
+function parseDetail<T>(
+  schema: StandardSchemaV1<unknown, T>,
+  detail: unknown,
+  detailType: string,
+): T {
+  const parsed = validate(schema, detail);
   if (!parsed.success) {
     throw malformed(`The "${detailType}" event's detail is not valid`, parsed.error);
   }
@@ -309,7 +322,7 @@ function parseDetail<T>(schema: s.Schema<T>, detail: unknown, detailType: string
 
 /** The worker's invocation failed for good: the run ends FAILED with Lambda's error. */
 function readWorkerFailure(detail: LambdaFailureDetail, now: Date): RunReport {
-  const payload = workerPayloadSchema.safeParse(detail.requestPayload);
+  const payload = validate(workerPayloadSchema, detail.requestPayload);
   if (!payload.success) {
     // No job can be named, so none can be finished; the dead-letter queue keeps the record.
     throw malformed('The failed invocation did not carry a worker payload', payload.error);
@@ -331,7 +344,7 @@ function readWorkerFailure(detail: LambdaFailureDetail, now: Date): RunReport {
 }
 
 function workerFailureError(detail: LambdaFailureDetail): JobError {
-  const response = lambdaErrorPayloadSchema.safeParse(jsonValue(detail.responsePayload));
+  const response = validate(lambdaErrorPayloadSchema, jsonValue(detail.responsePayload));
   if (response.success && (response.data.errorType || response.data.errorMessage)) {
     const { errorType, errorMessage } = response.data;
     const message = errorMessage ?? errorType ?? '';
@@ -364,7 +377,7 @@ async function runHook(
   const jobType = deps.getJobType(active.type);
   if (!jobType?.onComplete) return report;
   // The stored input was parsed at submit; parsing again restores the shape the type declares.
-  const input = s.validate(jobType.input, active.input);
+  const input = validate(jobType.input, active.input);
   try {
     await jobType.onComplete({
       jobName: active.jobName,
@@ -391,8 +404,8 @@ async function runHook(
   }
 }
 
-function malformed(message: string, cause?: s.SchemaError): MalformedEventError {
-  const issues = cause ? s.describeIssues(cause.issues) : undefined;
+function malformed(message: string, cause?: SchemaError): MalformedEventError {
+  const issues = cause ? describeIssues(cause.issues) : undefined;
   log.error(message, issues ? { issues } : {});
   return new MalformedEventError(issues ? `${message}: ${issues}` : message, { cause });
 }

@@ -3,6 +3,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EnvVar, requireEnv } from '../shared/config';
 import { apiHandler, jobNameParam, jsonResponse } from '../shared/http';
 import { ownerOf } from '../shared/identity';
+import { appendJobKeys, withLogContext } from '../shared/log';
 import { JobStore } from '../shared/store';
 import { type GetJobDeps, getJob } from './service';
 
@@ -11,8 +12,12 @@ const deps: GetJobDeps = {
   now: () => new Date(),
 };
 
-export const handler = apiHandler(async (event) => {
-  const owner = ownerOf(event);
-  const jobName = jobNameParam(event);
-  return jsonResponse(200, await getJob(owner, jobName, deps));
-});
+export const handler = withLogContext(
+  'get-job',
+  apiHandler(async (event) => {
+    const owner = ownerOf(event);
+    const jobName = jobNameParam(event);
+    appendJobKeys({ owner, jobName });
+    return jsonResponse(200, await getJob(owner, jobName, deps));
+  }),
+);

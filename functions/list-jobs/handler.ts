@@ -3,6 +3,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EnvVar, requireEnv } from '../shared/config';
 import { apiHandler, jsonResponse } from '../shared/http';
 import { ownerOf } from '../shared/identity';
+import { appendJobKeys, withLogContext } from '../shared/log';
 import { JobStore } from '../shared/store';
 import { type ListJobsDeps, listJobs, parseListQuery } from './service';
 
@@ -11,8 +12,12 @@ const deps: ListJobsDeps = {
   now: () => new Date(),
 };
 
-export const handler = apiHandler(async (event) => {
-  const owner = ownerOf(event);
-  const options = parseListQuery(event.queryStringParameters);
-  return jsonResponse(200, await listJobs(owner, options, deps));
-});
+export const handler = withLogContext(
+  'list-jobs',
+  apiHandler(async (event) => {
+    const owner = ownerOf(event);
+    appendJobKeys({ owner });
+    const options = parseListQuery(event.queryStringParameters);
+    return jsonResponse(200, await listJobs(owner, options, deps));
+  }),
+);

@@ -3,10 +3,10 @@
  * (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, refreshed
  * by Lambda per sandbox), and the local cloud passes its own the same way, so
  * this is the only source the functions need: the SDK clients get it through
- * `sdk-credentials.ts`, the signed `fetch` and HTTP calls directly.
+ * `sdk-credentials.ts`.
  */
 import { AppError } from './errors';
-import type { SigV4Credentials } from './sigv4';
+import type { SigV4Credentials } from './signer';
 
 /** No credentials in the environment: a deployment or local-cloud mistake. */
 export class MissingCredentialsError extends AppError {}

@@ -12,19 +12,6 @@ export interface ErrorDetail {
   readonly message: string;
 }
 
-/** An AWS API answered with an error: its error type and HTTP status. */
-export class AwsServiceError extends AppError {
-  /** AWS's error type, e.g. `TooManyRequestsException` (any namespace prefix removed). */
-  readonly code: string;
-  readonly statusCode: number;
-
-  constructor(code: string, statusCode: number, message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.code = code;
-    this.statusCode = statusCode;
-  }
-}
-
 /** A required setting is missing or malformed: a deployment mistake, never the caller's. */
 export class ConfigError extends AppError {}
 

@@ -1,38 +1,41 @@
 /**
  * The schemas of the events' details (their names are in `events.ts`), and of
- * the payloads around them. Schemas are immutable, so the field schemas are
- * built once and shared.
+ * the payloads around them, in zod/mini; check values with `validate` or
+ * `parse` (`validate.ts`), which also configures zod's messages. Schemas are
+ * immutable, so the field schemas are built once and shared.
  */
+import * as z from 'zod/mini';
 import { type AttemptError, JOB_NAME_PATTERN, type JobError, Reporter } from './events';
-import * as s from './schema';
 
-export const jobNameSchema = s.string({
-  pattern: JOB_NAME_PATTERN,
-  patternMessage: 'must be 1 to 128 characters of A-Z a-z 0-9 . _ - and not only dots',
-});
+export const jobNameSchema = z
+  .string()
+  .check(
+    z.regex(JOB_NAME_PATTERN, 'must be 1 to 128 characters of A-Z a-z 0-9 . _ - and not only dots'),
+  );
 
-const nonEmptyString = s.string({ min: 1 });
-const positiveInt = s.integer({ min: 1 });
-const nonNegativeInt = s.integer({ min: 0 });
-const isoTime = s.isoDateTime();
-const optionalIsoTime = s.optional(isoTime);
-const optionalPositiveInt = s.optional(positiveInt);
-const optionalNonNegativeInt = s.optional(nonNegativeInt);
-const optionalString = s.optional(s.string());
-const optionalNumber = s.optional(s.number());
-const optionalUnknown = s.optional(s.unknown());
+const nonEmptyString = z.string().check(z.minLength(1));
+const positiveInt = z.int().check(z.gte(1));
+const nonNegativeInt = z.int().check(z.gte(0));
+const isoTime = z.iso.datetime({ offset: true });
+const optionalIsoTime = z.optional(isoTime);
+const optionalPositiveInt = z.optional(positiveInt);
+const optionalNonNegativeInt = z.optional(nonNegativeInt);
+const optionalString = z.optional(z.string());
+const optionalNumber = z.optional(z.number());
+// A key of unknown value may be left out (zod requires it unless it is optional).
+const optionalUnknown = z.optional(z.unknown());
 
-export const jobErrorSchema = s.object({
-  name: s.string(),
-  message: s.string(),
-}) satisfies s.Schema<JobError>;
+export const jobErrorSchema = z.object({
+  name: z.string(),
+  message: z.string(),
+}) satisfies z.ZodMiniType<JobError>;
 
 /** One failed attempt of a run that was retried. */
-export const attemptErrorSchema = s.object({
+export const attemptErrorSchema = z.object({
   attempt: positiveInt,
   error: jobErrorSchema,
   at: isoTime,
-}) satisfies s.Schema<AttemptError>;
+}) satisfies z.ZodMiniType<AttemptError>;
 
 /** The fields that name a run: `owner` keys the job to the caller's IAM identity. */
 const runFields = {
@@ -60,75 +63,75 @@ const stoppedBase = {
   attempt: optionalPositiveInt,
   startedAt: optionalIsoTime,
   durationMs: optionalNonNegativeInt,
-  reason: s.string(),
-  reportedBy: s.optional(s.oneOf([Reporter.Worker, Reporter.Sweeper])),
+  reason: z.string(),
+  reportedBy: z.optional(z.enum([Reporter.Worker, Reporter.Sweeper])),
 };
 
 /** `Job Started`: a worker attempt has begun; `deadlineAt` is when the run times out. */
-export const jobStartedDetailSchema = s.object({
+export const jobStartedDetailSchema = z.object({
   ...runFields,
   attempt: positiveInt,
   startedAt: isoTime,
   deadlineAt: optionalIsoTime,
 });
 /** `Job Progress`: the job's latest progress report (throttled per run). */
-export const jobProgressDetailSchema = s.object({
+export const jobProgressDetailSchema = z.object({
   ...runFields,
   attempt: positiveInt,
-  percent: s.number({ min: 0, max: 100 }),
+  percent: z.number().check(z.gte(0), z.lte(100)),
   message: optionalString,
   at: isoTime,
 });
-export const jobCompletedDetailSchema = s.object({
+export const jobCompletedDetailSchema = z.object({
   ...outcomeBase,
   result: optionalUnknown,
 });
-export const jobFailedDetailSchema = s.object({
+export const jobFailedDetailSchema = z.object({
   ...outcomeBase,
   // Absent when the completion function announces a run whose invocation never ran the job.
   attempt: optionalPositiveInt,
   startedAt: optionalIsoTime,
   durationMs: optionalNonNegativeInt,
-  reportedBy: s.optional(s.oneOf([Reporter.Worker, Reporter.Completion])),
+  reportedBy: z.optional(z.enum([Reporter.Worker, Reporter.Completion])),
   error: jobErrorSchema,
   /** Every attempt's error, oldest first, when the run was retried. */
-  attempts: s.optional(s.array(attemptErrorSchema)),
+  attempts: z.optional(z.array(attemptErrorSchema)),
 });
-export const jobCancelledDetailSchema = s.object(stoppedBase);
-export const jobTimedOutDetailSchema = s.object({
+export const jobCancelledDetailSchema = z.object(stoppedBase);
+export const jobTimedOutDetailSchema = z.object({
   ...stoppedBase,
   /** The run's deadline, when it had one. */
   deadlineAt: optionalIsoTime,
 });
 
-export type JobStartedDetail = s.Infer<typeof jobStartedDetailSchema>;
-export type JobProgressDetail = s.Infer<typeof jobProgressDetailSchema>;
-export type JobCompletedDetail = s.Infer<typeof jobCompletedDetailSchema>;
-export type JobFailedDetail = s.Infer<typeof jobFailedDetailSchema>;
-export type JobCancelledDetail = s.Infer<typeof jobCancelledDetailSchema>;
-export type JobTimedOutDetail = s.Infer<typeof jobTimedOutDetailSchema>;
+export type JobStartedDetail = z.infer<typeof jobStartedDetailSchema>;
+export type JobProgressDetail = z.infer<typeof jobProgressDetailSchema>;
+export type JobCompletedDetail = z.infer<typeof jobCompletedDetailSchema>;
+export type JobFailedDetail = z.infer<typeof jobFailedDetailSchema>;
+export type JobCancelledDetail = z.infer<typeof jobCancelledDetailSchema>;
+export type JobTimedOutDetail = z.infer<typeof jobTimedOutDetailSchema>;
 
 /** The payload start-job sends to the worker with `InvocationType: Event`. */
-export const workerPayloadSchema = s.object({
+export const workerPayloadSchema = z.object({
   ...runFields,
-  input: s.unknown(),
+  input: optionalUnknown,
   submittedAt: isoTime,
 });
-export type WorkerPayload = s.Infer<typeof workerPayloadSchema>;
+export type WorkerPayload = z.infer<typeof workerPayloadSchema>;
 
 /** The record Lambda sends to the worker's OnFailure destination (AWS-FACTS, Lambda). */
-export const lambdaFailureDetailSchema = s.object({
-  version: s.string(),
-  timestamp: s.string(),
-  requestContext: s.object({
-    requestId: s.string(),
-    functionArn: s.string(),
-    condition: s.string(),
-    approximateInvokeCount: s.number(),
+export const lambdaFailureDetailSchema = z.object({
+  version: z.string(),
+  timestamp: z.string(),
+  requestContext: z.object({
+    requestId: z.string(),
+    functionArn: z.string(),
+    condition: z.string(),
+    approximateInvokeCount: z.number(),
   }),
-  requestPayload: s.unknown(),
-  responseContext: s.optional(
-    s.object({
+  requestPayload: optionalUnknown,
+  responseContext: z.optional(
+    z.object({
       statusCode: optionalNumber,
       executedVersion: optionalString,
       functionError: optionalString,
@@ -136,4 +139,4 @@ export const lambdaFailureDetailSchema = s.object({
   ),
   responsePayload: optionalUnknown,
 });
-export type LambdaFailureDetail = s.Infer<typeof lambdaFailureDetailSchema>;
+export type LambdaFailureDetail = z.infer<typeof lambdaFailureDetailSchema>;

@@ -6,6 +6,7 @@
 import type {
   APIGatewayProxyEventV2WithIAMAuthorizer,
   APIGatewayProxyStructuredResultV2,
+  Context,
 } from 'aws-lambda';
 import {
   BadRequestError,
@@ -18,7 +19,8 @@ import { describeError, log } from './log';
 
 export type ApiEvent = APIGatewayProxyEventV2WithIAMAuthorizer;
 export type ApiResult = APIGatewayProxyStructuredResultV2;
-export type ApiHandler = (event: ApiEvent) => Promise<ApiResult>;
+/** `context` is Lambda's; optional so that a test can call a handler with an event alone. */
+export type ApiHandler = (event: ApiEvent, context?: Context) => Promise<ApiResult>;
 
 const JSON_HEADERS = { 'content-type': 'application/json' };
 
@@ -50,9 +52,9 @@ export function errorResponse(error: unknown): ApiResult {
 
 /** Wraps an API function so every outcome, thrown or returned, is a JSON response. */
 export function apiHandler(fn: ApiHandler): ApiHandler {
-  return async (event) => {
+  return async (event, context) => {
     try {
-      return await fn(event);
+      return await fn(event, context);
     } catch (error) {
       return errorResponse(error);
     }

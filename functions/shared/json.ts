@@ -19,24 +19,3 @@ export function sha256Hex(text: string): string {
 export function utf8Length(text: string): number {
   return Buffer.byteLength(text, 'utf8');
 }
-
-/** `value`, or undefined when it is empty or absent. */
-export function nonEmpty(value: string | undefined): string | undefined {
-  return value === undefined || value === '' ? undefined : value;
-}
-
-/** The parsed JSON, or undefined when `text` is not JSON. */
-export function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
-
-/** A string field of a parsed JSON object, or undefined. */
-export function stringField(value: unknown, name: string): string | undefined {
-  if (typeof value !== 'object' || value === null) return undefined;
-  const field = (value as Record<string, unknown>)[name];
-  return typeof field === 'string' ? field : undefined;
-}

@@ -1,6 +1,6 @@
 /**
  * What the bundles use in place of `@aws-sdk/credential-provider-node` (an esbuild
- * alias in `infra/lambda-function.ts`): the SDK clients' default credential chain.
+ * alias in `infra/bundling.ts`): the SDK clients' default credential chain.
  *
  * The real chain looks in the environment, shared ini files, SSO, web identity,
  * process credentials, container and instance metadata, and bundles an STS/SSO
@@ -10,7 +10,7 @@
  * Code that is not bundled (unit tests, the local cloud, the CLI) keeps the real chain.
  */
 import { credentialsFromEnv } from './credentials';
-import type { SigV4Credentials } from './sigv4';
+import type { SigV4Credentials } from './signer';
 
 /**
  * The export the SDK clients import (`defaultProvider(init)` returns the credential

@@ -15,6 +15,7 @@ import {
   TransactWriteItemsCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
+import * as z from 'zod/mini';
 import { BadRequestError } from './errors';
 import { attemptErrorSchema } from './event-schemas';
 import type { AttemptError, JobError } from './events';
@@ -28,7 +29,6 @@ import {
   type TerminalStatus,
   type WebhookDelivery,
 } from './model';
-import { array } from './schema';
 import {
   ACTIVE_SORT_KEY,
   activePartitionKey,
@@ -40,6 +40,7 @@ import {
   ownerStatusPartitionKey,
   RUN_SORT_KEY_PREFIX,
 } from './table';
+import { validate } from './validate';
 
 type Item = Record<string, AttributeValue>;
 
@@ -660,11 +661,11 @@ function attrToError(attr: AttributeValue | undefined): JobError | undefined {
   return { name: attr.M.name?.S ?? 'Error', message: attr.M.message?.S ?? '' };
 }
 
-const attemptErrorsSchema = array(attemptErrorSchema);
+const attemptErrorsSchema = z.array(attemptErrorSchema);
 
 function attrToAttempts(attr: AttributeValue | undefined): AttemptError[] | undefined {
   if (attr?.S === undefined) return undefined;
-  const parsed = attemptErrorsSchema.safeParse(JSON.parse(attr.S));
+  const parsed = validate(attemptErrorsSchema, JSON.parse(attr.S));
   return parsed.success ? parsed.data : undefined;
 }
 

@@ -1,183 +1,67 @@
 /**
- * Webhook callbacks: a job's terminal outcome POSTed to a URL its caller gave.
- *
- * Signing is Stripe-style. `eventjobs-signature: t=<unix seconds>,v1=<hex>`,
- * where the hex is HMAC-SHA256(secret, `<t>.<raw body>`). A receiver checks
- * the HMAC over the exact bytes it received and that `t` is recent, so a
- * captured delivery cannot be replayed later. Several `v1=` entries may be
- * present while a secret is being rotated; one match is enough.
+ * Webhook callbacks: a job's terminal outcome POSTed to a URL its caller gave,
+ * signed in the Standard Webhooks format (`webhook-signature.ts`).
  *
  * Delivery goes through the SSRF guard before every attempt and connects to
  * the vetted address only (see `ssrf.ts`), never follows redirects, and
  * retries only what a retry can fix: network errors, timeouts, 408, 425, 429
  * and 5xx.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest, type RequestOptions } from 'node:https';
 import { isIP, type LookupFunction } from 'node:net';
 import { checkCallbackUrl, type LookupAll, resolveSafeAddress } from './ssrf';
+import { signatureHeaders, type WebhookBody, webhookKeys } from './webhook-signature';
 
-/** The header that carries the signature. */
-export const SIGNATURE_HEADER = 'eventjobs-signature';
-/** The header that carries the delivery id: the same on every attempt, so a receiver can de-duplicate. */
-export const DELIVERY_HEADER = 'eventjobs-delivery';
+export {
+  DEFAULT_TOLERANCE_SECONDS,
+  type HeaderGetter,
+  type SignWebhookInput,
+  signatureHeaders,
+  signWebhook,
+  type VerifyWebhookInput,
+  type VerifyWebhookResult,
+  verifyWebhook,
+  WEBHOOK_ID_HEADER,
+  WEBHOOK_SECRET_PREFIX,
+  WEBHOOK_SIGNATURE_HEADER,
+  WEBHOOK_TIMESTAMP_HEADER,
+  type WebhookBody,
+  type WebhookHeaders,
+  WebhookSecretError,
+  type WebhookVerifyFailure,
+  webhookKeys,
+} from './webhook-signature';
+
 /** The `user-agent` of every delivery. */
 export const WEBHOOK_USER_AGENT = 'eventjobs-webhook/1';
-/** How far a signature's timestamp may be from the receiver's clock, either way, by default. */
-export const DEFAULT_TOLERANCE_SECONDS = 300;
 /** How much of a receiver's response body is read (and discarded). */
 export const MAX_RESPONSE_BYTES = 64 * 1024;
 
-/** A webhook body: the raw bytes, or text that is sent as UTF-8. */
-export type WebhookBody = string | Uint8Array;
-
-// ------------------------------------------------------------ signing
-
-function signatureHex(secret: string, timestamp: number, body: WebhookBody): string {
-  return createHmac('sha256', secret).update(`${timestamp}.`, 'utf8').update(body).digest('hex');
-}
-
-/** The `eventjobs-signature` value for a body signed at `nowSeconds` (Unix seconds). */
-export function signWebhook(secret: string, body: WebhookBody, nowSeconds: number): string {
-  if (!Number.isSafeInteger(nowSeconds) || nowSeconds < 0) {
-    throw new RangeError(`nowSeconds must be a non-negative integer, got ${nowSeconds}`);
-  }
-  return `t=${nowSeconds},v1=${signatureHex(secret, nowSeconds, body)}`;
-}
-
 /** Input of `webhookHeaders`. */
 export interface WebhookHeadersInput {
+  /** The secret value: one or more Standard Webhooks secrets, separated by spaces. */
   readonly secret: string;
   readonly body: WebhookBody;
-  /** The delivery's id, sent as `eventjobs-delivery`. */
+  /** The delivery's id, sent as `webhook-id`. */
   readonly deliveryId: string;
   /** The signing time (a `Date`, or epoch milliseconds). @default - the current time */
   readonly now?: Date | number;
 }
 
-/** Every header of a delivery: content type, user agent, signature and delivery id. */
+/** Every header of a delivery: content type, user agent, and the Standard Webhooks three. */
 export function webhookHeaders(input: WebhookHeadersInput): Record<string, string> {
-  const seconds = Math.floor(new Date(input.now ?? Date.now()).getTime() / 1000);
+  const timestamp = Math.floor(new Date(input.now ?? Date.now()).getTime() / 1000);
   return {
     'content-type': 'application/json',
     'user-agent': WEBHOOK_USER_AGENT,
-    [SIGNATURE_HEADER]: signWebhook(input.secret, input.body, seconds),
-    [DELIVERY_HEADER]: input.deliveryId,
+    ...signatureHeaders({
+      secret: input.secret,
+      id: input.deliveryId,
+      timestamp,
+      body: input.body,
+    }),
   };
-}
-
-// ------------------------------------------------------------ verification
-
-/** Input of `verifyWebhook`: one secret, or several while one is being rotated. */
-export type VerifyWebhookInput = (
-  | { readonly secret: string; readonly secrets?: undefined }
-  | { readonly secrets: readonly string[]; readonly secret?: undefined }
-) & {
-  /** The `eventjobs-signature` header as received (Node gives a repeated header as an array). */
-  readonly header: string | readonly string[] | null | undefined;
-  /** The RAW body bytes as received: not re-serialised JSON, whose bytes may differ. */
-  readonly body: WebhookBody;
-  /** @default 300 */
-  readonly toleranceSeconds?: number;
-  /** The receiver's clock (a `Date`, or epoch milliseconds). @default - the current time */
-  readonly now?: Date | number;
-};
-
-/** Why a delivery was not accepted. */
-export type WebhookVerifyFailure =
-  | 'missing_header'
-  | 'malformed_header'
-  | 'timestamp_too_old'
-  | 'timestamp_in_future'
-  | 'no_matching_signature';
-
-/** The outcome of `verifyWebhook`; `timestamp` is the signature's, in Unix seconds. */
-export type VerifyWebhookResult =
-  | { readonly ok: true; readonly timestamp: number }
-  | { readonly ok: false; readonly code: WebhookVerifyFailure; readonly reason: string };
-
-interface ParsedSignature {
-  readonly timestamp: number;
-  readonly signatures: readonly Buffer[];
-}
-
-function parseSignatureHeader(header: string): ParsedSignature | string {
-  let timestamp: number | undefined;
-  const signatures: Buffer[] = [];
-  for (const piece of header.split(',')) {
-    const item = piece.trim();
-    if (item === '') continue;
-    const eq = item.indexOf('=');
-    if (eq <= 0) return `'${item}' is not a key=value pair.`;
-    const key = item.slice(0, eq);
-    const value = item.slice(eq + 1);
-    if (key === 't') {
-      if (timestamp !== undefined) return 'It has more than one timestamp (t=).';
-      if (!/^\d{1,12}$/.test(value)) return `Its timestamp '${value}' is not Unix seconds.`;
-      timestamp = Number(value);
-    } else if (key === 'v1') {
-      if (!/^[0-9a-fA-F]{64}$/.test(value))
-        return `Its v1 signature '${value}' is not 64 hex digits.`;
-      signatures.push(Buffer.from(value, 'hex'));
-    }
-    // Other schemes are ignored, so that a later scheme can be added alongside v1.
-  }
-  if (timestamp === undefined) return 'It has no timestamp (t=).';
-  if (signatures.length === 0) return 'It has no v1 signature.';
-  return { timestamp, signatures };
-}
-
-/**
- * Verifies a delivery: the header parses, one of its `v1` signatures is the
- * HMAC of `<t>.<body>` under one of the secrets (compared in constant time),
- * and `t` is within `toleranceSeconds` of `now`, either way. The signature is
- * checked before the timestamp, so a stale-timestamp failure always concerns
- * an authentic (replayed or delayed) delivery.
- */
-export function verifyWebhook(input: VerifyWebhookInput): VerifyWebhookResult {
-  const secrets = input.secrets ?? (input.secret === undefined ? [] : [input.secret]);
-  if (secrets.length === 0) throw new TypeError('verifyWebhook needs a secret or secrets');
-  const tolerance = input.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS;
-
-  const header = typeof input.header === 'string' ? input.header : input.header?.join(',');
-  if (header === undefined || header.trim() === '') {
-    return failure('missing_header', `The ${SIGNATURE_HEADER} header is missing.`);
-  }
-  const parsed = parseSignatureHeader(header);
-  if (typeof parsed === 'string') {
-    return failure('malformed_header', `The ${SIGNATURE_HEADER} header is malformed: ${parsed}`);
-  }
-
-  const matched = secrets.some((secret) => {
-    const expected = Buffer.from(signatureHex(secret, parsed.timestamp, input.body), 'hex');
-    return parsed.signatures.some(
-      (given) => given.length === expected.length && timingSafeEqual(given, expected),
-    );
-  });
-  if (!matched) {
-    return failure('no_matching_signature', 'No signature matches the body and the secret.');
-  }
-
-  const nowSeconds = Math.floor(new Date(input.now ?? Date.now()).getTime() / 1000);
-  const age = nowSeconds - parsed.timestamp;
-  if (age > tolerance) {
-    return failure(
-      'timestamp_too_old',
-      `The signature is ${age} seconds old; at most ${tolerance} are accepted.`,
-    );
-  }
-  if (-age > tolerance) {
-    return failure(
-      'timestamp_in_future',
-      `The signature is ${-age} seconds in the future; at most ${tolerance} are accepted.`,
-    );
-  }
-  return { ok: true, timestamp: parsed.timestamp };
-}
-
-function failure(code: WebhookVerifyFailure, reason: string): VerifyWebhookResult {
-  return { ok: false, code, reason };
 }
 
 // ------------------------------------------------------------ delivery
@@ -188,6 +72,7 @@ export interface DeliverWebhookInput {
   readonly url: string;
   /** The JSON body, sent as it is (the signature covers these exact bytes). */
   readonly body: string;
+  /** The secret value: one or more Standard Webhooks secrets, separated by spaces (see `webhookKeys`). */
   readonly secret: string;
   /** The delivery's id, the same on every attempt. */
   readonly deliveryId: string;
@@ -254,13 +139,17 @@ type AttemptOutcome =
 /**
  * POSTs a signed webhook, retrying with backoff. Never throws for what the
  * receiver or the network does: the result says whether it was delivered and
- * why not. Throws only for invalid options (a `RangeError`).
+ * why not. Throws only for invalid options: a `RangeError`, or a
+ * `WebhookSecretError` for a secret that is not a Standard Webhooks secret
+ * (checked before the first attempt, so nothing unsigned is ever sent).
  */
 export async function deliverWebhook(input: DeliverWebhookInput): Promise<DeliveryResult> {
   const attempts = input.attempts ?? 5;
   if (!Number.isSafeInteger(attempts) || attempts < 1) {
     throw new RangeError(`attempts must be a positive integer, got ${attempts}`);
   }
+  // A secret that cannot sign is a deployment mistake: said at once, whatever the URL is.
+  webhookKeys(input.secret);
   const timeoutMs = input.timeoutMs ?? 5000;
   const backoff = {
     baseDelayMs: input.baseDelayMs ?? 500,

@@ -5,6 +5,8 @@
  * left RUNNING with nobody working on it.
  */
 
+import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
+import * as z from 'zod/mini';
 import {
   BadRequestError,
   ConflictError,
@@ -16,12 +18,12 @@ import { isJobName, type WorkerPayload } from '../shared/events';
 import { ulid } from '../shared/ids';
 import { getJobType, jobTypeNames } from '../shared/job-registry';
 import { canonicalJson, sha256Hex, utf8Length } from '../shared/json';
-import type { LambdaInvoker } from '../shared/lambda-invoke';
-import { describeError, log } from '../shared/log';
+import { appendJobKeys, describeError, log } from '../shared/log';
+import type { JobMetrics } from '../shared/metrics';
 import { type ActiveJob, activeView, JobStatus } from '../shared/model';
-import * as s from '../shared/schema';
 import { checkCallbackUrl, type LookupAll, resolveSafeAddress } from '../shared/ssrf';
 import type { JobStore } from '../shared/store';
+import { type SchemaError, validate } from '../shared/validate';
 
 /**
  * Room for `type`, `name` and JSON punctuation around the input. A body larger
@@ -40,12 +42,12 @@ const MAX_TYPE_LENGTH = 128;
  */
 export const MAX_INPUT_DEPTH = 64;
 
-const startRequestSchema = s.strictObject({
-  type: s.string({ max: MAX_TYPE_LENGTH }),
-  name: s.optional(s.string()),
-  input: s.optional(s.unknown()),
-  timeoutSeconds: s.optional(s.integer({ min: 1 })),
-  callback: s.optional(s.strictObject({ url: s.string() })),
+const startRequestSchema = z.strictObject({
+  type: z.string().check(z.maxLength(MAX_TYPE_LENGTH)),
+  name: z.optional(z.string()),
+  input: z.optional(z.unknown()),
+  timeoutSeconds: z.optional(z.int().check(z.gte(1))),
+  callback: z.optional(z.strictObject({ url: z.string() })),
 });
 
 /** Lambda's longest timeout: the ceiling of a request's `timeoutSeconds` when no other is set. */
@@ -53,7 +55,8 @@ export const DEFAULT_MAX_TIMEOUT_SECONDS = 900;
 
 export interface StartJobDeps {
   readonly store: JobStore;
-  readonly lambda: LambdaInvoker;
+  /** Invokes the worker; its retries (throttling, 5xx, network errors) are the SDK's standard ones. */
+  readonly lambda: LambdaClient;
   readonly workerFunctionName: string;
   /** The largest accepted `input`, as JSON text in bytes. */
   readonly maxInputBytes: number;
@@ -64,6 +67,8 @@ export interface StartJobDeps {
   /** Resolves a callback's host. @default - the system resolver */
   readonly lookup?: LookupAll;
   readonly now: () => Date;
+  /** Where each new run is counted. @default - nothing is counted */
+  readonly metrics?: JobMetrics;
 }
 
 /** The job a start request refers to: the new run, or the identical one already running. */
@@ -89,7 +94,7 @@ export function parseStartRequest(
   maxInputBytes: number,
   maxTimeoutSeconds: number = DEFAULT_MAX_TIMEOUT_SECONDS,
 ): StartRequest {
-  const parsed = startRequestSchema.safeParse(body);
+  const parsed = validate(startRequestSchema, body);
   if (!parsed.success) {
     throw new BadRequestError('InvalidBody', 'The request body is not a valid start request', {
       cause: parsed.error,
@@ -136,7 +141,7 @@ export function parseStartRequest(
     );
   }
 
-  const parsedInput = s.validate(jobType.input, input);
+  const parsedInput = validate(jobType.input, input);
   if (!parsedInput.success) {
     throw new BadRequestError('InvalidInput', `The input is not valid for job type "${type}"`, {
       cause: parsedInput.error,
@@ -191,9 +196,11 @@ export async function startJob(
     ...(callbackUrl !== undefined ? { callbackUrl } : {}),
   };
 
+  appendJobKeys(job);
   const claim = await deps.store.createActive(job);
   if (!claim.created) {
     const { existing } = claim;
+    appendJobKeys(existing);
     if (
       existing.type === job.type &&
       existing.inputHash === job.inputHash &&
@@ -249,6 +256,7 @@ export async function startJob(
     });
   }
 
+  deps.metrics?.started(job.type);
   log.info('Job started', { owner, jobName: job.jobName, runId: job.runId, type: job.type });
   return { jobName: job.jobName, runId: job.runId, status: job.status, created: true };
 }
@@ -265,16 +273,18 @@ function workerPayload(job: ActiveJob, submittedAt: string): WorkerPayload {
 }
 
 async function invokeWorker(deps: StartJobDeps, payload: WorkerPayload): Promise<void> {
-  const response = await deps.lambda.invoke({
-    functionName: deps.workerFunctionName,
-    invocationType: 'Event',
-    payload: JSON.stringify(payload),
-  });
+  const response = await deps.lambda.send(
+    new InvokeCommand({
+      FunctionName: deps.workerFunctionName,
+      InvocationType: 'Event',
+      Payload: JSON.stringify(payload),
+    }),
+  );
   // An accepted asynchronous invoke answers 202; anything else means the event was not queued.
-  if (response.statusCode !== 202 || response.functionError) {
+  if (response.StatusCode !== 202 || response.FunctionError) {
     throw new Error(
-      `Invoke answered status ${response.statusCode}` +
-        (response.functionError ? ` with function error ${response.functionError}` : ''),
+      `Invoke answered status ${response.StatusCode}` +
+        (response.FunctionError ? ` with function error ${response.FunctionError}` : ''),
     );
   }
 }
@@ -304,7 +314,7 @@ export function nestingExceeds(value: unknown, maxDepth: number): boolean {
 }
 
 /** Validation issues as error details, with paths from the request body's root (`input.seconds`). */
-function issueDetails(error: s.SchemaError, prefix: readonly PropertyKey[] = []): ErrorDetail[] {
+function issueDetails(error: SchemaError, prefix: readonly PropertyKey[] = []): ErrorDetail[] {
   return error.issues.map((issue) => {
     const path = [...prefix, ...issue.path].map(String).join('.');
     return path ? { path, message: issue.message } : { message: issue.message };

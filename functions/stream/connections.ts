@@ -1,9 +1,10 @@
 /**
  * The API Gateway management API (`@connections`) over a SigV4-signed `fetch`:
  * PostToConnection and DeleteConnection are all the stream needs, which does not
- * justify bundling another SDK client.
+ * justify bundling another SDK client (`@aws-sdk/client-apigatewaymanagementapi`
+ * is not a dependency); the signing is the SDK's own signer (`../shared/signer`).
  */
-import { type SigV4Credentials, signRequest } from '../shared/sigv4';
+import { type SigV4Credentials, signRequest } from '../shared/signer';
 import { GoneConnectionError, ManagementApiError } from './errors';
 
 /** The `fetch` the client calls; the global one fits. */
@@ -48,7 +49,7 @@ export function createConnectionsApi(options: ConnectionsApiOptions): Connection
     const url = `${base}/@connections/${encodeURIComponent(connectionId)}`;
     const headers: Record<string, string> =
       body === undefined ? {} : { 'content-type': 'application/json' };
-    const signed = signRequest({
+    const signed = await signRequest({
       method,
       url,
       headers,

@@ -3,34 +3,34 @@
  * SSE stream (`local/job-stream.ts`) and this WebSocket API carry the same event
  * documents: the EventBridge event exactly as the bus delivered it.
  */
+import * as z from 'zod/mini';
 import { jobNameSchema } from '../shared/event-schemas';
 import { EVENT_SOURCE, JOB_OUTCOME_EVENT_TYPES, JobEventType } from '../shared/events';
-import * as s from '../shared/schema';
 
 const LIFECYCLE_TYPES = Object.values(JobEventType) as [JobEventType, ...JobEventType[]];
 const TERMINAL_TYPES: ReadonlySet<string> = new Set(JOB_OUTCOME_EVENT_TYPES);
-const nonEmptyString = s.string({ min: 1 });
+const nonEmptyString = z.string().check(z.minLength(1));
 
 /**
  * One lifecycle event as EventBridge delivers it to a Lambda target. Only what
  * the stream keys on is checked; the detail is kept whole, whatever else it holds.
  */
-export const jobEventSchema = s.object({
-  version: s.string(),
+export const jobEventSchema = z.object({
+  version: z.string(),
   id: nonEmptyString,
-  'detail-type': s.oneOf(LIFECYCLE_TYPES),
-  source: s.literal(EVENT_SOURCE),
-  account: s.string(),
+  'detail-type': z.enum(LIFECYCLE_TYPES),
+  source: z.literal(EVENT_SOURCE),
+  account: z.string(),
   time: nonEmptyString,
-  region: s.string(),
-  resources: s.array(s.string()),
-  detail: s.looseObject({
+  region: z.string(),
+  resources: z.array(z.string()),
+  detail: z.looseObject({
     owner: nonEmptyString,
     jobName: jobNameSchema,
     runId: nonEmptyString,
   }),
 });
-export type JobEvent = s.Infer<typeof jobEventSchema>;
+export type JobEvent = z.infer<typeof jobEventSchema>;
 
 /** Whether the event ends its run: after it the stream closes. */
 export function isTerminal(event: Pick<JobEvent, 'detail-type'>): boolean {
@@ -38,8 +38,8 @@ export function isTerminal(event: Pick<JobEvent, 'detail-type'>): boolean {
 }
 
 /** The one message a client sends: `{"action":"subscribe","name":"<job name>"}`. */
-export const subscribeRequestSchema = s.object({
-  action: s.literal('subscribe'),
+export const subscribeRequestSchema = z.object({
+  action: z.literal('subscribe'),
   name: jobNameSchema,
 });
 

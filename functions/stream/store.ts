@@ -23,6 +23,7 @@ import {
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { jobPartitionKey } from '../shared/table';
+import { parse } from '../shared/validate';
 import { type JobEvent, jobEventSchema } from './messages';
 
 type Item = Record<string, AttributeValue>;
@@ -135,7 +136,7 @@ export class StreamStore {
         for (const item of page.items) {
           const raw = item.event?.S;
           if (raw === undefined) continue;
-          events.push(jobEventSchema.parse(JSON.parse(raw)));
+          events.push(parse(jobEventSchema, JSON.parse(raw)));
         }
       },
     );

@@ -4,7 +4,9 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import type { Context } from 'aws-lambda';
 import { EnvVar, intEnv, requireEnv } from '../shared/config';
+import { withLogContext } from '../shared/log';
 import { JobStore } from '../shared/store';
 import { type SweeperDeps, type SweepResult, sweep } from './service';
 
@@ -18,6 +20,8 @@ const deps: SweeperDeps = {
   now: () => new Date(),
 };
 
-export async function handler(): Promise<SweepResult> {
-  return sweep(deps);
-}
+// Each line of a sweep names its run itself: one sweep ends many.
+export const handler = withLogContext(
+  'sweeper',
+  async (_event?: unknown, _context?: Context): Promise<SweepResult> => sweep(deps),
+);

@@ -21,6 +21,7 @@ import { EVENT_SOURCE, JobEventType, Reporter } from '../shared/events';
 import { describeError, log } from '../shared/log';
 import type { ActiveSummary, JobStore } from '../shared/store';
 import { ACTIVE_SHARDS } from '../shared/table';
+import { parse } from '../shared/validate';
 
 /** PutEvents takes at most 10 entries a call (AWS-FACTS). */
 const PUT_EVENTS_BATCH = 10;
@@ -148,8 +149,8 @@ function entryFor(
   };
   const detail =
     verdict.detailType === JobEventType.Cancelled
-      ? jobCancelledDetailSchema.parse(base)
-      : jobTimedOutDetailSchema.parse({ ...base, deadlineAt: job.deadlineAt });
+      ? parse(jobCancelledDetailSchema, base)
+      : parse(jobTimedOutDetailSchema, { ...base, deadlineAt: job.deadlineAt });
   return {
     EventBusName: busName,
     Source: EVENT_SOURCE,

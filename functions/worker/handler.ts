@@ -8,6 +8,8 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { Context } from 'aws-lambda';
 import { Defaults, EnvVar, intEnv, requireEnv } from '../shared/config';
 import { getJobType } from '../shared/job-registry';
+import { withLogContext } from '../shared/log';
+import { createJobMetrics, withMetrics } from '../shared/metrics';
 import { JobStore } from '../shared/store';
 import {
   DEFAULT_DEADLINE_MARGIN_MS,
@@ -15,6 +17,8 @@ import {
   runWorker,
   type WorkerDeps,
 } from './service';
+
+const metrics = createJobMetrics();
 
 const deps: WorkerDeps = {
   store: new JobStore(new DynamoDBClient({}), requireEnv(EnvVar.TableName)),
@@ -26,8 +30,12 @@ const deps: WorkerDeps = {
   now: () => new Date(),
   getJobType,
   maxTimeoutSeconds: intEnv(EnvVar.WorkerTimeoutSeconds, 15 * 60),
+  metrics,
 };
 
-export async function handler(event: unknown, context: Context): Promise<void> {
-  await runWorker(event, context, deps);
-}
+export const handler = withLogContext(
+  'worker',
+  withMetrics(metrics, async (event: unknown, context: Context): Promise<void> => {
+    await runWorker(event, context, deps);
+  }),
+);

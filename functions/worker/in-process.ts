@@ -10,7 +10,7 @@ import { AppError } from '../../core/errors';
 import { JobCancelledError } from '../../core/job-errors';
 import type { CompletedRun, JobError, JobOutcomeStatus, JobType } from '../../core/job-type';
 import type { JobProgress } from '../shared/model';
-import { describeIssues, type Issue, validate } from '../shared/schema';
+import { describeIssues, type Issue, validate } from '../shared/validate';
 import {
   type AttemptLog,
   type AttemptsResult,

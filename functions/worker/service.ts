@@ -44,11 +44,12 @@ import {
   type WorkerPayload,
 } from '../shared/events';
 import { utf8Length } from '../shared/json';
-import { describeError, log } from '../shared/log';
+import { appendJobKeys, describeError, log } from '../shared/log';
+import type { JobMetrics } from '../shared/metrics';
 import type { ActiveJob, JobProgress } from '../shared/model';
-import { describeIssues, validate } from '../shared/schema';
 import type { JobStore } from '../shared/store';
 import { truncate } from '../shared/text';
+import { describeIssues, parse, validate } from '../shared/validate';
 import { type RunOutcome, resultJson, runAttempts, stopRun } from './attempts';
 import { EventDeliveryError } from './errors';
 
@@ -103,6 +104,8 @@ export interface WorkerDeps {
   readonly maxTimeoutSeconds?: number;
   /** A number in [0, 1) for the retry jitter. @default Math.random */
   readonly random?: () => number;
+  /** Where a run's queue wait is recorded. @default - nothing is recorded */
+  readonly metrics?: JobMetrics;
 }
 
 /** What the worker uses of the Lambda context. */
@@ -133,6 +136,7 @@ export async function runWorker(
   deps: WorkerDeps,
 ): Promise<WorkerResult> {
   const run = parsePayload(payload);
+  appendJobKeys(run);
   const logFields = {
     requestId: invocation.awsRequestId,
     owner: run.owner,
@@ -166,6 +170,10 @@ export async function runWorker(
         });
   }
   const started = claim.job;
+  // This claim began the run (later attempts keep the first start): its wait in the queue ended now.
+  if (started.startedAt === startAt) {
+    deps.metrics?.queueWait(run.type, start.getTime() - Date.parse(started.createdAt));
+  }
   const info: AttemptInfo = {
     owner: run.owner,
     jobName: run.jobName,
@@ -179,7 +187,7 @@ export async function runWorker(
   log.info('Run started', { ...logFields, attempt, deadlineAt: info.deadlineAt ?? null });
   await announce(
     JobEventType.Started,
-    jobStartedDetailSchema.parse({
+    parse(jobStartedDetailSchema, {
       owner: info.owner,
       jobName: info.jobName,
       runId: info.runId,
@@ -222,7 +230,7 @@ function deadlineFor(
 }
 
 function parsePayload(payload: unknown): WorkerPayload {
-  const parsed = workerPayloadSchema.safeParse(payload);
+  const parsed = validate(workerPayloadSchema, payload);
   if (!parsed.success) {
     const issues = describeIssues(parsed.error.issues);
     log.error('Malformed worker payload', { issues });
@@ -383,7 +391,7 @@ async function recordProgress(
   if (writes.signal.aborted || !writes.events()) return;
   await announce(
     JobEventType.Progress,
-    jobProgressDetailSchema.parse({
+    parse(jobProgressDetailSchema, {
       owner: info.owner,
       jobName: info.jobName,
       runId: info.runId,
@@ -516,7 +524,7 @@ function outcomeEntry(
     case 'cancelled':
       return entryFor(
         JobEventType.Cancelled,
-        jobCancelledDetailSchema.parse({
+        parse(jobCancelledDetailSchema, {
           ...base,
           reason: outcome.reason,
           reportedBy: Reporter.Worker,
@@ -526,7 +534,7 @@ function outcomeEntry(
     case 'timedOut':
       return entryFor(
         JobEventType.TimedOut,
-        jobTimedOutDetailSchema.parse({
+        parse(jobTimedOutDetailSchema, {
           ...base,
           reason: outcome.reason,
           reportedBy: Reporter.Worker,
@@ -545,7 +553,7 @@ function completedEntry(base: OutcomeBase, value: unknown, deps: WorkerDeps): Ou
   const { result, json } = serialized;
   const entry = entryFor(
     JobEventType.Completed,
-    jobCompletedDetailSchema.parse({ ...base, result }),
+    parse(jobCompletedDetailSchema, { ...base, result }),
     deps,
   );
   const resultBytes = utf8Length(json);
@@ -571,7 +579,7 @@ function failedEntry(
   attempts?: readonly AttemptError[],
 ): OutcomeEntry {
   const detail = attempts ? { ...base, error, attempts } : { ...base, error };
-  return entryFor(JobEventType.Failed, jobFailedDetailSchema.parse(detail), deps);
+  return entryFor(JobEventType.Failed, parse(jobFailedDetailSchema, detail), deps);
 }
 
 function entryFor(detailType: JobOutcomeEventType, detail: object, deps: WorkerDeps): OutcomeEntry {

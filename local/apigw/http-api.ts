@@ -318,7 +318,7 @@ export class LocalHttpApi {
       case 'NONE':
         break;
       case 'AWS_IAM': {
-        const verdict = verifyRequest(
+        const verdict = await verifyRequest(
           {
             method: exchange.method,
             rawPath,

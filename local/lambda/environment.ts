@@ -1,7 +1,8 @@
 /**
- * One execution environment: a worker thread running worker-runtime.mjs for
- * one function, with its own `process.env`, a heap limit from the function's
- * memory, and its stdout/stderr turned into log lines.
+ * One execution environment: worker-runtime.mjs running one function, in a
+ * worker thread or in a child process as its runner says (runner.ts,
+ * runtime-host.ts), with its own `process.env`, a heap limit from the
+ * function's memory, and its stdout/stderr turned into log lines.
  *
  * It serves one invocation at a time and reports each as an outcome; what the
  * outcome means for the caller (error payloads, reuse, logging of platform
@@ -9,9 +10,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import { StringDecoder } from 'node:string_decoder';
-import { Worker } from 'node:worker_threads';
 import type { FunctionSpec } from '../contracts';
 import type { FunctionErrorPayload } from './errors';
+import { startProcess } from './process-host';
+import type { Runner } from './runner';
+import type { HostExit, RuntimeHost } from './runtime-host';
+import { startThread } from './thread-host';
 
 /** Keep in sync with `FLUSH_MARK` in worker-runtime.mjs. */
 const FLUSH_MARK = '\u0000local-lambda-flush:';
@@ -19,19 +23,6 @@ const FLUSH_MARK = '\u0000local-lambda-flush:';
 const FLUSH_GRACE_MS = 250;
 /** A line longer than this without a newline is emitted as it is. */
 const MAX_LINE_CHARS = 256 * 1024;
-
-const RUNTIME_SCRIPT = new URL('./worker-runtime.mjs', import.meta.url);
-
-/**
- * Each thread's young generation, in MB. V8's default lets it grow to 48 MB
- * under allocation (16 MB semi-spaces), and a thread keeps what it grew: ten
- * threads allocating the same short-lived objects held 550 MiB with the
- * default and 175 MiB with this cap, for the same CPU time. On AWS each
- * environment has a machine of its own; here they share one process, so the
- * nursery stays small. Scavenges come more often, but their cost follows what
- * survives, not what was allocated.
- */
-const YOUNG_GENERATION_MB = 4;
 
 export interface InvocationInput {
   readonly requestId: string;
@@ -57,11 +48,13 @@ export type InvocationOutcome =
 
 export interface EnvironmentOptions {
   readonly spec: FunctionSpec;
-  /** The complete `process.env` of the worker. */
+  /** Where it runs: a worker thread, or a process on another Node. */
+  readonly runner: Runner;
+  /** The complete `process.env` of the runtime. */
   readonly env: Readonly<Record<string, string>>;
   /** Receives every line the function writes, stdout and stderr alike. */
   readonly onLine: (text: string) => void;
-  /** Called once when the worker has gone, for whatever reason. */
+  /** Called once when the runtime has gone, for whatever reason. */
   readonly onExit: (environment: ExecutionEnvironment) => void;
 }
 
@@ -84,35 +77,28 @@ export class ExecutionEnvironment {
   readonly logStreamName: string;
   /** The function this environment runs (its code is the spec's `codeDir` at start). */
   readonly functionName: string;
-  private readonly worker: Worker;
+  private readonly host: RuntimeHost;
   private readonly initOutcome: Promise<InitOutcome>;
   private resolveInit?: (outcome: InitOutcome) => void;
   private pending?: PendingInvocation;
-  private workerError?: Error;
   private exited = false;
   private readonly exitedPromise: Promise<void>;
 
   constructor(private readonly options: EnvironmentOptions) {
-    const { spec } = options;
+    const { spec, runner } = options;
     this.logStreamName = logStreamName(new Date());
     this.functionName = spec.name;
     this.initOutcome = new Promise((resolve) => {
       this.resolveInit = resolve;
     });
-    this.worker = new Worker(RUNTIME_SCRIPT, {
+    let exitedNow: () => void = () => {};
+    this.exitedPromise = new Promise((resolve) => {
+      exitedNow = resolve;
+    });
+    const hostOptions = {
       env: { AWS_LAMBDA_LOG_STREAM_NAME: this.logStreamName, ...options.env },
-      argv: [],
-      // The function's own NODE_OPTIONS cannot reach a thread; this one flag is honoured.
-      execArgv: (options.env.NODE_OPTIONS ?? '').includes('--enable-source-maps')
-        ? ['--enable-source-maps']
-        : [],
-      stdout: true,
-      stderr: true,
-      resourceLimits: {
-        maxOldGenerationSizeMb: Math.max(16, spec.memoryMb),
-        maxYoungGenerationSizeMb: YOUNG_GENERATION_MB,
-      },
-      workerData: {
+      memoryMb: spec.memoryMb,
+      setup: {
         codeDir: spec.codeDir,
         handler: spec.handler,
         runtime: spec.runtime,
@@ -121,22 +107,21 @@ export class ExecutionEnvironment {
         logGroupName: spec.logGroupName,
         logStreamName: this.logStreamName,
       },
-    });
-    this.pipe(this.worker.stdout, 'stdout');
-    this.pipe(this.worker.stderr, 'stderr');
-    this.worker.on('message', (message: unknown) => this.onMessage(message));
-    this.worker.on('error', (error) => {
-      this.workerError = error;
-    });
-    this.exitedPromise = new Promise((resolve) => {
-      this.worker.on('exit', (exitCode) => {
-        this.onWorkerExit(exitCode);
-        resolve();
-      });
-    });
+      onMessage: (message: unknown) => this.onMessage(message),
+      onExit: (exit: HostExit) => {
+        this.onRuntimeExit(exit);
+        exitedNow();
+      },
+    };
+    this.host =
+      runner.kind === 'process'
+        ? startProcess(runner.nodePath, hostOptions)
+        : startThread(hostOptions);
+    this.pipe(this.host.stdout, 'stdout');
+    this.pipe(this.host.stderr, 'stderr');
   }
 
-  /** Whether the worker is still running. */
+  /** Whether the runtime is still running. */
   get alive(): boolean {
     return !this.exited;
   }
@@ -154,7 +139,7 @@ export class ExecutionEnvironment {
     }
   }
 
-  /** Runs one invocation; at the deadline the worker is terminated and the outcome is `timeout`. */
+  /** Runs one invocation; at the deadline the runtime is stopped and the outcome is `timeout`. */
   invoke(input: InvocationInput): Promise<InvocationOutcome> {
     if (this.pending) throw new Error('An execution environment runs one invocation at a time');
     return new Promise((resolve) => {
@@ -175,7 +160,7 @@ export class ExecutionEnvironment {
         },
         Math.max(0, input.deadlineMs - Date.now()),
       );
-      this.worker.postMessage({
+      this.host.send({
         type: 'invoke',
         requestId: input.requestId,
         payload: input.payload,
@@ -186,9 +171,9 @@ export class ExecutionEnvironment {
     });
   }
 
-  /** Stops the worker, even one stuck in a busy loop; resolves when it is gone. */
+  /** Stops the runtime, even one stuck in a busy loop; resolves when it is gone. */
   async terminate(): Promise<void> {
-    if (!this.exited) await this.worker.terminate();
+    if (!this.exited) this.host.kill();
     await this.exitedPromise;
   }
 
@@ -226,16 +211,9 @@ export class ExecutionEnvironment {
     }
   }
 
-  private onWorkerExit(exitCode: number): void {
+  private onRuntimeExit({ exitCode, outOfMemory, report }: HostExit): void {
     this.exited = true;
-    const outOfMemory =
-      this.workerError !== undefined &&
-      'code' in this.workerError &&
-      this.workerError.code === 'ERR_WORKER_OUT_OF_MEMORY';
-    if (this.workerError && !outOfMemory) {
-      // An error the runtime's own handlers did not catch (they post `fatal` and exit).
-      this.options.onLine(`Uncaught Exception \t${this.workerError.stack ?? this.workerError}`);
-    }
+    if (report) this.options.onLine(report);
     this.resolveInit?.({ kind: 'exit', exitCode, outOfMemory });
     const pending = this.pending;
     if (pending) this.settle(pending.outcome ?? { kind: 'exit', exitCode, outOfMemory });
@@ -302,7 +280,7 @@ function isErrorPayload(value: unknown): value is FunctionErrorPayload {
   );
 }
 
-/** The runtime script is ours, but its messages cross a thread boundary untyped. */
+/** The runtime script is ours, but its messages cross a thread or process boundary untyped. */
 function asWorkerMessage(value: unknown): WorkerMessage | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
   const get = (key: string): unknown => Reflect.get(value, key);

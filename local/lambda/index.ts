@@ -14,4 +14,12 @@ export {
   LocalLambda,
   type LocalLambdaOptions,
 } from './local-lambda';
+export {
+  chooseRunner,
+  describeRunners,
+  type Runner,
+  type RunnerChoice,
+  type RunnerLookup,
+  THREAD_RUNNER,
+} from './runner';
 export { lambdaEnvironment } from './runtime';

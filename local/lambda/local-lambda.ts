@@ -40,6 +40,7 @@ import {
   timedOut,
 } from './errors';
 import { type FunctionRef, LATEST, parseFunctionRef } from './function-ref';
+import type { Runner } from './runner';
 import { type ExecutionResult, FunctionRuntime } from './runtime';
 import { lambdaService } from './wire';
 
@@ -59,6 +60,12 @@ export interface LocalLambdaOptions {
   readonly idleTimeoutMs?: number;
   /** Faults to inject: `crash`, `hang` and `duplicate` (async invokes). @default - none */
   readonly chaos?: Chaos;
+  /**
+   * Where a function's execution environments run (`chooseRunner(spec.runtime)`
+   * picks the template's Node major when it is on the machine).
+   * @default - worker threads of this process, on its Node, for every function
+   */
+  readonly runnerFor?: (spec: FunctionSpec) => Runner;
 }
 
 export interface InvokeOptions {
@@ -98,7 +105,7 @@ export interface LambdaStats {
   readonly queued: number;
   /** Executions running now, sync and async. */
   readonly inFlight: number;
-  /** Worker threads alive (busy or warm). */
+  /** Execution environments alive (busy or warm): worker threads or processes. */
   readonly workers: number;
   /** Handler runs per function name, retries included. */
   readonly invocations: Readonly<Record<string, number>>;
@@ -148,6 +155,7 @@ export class LocalLambda implements LambdaInvoker {
       env: options.env,
       log: options.log,
       idleTimeoutMs: options.idleTimeoutMs,
+      runnerFor: options.runnerFor,
     });
     this.asyncLimit = options.asyncPayloadLimitBytes ?? DEFAULT_ASYNC_REQUEST_LIMIT_BYTES;
     this.destinations = new Destinations(options.log, async (arn, payload) => {

@@ -1,9 +1,9 @@
 /**
  * Runs functions the way Lambda does: each invocation gets an execution
- * environment (a worker thread) of its function, reusing an idle one when
- * there is one (warm) or starting a new one (cold start: the module loads
- * again). An environment that timed out, crashed or failed to initialise is
- * thrown away, as Lambda resets its sandbox.
+ * environment (a worker thread, or a process: runner.ts) of its function,
+ * reusing an idle one when there is one (warm) or starting a new one (cold
+ * start: the module loads again). An environment that timed out, crashed or
+ * failed to initialise is thrown away, as Lambda resets its sandbox.
  *
  * It also writes Lambda's platform lines (START, END, REPORT, the timeout
  * notice) and keeps each invocation's log tail for `X-Amz-Log-Type: Tail`.
@@ -25,6 +25,7 @@ import {
   runtimeExited,
   timedOut,
 } from './errors';
+import { type Runner, THREAD_RUNNER } from './runner';
 
 /** Lambda's init phase limit: the module must load within 10 s. */
 const INIT_TIMEOUT_SECONDS = 10;
@@ -75,6 +76,8 @@ export interface RuntimeOptions {
   readonly idleTimeoutMs?: number;
   /** @default DEFAULT_PARALLEL_INITS - the number of cores, at least 2 */
   readonly parallelInits?: number;
+  /** Where a function's environments run. @default - worker threads of this process, for every function */
+  readonly runnerFor?: (spec: FunctionSpec) => Runner;
 }
 
 /** An invocation waiting for an environment: a warm one of its function, or a turn to start one. */
@@ -128,7 +131,7 @@ export class FunctionRuntime {
     this.parallelInits = Math.max(1, options.parallelInits ?? DEFAULT_PARALLEL_INITS);
   }
 
-  /** Execution environments (worker threads) alive now, busy or idle. */
+  /** Execution environments (worker threads or processes) alive now, busy or idle. */
   get workerCount(): number {
     return this.all.size;
   }
@@ -219,7 +222,7 @@ export class FunctionRuntime {
     }
   }
 
-  /** Stops every environment; resolves when all worker threads are gone. */
+  /** Stops every environment; resolves when all of them are gone. */
   async close(): Promise<void> {
     this.closed = true;
     for (const waiter of this.waiters.splice(0)) waiter.resolve(undefined);
@@ -264,9 +267,11 @@ export class FunctionRuntime {
   private start(requested: FunctionSpec): ExecutionEnvironment {
     // An invocation that waited for its turn across a code update starts the new code.
     const spec = this.latest.get(requested.name) ?? requested;
+    const runner = this.options.runnerFor?.(spec) ?? THREAD_RUNNER;
     const environment = new ExecutionEnvironment({
       spec,
-      env: lambdaEnvironment(spec, this.options.env),
+      runner,
+      env: lambdaEnvironment(spec, this.options.env, runner.nodeVersion),
       onLine: (text) => {
         const log = this.currentLog.get(environment);
         if (log) log.line(text);
@@ -358,9 +363,13 @@ export class FunctionRuntime {
 /**
  * The variables Lambda sets, under the function's own (which win, as the
  * orchestrator puts the endpoint and credentials there). Nothing of the host's
- * environment leaks in but PATH.
+ * environment leaks in but PATH. `nodeVersion` is the Node the function runs on.
  */
-export function lambdaEnvironment(spec: FunctionSpec, env: LocalEnv): Record<string, string> {
+export function lambdaEnvironment(
+  spec: FunctionSpec,
+  env: LocalEnv,
+  nodeVersion: string = process.versions.node,
+): Record<string, string> {
   const base: Record<string, string> = {
     AWS_REGION: env.region,
     AWS_DEFAULT_REGION: env.region,
@@ -376,9 +385,9 @@ export function lambdaEnvironment(spec: FunctionSpec, env: LocalEnv): Record<str
     TZ: ':UTC',
   };
   if (process.env.PATH) base.PATH = process.env.PATH;
-  if (Number(process.versions.node.split('.')[0]) < 22) {
+  if (Number(nodeVersion.split('.')[0]) < 22) {
     // The bundled SDK warns on every cold start when Node is older than 22. Lambda
-    // runs nodejs22.x/24.x, so the warning is about the host, not the function.
+    // runs nodejs22.x/24.x, so the warning is about this machine, not the function.
     base.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
   }
   return { ...base, ...spec.environment };

@@ -1,13 +1,18 @@
 // @ts-check
 /**
  * Lambda's Node.js runtime, as far as a function can tell, running inside one
- * worker thread (one execution environment). It loads the handler once (the
- * cold start), then serves invocations the parent posts, one at a time.
+ * execution environment: a worker thread (thread-host.ts), or a child process
+ * on another Node (process-host.ts), which it tells apart by `parentPort`. It
+ * loads the handler once (the cold start), then serves invocations the parent
+ * sends, one at a time. A thread talks through its port and gets its setup as
+ * `workerData`; a process talks over its IPC channel (`process.send`, `message`
+ * events) and gets its setup as the first message, so that nothing of it shows
+ * in the function's `process.argv` or `process.env`.
  *
  * Plain JavaScript on purpose: a worker thread starts without the TypeScript
  * loader that tsx or vitest install in the main thread, and it is started with
  * an empty `execArgv` so the function's bundle runs on plain Node as it does on
- * Lambda. `@ts-check` and the JSDoc types keep it checked all the same
+ * Lambda; a process runs a Node binary that has no loader at all. `@ts-check` and the JSDoc types keep it checked all the same
  * (`npx tsc --noEmit --allowJs --checkJs --strict local/lambda/worker-runtime.mjs ...`).
  *
  * Behaviour follows aws-lambda-nodejs-runtime-interface-client: module lookup
@@ -17,20 +22,27 @@
  * trace}`, and no callback handlers from nodejs24.x on.
  *
  * Messages to the parent: `ready` | `init-error` after loading; `result` |
- * `error` per invocation; `fatal` before the thread exits on an uncaught
+ * `error` per invocation; `fatal` before the runtime exits on an uncaught
  * exception (exit 129) or an unhandled rejection (exit 128), as Lambda's
  * runtime does. After each invocation it writes FLUSH_MARK to stdout and
- * stderr so the parent knows it has all of that invocation's output: worker
- * stdio and messages travel on different channels and can arrive out of order.
+ * stderr so the parent knows it has all of that invocation's output: stdio
+ * and messages travel on different channels and can arrive out of order.
  */
 import { existsSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, Worker, workerData } from 'node:worker_threads';
 
 /** Keep in sync with `FLUSH_MARK` in environment.ts. */
 const FLUSH_MARK = '\u0000local-lambda-flush:';
+/** A process's guard against outliving its parent: the parent pid it started with is `workerData`. */
+const WATCHDOG = `
+  const { workerData } = require('node:worker_threads');
+  setInterval(() => {
+    if (process.ppid !== workerData) process.kill(process.pid, 'SIGKILL');
+  }, 1000);
+`;
 
 /**
  * @typedef {{ errorType: string, errorMessage: string, trace: string[] }} ErrorPayload
@@ -53,6 +65,10 @@ const FLUSH_MARK = '\u0000local-lambda-flush:';
  *   invokedFunctionArn: string,
  *   clientContext?: unknown,
  * }} InvokeMessage
+ * @typedef {{
+ *   send: (message: object, then?: () => void) => void,
+ *   onMessage: (listener: (message: InvokeMessage) => void) => void,
+ * }} Channel
  * @typedef {{
  *   callbackWaitsForEmptyEventLoop: boolean,
  *   functionName: string,
@@ -82,10 +98,57 @@ class RuntimeError extends Error {
   }
 }
 
-const port = parentPort;
-if (!port) throw new Error('worker-runtime.mjs must run in a worker thread');
-/** @type {Setup} */
-const setup = workerData;
+/**
+ * The way to the parent, and the setup it gives.
+ * @returns {Promise<{ channel: Channel, setup: Setup }>}
+ */
+async function connect() {
+  const port = parentPort;
+  if (port) {
+    /** @type {Channel} */
+    const channel = {
+      send: (message, then) => {
+        port.postMessage(message);
+        then?.();
+      },
+      onMessage: (listener) => port.on('message', listener),
+    };
+    return { channel, setup: workerData };
+  }
+  const send = process.send?.bind(process);
+  if (!send) {
+    throw new Error(
+      'worker-runtime.mjs runs in a worker thread or in a child process with an IPC channel',
+    );
+  }
+  // The parent went without stopping this process (it was killed): the environment goes
+  // too, as a thread would. A handler in a busy loop never sees `disconnect`, so a
+  // thread of its own also watches for the process being handed to another parent.
+  process.on('disconnect', () => process.exit(1));
+  new Worker(WATCHDOG, {
+    eval: true,
+    workerData: process.ppid,
+    // None of the function's preloads (`NODE_OPTIONS`) or variables.
+    execArgv: [],
+    env: {},
+    stdout: true,
+    stderr: true,
+    resourceLimits: { maxOldGenerationSizeMb: 8, maxYoungGenerationSizeMb: 1 },
+  }).unref();
+  /** @type {Setup} */
+  const setup = await new Promise((resolve) => {
+    process.once('message', (/** @type {{ setup: Setup }} */ message) => resolve(message.setup));
+  });
+  /** @type {Channel} */
+  const channel = {
+    // The callback also runs when the message could not be sent: the parent is gone.
+    send: (message, then) => void send(message, undefined, undefined, () => then?.()),
+    onMessage: (listener) => process.on('message', listener),
+  };
+  return { channel, setup };
+}
+
+const { channel, setup } = await connect();
 
 /**
  * @param {unknown} error
@@ -275,22 +338,22 @@ async function invoke(handler, message) {
       throw new RuntimeError('Runtime.JSONStringifyError', 'Unable to stringify response body');
     }
     flush(requestId);
-    port?.postMessage({ type: 'result', requestId, payload });
+    channel.send({ type: 'result', requestId, payload });
   } catch (error) {
     flush(requestId);
-    port?.postMessage({ type: 'error', requestId, error: formatError(error) });
+    channel.send({ type: 'error', requestId, error: formatError(error) });
   }
 }
 
 /**
- * Posts what killed the runtime, then ends the thread with Lambda's exit code.
+ * Sends what killed the runtime, then ends it with Lambda's exit code (once
+ * sent: a process's IPC is asynchronous).
  * @param {string} label
  * @param {ErrorPayload} error
  * @param {number} exitCode
  */
 function die(label, error, exitCode) {
-  port?.postMessage({ type: 'fatal', label, error });
-  process.exit(exitCode);
+  channel.send({ type: 'fatal', label, error }, () => process.exit(exitCode));
 }
 
 process.on('uncaughtException', (error) => die('Uncaught Exception', formatError(error), 129));
@@ -302,12 +365,12 @@ process.on('unhandledRejection', (reason) => {
 const started = performance.now();
 try {
   const handler = await init();
-  port.on('message', (/** @type {InvokeMessage} */ message) => {
+  channel.onMessage((message) => {
     if (message.type === 'invoke') void invoke(handler, message);
   });
-  port.postMessage({ type: 'ready', initDurationMs: performance.now() - started });
+  channel.send({ type: 'ready', initDurationMs: performance.now() - started });
 } catch (error) {
-  port.postMessage({
+  channel.send({
     type: 'init-error',
     error: formatError(error),
     initDurationMs: performance.now() - started,

@@ -610,7 +610,7 @@ async function call(api: Api, method: string, path: string, body?: unknown) {
   const payload = body === undefined ? '' : JSON.stringify(body);
   const headers: Record<string, string> =
     body === undefined ? {} : { 'content-type': 'application/json' };
-  const signed = signRequest({
+  const signed = await signRequest({
     method,
     url,
     headers,

@@ -36,7 +36,12 @@ export type Signer =
   | { readonly as: 'unsigned' }
   | { readonly as: 'alice'; readonly options: SignOptions }
   | { readonly as: 'wrong-secret' | 'unknown-key' }
-  | { readonly as: 'headers'; readonly headers: (context: CaseContext) => Record<string, string> };
+  | {
+      readonly as: 'headers';
+      readonly headers: (
+        context: CaseContext,
+      ) => Record<string, string> | Promise<Record<string, string>>;
+    };
 
 /** What is only known once the corpus' own jobs exist. */
 export interface CaseContext {
@@ -48,7 +53,7 @@ export interface CaseContext {
   readonly aliceOwner: string;
   readonly bobOwner: string;
   /** Signs a request as alice, for cases that then break the signature. */
-  readonly signAsAlice: (request: RawRequest) => Record<string, string>;
+  readonly signAsAlice: (request: RawRequest) => Promise<Record<string, string>>;
 }
 
 export interface BadInputCase {
@@ -683,8 +688,11 @@ export function buildCorpus(prefix: string): {
     gw(/X-Amz-Date/),
     {
       as: 'headers',
-      headers: (c) => {
-        const { 'x-amz-date': _date, ...rest } = c.signAsAlice({ method: 'GET', path: '/jobs' });
+      headers: async (c) => {
+        const { 'x-amz-date': _date, ...rest } = await c.signAsAlice({
+          method: 'GET',
+          path: '/jobs',
+        });
         return rest;
       },
     },

@@ -4,18 +4,11 @@
  * so these requests go out through `node:http` exactly as written, and are
  * signed over the path as it travels on the wire.
  */
-import { createHmac } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import {
-  ALGORITHM,
-  canonicalRequest,
-  formatAmzDate,
-  type SigV4Credentials,
-  sha256Hex,
-  signingKey,
-  stringToSign,
-} from '../../local/sigv4';
+import { Sha256 } from '@smithy/core/checksum';
+import { SignatureV4 } from '@smithy/signature-v4';
+import { parseQuery, type SigV4Credentials } from '../../local/sigv4';
 import type { ApiResponse } from './client';
 import type { E2eTarget } from './target';
 
@@ -35,44 +28,49 @@ export interface SignOptions {
 }
 
 /**
- * SigV4 headers for a raw request. Every header the request carries is
- * signed, as `signRequest` does; the canonical path is the raw one.
+ * SigV4 headers for a raw request, from the AWS SDK's signer. Every header the
+ * request carries is signed; the canonical path is the raw one (a URL would
+ * normalize it first).
  */
-export function signRaw(
+export async function signRaw(
   target: E2eTarget,
   who: SigV4Credentials,
   request: RawRequest,
   options: SignOptions = {},
-): Record<string, string> {
+): Promise<Record<string, string>> {
   const url = new URL(target.apiUrl);
   const queryAt = request.path.indexOf('?');
   const rawPath = queryAt < 0 ? request.path : request.path.slice(0, queryAt);
   const rawQuery = queryAt < 0 ? '' : request.path.slice(queryAt + 1);
-  const amzDate = formatAmzDate(options.at ?? Date.now());
-  const scope = `${amzDate.slice(0, 8)}/${target.region}/execute-api/aws4_request`;
-  const added: Record<string, string> = { 'x-amz-date': amzDate };
-  if (who.sessionToken !== undefined) added['x-amz-security-token'] = who.sessionToken;
-  const headers: Record<string, string> = {
-    host: url.host,
-    ...lowerCase(request.headers),
-    ...added,
-  };
-  const signedHeaders = Object.keys(headers).sort().join(';');
-  const canonical = canonicalRequest({
-    method: request.method,
-    rawPath: `${basePath(target)}${rawPath}`,
-    rawQuery,
-    headers,
-    signedHeaders,
-    payloadHash: sha256Hex(options.signedBody ?? request.body ?? ''),
+  const headers: Record<string, string> = { host: url.host, ...lowerCase(request.headers) };
+  const signer = new SignatureV4({
+    credentials: who,
+    region: target.region,
     service: 'execute-api',
+    sha256: Sha256,
+    applyChecksum: false,
   });
-  const key = signingKey(who.secretAccessKey, amzDate.slice(0, 8), target.region, 'execute-api');
-  const signature = sha256Hmac(key, stringToSign(amzDate, scope, canonical));
-  return {
-    ...added,
-    authorization: `${ALGORITHM} Credential=${who.accessKeyId}/${scope}, SignedHeaders=${signedHeaders}, Signature=${signature}`,
-  };
+  const signed = await signer.sign(
+    {
+      method: request.method,
+      protocol: url.protocol,
+      hostname: url.hostname,
+      path: `${basePath(target)}${rawPath}`,
+      query: parseQuery(rawQuery),
+      headers,
+      body: options.signedBody ?? request.body ?? '',
+    },
+    {
+      signingDate: new Date(options.at ?? Date.now()),
+      signableHeaders: new Set(Object.keys(headers)),
+    },
+  );
+  const added: Record<string, string> = {};
+  for (const name of ['x-amz-date', 'x-amz-security-token', 'authorization']) {
+    const value = signed.headers[name];
+    if (value !== undefined) added[name] = value;
+  }
+  return added;
 }
 
 /** Sends a request as written, signed by `who` (over every header it carries) unless unsigned. */
@@ -82,7 +80,7 @@ export async function sendRaw(
   request: RawRequest,
   options: SignOptions = {},
 ): Promise<ApiResponse> {
-  const signed = who === 'unsigned' ? {} : signRaw(target, who, request, options);
+  const signed = who === 'unsigned' ? {} : await signRaw(target, who, request, options);
   return send(target, request, { ...lowerCase(request.headers), ...signed });
 }
 
@@ -146,8 +144,4 @@ function basePath(target: E2eTarget): string {
 
 function lowerCase(headers: Readonly<Record<string, string>> = {}): Record<string, string> {
   return Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
-}
-
-function sha256Hmac(key: Buffer, data: string): string {
-  return createHmac('sha256', key).update(data, 'utf8').digest('hex');
 }

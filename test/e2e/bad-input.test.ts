@@ -112,7 +112,7 @@ async function sendCase(testCase: BadInputCase, context: CaseContext): Promise<A
     case 'unknown-key':
       return sendRaw(target, { ...target.alice, accessKeyId: 'AKIANOSUCHKEY0000000' }, request);
     case 'headers':
-      return send(target, request, { ...request.headers, ...signer.headers(context) });
+      return send(target, request, { ...request.headers, ...(await signer.headers(context)) });
     case 'alice':
       return sendRaw(target, target.alice, request, 'options' in signer ? signer.options : {});
   }

@@ -23,7 +23,7 @@ export async function callApi(
   const signed =
     who === 'unsigned'
       ? {}
-      : signRequest({
+      : await signRequest({
           method,
           url,
           headers,

@@ -38,7 +38,7 @@ async function readStream(
   timeoutMs = 30_000,
 ): Promise<Stream> {
   const url = `${target.apiUrl}/jobs/${name}/events`;
-  const signed = signRequest({
+  const signed = await signRequest({
     method: 'GET',
     url,
     headers: {},
@@ -135,7 +135,7 @@ describe.runIf(target.kind === 'local')('the live event stream (local cloud, SSE
 
     const url = `${target.apiUrl}/jobs/${name}/events`;
     const headers = { 'last-event-id': '1' };
-    const signed = signRequest({
+    const signed = await signRequest({
       method: 'GET',
       url,
       headers,

@@ -1,11 +1,14 @@
 /**
  * Webhook callbacks end to end: a receiver in the test verifies each delivery's
- * signature with the stack's secret, and the delivery is recorded on the job.
+ * Standard Webhooks signature with the stack's secret, both with `verifyWebhook`
+ * and with the `standardwebhooks` package given the secret's value as it is,
+ * and the delivery is recorded on the job.
  * The receiver listens on 127.0.0.1 over plain http, which only the local cloud
  * allows, so this file runs against the local cloud.
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { verifyWebhook } from '../../functions/shared/webhook';
 import { callApi, eventually, uniqueName } from './client';
@@ -16,6 +19,17 @@ interface Received {
   readonly headers: IncomingMessage['headers'];
   readonly body: string;
   readonly verified: ReturnType<typeof verifyWebhook>;
+  /** `Webhook.verify` of the standardwebhooks package: the parsed body, or its error message. */
+  readonly packageVerified: unknown;
+}
+
+/** What a receiver written with the standardwebhooks package would make of a delivery. */
+function verifyWithPackage(secret: string, headers: IncomingMessage['headers'], body: string) {
+  try {
+    return new Webhook(secret).verify(body, headers as Record<string, string>);
+  } catch (error) {
+    return (error as Error).message;
+  }
 }
 
 describe.runIf(target.kind === 'local')('webhook callbacks', () => {
@@ -32,14 +46,12 @@ describe.runIf(target.kind === 'local')('webhook callbacks', () => {
       req.on('end', () => {
         const body = Buffer.concat(chunks).toString('utf8');
         const path = req.url ?? '/';
-        const verified = verifyWebhook({
-          secret: target.webhookSecret ?? '',
-          header: req.headers['eventjobs-signature'],
-          body,
-        });
+        const secret = target.webhookSecret ?? '';
+        const verified = verifyWebhook({ secret, headers: req.headers, body });
+        const packageVerified = verifyWithPackage(secret, req.headers, body);
         received.set(path, [
           ...(received.get(path) ?? []),
-          { headers: req.headers, body, verified },
+          { headers: req.headers, body, verified, packageVerified },
         ]);
         const status = scripted.get(path)?.shift() ?? 204;
         res.writeHead(status).end();
@@ -76,9 +88,14 @@ describe.runIf(target.kind === 'local')('webhook callbacks', () => {
     const deliveries = received.get(path) ?? [];
     expect(deliveries).toHaveLength(1);
     const [delivery] = deliveries;
-    expect(delivery?.verified).toMatchObject({ ok: true });
-    expect(delivery?.headers['content-type']).toBe('application/json');
-    expect(delivery?.headers['eventjobs-delivery']).toBe(runId);
+    expect(delivery?.verified).toMatchObject({ ok: true, id: runId });
+    expect(delivery?.headers).toMatchObject({
+      'content-type': 'application/json',
+      'webhook-id': runId,
+      'webhook-timestamp': expect.stringMatching(/^\d{10}$/),
+      'webhook-signature': expect.stringMatching(/^v1,[A-Za-z0-9+/]{43}=$/),
+    });
+    expect(delivery?.packageVerified).toEqual(JSON.parse(delivery?.body ?? ''));
     expect(JSON.parse(delivery?.body ?? '{}')).toMatchObject({
       deliveryId: runId,
       event: 'Job Completed',
@@ -91,13 +108,14 @@ describe.runIf(target.kind === 'local')('webhook callbacks', () => {
       status: 204,
     });
     // The signature does not verify with another secret, nor over another body.
+    const headers = delivery?.headers ?? {};
+    const otherSecret = Buffer.from('not the secret').toString('base64');
     expect(
-      verifyWebhook({
-        secret: 'not-the-secret',
-        header: delivery?.headers['eventjobs-signature'],
-        body: delivery?.body ?? '',
-      }).ok,
-    ).toBe(false);
+      verifyWebhook({ secret: otherSecret, headers, body: delivery?.body ?? '' }),
+    ).toMatchObject({ ok: false, code: 'no_matching_signature' });
+    expect(
+      verifyWebhook({ secret: target.webhookSecret ?? '', headers, body: `${delivery?.body} ` }),
+    ).toMatchObject({ ok: false, code: 'no_matching_signature' });
   });
 
   it('2. retries a receiver that fails, with the same delivery id, until it accepts', async () => {
@@ -115,8 +133,9 @@ describe.runIf(target.kind === 'local')('webhook callbacks', () => {
 
     const deliveries = received.get(path) ?? [];
     expect(deliveries).toHaveLength(3);
-    expect(new Set(deliveries.map((d) => d.headers['eventjobs-delivery'])).size).toBe(1);
+    expect(new Set(deliveries.map((d) => d.headers['webhook-id'])).size).toBe(1);
     expect(deliveries.every((d) => d.verified.ok)).toBe(true);
+    expect(deliveries.every((d) => typeof d.packageVerified === 'object')).toBe(true);
     expect(JSON.parse(deliveries[2]?.body ?? '{}')).toMatchObject({
       event: 'Job Failed',
       job: { status: 'FAILED' },

@@ -68,7 +68,7 @@ describe('initApp', () => {
     expect(result.eventjobsSpec).toBe(CHECKOUT_SPEC);
     // The app gets the versions eventjobs itself is tested with.
     const own = OWN as unknown as AppPackage;
-    expect(pkg.dependencies.zod).toBe(own.devDependencies.zod);
+    expect(pkg.dependencies.zod).toBe(own.dependencies.zod);
     expect(pkg.devDependencies['aws-cdk-lib']).toBe(own.devDependencies['aws-cdk-lib']);
     expect(pkg.devDependencies.vitest).toBe(own.devDependencies.vitest);
 

@@ -219,7 +219,7 @@ describe('the local cloud target', () => {
     // Assess
     expect(code).toBe(ExitCode.Ok);
     expect(h.calls[0]?.url).toBe('http://127.0.0.1:3999/jobs/j1');
-    expect(verifyCall(h.calls[0] as Call, LOCAL, 'us-east-1')).toMatchObject({ ok: true });
+    expect(await verifyCall(h.calls[0] as Call, LOCAL, 'us-east-1')).toMatchObject({ ok: true });
     expect(h.stdout).toContain('status   RUNNING');
   });
 
@@ -493,7 +493,7 @@ describe('watch over server-sent events (local cloud)', () => {
     expect(code).toBe(expected);
     expect(h.calls[0]?.url).toBe('http://127.0.0.1:3999/jobs/j1/events');
     expect(h.calls[0]?.headers.accept).toBe('text/event-stream');
-    expect(verifyCall(h.calls[0] as Call, LOCAL, 'us-east-1')).toMatchObject({ ok: true });
+    expect(await verifyCall(h.calls[0] as Call, LOCAL, 'us-east-1')).toMatchObject({ ok: true });
     expect(h.stdout).toContain('Job Started');
     expect(h.stdout).toContain('50%  half');
     expect(h.stdout).toContain(terminal['detail-type']);
@@ -569,14 +569,14 @@ describe('a deployed stack (--url)', () => {
     expect(call.url).toBe(`${API_URL}/jobs`);
     expect(call.headers['x-amz-security-token']).toBe(AWS.sessionToken);
     expect(call.headers.authorization).toContain('/eu-west-1/execute-api/aws4_request');
-    expect(verifyCall(call, AWS, 'eu-west-1')).toMatchObject({ ok: true });
+    expect(await verifyCall(call, AWS, 'eu-west-1')).toMatchObject({ ok: true });
   });
 
   it('takes the URL from EVENTJOBS_URL and the region from --region over the host', async () => {
     h.deps = { ...h.deps, env: { EVENTJOBS_URL: API_URL, AWS_REGION: 'ap-south-1' } };
     h.answer(json(200, { jobs: [] }));
     expect(await h.run('list', '--region', 'us-west-2')).toBe(0);
-    expect(verifyCall(h.calls[0] as Call, AWS, 'us-west-2')).toMatchObject({ ok: true });
+    expect(await verifyCall(h.calls[0] as Call, AWS, 'us-west-2')).toMatchObject({ ok: true });
   });
 
   it('needs a region for a custom domain (exit 2), and takes AWS_REGION', async () => {
@@ -588,7 +588,7 @@ describe('a deployed stack (--url)', () => {
     h.deps = { ...h.deps, env: { AWS_REGION: 'ap-south-1' } };
     h.answer(json(200, { jobs: [] }));
     expect(await h.run('list', '--url', 'https://jobs.example.com')).toBe(0);
-    expect(verifyCall(h.calls[0] as Call, AWS, 'ap-south-1')).toMatchObject({ ok: true });
+    expect(await verifyCall(h.calls[0] as Call, AWS, 'ap-south-1')).toMatchObject({ ok: true });
   });
 
   it('reports missing credentials as exit 6', async () => {
@@ -682,7 +682,7 @@ describe('watch over the WebSocket stream (deployed stack)', () => {
     expect(url.searchParams.get('X-Amz-Expires')).toBe('60');
     expect(url.searchParams.get('X-Amz-Security-Token')).toBe(AWS.sessionToken);
     expect(
-      verifyCall({ url: url.href, method: 'GET', headers: {}, body: '' }, AWS, 'eu-west-1'),
+      await verifyCall({ url: url.href, method: 'GET', headers: {}, body: '' }, AWS, 'eu-west-1'),
     ).toMatchObject({ ok: true });
     expect(socket?.closed).toBe(true);
     expect(h.stdout).toContain('FAILED: Error: boom');

@@ -55,6 +55,18 @@ describe('SseParser', () => {
     expect(parseInPieces('event: Job Started\n\nid: 9\ndata: {"partial":true}\n', 4)).toEqual([]);
   });
 
+  it('takes the id of a block without data for the messages that follow', () => {
+    expect(parseInPieces('id: 5\n\ndata: x\n\n', 3)).toEqual([
+      { id: '5', event: 'message', data: 'x' },
+    ]);
+  });
+
+  it('ignores retry and unknown fields', () => {
+    expect(parseInPieces('retry: 1000\nfoo: bar\nretry: soon\ndata: y\n\n', 4)).toEqual([
+      { event: 'message', data: 'y' },
+    ]);
+  });
+
   it('skips a byte order mark and keeps the last id for later messages', () => {
     const parser = new SseParser();
     expect(parser.push('\ufeffid: 7\ndata: a\n\ndata: b\n\n')).toEqual([

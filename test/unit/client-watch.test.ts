@@ -134,7 +134,7 @@ describe('watch over server-sent events (the local cloud)', () => {
       name: 'alice',
     };
     expect(
-      verifyRequest(
+      await verifyRequest(
         {
           method: 'GET',
           rawPath: url.pathname,

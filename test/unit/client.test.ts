@@ -174,7 +174,7 @@ describe('the local cloud target', () => {
     // Assess
     expect(job.status).toBe('RUNNING');
     expect(fake.calls[0]?.url).toBe(`${LOCAL_URL}/jobs/j1`);
-    expect(verifyCall(fake.calls[0] as Call, LOCAL, 'us-east-1')).toMatchObject({ ok: true });
+    expect(await verifyCall(fake.calls[0] as Call, LOCAL, 'us-east-1')).toMatchObject({ ok: true });
     expect(await client.target()).toEqual({
       kind: 'local',
       apiUrl: LOCAL_URL,
@@ -271,7 +271,7 @@ describe('a deployed stack (url)', () => {
     expect(call.url).toBe(`${API_URL}/jobs`);
     expect(call.headers['x-amz-security-token']).toBe(AWS.sessionToken);
     expect(call.headers.authorization).toContain('/eu-west-1/execute-api/aws4_request');
-    expect(verifyCall(call, AWS, 'eu-west-1')).toMatchObject({ ok: true });
+    expect(await verifyCall(call, AWS, 'eu-west-1')).toMatchObject({ ok: true });
   });
 
   it('takes the URL from EVENTJOBS_URL and asks a credentials provider once, with the region', async () => {
@@ -291,7 +291,7 @@ describe('a deployed stack (url)', () => {
     // Assess
     expect(provider).toHaveBeenCalledTimes(1);
     expect(provider).toHaveBeenCalledWith({ region: 'ap-south-1' });
-    expect(verifyCall(fake.calls[1] as Call, AWS, 'ap-south-1')).toMatchObject({ ok: true });
+    expect(await verifyCall(fake.calls[1] as Call, AWS, 'ap-south-1')).toMatchObject({ ok: true });
   });
 
   it('asks again for credentials that are about to expire, and after a failure', async () => {
@@ -384,7 +384,7 @@ describe('the methods', () => {
     expect(JSON.parse(fake.calls[0]?.body ?? '')).toEqual(request);
     expect(JSON.parse(fake.calls[1]?.body ?? '')).toEqual({ type: 'sleep' });
     expect(fake.calls[0]?.headers['content-type']).toBe('application/json');
-    expect(verifyCall(fake.calls[0] as Call, LOCAL, 'us-east-1')).toMatchObject({ ok: true });
+    expect(await verifyCall(fake.calls[0] as Call, LOCAL, 'us-east-1')).toMatchObject({ ok: true });
   });
 
   it('get: GETs the job by its encoded name', async () => {
@@ -397,7 +397,7 @@ describe('the methods', () => {
     // Assess
     expect(fake.calls[0]).toMatchObject({ method: 'GET', url: `${LOCAL_URL}/jobs/a%20b` });
     expect(job).toMatchObject({ jobName: 'a b', status: 'SUCCEEDED', result: 1 });
-    expect(verifyCall(fake.calls[0] as Call, LOCAL, 'us-east-1')).toMatchObject({ ok: true });
+    expect(await verifyCall(fake.calls[0] as Call, LOCAL, 'us-east-1')).toMatchObject({ ok: true });
   });
 
   it('list: sends the query sorted by name, which is the order SigV4 signs it in', async () => {
@@ -414,7 +414,7 @@ describe('the methods', () => {
     const [first, second] = fake.calls as [Call, Call];
     expect(new URL(first.url).search).toBe('?cursor=c%2F0%20~&limit=5&status=RUNNING');
     expect(new URL(second.url).search).toBe('?limit=1');
-    expect(verifyCall(first, LOCAL, 'us-east-1')).toMatchObject({ ok: true });
+    expect(await verifyCall(first, LOCAL, 'us-east-1')).toMatchObject({ ok: true });
   });
 
   it('list: sends no query at all when given none', async () => {
@@ -462,7 +462,7 @@ describe('the methods', () => {
     // Assess
     expect(requested).toEqual(answer);
     expect(fake.calls[0]).toMatchObject({ method: 'DELETE', url: `${LOCAL_URL}/jobs/j1` });
-    expect(verifyCall(fake.calls[0] as Call, LOCAL, 'us-east-1')).toMatchObject({ ok: true });
+    expect(await verifyCall(fake.calls[0] as Call, LOCAL, 'us-east-1')).toMatchObject({ ok: true });
   });
 });
 

@@ -18,9 +18,11 @@ import {
 import { MalformedEventError } from '../../functions/shared/errors';
 import type { WorkerPayload } from '../../functions/shared/events';
 import { getJobType } from '../../functions/shared/job-registry';
+import { createJobMetrics, type JobMetrics } from '../../functions/shared/metrics';
 import type { ActiveJob, JobOutcome, WebhookDelivery } from '../../functions/shared/model';
 import { JobStore } from '../../functions/shared/store';
 import { activeItem, activeJob, jobOutcome, outcomeItem, USER_ARN } from './helpers/api-event';
+import { capturePowertoolsOutput, type PowertoolsOutput } from './helpers/powertools-output';
 
 const ddb = mockClient(DynamoDBClient);
 
@@ -932,5 +934,147 @@ describe('completion: announcing runs the failure destination ended', () => {
 
     expect(result.status).toBe('finished');
     expect(writtenTransaction().item.status).toEqual({ S: 'FAILED' });
+  });
+});
+
+describe('completion: metrics', () => {
+  let output: PowertoolsOutput;
+
+  beforeEach(() => {
+    output = capturePowertoolsOutput();
+  });
+
+  /** The one EMF line a publish wrote, reduced to what an operator reads: values by metric name. */
+  function publishedFigures(metrics: JobMetrics): Record<string, unknown> {
+    metrics.publish();
+    const [emf, ...more] = output.emf();
+    expect(more).toEqual([]);
+    expect(emf?._aws.CloudWatchMetrics).toEqual([
+      {
+        Namespace: 'eventjobs',
+        Dimensions: [['type']],
+        Metrics: expect.any(Array),
+      },
+    ]);
+    const { _aws, ...figures } = emf ?? { _aws: undefined };
+    return figures;
+  }
+
+  it.each([
+    [
+      'Job Completed',
+      busEvent('eventjobs', 'Job Completed', outcomeDetail({ result: 1 })),
+      { JobsSucceeded: 1, RunDuration: 2500 },
+    ],
+    [
+      'Job Failed',
+      busEvent('eventjobs', 'Job Failed', outcomeDetail({ error: { name: 'E', message: 'm' } })),
+      { JobsFailed: 1, RunDuration: 2500 },
+    ],
+    [
+      'Job Cancelled',
+      busEvent(
+        'eventjobs',
+        'Job Cancelled',
+        outcomeDetail({ reason: 'Cancel requested', reportedBy: 'worker' }),
+      ),
+      { JobsCancelled: 1, RunDuration: 2500 },
+    ],
+    [
+      'Job Timed Out',
+      busEvent(
+        'eventjobs',
+        'Job Timed Out',
+        outcomeDetail({ reason: 'Deadline passed', reportedBy: 'worker' }),
+      ),
+      { JobsTimedOut: 1, RunDuration: 2500 },
+    ],
+    [
+      'a failure-destination record (the run started at 10:00:00, Lambda gave up at 10:15:00.123)',
+      workerFailureEvent(),
+      { JobsFailed: 1, RunDuration: 900_123 },
+    ],
+  ])('counts the outcome %s records, by type, with its duration', async (_name, event, figures) => {
+    // Prepare
+    const metrics = createJobMetrics();
+
+    // Act
+    await completeRun(event, deps({ metrics }));
+
+    // Assess
+    expect(publishedFigures(metrics)).toEqual({ type: 'echo', ...figures });
+    const units = output.emf()[0]?._aws.CloudWatchMetrics[0]?.Metrics;
+    expect(units).toContainEqual({ Name: 'RunDuration', Unit: 'Milliseconds' });
+  });
+
+  it('counts a run that never started without a duration', async () => {
+    // Prepare
+    givenActive(running({ startedAt: undefined, attempt: undefined }));
+    const metrics = createJobMetrics();
+    const event = busEvent('eventjobs', 'Job Timed Out', {
+      owner: USER_ARN,
+      jobName: 'nightly-report',
+      runId: RUN_ID,
+      type: 'echo',
+      finishedAt: '2026-01-05T16:00:00.000Z',
+      reason: 'The run never started',
+      reportedBy: 'sweeper',
+    });
+
+    // Act
+    await completeRun(event, deps({ metrics }));
+
+    // Assess
+    expect(publishedFigures(metrics)).toEqual({ type: 'echo', JobsTimedOut: 1 });
+  });
+
+  it('counts nothing for an event whose run already ended', async () => {
+    // Prepare
+    givenActive(undefined);
+    const metrics = createJobMetrics();
+
+    // Act
+    await completeRun(busEvent('eventjobs', 'Job Completed', outcomeDetail({})), deps({ metrics }));
+    metrics.publish();
+
+    // Assess: no EMF line, and no warning about publishing nothing
+    expect(output.emf()).toEqual([]);
+    expect(output.logs().filter((line) => line.level === 'WARN')).toEqual([]);
+  });
+
+  it('counts a run once when its terminal event is delivered twice, one EMF line per invocation', async () => {
+    // Prepare: the handler, and a table whose active record goes with the first transaction
+    vi.stubEnv('JOBS_TABLE_NAME', 'jobs-from-env');
+    vi.stubEnv('EVENT_BUS_NAME', 'bus-from-env');
+    vi.stubEnv(
+      'WEBHOOK_SECRET_ARN',
+      'arn:aws:secretsmanager:eu-west-1:123456789012:secret:hook-AbCdEf',
+    );
+    vi.stubEnv('AWS_REGION', 'eu-west-1');
+    vi.resetModules();
+    const { handler } = await import('../../functions/completion/handler');
+    let active: ActiveJob | undefined = running();
+    ddb.on(GetItemCommand).callsFake(async () => ({
+      Item: active ? await activeItem(active) : undefined,
+    }));
+    ddb.on(TransactWriteItemsCommand).callsFake(async () => {
+      if (!active) throw transactionCancelled(['None', 'ConditionalCheckFailed']);
+      active = undefined;
+      return {};
+    });
+    const event = busEvent('eventjobs', 'Job Completed', outcomeDetail({ result: 1 }));
+
+    // Act: the same event twice, as EventBridge may deliver it
+    await handler(event);
+    await handler(event);
+
+    // Assess
+    expect(output.emf()).toEqual([
+      expect.objectContaining({ type: 'echo', JobsSucceeded: 1, RunDuration: 2500 }),
+    ]);
+    expect(output.logs().map((line) => line.message)).toEqual([
+      'Run finished',
+      'Duplicate or late event, ignored',
+    ]);
   });
 });

@@ -12,9 +12,12 @@ import {
   outcomeItem,
   USER_ARN,
 } from './helpers/api-event';
+import { lambdaContext } from './helpers/lambda-context';
+import { capturePowertoolsOutput, type PowertoolsOutput } from './helpers/powertools-output';
 
 const ddb = mockClient(DynamoDBClient);
 let handler: ApiHandler;
+let output: PowertoolsOutput;
 
 beforeAll(async () => {
   vi.stubEnv('JOBS_TABLE_NAME', 'jobs-table');
@@ -29,8 +32,7 @@ beforeEach(() => {
   ddb.reset();
   ddb.on(GetItemCommand).resolves({});
   ddb.on(QueryCommand).resolves({ Items: [] });
-  vi.spyOn(console, 'log').mockImplementation(() => undefined);
-  vi.spyOn(console, 'error').mockImplementation(() => undefined);
+  output = capturePowertoolsOutput();
 });
 
 afterEach(() => {
@@ -197,11 +199,11 @@ describe('GET /jobs/{name}', () => {
 
   it('answers 500 with a generic message when DynamoDB fails, and logs the cause', async () => {
     // Prepare
-    const consoleError = vi.spyOn(console, 'error').mockImplementation(() => undefined);
     ddb.on(GetItemCommand).rejects(new Error('secret internal detail'));
+    const context = lambdaContext({ functionName: 'eventjobs-get-job' });
 
     // Act
-    const result = await handler(jobEvent('GET', 'nightly-report'));
+    const result = await handler(jobEvent('GET', 'nightly-report'), context);
 
     // Assess
     expect(result.statusCode).toBe(500);
@@ -210,7 +212,19 @@ describe('GET /jobs/{name}', () => {
     });
     expect(result.body).not.toContain('secret');
     expect(result.body).not.toMatch(/\bat\s/);
-    expect(consoleError).toHaveBeenCalledWith(expect.stringContaining('secret internal detail'));
+    // The cause is logged, with the function, the job and the request to correlate it by.
+    expect(output.logs()).toEqual([
+      expect.objectContaining({
+        level: 'ERROR',
+        message: 'Unhandled error',
+        errorMessage: 'secret internal detail',
+        service: 'eventjobs',
+        function: 'get-job',
+        function_request_id: context.awsRequestId,
+        owner: USER_ARN,
+        jobName: 'nightly-report',
+      }),
+    ]);
   });
 });
 

@@ -7,7 +7,7 @@ import { fail } from '../../functions/jobs/fail';
 import { hash } from '../../functions/jobs/hash';
 import { sleep } from '../../functions/jobs/sleep';
 import { getJobType, jobTypeNames } from '../../functions/shared/job-registry';
-import { validate } from '../../functions/shared/schema';
+import { validate } from '../../functions/shared/validate';
 
 interface ProgressCall {
   readonly percent: number;

@@ -198,7 +198,7 @@ function setup(options: { spec?: HttpApiSpec; clock?: () => number } = {}) {
 const HOST = 'localhost:4510';
 
 /** A request as a client signed with `credential` would send it. */
-function signed(
+async function signed(
   method: string,
   target: string,
   options: {
@@ -208,13 +208,13 @@ function signed(
     now?: number;
     region?: string;
   } = {},
-): GatewayRequest {
+): Promise<GatewayRequest> {
   const credential = options.credential ?? ALICE;
   const plain: Record<string, string> = {};
   for (const [name, value] of Object.entries(options.headers ?? {})) {
     plain[name] = typeof value === 'string' ? value : value.join(',');
   }
-  const added = signRequest({
+  const added = await signRequest({
     method,
     url: `http://${HOST}${target}`,
     headers: { host: HOST, ...plain },
@@ -255,7 +255,7 @@ describe('the payload 2.0 event', () => {
     lambda.handler = () => ok({ statusCode: 202, body: '{}' });
     const before = Date.now();
     const response = await api.handleRequest(
-      signed('POST', '/jobs?b=2&a=1&a=x%20y&plus=a+b&flag', {
+      await signed('POST', '/jobs?b=2&a=1&a=x%20y&plus=a+b&flag', {
         headers: {
           'content-type': 'application/json',
           'X-Custom': ['one', 'two'],
@@ -356,14 +356,14 @@ describe('the payload 2.0 event', () => {
 
   it('decodes the path and path parameters, and passes greedy ones whole', async () => {
     const { api, lambda } = setup();
-    await api.handleRequest(signed('GET', '/jobs/a%20b%2B%C3%BC'));
+    await api.handleRequest(await signed('GET', '/jobs/a%20b%2B%C3%BC'));
     expect(lambda.lastEvent).toMatchObject({
       routeKey: 'GET /jobs/{name}',
       rawPath: '/jobs/a b+ü',
       pathParameters: { name: 'a b+ü' },
       requestContext: { http: { path: '/jobs/a b+ü' } },
     });
-    await api.handleRequest(signed('GET', '/files/2026/report%201.pdf'));
+    await api.handleRequest(await signed('GET', '/files/2026/report%201.pdf'));
     expect(lambda.lastEvent.pathParameters).toEqual({ proxy: '2026/report 1.pdf' });
   });
 
@@ -458,7 +458,7 @@ describe('routing and IAM authorization', () => {
     ],
   ])('answers %s with 403 and AWS text', async (_name, make, message) => {
     const { api, lambda, log } = setup();
-    const response = await api.handleRequest(make());
+    const response = await api.handleRequest(await make());
     expect(response.status).toBe(403);
     const body = json(response) as { message: string };
     if (typeof message === 'string') expect(body.message).toBe(message);
@@ -473,7 +473,7 @@ describe('routing and IAM authorization', () => {
 
   it('answers a tampered body or path with the signature-mismatch text', async () => {
     const { api } = setup();
-    const good = signed('POST', '/jobs', { body: '{"type":"a"}' });
+    const good = await signed('POST', '/jobs', { body: '{"type":"a"}' });
     for (const bad of [
       { ...good, body: '{"type":"b"}' },
       { ...good, target: '/jobs?x=1' },
@@ -490,7 +490,7 @@ describe('routing and IAM authorization', () => {
   it('lets a role session with its token through and names it', async () => {
     const { api, lambda } = setup();
     const response = await api.handleRequest(
-      signed('GET', '/jobs/report-1', { credential: WORKER }),
+      await signed('GET', '/jobs/report-1', { credential: WORKER }),
     );
     expect(response.status).toBe(200);
     expect(lambda.lastEvent.requestContext.authorizer?.iam).toMatchObject({
@@ -560,7 +560,7 @@ describe('routing and IAM authorization', () => {
       requestContext: { stage: 'prod' },
     });
     // The signature covers the path as sent, stage prefix included.
-    expect((await api.handleRequest(signed('GET', '/prod/jobs/x'))).status).toBe(200);
+    expect((await api.handleRequest(await signed('GET', '/prod/jobs/x'))).status).toBe(200);
   });
 });
 
@@ -652,7 +652,7 @@ describe('the Lambda integration', () => {
     const { api, lambda, log } = setup();
     let finish: (result: InvokeResult) => void = () => undefined;
     lambda.handler = () => new Promise<InvokeResult>((resolve) => (finish = resolve));
-    const response = await api.handleRequest(signed('GET', '/slow'));
+    const response = await api.handleRequest(await signed('GET', '/slow'));
     expect(response.status).toBe(503);
     expect(json(response)).toEqual({ message: 'Service Unavailable' });
     expect(log.texts()).toEqual(
@@ -668,7 +668,7 @@ describe('the Lambda integration', () => {
 
   it('answers 500 when no Lambda permission lets the API invoke the function, and says why', async () => {
     const { api, lambda, log } = setup();
-    const response = await api.handleRequest(signed('GET', '/forbidden-fn'));
+    const response = await api.handleRequest(await signed('GET', '/forbidden-fn'));
     expect(response.status).toBe(500);
     expect(lambda.calls).toHaveLength(0);
     expect(log.texts()).toEqual(
@@ -743,7 +743,7 @@ describe('limits and throttling', () => {
     expect(throttled.status).toBe(429);
     expect(json(throttled)).toEqual({ message: 'Too Many Requests' });
     // Another route has a bucket of its own.
-    expect((await api.handleRequest(signed('GET', '/jobs/a', { now }))).status).toBe(200);
+    expect((await api.handleRequest(await signed('GET', '/jobs/a', { now }))).status).toBe(200);
     now += 1_000;
     expect((await get()).status).toBe(200);
     expect((await get()).status).toBe(429);
@@ -751,7 +751,7 @@ describe('limits and throttling', () => {
 
   it('writes one access log line per request in the stage format, unknown variables as -', async () => {
     const { api, log } = setup();
-    const response = await api.handleRequest(signed('GET', '/jobs/report-1'));
+    const response = await api.handleRequest(await signed('GET', '/jobs/report-1'));
     const entries = log.lines.filter((l) => l.text.startsWith('{'));
     expect(entries).toHaveLength(1);
     expect(entries[0]?.source).toBe('apigw:Api');
@@ -803,7 +803,7 @@ describe('over a real socket', () => {
     url: string,
     init: { method: string; body?: string; headers?: Record<string, string> },
   ) {
-    const headers = signRequest({
+    const headers = await signRequest({
       method: init.method,
       url,
       headers: init.headers,

@@ -42,7 +42,7 @@ beforeAll(async () => {
   server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
+    req.on('end', async () => {
       const url = req.url ?? '/';
       const q = url.indexOf('?');
       const headers: Record<string, string[]> = {};
@@ -50,7 +50,7 @@ beforeAll(async () => {
         const name = (req.rawHeaders[i] ?? '').toLowerCase();
         headers[name] = [...(headers[name] ?? []), req.rawHeaders[i + 1] ?? ''];
       }
-      const verdict = verifyRequest(
+      const verdict = await verifyRequest(
         {
           method: req.method ?? 'GET',
           rawPath: q < 0 ? url : url.slice(0, q),

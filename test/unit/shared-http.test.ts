@@ -1,4 +1,4 @@
-import { beforeEach, describe, expect, it, type MockInstance, vi } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import {
   BadRequestError,
   ConflictError,
@@ -13,11 +13,12 @@ import {
   statusUrl,
 } from '../../functions/shared/http';
 import { apiEvent, bodyOf, jobEvent, startJobEvent } from './helpers/api-event';
+import { capturePowertoolsOutput, type PowertoolsOutput } from './helpers/powertools-output';
 
-let consoleError: MockInstance<typeof console.error>;
+let output: PowertoolsOutput;
 
 beforeEach(() => {
-  consoleError = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+  output = capturePowertoolsOutput();
 });
 
 describe('readJsonBody', () => {
@@ -143,6 +144,13 @@ describe('errorResponse and apiHandler', () => {
     });
     expect(result.body).not.toContain('secret');
     expect(result.body).not.toContain('TypeError');
-    expect(consoleError).toHaveBeenCalledWith(expect.stringContaining('secret'));
+    expect(output.logs()).toEqual([
+      expect.objectContaining({
+        level: 'ERROR',
+        message: 'Unhandled error',
+        errorName: 'TypeError',
+        errorMessage: 'Cannot read properties of undefined (secret)',
+      }),
+    ]);
   });
 });

@@ -5,26 +5,20 @@ import {
   PutItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import {
-  afterAll,
-  afterEach,
-  beforeAll,
-  beforeEach,
-  describe,
-  expect,
-  it,
-  type MockInstance,
-  vi,
-} from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { workerPayloadSchema } from '../../functions/shared/event-schemas';
 import type { ApiHandler } from '../../functions/shared/http';
 import { canonicalJson, sha256Hex } from '../../functions/shared/json';
+import type { LocalCredential } from '../../local/contracts';
+import { verifyRequest } from '../../local/sigv4';
 import { activeItem, activeJob, bodyOf, startJobEvent, USER_ARN } from './helpers/api-event';
+import { lambdaContext } from './helpers/lambda-context';
 import {
   type LambdaEndpoint,
   type ReceivedInvoke,
   startLambdaEndpoint,
 } from './helpers/lambda-endpoint';
+import { capturePowertoolsOutput, type PowertoolsOutput } from './helpers/powertools-output';
 
 const NOW = new Date('2025-11-28T12:00:00.000Z');
 const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
@@ -66,7 +60,7 @@ async function nameTaken(existing = activeJob()) {
   });
 }
 
-let consoleError: MockInstance<typeof console.error>;
+let output: PowertoolsOutput;
 
 beforeEach(() => {
   ddb.reset();
@@ -75,8 +69,7 @@ beforeEach(() => {
   ddb.on(DeleteItemCommand).resolves({});
   vi.useFakeTimers({ toFake: ['Date'] });
   vi.setSystemTime(NOW);
-  vi.spyOn(console, 'log').mockImplementation(() => undefined);
-  consoleError = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+  output = capturePowertoolsOutput();
 });
 
 afterEach(() => {
@@ -152,6 +145,38 @@ describe('POST /jobs: starting a job', () => {
       submittedAt: NOW.toISOString(),
     });
     expect(ddb.commandCalls(DeleteItemCommand)).toHaveLength(0);
+  });
+
+  it("signs the Invoke so that the local cloud's verifier accepts it", async () => {
+    // Prepare
+    const handler = await loadHandler();
+    const role: LocalCredential = {
+      name: 'start-job',
+      accessKeyId: 'AKIAUNITTEST00000000',
+      secretAccessKey: 'unit-test-secret',
+      sessionToken: 'unit-test-session',
+      accountId: '123456789012',
+      arn: 'arn:aws:sts::123456789012:assumed-role/StartJob/start-job',
+      userId: 'AROAUNITTEST:start-job',
+    };
+
+    // Act
+    await handler(startJobEvent({ type: 'echo', name: 'greeting', input: { value: 'héllo' } }));
+
+    // Assess: the SDK's signature over the request as it arrived, for lambda in the region
+    const [invoke] = lambda.received;
+    const verified = await verifyRequest(
+      {
+        method: invoke?.method ?? '',
+        rawPath: invoke?.rawPath ?? '',
+        rawQuery: '',
+        headers: invoke?.headers ?? {},
+        body: invoke?.body ?? '',
+      },
+      { lookup: (id) => (id === role.accessKeyId ? role : undefined) },
+      { region: 'eu-west-1', service: 'lambda' },
+    );
+    expect(verified).toMatchObject({ ok: true, service: 'lambda', region: 'eu-west-1' });
   });
 
   it('generates a name that sorts by start time when none is given', async () => {
@@ -405,9 +430,15 @@ describe('POST /jobs: when the worker cannot be invoked', () => {
       ConditionExpression: 'runId = :runId',
       ExpressionAttributeValues: { ':runId': { S: runId } },
     });
-    expect(consoleError).toHaveBeenCalledWith(
-      expect.stringContaining('The worker could not be invoked'),
+    expect(output.logs()).toContainEqual(
+      expect.objectContaining({
+        level: 'ERROR',
+        message: 'The worker could not be invoked; removing the job record',
+        runId,
+      }),
     );
+    // No run was started, so none is counted.
+    expect(output.emf()).toEqual([]);
   });
 
   it('retries a throttled, failed or dropped Invoke and starts the job when a retry gets through', async () => {
@@ -427,6 +458,22 @@ describe('POST /jobs: when the worker cannot be invoked', () => {
     expect(ddb.commandCalls(DeleteItemCommand)).toHaveLength(0);
   });
 
+  it('does not retry an Invoke that Lambda refuses', async () => {
+    // Prepare: the real clock, or the SDK would retry once to correct its skew from the server's
+    vi.useRealTimers();
+    const handler = await loadHandler();
+    lambda.answer({ status: 404, errorType: 'ResourceNotFoundException' });
+
+    // Act
+    const result = await handler(
+      startJobEvent({ type: 'echo', name: 'greeting', input: { value: 1 } }),
+    );
+
+    // Assess
+    expect(result.statusCode).toBe(503);
+    expect(lambda.received).toHaveLength(1);
+  });
+
   it('still answers 503, and logs the orphaned record loudly, when removing it fails too', async () => {
     // Prepare
     const handler = await loadHandler();
@@ -441,11 +488,10 @@ describe('POST /jobs: when the worker cannot be invoked', () => {
     // Assess
     expect(result.statusCode).toBe(503);
     expect(result.body).not.toContain('Exception');
-    const logged = consoleError.mock.calls.map((args) => String(args[0]));
-    const orphan = logged.find((line) => line.includes('ORPHANED JOB RECORD'));
-    expect(orphan).toBeDefined();
-    expect(JSON.parse(orphan ?? '{}')).toMatchObject({
-      level: 'error',
+    const orphan = output.logs().find((line) => line.message.startsWith('ORPHANED JOB RECORD'));
+    expect(orphan).toMatchObject({
+      level: 'ERROR',
+      function: 'start-job',
       owner: USER_ARN,
       jobName: 'greeting',
       errorMessage: 'ProvisionedThroughputExceededException',
@@ -490,6 +536,90 @@ describe('POST /jobs: when DynamoDB fails', () => {
     expect(result.body).not.toContain('fire');
     expect(result.body).not.toContain(String(failure.stack).split('\n')[1]?.trim());
     expect(lambda.received).toHaveLength(0);
+  });
+});
+
+describe('POST /jobs: metrics and log keys', () => {
+  it('counts a new run as JobsStarted, by type, in one EMF line per invocation', async () => {
+    // Prepare
+    const handler = await loadHandler();
+    const context = lambdaContext({ functionName: 'eventjobs-start-job' });
+
+    // Act
+    const result = await handler(
+      startJobEvent({ type: 'echo', name: 'greeting', input: { value: 1 } }),
+      context,
+    );
+
+    // Assess: the EMF line
+    expect(result.statusCode).toBe(202);
+    expect(output.emf()).toEqual([
+      {
+        _aws: {
+          Timestamp: NOW.getTime(),
+          CloudWatchMetrics: [
+            {
+              Namespace: 'eventjobs',
+              Dimensions: [['type']],
+              Metrics: [{ Name: 'JobsStarted', Unit: 'Count' }],
+            },
+          ],
+        },
+        type: 'echo',
+        JobsStarted: 1,
+      },
+    ]);
+    // Assess: the log line names the function, the run and the request
+    expect(output.logs()).toEqual([
+      expect.objectContaining({
+        level: 'INFO',
+        message: 'Job started',
+        service: 'eventjobs',
+        function: 'start-job',
+        function_request_id: context.awsRequestId,
+        owner: USER_ARN,
+        jobName: 'greeting',
+        runId: bodyOf(result).runId,
+      }),
+    ]);
+  });
+
+  it('does not count a retried start of a run that is already running', async () => {
+    // Prepare
+    const handler = await loadHandler();
+    const existing = activeJob({
+      jobName: 'greeting',
+      type: 'echo',
+      input: { value: 1 },
+      inputHash: sha256Hex(canonicalJson({ value: 1 })),
+      startedAt: '2025-11-28T10:00:01.000Z',
+    });
+    ddb.on(PutItemCommand).rejects(await nameTaken(existing));
+
+    // Act
+    const result = await handler(
+      startJobEvent({ type: 'echo', name: 'greeting', input: { value: 1 } }),
+    );
+
+    // Assess
+    expect(result.statusCode).toBe(200);
+    expect(output.emf()).toEqual([]);
+  });
+
+  it("drops one invocation's job keys before the next one logs", async () => {
+    // Prepare: a start that logs with its keys, then a request that fails before naming a job
+    const handler = await loadHandler();
+    await handler(startJobEvent({ type: 'echo', name: 'greeting', input: { value: 1 } }));
+    ddb.on(PutItemCommand).rejects(new Error('InternalServerError'));
+
+    // Act
+    await handler(startJobEvent({ type: 'echo', name: 'other', input: { value: 1 } }));
+
+    // Assess: the second invocation's error line carries its own job, not the first one's run
+    const unhandled = output.logs().find((line) => line.message === 'Unhandled error');
+    expect(unhandled).toMatchObject({ jobName: 'other' });
+    const [first] = output.logs();
+    expect(unhandled?.runId).not.toBe(first?.runId);
   });
 });
 

@@ -6,62 +6,175 @@ import {
   type ServerResponse,
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Webhook } from 'standardwebhooks';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { type LookupAll, resolveSafeAddress } from '../../functions/shared/ssrf';
 import {
-  DELIVERY_HEADER,
   deliverWebhook,
   isRetryableStatus,
   retryDelayMs,
-  SIGNATURE_HEADER,
   signWebhook,
   type VerifyWebhookResult,
   verifyWebhook,
+  WEBHOOK_ID_HEADER,
+  WEBHOOK_SIGNATURE_HEADER,
+  WEBHOOK_TIMESTAMP_HEADER,
+  WebhookSecretError,
   webhookHeaders,
+  webhookKeys,
 } from '../../functions/shared/webhook';
 
-const SECRET = 'whsec_test_0123456789abcdef';
-const OLD_SECRET = 'whsec_old_fedcba9876543210';
+/** Standard Webhooks secrets: `whsec_` and the base64 of the key. */
+const SECRET = `whsec_${Buffer.from('eventjobs test key 0123456789abcdef').toString('base64')}`;
+const OLD_SECRET = `whsec_${Buffer.from('eventjobs old key fedcba9876543210').toString('base64')}`;
+/** Shaped like the stack's Secrets Manager secret: 64 letters and digits, no prefix. */
+const STACK_SECRET = 'Zq3kT9vXw2LmN8pR4sB6yC1dF7gH5jK0aE2iO9uY3tW6xV8zQ4rS1nM7bL5cJ0hG';
 const BODY = '{"jobName":"nightly","status":"SUCCEEDED","result":{"rows":3}}';
+const ID = '01JD7Q3W3ZK8P6M4R2T9V5X1YB';
 const T = 1_800_000_000;
 
-function hmacHex(secret: string, text: string): string {
-  return createHmac('sha256', secret).update(text).digest('hex');
+/** The signature as the spec defines it, computed here without the code under test. */
+function v1(secret: string, id: string, timestamp: number, body: string): string {
+  const key = Buffer.from(secret.replace(/^whsec_/, ''), 'base64');
+  const mac = createHmac('sha256', key).update(`${id}.${timestamp}.${body}`).digest('base64');
+  return `v1,${mac}`;
 }
+
+/** The three Standard Webhooks headers of a delivery signed at `timestamp`. */
+function signed(
+  secret: string | readonly string[],
+  timestamp = T,
+  body = BODY,
+): Record<string, string> {
+  return {
+    [WEBHOOK_ID_HEADER]: ID,
+    [WEBHOOK_TIMESTAMP_HEADER]: String(timestamp),
+    [WEBHOOK_SIGNATURE_HEADER]: signWebhook({ secret, id: ID, timestamp, body }),
+  };
+}
+
+// ---------------------------------------------------------------- keys
+
+describe('webhookKeys', () => {
+  it('reads a secret as base64, with or without the whsec_ prefix', () => {
+    // Act
+    const [prefixed] = webhookKeys(SECRET);
+    const [bare] = webhookKeys(SECRET.slice('whsec_'.length));
+
+    // Assess
+    expect(prefixed?.toString('utf8')).toBe('eventjobs test key 0123456789abcdef');
+    expect(bare).toEqual(prefixed);
+  });
+
+  it("reads the stack's secret (64 letters and digits) as it is: 48 key bytes", () => {
+    // Act
+    const keys = webhookKeys(STACK_SECRET);
+
+    // Assess
+    expect(keys).toHaveLength(1);
+    expect(keys[0]).toEqual(Buffer.from(STACK_SECRET, 'base64'));
+    expect(keys[0]?.length).toBe(48);
+  });
+
+  it('takes several secrets separated by whitespace, or as a list', () => {
+    // Act & Assess
+    expect(webhookKeys(` ${SECRET}  ${OLD_SECRET}\n`)).toHaveLength(2);
+    expect(webhookKeys([SECRET, `${OLD_SECRET} ${STACK_SECRET}`])).toHaveLength(3);
+  });
+
+  it.each([
+    ['empty', ''],
+    ['blank', ' \n '],
+    ['the prefix alone', 'whsec_'],
+    ['unpadded base64', 'YWJj0'],
+    ['base64url', 'ab-_'],
+    ['punctuation', 'p@ss!word'],
+  ])('refuses %s, without quoting the value', (_name, secret) => {
+    // Act
+    const thrown = (() => {
+      try {
+        webhookKeys(secret);
+      } catch (error) {
+        return error;
+      }
+    })();
+
+    // Assess
+    expect(thrown).toBeInstanceOf(WebhookSecretError);
+    expect((thrown as Error).name).toBe('WebhookSecretError');
+    if (secret.length > 'whsec_'.length) expect((thrown as Error).message).not.toContain(secret);
+  });
+
+  it('names which of several secrets is wrong', () => {
+    // Act & Assess
+    expect(() => webhookKeys(`${SECRET} not-base64!`)).toThrow(/secret 2 of 2/);
+  });
+});
 
 // ---------------------------------------------------------------- signing
 
 describe('signWebhook', () => {
-  it('is t=<seconds>,v1=<HMAC-SHA256 of "<t>.<body>">', () => {
+  it('is v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<body>"> under the decoded key', () => {
     // Act
-    const header = signWebhook(SECRET, BODY, T);
+    const signature = signWebhook({ secret: SECRET, id: ID, timestamp: T, body: BODY });
 
     // Assess
-    expect(header).toBe(`t=${T},v1=${hmacHex(SECRET, `${T}.${BODY}`)}`);
-    expect(header).toMatch(/^t=\d+,v1=[0-9a-f]{64}$/);
+    expect(signature).toBe(v1(SECRET, ID, T, BODY));
+    expect(signature).toMatch(/^v1,[A-Za-z0-9+/]{43}=$/);
+  });
+
+  it('signs once per key, separated by spaces', () => {
+    // Act
+    const signature = signWebhook({
+      secret: `${SECRET} ${OLD_SECRET}`,
+      id: ID,
+      timestamp: T,
+      body: BODY,
+    });
+
+    // Assess
+    expect(signature).toBe(`${v1(SECRET, ID, T, BODY)} ${v1(OLD_SECRET, ID, T, BODY)}`);
   });
 
   it('signs the raw bytes: a Buffer and its UTF-8 text sign alike', () => {
     // Prepare
     const text = '{"emoji":"🎉","é":1}';
+    const input = { secret: SECRET, id: ID, timestamp: T };
 
     // Act & Assess
-    expect(signWebhook(SECRET, Buffer.from(text, 'utf8'), T)).toBe(signWebhook(SECRET, text, T));
+    expect(signWebhook({ ...input, body: Buffer.from(text, 'utf8') })).toBe(
+      signWebhook({ ...input, body: text }),
+    );
   });
 
-  it('refuses a timestamp that is not whole seconds', () => {
+  it('signs exactly as the standardwebhooks package does', () => {
     // Act & Assess
-    expect(() => signWebhook(SECRET, BODY, 1.5)).toThrow(RangeError);
+    expect(signWebhook({ secret: SECRET, id: ID, timestamp: T, body: BODY })).toBe(
+      new Webhook(SECRET).sign(ID, new Date(T * 1000), BODY),
+    );
+  });
+
+  it('refuses a timestamp that is not whole seconds, and an id that cannot be a header', () => {
+    // Act & Assess
+    expect(() => signWebhook({ secret: SECRET, id: ID, timestamp: 1.5, body: BODY })).toThrow(
+      RangeError,
+    );
+    expect(() => signWebhook({ secret: SECRET, id: 'a b', timestamp: T, body: BODY })).toThrow(
+      RangeError,
+    );
+    expect(() => signWebhook({ secret: SECRET, id: '', timestamp: T, body: BODY })).toThrow(
+      RangeError,
+    );
   });
 });
 
 describe('webhookHeaders', () => {
-  it('carries content type, user agent, a signature of the current second and the delivery id', () => {
+  it('carries content type, user agent, and webhook-id, -timestamp and -signature of the current second', () => {
     // Act
     const headers = webhookHeaders({
       secret: SECRET,
       body: BODY,
-      deliveryId: 'dlv-1',
+      deliveryId: ID,
       now: T * 1000 + 999,
     });
 
@@ -69,45 +182,121 @@ describe('webhookHeaders', () => {
     expect(headers).toEqual({
       'content-type': 'application/json',
       'user-agent': 'eventjobs-webhook/1',
-      'eventjobs-signature': signWebhook(SECRET, BODY, T),
-      'eventjobs-delivery': 'dlv-1',
+      'webhook-id': ID,
+      'webhook-timestamp': String(T),
+      'webhook-signature': v1(SECRET, ID, T, BODY),
     });
+  });
+});
+
+// ---------------------------------------------------------------- the standardwebhooks package
+
+describe('what a receiver with the standardwebhooks package sees', () => {
+  it("verifies a delivery with the stack's secret value as it is, prefixed or not", () => {
+    // Prepare
+    const headers = webhookHeaders({ secret: STACK_SECRET, body: BODY, deliveryId: ID });
+
+    // Act & Assess
+    expect(new Webhook(STACK_SECRET).verify(BODY, headers)).toEqual(JSON.parse(BODY));
+    expect(new Webhook(`whsec_${STACK_SECRET}`).verify(BODY, headers)).toEqual(JSON.parse(BODY));
+  });
+
+  it('verifies a delivery signed with two keys with either one', () => {
+    // Prepare
+    const headers = webhookHeaders({
+      secret: `${SECRET} ${OLD_SECRET}`,
+      body: BODY,
+      deliveryId: ID,
+    });
+
+    // Act & Assess
+    expect(new Webhook(SECRET).verify(BODY, headers)).toEqual(JSON.parse(BODY));
+    expect(new Webhook(OLD_SECRET).verify(BODY, headers)).toEqual(JSON.parse(BODY));
+  });
+
+  it('refuses a tampered body, another secret and an old delivery', () => {
+    // Prepare
+    const headers = webhookHeaders({ secret: SECRET, body: BODY, deliveryId: ID });
+    const old = webhookHeaders({
+      secret: SECRET,
+      body: BODY,
+      deliveryId: ID,
+      now: Date.now() - 600_000,
+    });
+
+    // Act & Assess
+    expect(() => new Webhook(SECRET).verify(BODY.replace('3', '4'), headers)).toThrow(
+      'No matching signature found',
+    );
+    expect(() => new Webhook(OLD_SECRET).verify(BODY, headers)).toThrow(
+      'No matching signature found',
+    );
+    expect(() => new Webhook(SECRET).verify(BODY, old)).toThrow('Message timestamp too old');
   });
 });
 
 // ---------------------------------------------------------------- verification
 
 describe('verifyWebhook', () => {
-  const header = signWebhook(SECRET, BODY, T);
+  const headers = signed(SECRET);
   const now = T * 1000;
 
-  it('accepts what was signed, returning the timestamp', () => {
+  it('accepts what was signed, returning the delivery id and timestamp', () => {
     // Act & Assess
-    expect(verifyWebhook({ secret: SECRET, header, body: BODY, now })).toEqual({
+    expect(verifyWebhook({ secret: SECRET, headers, body: BODY, now })).toEqual({
       ok: true,
+      id: ID,
       timestamp: T,
     });
-    expect(verifyWebhook({ secret: SECRET, header, body: Buffer.from(BODY), now }).ok).toBe(true);
+    expect(verifyWebhook({ secret: SECRET, headers, body: Buffer.from(BODY), now }).ok).toBe(true);
+  });
+
+  it('accepts a delivery the standardwebhooks package signed', () => {
+    // Prepare
+    const signature = new Webhook(STACK_SECRET).sign(ID, new Date(now), BODY);
+    const fromPackage = { ...headers, [WEBHOOK_SIGNATURE_HEADER]: signature };
+
+    // Act & Assess
+    expect(verifyWebhook({ secret: STACK_SECRET, headers: fromPackage, body: BODY, now }).ok).toBe(
+      true,
+    );
+  });
+
+  it('reads a fetch Headers, and header names in any case', () => {
+    // Prepare
+    const capitalised = Object.fromEntries(
+      Object.entries(headers).map(([name, value]) => [name.toUpperCase(), value]),
+    );
+
+    // Act & Assess
+    expect(
+      verifyWebhook({ secret: SECRET, headers: new Headers(headers), body: BODY, now }).ok,
+    ).toBe(true);
+    expect(verifyWebhook({ secret: SECRET, headers: capitalised, body: BODY, now }).ok).toBe(true);
   });
 
   it('refuses a tampered body', () => {
     // Act
     const result = verifyWebhook({
       secret: SECRET,
-      header,
+      headers,
       body: BODY.replace('SUCCEEDED', 'FAILED'),
       now,
     });
 
     // Assess
-    expect(result).toMatchObject({ ok: false, code: 'no_matching_signature' });
+    expect(result).toEqual({
+      ok: false,
+      code: 'no_matching_signature',
+      reason: 'No signature matches the id, timestamp and body under the secret.',
+    });
   });
 
   it('refuses a body that differs by whitespace only (re-serialised JSON is not the raw body)', () => {
     // Act
     const result = verifyWebhook({
       secret: SECRET,
-      header,
+      headers,
       body: JSON.stringify(JSON.parse(BODY), null, 2),
       now,
     });
@@ -118,51 +307,64 @@ describe('verifyWebhook', () => {
 
   it('refuses the wrong secret', () => {
     // Act & Assess
-    expect(verifyWebhook({ secret: 'whsec_other', header, body: BODY, now })).toMatchObject({
+    expect(verifyWebhook({ secret: OLD_SECRET, headers, body: BODY, now })).toMatchObject({
       ok: false,
       code: 'no_matching_signature',
     });
   });
 
-  it('refuses a signature moved to another timestamp', () => {
-    // Prepare
-    const moved = header.replace(`t=${T}`, `t=${T + 1}`);
-
+  it.each([
+    ['another timestamp', { [WEBHOOK_TIMESTAMP_HEADER]: String(T + 1) }],
+    ['another id', { [WEBHOOK_ID_HEADER]: `${ID}x` }],
+  ])('refuses a signature moved to %s', (_name, change) => {
     // Act & Assess
-    expect(verifyWebhook({ secret: SECRET, header: moved, body: BODY, now })).toMatchObject({
-      ok: false,
-      code: 'no_matching_signature',
-    });
+    expect(
+      verifyWebhook({ secret: SECRET, headers: { ...headers, ...change }, body: BODY, now }),
+    ).toMatchObject({ ok: false, code: 'no_matching_signature' });
   });
 
   describe('secret rotation', () => {
-    const both = `t=${T},v1=${hmacHex(OLD_SECRET, `${T}.${BODY}`)},v1=${hmacHex(SECRET, `${T}.${BODY}`)}`;
+    it('accepts a delivery signed with two keys under either secret', () => {
+      // Prepare
+      const both = signed([SECRET, OLD_SECRET]);
 
-    it('accepts a header with two signatures under either secret', () => {
       // Act & Assess
-      expect(verifyWebhook({ secret: SECRET, header: both, body: BODY, now }).ok).toBe(true);
-      expect(verifyWebhook({ secret: OLD_SECRET, header: both, body: BODY, now }).ok).toBe(true);
-      expect(verifyWebhook({ secret: 'whsec_third', header: both, body: BODY, now })).toMatchObject(
+      expect(verifyWebhook({ secret: SECRET, headers: both, body: BODY, now }).ok).toBe(true);
+      expect(verifyWebhook({ secret: OLD_SECRET, headers: both, body: BODY, now }).ok).toBe(true);
+      expect(verifyWebhook({ secret: STACK_SECRET, headers: both, body: BODY, now })).toMatchObject(
         { ok: false, code: 'no_matching_signature' },
       );
     });
 
     it('accepts a single signature when the receiver holds both secrets', () => {
       // Prepare
-      const signedWithOld = signWebhook(OLD_SECRET, BODY, T);
+      const signedWithOld = signed(OLD_SECRET);
 
       // Act & Assess
       expect(
-        verifyWebhook({ secrets: [SECRET, OLD_SECRET], header: signedWithOld, body: BODY, now }),
-      ).toEqual({ ok: true, timestamp: T });
-      expect(verifyWebhook({ secrets: [SECRET], header: signedWithOld, body: BODY, now }).ok).toBe(
+        verifyWebhook({ secrets: [SECRET, OLD_SECRET], headers: signedWithOld, body: BODY, now }),
+      ).toEqual({ ok: true, id: ID, timestamp: T });
+      expect(
+        verifyWebhook({
+          secret: `${SECRET} ${OLD_SECRET}`,
+          headers: signedWithOld,
+          body: BODY,
+          now,
+        }).ok,
+      ).toBe(true);
+      expect(verifyWebhook({ secrets: [SECRET], headers: signedWithOld, body: BODY, now }).ok).toBe(
         false,
       );
     });
 
-    it('needs at least one secret', () => {
+    it('throws WebhookSecretError without a secret, or with one that is not base64', () => {
       // Act & Assess
-      expect(() => verifyWebhook({ secrets: [], header, body: BODY, now })).toThrow(TypeError);
+      expect(() => verifyWebhook({ secrets: [], headers, body: BODY, now })).toThrow(
+        WebhookSecretError,
+      );
+      expect(() => verifyWebhook({ secret: 'not base64!', headers, body: BODY, now })).toThrow(
+        WebhookSecretError,
+      );
     });
   });
 
@@ -177,7 +379,7 @@ describe('verifyWebhook', () => {
       // Act
       const result = verifyWebhook({
         secret: SECRET,
-        header,
+        headers,
         body: BODY,
         now: (T + offset) * 1000,
       });
@@ -191,7 +393,7 @@ describe('verifyWebhook', () => {
       // Act
       const result = verifyWebhook({
         secret: SECRET,
-        header,
+        headers,
         body: BODY,
         toleranceSeconds: 10,
         now: (T + 11) * 1000,
@@ -208,8 +410,8 @@ describe('verifyWebhook', () => {
     it('checks the signature before the timestamp', () => {
       // Act
       const result = verifyWebhook({
-        secret: 'whsec_other',
-        header,
+        secret: OLD_SECRET,
+        headers,
         body: BODY,
         now: (T + 3600) * 1000,
       });
@@ -220,47 +422,75 @@ describe('verifyWebhook', () => {
   });
 
   describe('header forms', () => {
-    const sig = hmacHex(SECRET, `${T}.${BODY}`);
+    const signature = headers[WEBHOOK_SIGNATURE_HEADER] ?? '';
 
     it.each([
-      ['undefined', undefined, 'missing_header'],
-      ['null', null, 'missing_header'],
-      ['empty', '', 'missing_header'],
-      ['blank', '   ', 'missing_header'],
-      ['garbage', 'garbage', 'malformed_header'],
-      ['no timestamp', `v1=${sig}`, 'malformed_header'],
-      ['no signature', `t=${T}`, 'malformed_header'],
-      ['only another scheme', `t=${T},v0=${sig}`, 'malformed_header'],
-      ['timestamp not digits', `t=abc,v1=${sig}`, 'malformed_header'],
-      ['negative timestamp', `t=-1,v1=${sig}`, 'malformed_header'],
-      ['milliseconds timestamp', `t=${T}000,v1=${sig}`, 'malformed_header'],
-      ['two timestamps', `t=${T},t=${T + 1},v1=${sig}`, 'malformed_header'],
-      ['short signature', `t=${T},v1=${sig.slice(2)}`, 'malformed_header'],
-      ['non-hex signature', `t=${T},v1=${'z'.repeat(64)}`, 'malformed_header'],
-      ['empty key', `=${T},v1=${sig}`, 'malformed_header'],
-    ])('%s → %s', (_name, value, code) => {
+      ['no webhook-id', { [WEBHOOK_ID_HEADER]: undefined }, /The webhook-id header is missing/],
+      ['an empty webhook-timestamp', { [WEBHOOK_TIMESTAMP_HEADER]: '' }, /webhook-timestamp/],
+      ['a blank webhook-signature', { [WEBHOOK_SIGNATURE_HEADER]: '  ' }, /webhook-signature/],
+    ])('%s → missing_header', (_name, change, reason) => {
       // Act
-      const result = verifyWebhook({ secret: SECRET, header: value, body: BODY, now: T * 1000 });
+      const result = verifyWebhook({
+        secret: SECRET,
+        headers: { ...headers, ...change },
+        body: BODY,
+        now,
+      });
 
       // Assess
-      expect(result).toMatchObject({ ok: false, code });
-      expect(result.ok ? '' : result.reason).toMatch(/eventjobs-signature/);
+      expect(result).toMatchObject({ ok: false, code: 'missing_header' });
+      expect(result.ok ? '' : result.reason).toMatch(reason);
     });
 
-    it('tolerates spaces, upper-case hex, unknown schemes and a header repeated as an array', () => {
+    it('names every missing header at once', () => {
+      // Act & Assess
+      expect(verifyWebhook({ secret: SECRET, headers: {}, body: BODY, now })).toEqual({
+        ok: false,
+        code: 'missing_header',
+        reason: 'The webhook-id, webhook-timestamp, webhook-signature headers are missing.',
+      });
+    });
+
+    it.each([
+      ['timestamp not digits', { [WEBHOOK_TIMESTAMP_HEADER]: 'abc' }, /webhook-timestamp/],
+      ['negative timestamp', { [WEBHOOK_TIMESTAMP_HEADER]: '-1' }, /webhook-timestamp/],
+      ['milliseconds timestamp', { [WEBHOOK_TIMESTAMP_HEADER]: `${T}000` }, /not Unix seconds/],
+      ['garbage signature', { [WEBHOOK_SIGNATURE_HEADER]: 'garbage' }, /<version>,<signature>/],
+      ['the old t=,v1= form', { [WEBHOOK_SIGNATURE_HEADER]: `t=${T},v1=ab` }, /no v1/],
+      ['short signature', { [WEBHOOK_SIGNATURE_HEADER]: signature.slice(0, -4) }, /base64 of 32/],
+      ['only another scheme', { [WEBHOOK_SIGNATURE_HEADER]: `v1a,${'A'.repeat(86)}==` }, /no v1/],
+    ])('%s → malformed_header', (_name, change, reason) => {
+      // Act
+      const result = verifyWebhook({
+        secret: SECRET,
+        headers: { ...headers, ...change },
+        body: BODY,
+        now,
+      });
+
+      // Assess
+      expect(result).toMatchObject({ ok: false, code: 'malformed_header' });
+      expect(result.ok ? '' : result.reason).toMatch(reason);
+    });
+
+    it('tolerates extra spaces, unknown schemes and a signature header repeated as an array', () => {
       // Prepare
       const forms = [
-        ` t=${T} , v1=${sig} `,
-        `t=${T},v1=${sig.toUpperCase()}`,
-        `t=${T},v0=abc,v1=${sig},v2=future`,
-        [`t=${T}`, `v1=${sig}`],
+        ` ${signature}  `,
+        `v1a,${'A'.repeat(86)}== ${signature} v2,future`,
+        [`v1,${'A'.repeat(43)}=`, signature],
       ];
 
       // Act & Assess
       for (const value of forms) {
-        expect(verifyWebhook({ secret: SECRET, header: value, body: BODY, now: T * 1000 })).toEqual(
-          { ok: true, timestamp: T },
-        );
+        expect(
+          verifyWebhook({
+            secret: SECRET,
+            headers: { ...headers, [WEBHOOK_SIGNATURE_HEADER]: value },
+            body: BODY,
+            now,
+          }),
+        ).toEqual({ ok: true, id: ID, timestamp: T });
       }
     });
   });
@@ -298,6 +528,10 @@ interface Received {
   readonly headers: IncomingHttpHeaders;
   readonly body: Buffer;
   readonly verified: VerifyWebhookResult;
+  /** What the standardwebhooks package's `Webhook.verify` made of it: the body, or its error. */
+  readonly packageVerified:
+    | { readonly ok: true; readonly payload: unknown }
+    | { readonly ok: false; readonly error: string };
   readonly remoteAddress: string | undefined;
 }
 
@@ -322,9 +556,10 @@ afterEach(async () => {
 });
 
 /**
- * A webhook receiver on 127.0.0.1 that verifies each delivery's signature
- * over the raw bytes it received, records it, and answers with `reply` (which
- * is told the request's index, from 0).
+ * A webhook receiver on 127.0.0.1 that verifies each delivery over the raw
+ * bytes it received, with `verifyWebhook` and with the standardwebhooks
+ * package, records it, and answers with `reply` (which is told the request's
+ * index, from 0).
  */
 async function startReceiver(
   reply: (response: ServerResponse, index: number) => void,
@@ -335,15 +570,12 @@ async function startReceiver(
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
       const body = Buffer.concat(chunks);
-      const verified = verifyWebhook({
-        secret: SECRET,
-        header: request.headers[SIGNATURE_HEADER],
-        body,
-      });
+      const verified = verifyWebhook({ secret: SECRET, headers: request.headers, body });
       received.push({
         headers: request.headers,
         body,
         verified,
+        packageVerified: verifyWithPackage(request.headers, body),
         remoteAddress: request.socket.remoteAddress,
       });
       reply(response, received.length - 1);
@@ -353,6 +585,20 @@ async function startReceiver(
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return { port, url: `http://127.0.0.1:${port}/hooks/eventjobs?tenant=a`, received };
+}
+
+function verifyWithPackage(
+  headers: IncomingHttpHeaders,
+  body: Buffer,
+): Received['packageVerified'] {
+  try {
+    return {
+      ok: true,
+      payload: new Webhook(SECRET).verify(body, headers as Record<string, string>),
+    };
+  } catch (error) {
+    return { ok: false, error: (error as Error).message };
+  }
 }
 
 function answer(status: number, headers: Record<string, string> = {}) {
@@ -379,7 +625,7 @@ function fast(sleeps: number[] = []) {
 }
 
 describe('deliverWebhook', () => {
-  it('delivers a signed POST that the receiver verifies', async () => {
+  it('delivers a signed POST that the receiver verifies, with verifyWebhook and with the standardwebhooks package', async () => {
     // Prepare
     const receiver = await startReceiver(answer(204));
 
@@ -399,12 +645,13 @@ describe('deliverWebhook', () => {
     );
     expect(receiver.received).toHaveLength(1);
     const [delivery] = receiver.received;
-    expect(delivery?.verified.ok).toBe(true);
+    expect(delivery?.verified).toMatchObject({ ok: true, id: 'dlv-42' });
+    expect(delivery?.packageVerified).toEqual({ ok: true, payload: JSON.parse(BODY) });
     expect(delivery?.body.toString('utf8')).toBe(BODY);
     expect(delivery?.headers).toMatchObject({
       'content-type': 'application/json',
       'user-agent': 'eventjobs-webhook/1',
-      [DELIVERY_HEADER]: 'dlv-42',
+      [WEBHOOK_ID_HEADER]: 'dlv-42',
       host: `127.0.0.1:${receiver.port}`,
       'content-length': String(Buffer.byteLength(BODY)),
     });
@@ -423,7 +670,11 @@ describe('deliverWebhook', () => {
     // Assess
     expect(result).toMatchObject({ delivered: true, attempts: 2, status: 200 });
     expect(receiver.received.map((r) => r.verified.ok)).toEqual([true, true]);
-    expect(receiver.received.map((r) => r.headers[DELIVERY_HEADER])).toEqual(['dlv-42', 'dlv-42']);
+    expect(receiver.received.map((r) => r.packageVerified.ok)).toEqual([true, true]);
+    expect(receiver.received.map((r) => r.headers[WEBHOOK_ID_HEADER])).toEqual([
+      'dlv-42',
+      'dlv-42',
+    ]);
     expect(sleeps).toEqual([2]); // 0.5 × min(20, 5 × 2⁰), floored
   });
 
@@ -443,9 +694,7 @@ describe('deliverWebhook', () => {
 
     // Assess
     expect(result).toMatchObject({ delivered: true, attempts: 3 });
-    const stamps = receiver.received.map((r) =>
-      Number(/t=(\d+)/.exec(String(r.headers[SIGNATURE_HEADER]))?.[1]),
-    );
+    const stamps = receiver.received.map((r) => Number(r.headers[WEBHOOK_TIMESTAMP_HEADER]));
     expect(stamps).toHaveLength(3);
     expect(stamps[0]).toBeGreaterThan(T);
     expect(stamps[1]).toBeGreaterThan(stamps[0] ?? Infinity);
@@ -453,7 +702,7 @@ describe('deliverWebhook', () => {
     receiver.received.forEach((r, i) => {
       const verified = verifyWebhook({
         secret: SECRET,
-        header: r.headers[SIGNATURE_HEADER],
+        headers: r.headers,
         body: r.body,
         now: (stamps[i] ?? 0) * 1000,
       });
@@ -639,6 +888,18 @@ describe('deliverWebhook', () => {
     await expect(
       deliverWebhook({ url: 'https://example.com', ...fast(), attempts: 0 }),
     ).rejects.toThrow(RangeError);
+  });
+
+  it('refuses a secret that is not a Standard Webhooks secret before any request', async () => {
+    // Prepare
+    const receiver = await startReceiver(answer(200));
+
+    // Act
+    const result = deliverWebhook({ url: receiver.url, ...fast(), secret: 'p@ssw0rd!' });
+
+    // Assess
+    await expect(result).rejects.toThrow(WebhookSecretError);
+    expect(receiver.received).toHaveLength(0);
   });
 
   describe('DNS pinning', () => {

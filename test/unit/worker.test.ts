@@ -26,12 +26,14 @@ import {
 } from '../../functions/shared/event-schemas';
 import type { WorkerPayload } from '../../functions/shared/events';
 import { getJobType } from '../../functions/shared/job-registry';
+import { createJobMetrics } from '../../functions/shared/metrics';
 import type { ActiveJob } from '../../functions/shared/model';
 import { JobStore } from '../../functions/shared/store';
 import { EventDeliveryError } from '../../functions/worker/errors';
 import { backoffMs, runWorker, type WorkerDeps } from '../../functions/worker/service';
 import { activeItem, activeJob, USER_ARN } from './helpers/api-event';
 import { lambdaContext } from './helpers/lambda-context';
+import { capturePowertoolsOutput, type PowertoolsOutput } from './helpers/powertools-output';
 
 const ddb = mockClient(DynamoDBClient);
 const eventBridge = mockClient(EventBridgeClient);
@@ -1181,5 +1183,87 @@ describe('worker: lifecycle events', () => {
 
     // Assess
     expect(result).toEqual({ status: 'reported', detailType: 'Job Completed' });
+  });
+});
+
+describe('worker: metrics and log keys', () => {
+  let output: PowertoolsOutput;
+
+  beforeEach(() => {
+    output = capturePowertoolsOutput();
+  });
+
+  it("records the run's queue wait, from its creation to the worker's start", async () => {
+    // Prepare: created at 09:59:59, started at 10:00:00
+    const metrics = createJobMetrics();
+
+    // Act
+    await runWorker(payload(), lambdaContext(), deps({ metrics }));
+    metrics.publish();
+
+    // Assess
+    expect(output.emf()).toEqual([
+      {
+        _aws: {
+          Timestamp: expect.any(Number),
+          CloudWatchMetrics: [
+            {
+              Namespace: 'eventjobs',
+              Dimensions: [['type']],
+              Metrics: [{ Name: 'QueueWait', Unit: 'Milliseconds' }],
+            },
+          ],
+        },
+        type: 'echo',
+        QueueWait: 1000,
+      },
+    ]);
+  });
+
+  it('records no queue wait for a later attempt of a run that had started', async () => {
+    // Prepare: an earlier invocation started the run and died
+    stored = activeJob({
+      runId: RUN_ID,
+      createdAt: '2026-01-05T09:59:59.000Z',
+      startedAt: '2026-01-05T09:59:59.500Z',
+      attempt: 1,
+    });
+    const metrics = createJobMetrics();
+
+    // Act
+    await runWorker(payload(), lambdaContext(), deps({ metrics }));
+    metrics.publish();
+
+    // Assess
+    expect(sentEvent().entry?.DetailType).toBe('Job Completed');
+    expect(output.emf()).toEqual([]);
+  });
+
+  it('publishes per invocation and logs with the function, the run and the request id', async () => {
+    // Prepare: the handler's own clock, at the run's start
+    vi.useFakeTimers({ toFake: ['Date'], now: START });
+    vi.stubEnv('JOBS_TABLE_NAME', 'jobs-from-env');
+    vi.stubEnv('EVENT_BUS_NAME', 'bus-from-env');
+    vi.resetModules();
+    const { handler } = await import('../../functions/worker/handler');
+    const context = lambdaContext();
+
+    // Act
+    await handler(payload(), context);
+
+    // Assess
+    expect(output.emf()).toEqual([expect.objectContaining({ type: 'echo', QueueWait: 1000 })]);
+    const logs = output.logs();
+    expect(logs.map((line) => line.message)).toEqual(['Run started', 'Run ended']);
+    for (const line of logs) {
+      expect(line).toMatchObject({
+        service: 'eventjobs',
+        function: 'worker',
+        function_request_id: context.awsRequestId,
+        owner: USER_ARN,
+        jobName: 'nightly-report',
+        runId: RUN_ID,
+      });
+    }
   });
 });

@@ -5,10 +5,10 @@
  * route's response.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { APIGatewayProxyResultV2 } from 'aws-lambda';
+import type { APIGatewayProxyResultV2, Context } from 'aws-lambda';
 import { EnvVar, requireEnv } from '../../shared/config';
 import { ForbiddenError } from '../../shared/errors';
-import { describeError, log } from '../../shared/log';
+import { describeError, log, withLogContext } from '../../shared/log';
 import { JobStore } from '../../shared/store';
 import { createConnectionsApi } from '../connections';
 import { connectionOwner, type WebSocketEvent } from '../identity';
@@ -27,9 +27,11 @@ const deps: ConnectionDeps = {
   now: () => new Date(),
 };
 
-export async function handler(event: WebSocketEvent): Promise<APIGatewayProxyResultV2> {
-  return route(event, deps);
-}
+export const handler = withLogContext(
+  'stream-connection',
+  async (event: WebSocketEvent, _context?: Context): Promise<APIGatewayProxyResultV2> =>
+    route(event, deps),
+);
 
 /** Dispatches one WebSocket request by its route key. */
 export async function route(

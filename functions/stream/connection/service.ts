@@ -11,6 +11,7 @@
 import { describeError, log } from '../../shared/log';
 import type { JobStore } from '../../shared/store';
 import { jobPartitionKey } from '../../shared/table';
+import { validate } from '../../shared/validate';
 import type { ConnectionsApi } from '../connections';
 import { GoneConnectionError, StreamRequestError } from '../errors';
 import {
@@ -206,7 +207,7 @@ function parseRequest(body: string | undefined): string {
       },
     );
   }
-  const parsed = subscribeRequestSchema.safeParse(json);
+  const parsed = validate(subscribeRequestSchema, json);
   if (!parsed.success) {
     throw new StreamRequestError(
       StreamErrorCode.BadRequest,

@@ -3,8 +3,9 @@
  * the bus. Logs each event for late subscribers and pushes it to live ones.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { EventBridgeEvent } from 'aws-lambda';
+import type { Context, EventBridgeEvent } from 'aws-lambda';
 import { Defaults, EnvVar, intEnv, requireEnv } from '../../shared/config';
+import { withLogContext } from '../../shared/log';
 import { createConnectionsApi } from '../connections';
 import { StreamStore } from '../store';
 import { type RecorderDeps, type RecordResult, recordEvent } from './service';
@@ -19,6 +20,8 @@ const deps: RecorderDeps = {
   now: () => new Date(),
 };
 
-export async function handler(event: EventBridgeEvent<string, unknown>): Promise<RecordResult> {
-  return recordEvent(event, deps);
-}
+export const handler = withLogContext(
+  'stream-recorder',
+  async (event: EventBridgeEvent<string, unknown>, _context?: Context): Promise<RecordResult> =>
+    recordEvent(event, deps),
+);

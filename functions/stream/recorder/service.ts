@@ -9,9 +9,9 @@
  * possible and clients drop them by event id.
  */
 import { MalformedEventError } from '../../shared/errors';
-import { describeError, log } from '../../shared/log';
-import { describeIssues } from '../../shared/schema';
+import { appendJobKeys, describeError, log } from '../../shared/log';
 import { jobPartitionKey } from '../../shared/table';
+import { describeIssues, validate } from '../../shared/validate';
 import type { ConnectionsApi } from '../connections';
 import { DeliveryError, GoneConnectionError } from '../errors';
 import { eventMessage, isTerminal, type JobEvent, jobEventSchema } from '../messages';
@@ -39,7 +39,7 @@ export interface RecordResult {
 
 /** Records one lifecycle event and sends it to the run's subscribers. */
 export async function recordEvent(input: unknown, deps: RecorderDeps): Promise<RecordResult> {
-  const parsed = jobEventSchema.safeParse(input);
+  const parsed = validate(jobEventSchema, input);
   if (!parsed.success) {
     // Thrown, so that after Lambda's retries the event lands in the dead-letter queue.
     throw new MalformedEventError(
@@ -51,6 +51,7 @@ export async function recordEvent(input: unknown, deps: RecorderDeps): Promise<R
   }
   const event = parsed.data;
   const { owner, jobName, runId } = event.detail;
+  appendJobKeys({ owner, jobName, runId });
   const nowSeconds = Math.floor(deps.now().getTime() / 1000);
 
   await deps.store.putEvent(event, nowSeconds + deps.retentionSeconds);
