@@ -202,14 +202,15 @@ async function main(argv: string[]): Promise<number> {
   const log = (line: string) => process.stdout.write(`${line}\n`);
   log(`Function bundles: size and median init of ${runs} fresh imports (node ${process.version})`);
   const figures = await benchBundles({ runs, log });
-  const target = { maxBytes: 350 * 1024, maxInitMs: 100 };
+  // Issue 17: each function at most 500 KB with a median cold init of at most 150 ms.
+  const target = { maxBytes: 500 * 1024, maxInitMs: 150 };
   const over = figures.filter(
     (f) => f.shippedBytes > target.maxBytes || f.shippedInitMs > target.maxInitMs,
   );
   log(
     over.length === 0
-      ? 'Every shipped bundle meets the target (at most 350 KB, median init at most 100 ms).'
-      : `Over the target (350 KB, 100 ms): ${over.map((f) => f.name).join(', ')}`,
+      ? 'Every shipped bundle meets the target (at most 500 KB, median init at most 150 ms).'
+      : `Over the target (500 KB, 150 ms): ${over.map((f) => f.name).join(', ')}`,
   );
   writeResults('bundles', { target, functions: figures });
   log(`Written to ${RESULTS}`);
