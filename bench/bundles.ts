@@ -17,7 +17,8 @@ import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:f
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
-import { EnvVar } from '../functions/shared/config';
+import { isEntryPoint, runMain } from '../cli/run-main';
+import { EnvVar } from '../core/config';
 import { BUNDLE_METADATA_KEY, handlerEntry } from '../infra/bundling';
 import { synthesize } from '../local/freshness';
 
@@ -217,16 +218,4 @@ async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  main(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (error: unknown) => {
-      process.stderr.write(
-        `${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-      );
-      process.exitCode = 1;
-    },
-  );
-}
+if (isEntryPoint(import.meta)) void runMain(main);

@@ -10,8 +10,8 @@
  *   calls per calling function, and can capture request bodies to replay.
  */
 import { readFileSync } from 'node:fs';
-import { type RunningLocalCloud, startLocalCloud } from '../local/cloud';
 import type { AwsRequest, AwsResponse } from '../local/contracts';
+import { type RunningLocalCloud, startLocalCloud } from '../src/local';
 import type {
   CpuFigures,
   HostInfo,

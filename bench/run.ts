@@ -15,6 +15,7 @@ import { writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { runMain } from '../cli/run-main';
 import { synthesize } from '../local/freshness';
 import { BENCH_CONTEXT, type BundleFigures, benchBundles } from './bundles';
 import { benchClient } from './client';
@@ -220,14 +221,4 @@ async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    process.stderr.write(
-      `${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-    );
-    process.exitCode = 1;
-  },
-);
+void runMain(main);

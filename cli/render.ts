@@ -6,7 +6,7 @@
  */
 
 import type { JobEvent } from '../client/events';
-import type { JobSummary, JobView } from '../functions/shared/model';
+import type { JobSummary, JobView } from '../core/model';
 
 /** Where output goes; `process.stdout` fits. */
 export interface Writer {

@@ -4,8 +4,8 @@
  * made before `npm start` has run) and kept once it resolved.
  */
 import { readFileSync } from 'node:fs';
-import type { JobSummary, JobView } from '../functions/shared/model';
-import { isAlive as processIsAlive } from '../local/state-file';
+import type { JobSummary, JobView } from '../core/model';
+import { isAlive as processIsAlive } from '../devserver/state-file';
 import { type Credentials, type CredentialsProvider, credentialsSource } from './credentials';
 import {
   ClientOptionError,

@@ -4,7 +4,7 @@
  * loaded with a dynamic `import()` on first use, so that a client of the
  * local cloud (and the CLI's start-up) never pays for it.
  */
-import type { SigV4Credentials } from '../local/sigv4';
+import type { SigV4Credentials } from '../functions/shared/signer';
 import { UnreachableError } from './errors';
 
 /** AWS credentials; `expiration` (temporary ones) tells the client when to fetch new ones. */

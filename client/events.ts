@@ -13,7 +13,7 @@ import type {
   JobProgressDetail,
   JobStartedDetail,
   JobTimedOutDetail,
-} from '../functions/shared/events';
+} from '../core/events';
 import { EventStreamEndedError, UnreachableError, UnreadableEventError } from './errors';
 
 /** The `detail` of each lifecycle event. */

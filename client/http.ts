@@ -3,7 +3,7 @@
  * included), JSON in and out, and the API's error body turned into an
  * `ApiError` (a `JobNotFoundError` for 404) with a hint.
  */
-import { signRequest, uriEncode } from '../local/sigv4';
+import { signRequest, uriEncode } from '../functions/shared/signer';
 import { ApiError, type ApiErrorDetail, JobNotFoundError, UnreachableError } from './errors';
 import { DEFAULT_OPTION_NAMES, type OptionNames, type Target } from './target';
 

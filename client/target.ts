@@ -5,8 +5,8 @@
  */
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import type { SigV4Credentials } from '../local/sigv4';
-import { type LocalCloudState, STATE_FILE } from '../local/state-file';
+import { type LocalCloudState, STATE_FILE } from '../devserver/state-file';
+import type { SigV4Credentials } from '../functions/shared/signer';
 import { type Credentials, type CredentialsProvider, credentialsSource } from './credentials';
 import { ClientOptionError, UnreachableError } from './errors';
 

@@ -4,7 +4,7 @@
  * re-exported so that callers import everything from the client; the request
  * and answer shapes of each route are declared here.
  */
-import type { JobStatus, JobSummary } from '../functions/shared/model';
+import type { JobStatus, JobSummary } from '../core/model';
 
 export type {
   AttemptError,
@@ -16,16 +16,16 @@ export type {
   JobProgressDetail,
   JobStartedDetail,
   JobTimedOutDetail,
-} from '../functions/shared/events';
-export { JobEventType } from '../functions/shared/events';
+} from '../core/events';
+export { JobEventType } from '../core/events';
 export type {
   JobProgress,
   JobSummary,
   JobView,
   TerminalStatus,
   WebhookDelivery,
-} from '../functions/shared/model';
-export { JobStatus } from '../functions/shared/model';
+} from '../core/model';
+export { JobStatus } from '../core/model';
 
 /** The body of `POST /jobs`. */
 export interface StartJobRequest<Input = unknown> {

@@ -4,7 +4,7 @@
  * per event. Only a deployed stack needs it, so the client loads this module
  * with a dynamic `import()`.
  */
-import { presignUrl } from '../local/sigv4';
+import { presignUrl } from '../functions/shared/signer';
 import { ApiError, JobNotFoundError, UnreachableError } from './errors';
 import { badEvent, type EventSourceFn, type StreamItem, toJobEvent } from './events';
 import type { OptionNames, Target } from './target';

@@ -1,8 +1,9 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { paint, styleFor } from '../cli/render';
-import { type RunningLocalCloud, startLocalCloud } from '../local/cloud';
+import { runMain } from '../cli/run-main';
 import { isStale, synthesize } from '../local/freshness';
+import { type RunningLocalCloud, startLocalCloud } from '../src/local';
 import { runScenario, type ScenarioResult } from './scenario';
 import { allAsExpected, formatSummary } from './summary';
 
@@ -172,14 +173,4 @@ function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    process.stderr.write(
-      `${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-    );
-    process.exitCode = 1;
-  },
-);
+void runMain(main);

@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
+import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
@@ -8,32 +8,24 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { EventBridgeDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { Defaults, EnvVar } from '../functions/shared/config';
+import { EnvVar } from '../core/config';
 import {
   EVENT_SOURCE,
   JOB_OUTCOME_EVENT_TYPES,
   LAMBDA_DESTINATION_SOURCE,
   LambdaDestinationType,
-} from '../functions/shared/events';
-import { JobsTable } from '../functions/shared/table';
-import { resolveEntry } from './bundling';
+} from '../core/events';
+import { JobsTable } from '../core/table';
 import { JobEventStream } from './job-stream';
-import { checkJobTypesModule } from './job-types';
 import { acknowledge, allow, createFunction, type EventJobsFunctionSpec } from './lambda-function';
+import { type ResolvedProps, resolveProps } from './validate-async-jobs-props';
 
-/** The largest a DynamoDB item may be is 400 KB; keep 20 KB for keys, status and timestamps. */
-const MAX_ITEM_PAYLOAD_BYTES = 380 * 1024;
-/** EventBridge accepts entries up to 1 MB since 2026 (AWS-FACTS); never promise more. */
-const MAX_EVENT_BYTES_LIMIT = 1024 * 1024;
-/** An HTTP API waits at most 30 s for its integration; a longer Lambda timeout only costs money. */
-const MAX_API_FUNCTION_TIMEOUT = Duration.seconds(30);
-const MAX_LAMBDA_TIMEOUT = Duration.minutes(15);
 /** How long past a run's deadline the sweeper waits for the worker to report it first. */
 const SWEEP_GRACE_SECONDS = 30;
 
@@ -269,21 +261,103 @@ export class AsyncJobs extends Construct {
   /** One alarm per dead-letter queue, in alarm while the queue holds any message. */
   public readonly deadLetterAlarms: readonly cloudwatch.Alarm[];
 
+  /** The props with their defaults applied; the builders read their settings here. */
+  readonly #config: ResolvedProps;
+
   constructor(scope: Construct, id: string, props: AsyncJobsProps) {
     super(scope, id);
-    const config = resolveProps(props);
+    this.#config = resolveProps(props);
 
-    this.table = new dynamodb.Table(this, 'JobsTable', {
+    // The builders run in the order their resources appear in the template, and
+    // each reads what the ones before it created: reordering them changes the
+    // template (resource and policy statement order) even where no ID changes.
+    this.table = this.#createTable();
+    const bus = this.#createBusAndDeadLetterQueues();
+    this.eventBus = bus.eventBus;
+    this.ruleDeadLetterQueue = bus.ruleDeadLetterQueue;
+    this.completionDeadLetterQueue = bus.completionDeadLetterQueue;
+    this.deadLetterQueues = [this.ruleDeadLetterQueue, this.completionDeadLetterQueue];
+
+    this.workerFunction = this.#createWorker();
+    const apiFunctions = this.#createApiFunctions();
+    this.startJobFunction = apiFunctions.startJob;
+    this.getJobFunction = apiFunctions.getJob;
+    this.listJobsFunction = apiFunctions.listJobs;
+    this.cancelJobFunction = apiFunctions.cancelJob;
+    this.stream = this.#createStream();
+
+    this.webhookSecret = this.#createWebhookSecret();
+    this.completionFunction = this.#createCompletion();
+    const completionRules = this.#createCompletionRules();
+    this.outcomeRule = completionRules.outcomeRule;
+    this.workerFailureRule = completionRules.workerFailureRule;
+
+    const sweeper = this.#createSweeper();
+    this.sweeperFunction = sweeper.sweeperFunction;
+    this.sweepRule = sweeper.sweepRule;
+    this.deadLetterAlarms = this.#createDeadLetterAlarms();
+
+    const http = this.#createHttpApi();
+    this.accessLogGroup = http.accessLogGroup;
+    this.api = http.api;
+    this.stage = http.stage;
+    this.apiUrl = this.stage.url;
+  }
+
+  /** The functions that run the app's job code: the worker (`run`) and completion (`onComplete`). */
+  public get jobRunners(): readonly lambda.Function[] {
+    return [this.workerFunction, this.completionFunction];
+  }
+
+  /**
+   * Gives the job code what it needs: calls `grant` with each function that
+   * runs it, e.g. `jobs.grantToJobs((fn) => bucket.grantRead(fn))`.
+   */
+  public grantToJobs(grant: (grantee: iam.IGrantable) => unknown): void {
+    for (const fn of this.jobRunners) grant(fn);
+  }
+
+  /** Adds a statement to the roles of the functions that run job code. */
+  public addToJobPolicy(statement: iam.PolicyStatement): void {
+    for (const fn of this.jobRunners) fn.addToRolePolicy(statement);
+  }
+
+  /**
+   * Lets `grantee` call every route of the API (`execute-api:Invoke` on `/jobs` and `/jobs/*`).
+   */
+  public grantInvokeApi(grantee: iam.IGrantable): iam.Grant {
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['execute-api:Invoke'],
+      resourceArns: [
+        this.api.arnForExecuteApi('*', '/jobs', this.stage.stageName),
+        this.api.arnForExecuteApi('*', '/jobs/*', this.stage.stageName),
+      ],
+    });
+  }
+
+  /** Builds one of the construct's own functions alike (see `createFunction`). */
+  #createFunction(spec: FunctionSpec): lambda.Function {
+    return createFunction(this, this.#config, spec);
+  }
+
+  /** What every function that reads or writes the jobs table needs to find it. */
+  get #tableEnvironment(): Record<string, string> {
+    return { [EnvVar.TableName]: this.table.tableName };
+  }
+
+  #createTable(): dynamodb.Table {
+    const table = new dynamodb.Table(this, 'JobsTable', {
       partitionKey: { name: JobsTable.partitionKey, type: dynamodb.AttributeType.STRING },
       sortKey: { name: JobsTable.sortKey, type: dynamodb.AttributeType.STRING },
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       timeToLiveAttribute: JobsTable.ttlAttribute,
       encryption: dynamodb.TableEncryption.AWS_MANAGED,
-      removalPolicy: config.removalPolicy,
+      removalPolicy: this.#config.removalPolicy,
     });
     for (const index of [JobsTable.byOwner, JobsTable.byOwnerStatus]) {
-      this.table.addGlobalSecondaryIndex({
+      table.addGlobalSecondaryIndex({
         indexName: index.indexName,
         partitionKey: { name: index.partitionKey, type: dynamodb.AttributeType.STRING },
         sortKey: { name: index.sortKey, type: dynamodb.AttributeType.STRING },
@@ -292,30 +366,32 @@ export class AsyncJobs extends Construct {
       });
     }
     // Sparse: only active records have its keys, so the sweeper reads running jobs only.
-    this.table.addGlobalSecondaryIndex({
+    table.addGlobalSecondaryIndex({
       indexName: JobsTable.byActive.indexName,
       partitionKey: { name: JobsTable.byActive.partitionKey, type: dynamodb.AttributeType.STRING },
       sortKey: { name: JobsTable.byActive.sortKey, type: dynamodb.AttributeType.STRING },
       projectionType: dynamodb.ProjectionType.INCLUDE,
       nonKeyAttributes: [...JobsTable.activeProjectedAttributes],
     });
-    const tableArn = this.table.tableArn;
-    const indexArns = [JobsTable.byOwner, JobsTable.byOwnerStatus].map(
-      (index) => `${tableArn}/index/${index.indexName}`,
-    );
+    return table;
+  }
 
-    this.eventBus = new events.EventBus(this, 'EventBus', {
-      description: 'eventjobs: job outcome events and worker failure records',
-    });
+  #createBusAndDeadLetterQueues(): Pick<
+    AsyncJobs,
+    'eventBus' | 'ruleDeadLetterQueue' | 'completionDeadLetterQueue'
+  > {
+    return {
+      eventBus: new events.EventBus(this, 'EventBus', {
+        description: 'eventjobs: job outcome events and worker failure records',
+      }),
+      ruleDeadLetterQueue: deadLetterQueue(this, 'RuleDeadLetterQueue'),
+      completionDeadLetterQueue: deadLetterQueue(this, 'CompletionDeadLetterQueue'),
+    };
+  }
 
-    this.ruleDeadLetterQueue = deadLetterQueue(this, 'RuleDeadLetterQueue');
-    this.completionDeadLetterQueue = deadLetterQueue(this, 'CompletionDeadLetterQueue');
-    this.deadLetterQueues = [this.ruleDeadLetterQueue, this.completionDeadLetterQueue];
-
-    const tableEnv = { [EnvVar.TableName]: this.table.tableName };
-    const factory = new FunctionFactory(this, config);
-
-    this.workerFunction = factory.create({
+  #createWorker(): lambda.Function {
+    const config = this.#config;
+    const worker = this.#createFunction({
       id: 'Worker',
       dir: 'worker',
       jobTypesEntry: config.jobTypesEntry,
@@ -324,7 +400,7 @@ export class AsyncJobs extends Construct {
       timeout: config.workerTimeout,
       environment: {
         ...config.jobEnvironment,
-        ...tableEnv,
+        ...this.#tableEnvironment,
         [EnvVar.EventBusName]: this.eventBus.eventBusName,
         [EnvVar.MaxEventBytes]: String(config.maxEventBytes),
         // The worker sizes a job's result to what is left of the item next to its input.
@@ -334,7 +410,7 @@ export class AsyncJobs extends Construct {
       },
       statements: [
         // GetItem: the worker checks that its run is still the active one before starting.
-        allow(['dynamodb:GetItem', 'dynamodb:UpdateItem'], [tableArn]),
+        allow(['dynamodb:GetItem', 'dynamodb:UpdateItem'], [this.table.tableArn]),
         allow(['events:PutEvents'], [this.eventBus.eventBusArn]),
       ],
       options: {
@@ -350,68 +426,68 @@ export class AsyncJobs extends Construct {
       },
     });
     acknowledge(
-      this.workerFunction,
+      worker,
       'Serverless-LambdaDLQ',
       'The worker has an OnFailure destination (the event bus) instead of a DeadLetterConfig: ' +
         'its failure record carries the error and is routed to the completion function, which ' +
         'records the job as FAILED. A DLQ as well would only hold a second, unprocessed copy.',
     );
+    return worker;
+  }
 
-    this.startJobFunction = factory.create({
-      id: 'StartJob',
-      dir: 'start-job',
-      jobTypesEntry: config.jobTypesEntry,
-      description: 'eventjobs: POST /jobs - records a job and invokes the worker asynchronously',
+  /** The four functions behind the HTTP API's routes. */
+  #createApiFunctions(): Record<'startJob' | 'getJob' | 'listJobs' | 'cancelJob', lambda.Function> {
+    const config = this.#config;
+    const tableArn = this.table.tableArn;
+    const indexArns = [JobsTable.byOwner, JobsTable.byOwnerStatus].map(
+      (index) => `${tableArn}/index/${index.indexName}`,
+    );
+    const shared = {
       memorySize: config.apiFunctionMemorySize,
       timeout: config.apiFunctionTimeout,
-      environment: {
-        ...tableEnv,
-        [EnvVar.WorkerFunctionName]: this.workerFunction.functionName,
-        [EnvVar.MaxInputBytes]: String(config.maxInputBytes),
-        [EnvVar.WorkerTimeoutSeconds]: String(config.workerTimeout.toSeconds()),
-      },
-      statements: [
-        allow(['dynamodb:PutItem', 'dynamodb:DeleteItem'], [tableArn]),
-        allow(['lambda:InvokeFunction'], [this.workerFunction.functionArn]),
-      ],
-    });
-
-    this.getJobFunction = factory.create({
-      id: 'GetJob',
-      dir: 'get-job',
-      description: 'eventjobs: GET /jobs/{name} - the active job, else its latest outcome',
-      memorySize: config.apiFunctionMemorySize,
-      timeout: config.apiFunctionTimeout,
-      environment: tableEnv,
-      statements: [allow(['dynamodb:GetItem', 'dynamodb:Query'], [tableArn])],
-    });
-
-    this.listJobsFunction = factory.create({
-      id: 'ListJobs',
-      dir: 'list-jobs',
-      description: "eventjobs: GET /jobs - lists the caller's jobs, optionally by status",
-      memorySize: config.apiFunctionMemorySize,
-      timeout: config.apiFunctionTimeout,
-      environment: tableEnv,
-      statements: [allow(['dynamodb:Query'], indexArns)],
-    });
-
-    this.cancelJobFunction = factory.create({
-      id: 'CancelJob',
-      dir: 'cancel-job',
-      description: 'eventjobs: DELETE /jobs/{name} - requests cancellation of a running job',
-      memorySize: config.apiFunctionMemorySize,
-      timeout: config.apiFunctionTimeout,
-      environment: tableEnv,
-      statements: [allow(['dynamodb:UpdateItem', 'dynamodb:Query'], [tableArn])],
-    });
-
-    for (const fn of [
-      this.startJobFunction,
-      this.getJobFunction,
-      this.listJobsFunction,
-      this.cancelJobFunction,
-    ]) {
+      environment: this.#tableEnvironment,
+    };
+    const functions = {
+      startJob: this.#createFunction({
+        id: 'StartJob',
+        dir: 'start-job',
+        jobTypesEntry: config.jobTypesEntry,
+        description: 'eventjobs: POST /jobs - records a job and invokes the worker asynchronously',
+        ...shared,
+        environment: {
+          ...this.#tableEnvironment,
+          [EnvVar.WorkerFunctionName]: this.workerFunction.functionName,
+          [EnvVar.MaxInputBytes]: String(config.maxInputBytes),
+          [EnvVar.WorkerTimeoutSeconds]: String(config.workerTimeout.toSeconds()),
+        },
+        statements: [
+          allow(['dynamodb:PutItem', 'dynamodb:DeleteItem'], [tableArn]),
+          allow(['lambda:InvokeFunction'], [this.workerFunction.functionArn]),
+        ],
+      }),
+      getJob: this.#createFunction({
+        id: 'GetJob',
+        dir: 'get-job',
+        description: 'eventjobs: GET /jobs/{name} - the active job, else its latest outcome',
+        ...shared,
+        statements: [allow(['dynamodb:GetItem', 'dynamodb:Query'], [tableArn])],
+      }),
+      listJobs: this.#createFunction({
+        id: 'ListJobs',
+        dir: 'list-jobs',
+        description: "eventjobs: GET /jobs - lists the caller's jobs, optionally by status",
+        ...shared,
+        statements: [allow(['dynamodb:Query'], indexArns)],
+      }),
+      cancelJob: this.#createFunction({
+        id: 'CancelJob',
+        dir: 'cancel-job',
+        description: 'eventjobs: DELETE /jobs/{name} - requests cancellation of a running job',
+        ...shared,
+        statements: [allow(['dynamodb:UpdateItem', 'dynamodb:Query'], [tableArn])],
+      }),
+    };
+    for (const fn of Object.values(functions)) {
       acknowledge(
         fn,
         'Serverless-LambdaDLQ',
@@ -419,31 +495,40 @@ export class AsyncJobs extends Construct {
           'asynchronous invocations only and would receive nothing (the caller gets the error).',
       );
     }
+    return functions;
+  }
 
-    this.stream = new JobEventStream(this, 'Stream', {
+  #createStream(): JobEventStream {
+    return new JobEventStream(this, 'Stream', {
       table: this.table,
       eventBus: this.eventBus,
-      eventRetention: Duration.seconds(config.outcomeRetentionSeconds),
-      runtime: config.runtime,
-      architecture: config.architecture,
-      logRetention: config.logRetention,
+      eventRetention: Duration.seconds(this.#config.outcomeRetentionSeconds),
+      runtime: this.#config.runtime,
+      architecture: this.#config.architecture,
+      logRetention: this.#config.logRetention,
     });
+  }
 
-    this.webhookSecret = new secretsmanager.Secret(this, 'WebhookSecret', {
+  #createWebhookSecret(): secretsmanager.Secret {
+    const secret = new secretsmanager.Secret(this, 'WebhookSecret', {
       description: 'eventjobs: signs webhook deliveries (HMAC-SHA256); share it with receivers',
       generateSecretString: { passwordLength: 64, excludePunctuation: true },
-      removalPolicy: config.removalPolicy,
+      removalPolicy: this.#config.removalPolicy,
     });
     acknowledge(
-      this.webhookSecret,
+      secret,
       'AwsSolutions-SMG4',
       'Receivers hold a copy of the webhook signing secret to verify deliveries, so an ' +
         'automatic rotation would make every receiver reject them at once. It is rotated ' +
         'deliberately: put a new value and let receivers accept both during the change ' +
         '(verifyWebhook takes several secrets).',
     );
+    return secret;
+  }
 
-    this.completionFunction = factory.create({
+  #createCompletion(): lambda.Function {
+    const config = this.#config;
+    return this.#createFunction({
       id: 'Completion',
       dir: 'completion',
       jobTypesEntry: config.jobTypesEntry,
@@ -452,7 +537,7 @@ export class AsyncJobs extends Construct {
       timeout: config.completionTimeout,
       environment: {
         ...config.jobEnvironment,
-        ...tableEnv,
+        ...this.#tableEnvironment,
         [EnvVar.OutcomeRetentionSeconds]: String(config.outcomeRetentionSeconds),
         [EnvVar.EventBusName]: this.eventBus.eventBusName,
         [EnvVar.WebhookSecretArn]: this.webhookSecret.secretArn,
@@ -460,7 +545,7 @@ export class AsyncJobs extends Construct {
       statements: [
         allow(
           ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:UpdateItem'],
-          [tableArn],
+          [this.table.tableArn],
         ),
         // The `Job Failed` of a run that Lambda's failure destination ended.
         allow(['events:PutEvents'], [this.eventBus.eventBusArn]),
@@ -475,7 +560,10 @@ export class AsyncJobs extends Construct {
         deadLetterQueue: this.completionDeadLetterQueue,
       },
     });
+  }
 
+  /** The two rules that hand a run's outcome to the completion function. */
+  #createCompletionRules(): Pick<AsyncJobs, 'outcomeRule' | 'workerFailureRule'> {
     // EventBridge invokes Lambda asynchronously, so the function's errors are retried by
     // Lambda (and end in the completion DLQ); this retry policy only covers delivery
     // failures such as throttling. These are EventBridge's own defaults, made explicit.
@@ -485,7 +573,7 @@ export class AsyncJobs extends Construct {
       maxEventAge: Duration.hours(24),
     });
 
-    this.outcomeRule = new events.Rule(this, 'OutcomeRule', {
+    const outcomeRule = new events.Rule(this, 'OutcomeRule', {
       eventBus: this.eventBus,
       description: 'eventjobs: job outcome events from the worker to the completion function',
       eventPattern: {
@@ -495,7 +583,7 @@ export class AsyncJobs extends Construct {
       targets: [completionTarget],
     });
 
-    this.workerFailureRule = new events.Rule(this, 'WorkerFailureRule', {
+    const workerFailureRule = new events.Rule(this, 'WorkerFailureRule', {
       eventBus: this.eventBus,
       description: 'eventjobs: failed worker invocations (retries exhausted) to completion',
       eventPattern: {
@@ -507,19 +595,24 @@ export class AsyncJobs extends Construct {
       },
       targets: [completionTarget],
     });
+    return { outcomeRule, workerFailureRule };
+  }
 
+  /** The sweeper and the schedule that runs it. */
+  #createSweeper(): Pick<AsyncJobs, 'sweeperFunction' | 'sweepRule'> {
+    const config = this.#config;
     // A run is silent for good once no attempt can be alive: one worker timeout, plus
     // Lambda's own retry backoff (about 1 then 2 minutes) for each retry, plus a minute.
     const silentAfterSeconds =
       config.workerTimeout.toSeconds() + config.workerRetryAttempts * 180 + 60;
-    this.sweeperFunction = factory.create({
+    const sweeperFunction = this.#createFunction({
       id: 'Sweeper',
       dir: 'sweeper',
       description: 'eventjobs: ends runs past their deadline, silent, or never started',
       memorySize: 256,
       timeout: Duration.minutes(1),
       environment: {
-        ...tableEnv,
+        ...this.#tableEnvironment,
         [EnvVar.EventBusName]: this.eventBus.eventBusName,
         [EnvVar.SweepGraceSeconds]: String(SWEEP_GRACE_SECONDS),
         [EnvVar.SweepSilentAfterSeconds]: String(silentAfterSeconds),
@@ -527,40 +620,44 @@ export class AsyncJobs extends Construct {
         [EnvVar.SweepStartWindowSeconds]: String(config.sweeperStartWindow.toSeconds()),
       },
       statements: [
-        allow(['dynamodb:Query'], [`${tableArn}/index/${JobsTable.byActive.indexName}`]),
+        allow(['dynamodb:Query'], [`${this.table.tableArn}/index/${JobsTable.byActive.indexName}`]),
         allow(['events:PutEvents'], [this.eventBus.eventBusArn]),
       ],
       // A failed sweep is repeated by the next one a minute later; retrying it is pointless.
       options: { retryAttempts: 0 },
     });
     acknowledge(
-      this.sweeperFunction,
+      sweeperFunction,
       'Serverless-LambdaDLQ',
       'The sweeper runs once a minute on a schedule and keeps no state: a failed sweep is ' +
         'simply repeated by the next one, so a dead-letter queue would hold nothing useful.',
     );
     acknowledge(
-      this.sweeperFunction.node.findChild('EventInvokeConfig'),
+      sweeperFunction.node.findChild('EventInvokeConfig'),
       'Serverless-LambdaAsyncFailureDestination',
       'Only the schedule invokes the sweeper; a failed sweep is repeated a minute later and ' +
         'carries no payload worth keeping, so there is no failure destination.',
     );
-    this.sweepRule = new events.Rule(this, 'SweepRule', {
+    const sweepRule = new events.Rule(this, 'SweepRule', {
       description: 'eventjobs: runs the sweeper once a minute',
       schedule: events.Schedule.rate(Duration.minutes(1)),
-      targets: [new targets.LambdaFunction(this.sweeperFunction, { retryAttempts: 0 })],
+      targets: [new targets.LambdaFunction(sweeperFunction, { retryAttempts: 0 })],
     });
     acknowledge(
-      this.sweepRule,
+      sweepRule,
       'Serverless-EventBusDLQ',
       'A scheduled tick that cannot be delivered is replaced by the next one a minute later; ' +
         'a dead-letter queue would only collect empty schedule events.',
     );
+    return { sweeperFunction, sweepRule };
+  }
 
+  /** One alarm per dead-letter queue (the stream's too), and the queues' acknowledgements. */
+  #createDeadLetterAlarms(): cloudwatch.Alarm[] {
     const outcomeStuck =
       'eventjobs: a job outcome could not be recorded and is waiting in a dead-letter ' +
       'queue; inspect and redrive it';
-    this.deadLetterAlarms = [
+    const alarms = [
       [this.ruleDeadLetterQueue, 'RuleDeadLetterAlarm', outcomeStuck] as const,
       [this.completionDeadLetterQueue, 'CompletionDeadLetterAlarm', outcomeStuck] as const,
       [
@@ -598,29 +695,32 @@ export class AsyncJobs extends Construct {
           'automatically, so there is no further queue to redrive to.',
       );
     }
+    return alarms;
+  }
 
-    this.accessLogGroup = new logs.LogGroup(this, 'ApiAccessLogs', {
-      retention: config.logRetention,
+  /** The HTTP API, its `$default` stage with access log and throttling, and its four routes. */
+  #createHttpApi(): Pick<AsyncJobs, 'accessLogGroup' | 'api' | 'stage'> {
+    const accessLogGroup = new logs.LogGroup(this, 'ApiAccessLogs', {
+      retention: this.#config.logRetention,
     });
 
     const authorizer = new HttpIamAuthorizer();
-    this.api = new apigwv2.HttpApi(this, 'Api', {
+    const api = new apigwv2.HttpApi(this, 'Api', {
       description: 'eventjobs: start, inspect, list and cancel named asynchronous jobs',
       defaultAuthorizer: authorizer,
       // The stage is created below so that it can have access logs and throttling.
       createDefaultStage: false,
     });
-    this.stage = new apigwv2.HttpStage(this, 'DefaultStage', {
-      httpApi: this.api,
+    const stage = new apigwv2.HttpStage(this, 'DefaultStage', {
+      httpApi: api,
       stageName: '$default',
       autoDeploy: true,
-      throttle: { rateLimit: config.rateLimit, burstLimit: config.burstLimit },
+      throttle: { rateLimit: this.#config.rateLimit, burstLimit: this.#config.burstLimit },
       accessLogSettings: {
-        destination: new apigwv2.LogGroupLogDestination(this.accessLogGroup),
+        destination: new apigwv2.LogGroupLogDestination(accessLogGroup),
         format: AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FIELDS)),
       },
     });
-    this.apiUrl = this.stage.url;
 
     const routes: ReadonlyArray<[apigwv2.HttpMethod, string, lambda.IFunction]> = [
       [apigwv2.HttpMethod.POST, '/jobs', this.startJobFunction],
@@ -629,7 +729,7 @@ export class AsyncJobs extends Construct {
       [apigwv2.HttpMethod.DELETE, '/jobs/{name}', this.cancelJobFunction],
     ];
     for (const [method, routePath, fn] of routes) {
-      this.api.addRoutes({
+      api.addRoutes({
         path: routePath,
         methods: [method],
         authorizer,
@@ -638,38 +738,7 @@ export class AsyncJobs extends Construct {
         }),
       });
     }
-  }
-
-  /** The functions that run the app's job code: the worker (`run`) and completion (`onComplete`). */
-  public get jobRunners(): readonly lambda.Function[] {
-    return [this.workerFunction, this.completionFunction];
-  }
-
-  /**
-   * Gives the job code what it needs: calls `grant` with each function that
-   * runs it, e.g. `jobs.grantToJobs((fn) => bucket.grantRead(fn))`.
-   */
-  public grantToJobs(grant: (grantee: iam.IGrantable) => unknown): void {
-    for (const fn of this.jobRunners) grant(fn);
-  }
-
-  /** Adds a statement to the roles of the functions that run job code. */
-  public addToJobPolicy(statement: iam.PolicyStatement): void {
-    for (const fn of this.jobRunners) fn.addToRolePolicy(statement);
-  }
-
-  /**
-   * Lets `grantee` call every route of the API (`execute-api:Invoke` on `/jobs` and `/jobs/*`).
-   */
-  public grantInvokeApi(grantee: iam.IGrantable): iam.Grant {
-    return iam.Grant.addToPrincipal({
-      grantee,
-      actions: ['execute-api:Invoke'],
-      resourceArns: [
-        this.api.arnForExecuteApi('*', '/jobs', this.stage.stageName),
-        this.api.arnForExecuteApi('*', '/jobs/*', this.stage.stageName),
-      ],
-    });
+    return { accessLogGroup, api, stage };
   }
 }
 
@@ -692,228 +761,10 @@ const ACCESS_LOG_FIELDS = {
   authorizerError: '$context.authorizer.error',
 } as const;
 
-/** Builds the stack's own functions alike (see `createFunction`). */
-class FunctionFactory {
-  constructor(
-    private readonly scope: Construct,
-    private readonly config: ResolvedProps,
-  ) {}
-
-  create(spec: FunctionSpec): lambda.Function {
-    return createFunction(this.scope, this.config, spec);
-  }
-}
-
 function deadLetterQueue(scope: Construct, id: string): sqs.Queue {
   return new sqs.Queue(scope, id, {
     enforceSSL: true,
     encryption: sqs.QueueEncryption.SQS_MANAGED,
     retentionPeriod: Duration.days(14),
   });
-}
-
-interface ResolvedProps {
-  readonly jobTypesEntry: string;
-  readonly jobEnvironment: Readonly<Record<string, string>>;
-  readonly workerTimeout: Duration;
-  readonly workerMemorySize: number;
-  readonly workerRetryAttempts: number;
-  readonly workerMaxEventAge: Duration;
-  readonly workerReservedConcurrency: number | undefined;
-  readonly sweeperStartWindow: Duration;
-  readonly apiFunctionMemorySize: number;
-  readonly apiFunctionTimeout: Duration;
-  readonly completionMemorySize: number;
-  readonly completionTimeout: Duration;
-  readonly outcomeRetentionSeconds: number;
-  readonly maxInputBytes: number;
-  readonly maxEventBytes: number;
-  readonly rateLimit: number;
-  readonly burstLimit: number;
-  readonly logRetention: logs.RetentionDays;
-  readonly removalPolicy: RemovalPolicy;
-  readonly runtime: lambda.Runtime;
-  readonly architecture: lambda.Architecture;
-}
-
-/** Applies the defaults and rejects values AWS would reject later, or that break the design. */
-function resolveProps(props: AsyncJobsProps): ResolvedProps {
-  const resolved: ResolvedProps = {
-    ...resolveJobTypes(props.jobTypes),
-    workerTimeout: props.workerTimeout ?? MAX_LAMBDA_TIMEOUT,
-    workerMemorySize: props.workerMemorySize ?? 1024,
-    workerRetryAttempts: props.workerRetryAttempts ?? 2,
-    workerMaxEventAge: props.workerMaxEventAge ?? Duration.hours(6),
-    workerReservedConcurrency: props.workerReservedConcurrency,
-    sweeperStartWindow:
-      props.sweeperStartWindow ??
-      Duration.seconds((props.workerMaxEventAge ?? Duration.hours(6)).toSeconds() + 60),
-    apiFunctionMemorySize: props.apiFunctionMemorySize ?? 256,
-    apiFunctionTimeout: props.apiFunctionTimeout ?? Duration.seconds(10),
-    completionMemorySize: props.completionMemorySize ?? 512,
-    completionTimeout: props.completionTimeout ?? Duration.minutes(1),
-    outcomeRetentionSeconds: wholeSeconds(
-      'outcomeRetention',
-      props.outcomeRetention ?? Duration.seconds(Defaults.outcomeRetentionSeconds),
-    ),
-    maxInputBytes: props.maxInputBytes ?? Defaults.maxInputBytes,
-    maxEventBytes: props.maxEventBytes ?? Defaults.maxEventBytes,
-    rateLimit: props.throttling?.rateLimit ?? 50,
-    burstLimit: props.throttling?.burstLimit ?? 100,
-    logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
-    removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
-    runtime: props.runtime ?? lambda.Runtime.NODEJS_24_X,
-    architecture: props.architecture ?? lambda.Architecture.ARM_64,
-  };
-
-  checkDuration('workerTimeout', resolved.workerTimeout, Duration.seconds(1), MAX_LAMBDA_TIMEOUT);
-  checkDuration(
-    'workerMaxEventAge',
-    resolved.workerMaxEventAge,
-    Duration.seconds(60),
-    Duration.hours(6),
-  );
-  checkDuration(
-    'apiFunctionTimeout',
-    resolved.apiFunctionTimeout,
-    Duration.seconds(1),
-    MAX_API_FUNCTION_TIMEOUT,
-  );
-  checkDuration(
-    'completionTimeout',
-    resolved.completionTimeout,
-    Duration.seconds(1),
-    MAX_LAMBDA_TIMEOUT,
-  );
-  checkInteger('workerRetryAttempts', resolved.workerRetryAttempts, 0, 2);
-  if (resolved.workerReservedConcurrency !== undefined) {
-    // 0 would send every job straight to the failure destination (AWS-FACTS).
-    checkInteger('workerReservedConcurrency', resolved.workerReservedConcurrency, 1, undefined);
-  }
-  // Lambda's own timeout bounds how long start-job may take between the record and the invoke.
-  checkDuration(
-    'sweeperStartWindow',
-    resolved.sweeperStartWindow,
-    Duration.seconds(60),
-    Duration.hours(7),
-  );
-  checkInteger('workerMemorySize', resolved.workerMemorySize, 128, 10240);
-  checkInteger('apiFunctionMemorySize', resolved.apiFunctionMemorySize, 128, 10240);
-  checkInteger('completionMemorySize', resolved.completionMemorySize, 128, 10240);
-  checkInteger('outcomeRetention (seconds)', resolved.outcomeRetentionSeconds, 1, undefined);
-  checkInteger('maxInputBytes', resolved.maxInputBytes, 1, undefined);
-  checkInteger('maxEventBytes', resolved.maxEventBytes, 1, MAX_EVENT_BYTES_LIMIT);
-  checkNumber('throttling.rateLimit', resolved.rateLimit, 0, undefined);
-  checkInteger('throttling.burstLimit', resolved.burstLimit, 0, undefined);
-
-  if (
-    !Token.isUnresolved(resolved.maxInputBytes) &&
-    !Token.isUnresolved(resolved.maxEventBytes) &&
-    resolved.maxInputBytes + resolved.maxEventBytes > MAX_ITEM_PAYLOAD_BYTES
-  ) {
-    throw new Error(
-      `AsyncJobs: maxInputBytes (${resolved.maxInputBytes}) + maxEventBytes ` +
-        `(${resolved.maxEventBytes}) = ${resolved.maxInputBytes + resolved.maxEventBytes} bytes, ` +
-        `more than ${MAX_ITEM_PAYLOAD_BYTES} (380 KiB): a job's input and its result are ` +
-        'stored in the same DynamoDB item, which may be at most 400 KB including its keys ' +
-        'and metadata. Lower one of them.',
-    );
-  }
-  if (resolved.runtime.family !== lambda.RuntimeFamily.NODEJS) {
-    throw new Error(`AsyncJobs: runtime must be a Node.js runtime, got ${resolved.runtime.name}`);
-  }
-  return resolved;
-}
-
-/** Lambda sets these itself; a function may not (AWS's reserved environment variables). */
-const RESERVED_ENV = new Set([
-  '_HANDLER',
-  '_X_AMZN_TRACE_ID',
-  'AWS_DEFAULT_REGION',
-  'AWS_REGION',
-  'AWS_EXECUTION_ENV',
-  'AWS_LAMBDA_FUNCTION_NAME',
-  'AWS_LAMBDA_FUNCTION_MEMORY_SIZE',
-  'AWS_LAMBDA_FUNCTION_VERSION',
-  'AWS_LAMBDA_INITIALIZATION_TYPE',
-  'AWS_LAMBDA_LOG_GROUP_NAME',
-  'AWS_LAMBDA_LOG_STREAM_NAME',
-  'AWS_ACCESS_KEY',
-  'AWS_ACCESS_KEY_ID',
-  'AWS_SECRET_ACCESS_KEY',
-  'AWS_SESSION_TOKEN',
-  'AWS_LAMBDA_RUNTIME_API',
-  'LAMBDA_TASK_ROOT',
-  'LAMBDA_RUNTIME_DIR',
-]);
-
-function resolveJobTypes(
-  jobTypes: AsyncJobsJobTypes | undefined,
-): Pick<ResolvedProps, 'jobTypesEntry' | 'jobEnvironment'> {
-  if (typeof jobTypes?.entry !== 'string' || jobTypes.entry === '') {
-    throw new Error(
-      "AsyncJobs: jobTypes.entry is required: the module of your app whose exports are its job types, e.g. { jobTypes: { entry: 'src/jobs.ts' } }",
-    );
-  }
-  const entry = resolveEntry(jobTypes.entry);
-  try {
-    checkJobTypesModule(entry);
-  } catch (error) {
-    throw new Error(`AsyncJobs: jobTypes.entry: ${(error as Error).message}`);
-  }
-  const ownVariables = new Set<string>(Object.values(EnvVar));
-  const environment = jobTypes.environment ?? {};
-  for (const [key, value] of Object.entries(environment)) {
-    // Lambda's rule: a letter, then at least one letter, digit or underscore.
-    if (!/^[A-Za-z][A-Za-z0-9_]+$/.test(key)) {
-      throw new Error(`AsyncJobs: jobTypes.environment: "${key}" is not a valid variable name`);
-    }
-    if (RESERVED_ENV.has(key) || ownVariables.has(key) || key === 'NODE_OPTIONS') {
-      throw new Error(
-        `AsyncJobs: jobTypes.environment: ${key} is set by Lambda or by eventjobs itself; choose another name`,
-      );
-    }
-    if (typeof value !== 'string') {
-      throw new Error(`AsyncJobs: jobTypes.environment.${key} must be a string`);
-    }
-  }
-  return { jobTypesEntry: entry, jobEnvironment: environment };
-}
-
-function checkDuration(name: string, value: Duration, min: Duration, max: Duration): void {
-  if (value.isUnresolved()) return;
-  const ms = value.toMilliseconds();
-  if (ms < min.toMilliseconds() || ms > max.toMilliseconds()) {
-    throw new Error(
-      `AsyncJobs: ${name} must be between ${min.toHumanString()} and ${max.toHumanString()}, ` +
-        `got ${value.toHumanString()}`,
-    );
-  }
-}
-
-function checkInteger(name: string, value: number, min: number, max: number | undefined): void {
-  if (Token.isUnresolved(value)) return;
-  if (!Number.isInteger(value)) {
-    throw new Error(`AsyncJobs: ${name} must be a whole number, got ${value}`);
-  }
-  checkNumber(name, value, min, max);
-}
-
-function checkNumber(name: string, value: number, min: number, max: number | undefined): void {
-  if (Token.isUnresolved(value)) return;
-  if (!Number.isFinite(value) || value < min || (max !== undefined && value > max)) {
-    const range = max === undefined ? `at least ${min}` : `between ${min} and ${max}`;
-    throw new Error(`AsyncJobs: ${name} must be ${range}, got ${value}`);
-  }
-}
-
-function wholeSeconds(name: string, value: Duration): number {
-  if (value.isUnresolved()) {
-    throw new Error(`AsyncJobs: ${name} must be a concrete duration, not a token`);
-  }
-  const ms = value.toMilliseconds();
-  if (ms % 1000 !== 0) {
-    throw new Error(`AsyncJobs: ${name} must be a whole number of seconds, got ${ms} ms`);
-  }
-  return ms / 1000;
 }

@@ -11,8 +11,8 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { Defaults, EnvVar } from '../functions/shared/config';
-import { EVENT_SOURCE, JobEventType } from '../functions/shared/events';
+import { Defaults, EnvVar } from '../core/config';
+import { EVENT_SOURCE, JobEventType } from '../core/events';
 import { acknowledge, allow, createFunction, type FunctionSettings } from './lambda-function';
 
 /** Route key of the one client message (route selection on `$request.body.action`). */
@@ -124,26 +124,60 @@ export class JobEventStream extends Construct {
     super(scope, id);
     const stageName = props.stageName ?? 'live';
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
-    const retention = props.eventRetention ?? Duration.seconds(Defaults.outcomeRetentionSeconds);
     const settings: FunctionSettings = {
       runtime: props.runtime ?? lambda.Runtime.NODEJS_24_X,
       architecture: props.architecture ?? lambda.Architecture.ARM_64,
       logRetention,
     };
 
+    // The builders run in the order their resources appear in the template, and
+    // each reads what the ones before it created.
     this.webSocketApi = new apigwv2.WebSocketApi(this, 'Api', {
       description: 'eventjobs: live lifecycle events of a job (subscribe by name)',
     });
     this.accessLogGroup = props.accessLogging
       ? new logs.LogGroup(this, 'AccessLogs', { retention: logRetention })
       : undefined;
-    this.stage = new apigwv2.WebSocketStage(this, 'Stage', {
+    this.stage = this.#createStage(stageName, props.throttling);
+    this.url = this.stage.url;
+
+    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
+      enforceSSL: true,
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      retentionPeriod: Duration.days(14),
+    });
+    const access = this.#functionAccess(props.table, stageName);
+    this.recorderFunction = this.#createRecorder(
+      settings,
+      access,
+      props.eventRetention ?? Duration.seconds(Defaults.outcomeRetentionSeconds),
+    );
+    this.connectionFunction = this.#createConnectionFunction(settings, access);
+    this.#addRoutes();
+    this.rule = this.#createRecorderRule(props.eventBus);
+  }
+
+  /** Lets `grantee` open stream connections (`execute-api:Invoke` on `$connect` of the stage). */
+  public grantConnect(grantee: iam.IGrantable): iam.Grant {
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['execute-api:Invoke'],
+      resourceArns: [this.webSocketApi.arnForExecuteApiV2('$connect', this.stage.stageName)],
+    });
+  }
+
+  /** The stage, with its access log when there is one, and throttling. */
+  #createStage(
+    stageName: string,
+    throttling: JobEventStreamThrottling | undefined,
+  ): apigwv2.WebSocketStage {
+    const stage = new apigwv2.WebSocketStage(this, 'Stage', {
       webSocketApi: this.webSocketApi,
       stageName,
       autoDeploy: true,
       throttle: {
-        rateLimit: props.throttling?.rateLimit ?? 50,
-        burstLimit: props.throttling?.burstLimit ?? 100,
+        rateLimit: throttling?.rateLimit ?? 50,
+        burstLimit: throttling?.burstLimit ?? 100,
       },
       ...(this.accessLogGroup
         ? {
@@ -160,58 +194,71 @@ export class JobEventStream extends Construct {
         'stack must not set for the whole account; without it the stage cannot deploy. ' +
         'The connection function logs every connect, subscribe and disconnect with the ' +
         'caller, and `accessLogging: true` turns the access log on where the role exists.';
-      acknowledge(this.stage, 'AwsSolutions-APIG1', reason);
-      acknowledge(this.stage, 'Serverless-APIGWAccessLogging', reason);
+      acknowledge(stage, 'AwsSolutions-APIG1', reason);
+      acknowledge(stage, 'Serverless-APIGWAccessLogging', reason);
     }
-    this.url = this.stage.url;
+    return stage;
+  }
 
-    const tableArn = props.table.tableArn;
+  /** What both functions share: the table, the callback URL, and pushing to connections. */
+  #functionAccess(table: dynamodb.ITable, stageName: string): FunctionAccess {
     // Connection ids are only known at run time, so the resource ends in `*`; it
     // names this API, this stage and the two methods used.
     const apiArn = Stack.of(this).formatArn({
       service: 'execute-api',
       resource: this.webSocketApi.apiId,
     });
-    const manageConnections = allow(
-      ['execute-api:ManageConnections'],
-      ['POST', 'DELETE'].map((method) => `${apiArn}/${stageName}/${method}/@connections/*`),
-    );
-    const environment = {
-      [EnvVar.TableName]: props.table.tableName,
-      [EnvVar.StreamCallbackUrl]: this.stage.callbackUrl,
+    return {
+      table,
+      environment: {
+        [EnvVar.TableName]: table.tableName,
+        [EnvVar.StreamCallbackUrl]: this.stage.callbackUrl,
+      },
+      manageConnections: allow(
+        ['execute-api:ManageConnections'],
+        ['POST', 'DELETE'].map((method) => `${apiArn}/${stageName}/${method}/@connections/*`),
+      ),
+      connectionsFindings: connectionsFindings(this.webSocketApi, stageName),
     };
+  }
 
-    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
-      enforceSSL: true,
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      retentionPeriod: Duration.days(14),
-    });
-
-    this.recorderFunction = createFunction(this, settings, {
+  #createRecorder(
+    settings: FunctionSettings,
+    access: FunctionAccess,
+    retention: Duration,
+  ): lambda.Function {
+    const recorder = createFunction(this, settings, {
       id: 'Recorder',
       dir: 'stream/recorder',
       memorySize: 256,
       description: "eventjobs: logs a job's lifecycle events and pushes them to subscribers",
       timeout: Duration.seconds(30),
       environment: {
-        ...environment,
+        ...access.environment,
         [EnvVar.OutcomeRetentionSeconds]: String(retention.toSeconds()),
       },
       statements: [
-        allow(['dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:DeleteItem'], [tableArn]),
-        manageConnections,
+        allow(
+          ['dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:DeleteItem'],
+          [access.table.tableArn],
+        ),
+        access.manageConnections,
       ],
       // Lambda's default two retries apply; what still fails is kept for inspection.
       options: { deadLetterQueue: this.deadLetterQueue },
     });
+    acknowledgeConnectionsFindings(recorder, access);
+    return recorder;
+  }
 
-    this.connectionFunction = createFunction(this, settings, {
+  #createConnectionFunction(settings: FunctionSettings, access: FunctionAccess): lambda.Function {
+    const connection = createFunction(this, settings, {
       id: 'Connection',
       dir: 'stream/connection',
       memorySize: 256,
       description: 'eventjobs: WebSocket connect, subscribe and disconnect of the job event stream',
       timeout: Duration.seconds(10),
-      environment,
+      environment: access.environment,
       statements: [
         allow(
           [
@@ -221,31 +268,23 @@ export class JobEventStream extends Construct {
             'dynamodb:UpdateItem',
             'dynamodb:DeleteItem',
           ],
-          [tableArn],
+          [access.table.tableArn],
         ),
-        manageConnections,
+        access.manageConnections,
       ],
     });
-    for (const fn of [this.recorderFunction, this.connectionFunction]) {
-      const policy = fn.role?.node.tryFindChild('DefaultPolicy');
-      if (!policy) continue;
-      for (const finding of connectionsFindings(this.webSocketApi, stageName)) {
-        acknowledge(
-          policy,
-          finding,
-          'PostToConnection and DeleteConnection address a connection by an id API Gateway ' +
-            'assigns at run time, so the resource ends in @connections/*; it is limited to ' +
-            'this API, this stage and these two methods.',
-        );
-      }
-    }
+    acknowledgeConnectionsFindings(connection, access);
     acknowledge(
-      this.connectionFunction,
+      connection,
       'Serverless-LambdaDLQ',
       'Only the WebSocket API invokes this function, synchronously; a DeadLetterConfig ' +
         'applies to asynchronous invocations only and would receive nothing.',
     );
+    return connection;
+  }
 
+  /** `$connect` (IAM-authorized), `$disconnect`, `subscribe` and `$default`, all to one function. */
+  #addRoutes(): void {
     const integration = new WebSocketLambdaIntegration(
       'ConnectionIntegration',
       this.connectionFunction,
@@ -264,9 +303,12 @@ export class JobEventStream extends Construct {
           '$connect, and the function reads the owner recorded for that connection.',
       );
     }
+  }
 
-    this.rule = new events.Rule(this, 'RecorderRule', {
-      eventBus: props.eventBus,
+  /** The rule that feeds the recorder, and the acknowledgements of its dead-letter queue. */
+  #createRecorderRule(eventBus: events.IEventBus): events.Rule {
+    const rule = new events.Rule(this, 'RecorderRule', {
+      eventBus,
       description: 'eventjobs: every job lifecycle event to the stream recorder',
       eventPattern: {
         source: [EVENT_SOURCE],
@@ -293,15 +335,31 @@ export class JobEventStream extends Construct {
       'This queue is the last stop for lifecycle events the stream could not record; nothing ' +
         'consumes it automatically, so there is no further queue to redrive to.',
     );
+    return rule;
   }
+}
 
-  /** Lets `grantee` open stream connections (`execute-api:Invoke` on `$connect` of the stage). */
-  public grantConnect(grantee: iam.IGrantable): iam.Grant {
-    return iam.Grant.addToPrincipal({
-      grantee,
-      actions: ['execute-api:Invoke'],
-      resourceArns: [this.webSocketApi.arnForExecuteApiV2('$connect', this.stage.stageName)],
-    });
+/** What the two functions share (see `JobEventStream#functionAccess`). */
+interface FunctionAccess {
+  readonly table: dynamodb.ITable;
+  readonly environment: Record<string, string>;
+  /** One statement, added to both roles. */
+  readonly manageConnections: iam.PolicyStatement;
+  /** The cdk-nag findings `manageConnections` raises on each role's policy. */
+  readonly connectionsFindings: readonly string[];
+}
+
+function acknowledgeConnectionsFindings(fn: lambda.Function, access: FunctionAccess): void {
+  const policy = fn.role?.node.tryFindChild('DefaultPolicy');
+  if (!policy) return;
+  for (const finding of access.connectionsFindings) {
+    acknowledge(
+      policy,
+      finding,
+      'PostToConnection and DeleteConnection address a connection by an id API Gateway ' +
+        'assigns at run time, so the resource ends in @connections/*; it is limited to ' +
+        'this API, this stage and these two methods.',
+    );
   }
 }
 

@@ -5,10 +5,10 @@
  * API through one endpoint (`AWS_ENDPOINT_URL`) with their own credentials.
  */
 
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { isUnsignedRequest, LocalHttpApi } from './apigw';
+import { LocalHttpApi } from './apigw';
 import type { HttpApiUsage } from './apigw/http-api';
 import { type LoadedStack, loadStack, readAssembly } from './assembly/stack';
 import { AwsEndpoint } from './aws-endpoint';
@@ -24,13 +24,15 @@ import { LocalCredentials } from './credentials';
 import { LocalDynamoDb } from './dynamodb';
 import type { DynamoDbUsage } from './dynamodb/dynamodb';
 import { type EventBridgeUsage, LocalEventBridge } from './eventbridge/bus';
-import { JobEventHub, serveJobEvents, streamJobName } from './job-stream';
+import { type LocalCloudExtension, startExtensions } from './extensions';
 import { chooseRunner, describeRunners, LocalLambda, type RunnerChoice } from './lambda';
 import type { FunctionUsage } from './lambda/local-lambda';
 import { TerminalLogs } from './logs';
 import { LocalSecretsManager } from './secretsmanager';
 import { verifyRequest } from './sigv4';
 import { LocalSqs } from './sqs';
+
+export type { LocalCloudExtension } from './extensions';
 
 export interface LocalCloudOptions {
   /** The cloud assembly (`cdk.out`). */
@@ -82,6 +84,13 @@ export interface LocalCloudOptions {
    * @default "the local cloud's users (RunningLocalCloud.users)"
    */
   readonly signingKeysAt?: string;
+  /**
+   * What an app adds to the local cloud (`extensions.ts`): requests answered
+   * on the API ports before API Gateway routes them, observers of the buses,
+   * notes; each is started with the cloud and closed when it stops.
+   * @default - none
+   */
+  readonly extensions?: readonly LocalCloudExtension[];
 }
 
 /**
@@ -300,8 +309,8 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Runni
       );
     }
     log.line('local', notes[0] ?? '');
-    const jobEvents = new JobEventHub();
-    closers.push(events.observe((_bus, event) => jobEvents.accept(event)));
+    const extensions = await startExtensions(options.extensions ?? [], { env, events, log });
+    closers.push(() => extensions.close());
     const apis: { name: string; id: string; url: string }[] = [];
     const httpApis = new Map<string, LocalHttpApi>();
     const unsignedHint = `The local cloud, like API Gateway with IAM auth, needs SigV4-signed requests; the keys are ${options.signingKeysAt ?? "the local cloud's users (RunningLocalCloud.users)"} (curl --aws-sigv4 "aws:amz:${env.region}:execute-api" --user KEY:SECRET ...)`;
@@ -310,40 +319,13 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Runni
       httpApis.set(spec.name, api);
       const bound = apiServers.get(spec.id);
       if (!bound) continue;
-      const stagePrefix = spec.stage.name === '$default' ? '' : `/${spec.stage.name}`;
-      bound.server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-        // GET /jobs/{name}/events: the live event stream, which AWS serves by WebSocket.
-        const target = req.url ?? '/';
-        const path = target.split('?', 1)[0] ?? '';
-        if (
-          path.startsWith(`${stagePrefix}/`) &&
-          streamJobName(req.method, path.slice(stagePrefix.length)) !== undefined
-        ) {
-          const query = target.includes('?') ? target.slice(target.indexOf('?') + 1) : '';
-          if (isUnsignedRequest(req.headers, query)) {
-            log.line(
-              `apigw:${spec.name}`,
-              `403 for GET ${path}: the request is not signed. ${unsignedHint}`,
-            );
-            refuseUnsignedStream(res, unsignedHint);
-            return;
-          }
-          serveJobEvents(req, res, target, { api, hub: jobEvents, credentials, env }).catch(
-            (error: unknown) => {
-              log.line('local', `event stream failed: ${String(error)}`);
-              if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
-              res.end(res.headersSent ? undefined : '{"message":"Internal Server Error"}');
-            },
-          );
-          return;
-        }
-        api.handle(req, res);
-      });
+      bound.server.on('request', (req, res) => extensions.serve(api, req, res));
       apis.push({ name: spec.name, id: spec.id, url: bound.url });
       for (const feature of [...api.unsupportedFeatures, ...api.warnings]) {
         notes.push(`API ${spec.name}: ${feature}`);
       }
     }
+    notes.push(...extensions.notes);
 
     const firstApi = apis[0];
     return {
@@ -442,12 +424,6 @@ function deadLetterReport(sqs: LocalSqs): string {
     if (messages.length > 20) lines.push(`  ... and ${messages.length - 20} more`);
   }
   return lines.length > 0 ? `${lines.join('\n')}\n` : '';
-}
-
-/** job-stream.ts's answer to an unsigned request (a bare 403), with the local cloud's own hint. */
-function refuseUnsignedStream(res: ServerResponse, hint: string): void {
-  res.writeHead(403, { 'content-type': 'application/json' });
-  res.end(JSON.stringify({ message: 'Forbidden', localHint: hint }));
 }
 
 async function bindServer(port: number, host: string): Promise<{ server: Server; url: string }> {

@@ -4,7 +4,9 @@
  * fails with AWS's own error code and message text. The signature itself is
  * checked in `sigv4.ts`.
  */
-import { MAX_PRESIGN_SECONDS } from '../functions/shared/signer';
+
+/** The longest `X-Amz-Expires` AWS accepts on a presigned URL (7 days). */
+export const MAX_PRESIGN_SECONDS = 604_800;
 
 /** Header values as a request carries them: one string, or one per repeated header. */
 export type HeaderValues = Readonly<Record<string, string | readonly string[] | undefined>>;

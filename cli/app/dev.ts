@@ -14,19 +14,19 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { type FSWatcher, watch } from 'chokidar';
 import picomatch from 'picomatch';
-import { BUNDLE_METADATA_KEY } from '../../infra/bundling';
-import { inspectJobTypesModuleAsync } from '../../infra/job-types';
-import type { RunningLocalCloud } from '../../local/cloud';
-import { isStale } from '../../local/freshness';
-import { type ServedCloud, serveLocalCloud } from '../../local/serve';
+import { type ServedCloud, serveLocalCloud } from '../../devserver/serve';
 import {
   NpmSwallowedOptionsError,
   npmSwallowedOptions,
   SERVE_OPTIONS,
   serveArgsFromValues,
   serveUsage,
-} from '../../local/serve-args';
-import type { ExampleJob } from '../../local/serve-messages';
+} from '../../devserver/serve-args';
+import type { ExampleJob } from '../../devserver/serve-messages';
+import { BUNDLE_METADATA_KEY } from '../../infra/bundling';
+import { inspectJobTypesModuleAsync } from '../../infra/job-types';
+import type { RunningLocalCloud } from '../../local/cloud';
+import { isStale } from '../../local/freshness';
 import { AppCommandError } from './errors';
 import { BundleReloader, type ReloadableFunction } from './reloader';
 import { synthWithProgress } from './synth';

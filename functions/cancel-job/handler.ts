@@ -1,6 +1,6 @@
 /** DELETE /jobs/{name}: asks the caller's running job of that name to stop. */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { EnvVar, requireEnv } from '../shared/config';
+import { EnvVar, requireEnv } from '../../core/config';
 import { apiHandler, jobNameParam, jsonResponse } from '../shared/http';
 import { ownerOf } from '../shared/identity';
 import { appendJobKeys, withLogContext } from '../shared/log';

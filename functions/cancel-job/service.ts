@@ -3,9 +3,9 @@
  * it at its next progress report and stops, and the completion function records
  * the run CANCELLED. A finished job cannot be cancelled.
  */
-import { ConflictError, NotFoundError } from '../shared/errors';
+import { ConflictError, NotFoundError } from '../../core/errors';
+import { outcomeView } from '../../core/model';
 import { appendJobKeys } from '../shared/log';
-import { outcomeView } from '../shared/model';
 import type { JobStore } from '../shared/store';
 
 export interface CancelJobDeps {

@@ -5,8 +5,8 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import type { Context, EventBridgeEvent } from 'aws-lambda';
-import { Defaults, EnvVar, intEnv, requireEnv } from '../shared/config';
-import { EVENT_SOURCE } from '../shared/events';
+import { Defaults, EnvVar, intEnv, requireEnv } from '../../core/config';
+import { EVENT_SOURCE } from '../../core/events';
 import { getJobType } from '../shared/job-registry';
 import { withLogContext } from '../shared/log';
 import { createJobMetrics, withMetrics } from '../shared/metrics';

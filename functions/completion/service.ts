@@ -15,9 +15,7 @@
  * queue instead of vanishing.
  */
 import * as z from 'zod/mini';
-import type { JobType } from '../../core/job-type';
-import type { StandardSchemaV1 } from '../../core/standard-schema';
-import { MalformedEventError } from '../shared/errors';
+import { MalformedEventError } from '../../core/errors';
 import {
   jobCancelledDetailSchema,
   jobCompletedDetailSchema,
@@ -25,7 +23,7 @@ import {
   jobTimedOutDetailSchema,
   lambdaFailureDetailSchema,
   workerPayloadSchema,
-} from '../shared/event-schemas';
+} from '../../core/event-schemas';
 import {
   type AttemptError,
   EVENT_SOURCE,
@@ -36,9 +34,8 @@ import {
   LambdaDestinationType,
   type LambdaFailureDetail,
   Reporter,
-} from '../shared/events';
-import { appendJobKeys, describeError, log } from '../shared/log';
-import type { JobMetrics } from '../shared/metrics';
+} from '../../core/events';
+import type { JobType } from '../../core/job-type';
 import {
   type ActiveJob,
   type JobOutcome,
@@ -46,7 +43,10 @@ import {
   outcomeView,
   type TerminalStatus,
   type WebhookDelivery,
-} from '../shared/model';
+} from '../../core/model';
+import type { StandardSchemaV1 } from '../../core/standard-schema';
+import { appendJobKeys, describeError, log } from '../shared/log';
+import type { JobMetrics } from '../shared/metrics';
 import type { JobStore } from '../shared/store';
 import { truncate } from '../shared/text';
 import { describeIssues, parse, type SchemaError, validate } from '../shared/validate';

@@ -1,6 +1,6 @@
 /** A job's status: the running record if there is one, else its newest retained outcome. */
-import { NotFoundError } from '../shared/errors';
-import { activeView, type JobView, outcomeView } from '../shared/model';
+import { NotFoundError } from '../../core/errors';
+import { activeView, type JobView, outcomeView } from '../../core/model';
 import type { JobStore } from '../shared/store';
 
 export interface GetJobDeps {

@@ -1,6 +1,6 @@
 /** GET /jobs: the caller's jobs, newest first; `?status=`, `?limit=`, `?cursor=`. */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { EnvVar, requireEnv } from '../shared/config';
+import { EnvVar, requireEnv } from '../../core/config';
 import { apiHandler, jsonResponse } from '../shared/http';
 import { ownerOf } from '../shared/identity';
 import { appendJobKeys, withLogContext } from '../shared/log';

@@ -1,6 +1,6 @@
 /** An owner's jobs, newest first, optionally of one status, a page at a time. */
-import { BadRequestError } from '../shared/errors';
-import { JOB_STATUSES, type JobStatus } from '../shared/model';
+import { BadRequestError } from '../../core/errors';
+import { JOB_STATUSES, type JobStatus } from '../../core/model';
 import type { JobStore, ListOptions, ListPage } from '../shared/store';
 
 export const DEFAULT_LIMIT = 20;

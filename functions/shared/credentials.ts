@@ -5,7 +5,7 @@
  * this is the only source the functions need: the SDK clients get it through
  * `sdk-credentials.ts`.
  */
-import { AppError } from './errors';
+import { AppError } from '../../core/errors';
 import type { SigV4Credentials } from './signer';
 
 /** No credentials in the environment: a deployment or local-cloud mistake. */

@@ -13,8 +13,8 @@ import {
   HttpError,
   PayloadTooLargeError,
   UnsupportedMediaTypeError,
-} from './errors';
-import { isJobName } from './events';
+} from '../../core/errors';
+import { isJobName } from '../../core/events';
 import { describeError, log } from './log';
 
 export type ApiEvent = APIGatewayProxyEventV2WithIAMAuthorizer;

@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEventV2WithIAMAuthorizer } from 'aws-lambda';
-import { ForbiddenError } from './errors';
+import { ForbiddenError } from '../../core/errors';
 
 // arn:aws:sts::123456789012:assumed-role/RoleName/session-name
 const ASSUMED_ROLE = /^(arn:[^:]+:sts::\d{12}:assumed-role\/[^/]+)\/.+$/;

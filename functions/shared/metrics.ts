@@ -10,8 +10,8 @@
  * counts are at most once, never twice.
  */
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { TerminalStatus } from '../../core/model';
 import { log, SERVICE_NAME } from './log';
-import type { TerminalStatus } from './model';
 
 export const METRICS_NAMESPACE = 'eventjobs';
 

@@ -16,9 +16,9 @@ import {
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import * as z from 'zod/mini';
-import { BadRequestError } from './errors';
-import { attemptErrorSchema } from './event-schemas';
-import type { AttemptError, JobError } from './events';
+import { BadRequestError } from '../../core/errors';
+import { attemptErrorSchema } from '../../core/event-schemas';
+import type { AttemptError, JobError } from '../../core/events';
 import {
   type ActiveJob,
   type JobOutcome,
@@ -28,7 +28,7 @@ import {
   JobStatus as Status,
   type TerminalStatus,
   type WebhookDelivery,
-} from './model';
+} from '../../core/model';
 import {
   ACTIVE_SORT_KEY,
   activePartitionKey,
@@ -39,7 +39,7 @@ import {
   ownerPartitionKey,
   ownerStatusPartitionKey,
   RUN_SORT_KEY_PREFIX,
-} from './table';
+} from '../../core/table';
 import { validate } from './validate';
 
 type Item = Record<string, AttributeValue>;

@@ -10,8 +10,8 @@
  */
 import { en } from 'zod/locales';
 import { config } from 'zod/mini';
+import { AppError } from '../../core/errors';
 import type { StandardSchemaV1 } from '../../core/standard-schema';
-import { AppError } from './errors';
 
 // zod/mini carries no messages of its own ("Invalid input" for everything): English ones, as
 // classic zod has, so a 400's details say what is wrong ("Too big: expected number to be

@@ -20,7 +20,7 @@
  * receiver may use, and the unit tests check every delivery against it.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { ConfigError } from './errors';
+import { ConfigError } from '../../core/errors';
 
 /** The header that carries the delivery id. */
 export const WEBHOOK_ID_HEADER = 'webhook-id';

@@ -1,7 +1,7 @@
 /** POST /jobs: starts a named job and answers 202 with where to watch it. */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { LambdaClient } from '@aws-sdk/client-lambda';
-import { Defaults, EnvVar, intEnv, requireEnv } from '../shared/config';
+import { Defaults, EnvVar, intEnv, requireEnv } from '../../core/config';
 import { apiHandler, jsonResponse, readJsonBody, statusUrl } from '../shared/http';
 import { ownerOf } from '../shared/identity';
 import { withLogContext } from '../shared/log';

@@ -13,14 +13,14 @@ import {
   type ErrorDetail,
   PayloadTooLargeError,
   ServiceUnavailableError,
-} from '../shared/errors';
-import { isJobName, type WorkerPayload } from '../shared/events';
+} from '../../core/errors';
+import { isJobName, type WorkerPayload } from '../../core/events';
+import { type ActiveJob, activeView, JobStatus } from '../../core/model';
 import { ulid } from '../shared/ids';
 import { getJobType, jobTypeNames } from '../shared/job-registry';
 import { canonicalJson, sha256Hex, utf8Length } from '../shared/json';
 import { appendJobKeys, describeError, log } from '../shared/log';
 import type { JobMetrics } from '../shared/metrics';
-import { type ActiveJob, activeView, JobStatus } from '../shared/model';
 import { checkCallbackUrl, type LookupAll, resolveSafeAddress } from '../shared/ssrf';
 import type { JobStore } from '../shared/store';
 import { type SchemaError, validate } from '../shared/validate';

@@ -1,4 +1,4 @@
-import { AppError } from '../shared/errors';
+import { AppError } from '../../core/errors';
 import type { StreamErrorCode } from './messages';
 
 /** A subscribe request the stream refuses; the client gets `{"type":"error","code","message"}`. */

@@ -1,11 +1,11 @@
 /**
  * What travels over the job event stream, in both directions. The local cloud's
- * SSE stream (`local/job-stream.ts`) and this WebSocket API carry the same event
+ * SSE stream (`devserver/job-stream.ts`) and this WebSocket API carry the same event
  * documents: the EventBridge event exactly as the bus delivered it.
  */
 import * as z from 'zod/mini';
-import { jobNameSchema } from '../shared/event-schemas';
-import { EVENT_SOURCE, JOB_OUTCOME_EVENT_TYPES, JobEventType } from '../shared/events';
+import { jobNameSchema } from '../../core/event-schemas';
+import { EVENT_SOURCE, JOB_OUTCOME_EVENT_TYPES, JobEventType } from '../../core/events';
 
 const LIFECYCLE_TYPES = Object.values(JobEventType) as [JobEventType, ...JobEventType[]];
 const TERMINAL_TYPES: ReadonlySet<string> = new Set(JOB_OUTCOME_EVENT_TYPES);

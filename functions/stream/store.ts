@@ -22,7 +22,7 @@ import {
   type QueryCommandInput,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
-import { jobPartitionKey } from '../shared/table';
+import { jobPartitionKey } from '../../core/table';
 import { parse } from '../shared/validate';
 import { type JobEvent, jobEventSchema } from './messages';
 

@@ -5,7 +5,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { Context } from 'aws-lambda';
-import { EnvVar, intEnv, requireEnv } from '../shared/config';
+import { EnvVar, intEnv, requireEnv } from '../../core/config';
 import { withLogContext } from '../shared/log';
 import { JobStore } from '../shared/store';
 import { type SweeperDeps, type SweepResult, sweep } from './service';

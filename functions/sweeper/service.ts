@@ -16,11 +16,11 @@ import {
   PutEventsCommand,
   type PutEventsRequestEntry,
 } from '@aws-sdk/client-eventbridge';
-import { jobCancelledDetailSchema, jobTimedOutDetailSchema } from '../shared/event-schemas';
-import { EVENT_SOURCE, JobEventType, Reporter } from '../shared/events';
+import { jobCancelledDetailSchema, jobTimedOutDetailSchema } from '../../core/event-schemas';
+import { EVENT_SOURCE, JobEventType, Reporter } from '../../core/events';
+import { ACTIVE_SHARDS } from '../../core/table';
 import { describeError, log } from '../shared/log';
 import type { ActiveSummary, JobStore } from '../shared/store';
-import { ACTIVE_SHARDS } from '../shared/table';
 import { parse } from '../shared/validate';
 
 /** PutEvents takes at most 10 entries a call (AWS-FACTS). */

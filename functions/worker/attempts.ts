@@ -8,6 +8,8 @@
  * to the table and announce them on the bus; `eventjobs/testing` runs the very
  * same loop in-process, so a job's unit tests see what the worker would do.
  */
+
+import type { AttemptError } from '../../core/events';
 import { isJobCancelledError, JobTimeoutError, RunNotActiveError } from '../../core/job-errors';
 import {
   type JobContext,
@@ -16,10 +18,9 @@ import {
   NO_RETRIES,
   type RetryPolicy,
 } from '../../core/job-type';
+import type { JobProgress } from '../../core/model';
 import { delay } from '../../core/signals';
-import type { AttemptError } from '../shared/events';
 import { log } from '../shared/log';
-import type { JobProgress } from '../shared/model';
 import { truncate } from '../shared/text';
 
 /** How a run ended, before it is turned into an event; `attempt` is the last one's number. */

@@ -1,4 +1,4 @@
-import { AppError } from '../shared/errors';
+import { AppError } from '../../core/errors';
 
 /**
  * EventBridge refused the outcome event. The worker throws it so Lambda

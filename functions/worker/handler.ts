@@ -6,7 +6,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { Context } from 'aws-lambda';
-import { Defaults, EnvVar, intEnv, requireEnv } from '../shared/config';
+import { Defaults, EnvVar, intEnv, requireEnv } from '../../core/config';
 import { getJobType } from '../shared/job-registry';
 import { withLogContext } from '../shared/log';
 import { createJobMetrics, withMetrics } from '../shared/metrics';

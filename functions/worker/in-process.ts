@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { AppError } from '../../core/errors';
 import { JobCancelledError } from '../../core/job-errors';
 import type { CompletedRun, JobError, JobOutcomeStatus, JobType } from '../../core/job-type';
-import type { JobProgress } from '../shared/model';
+import type { JobProgress } from '../../core/model';
 import { describeIssues, type Issue, validate } from '../shared/validate';
 import {
   type AttemptLog,

@@ -21,9 +21,7 @@ import {
   type PutEventsRequestEntry,
 } from '@aws-sdk/client-eventbridge';
 import type { Context } from 'aws-lambda';
-import { JobCancelledError, RunNotActiveError } from '../../core/job-errors';
-import type { JobType } from '../../core/job-type';
-import { MalformedEventError } from '../shared/errors';
+import { MalformedEventError } from '../../core/errors';
 import {
   jobCancelledDetailSchema,
   jobCompletedDetailSchema,
@@ -32,7 +30,7 @@ import {
   jobStartedDetailSchema,
   jobTimedOutDetailSchema,
   workerPayloadSchema,
-} from '../shared/event-schemas';
+} from '../../core/event-schemas';
 import {
   type AttemptError,
   EVENT_SOURCE,
@@ -42,11 +40,13 @@ import {
   putEventsEntrySize,
   Reporter,
   type WorkerPayload,
-} from '../shared/events';
+} from '../../core/events';
+import { JobCancelledError, RunNotActiveError } from '../../core/job-errors';
+import type { JobType } from '../../core/job-type';
+import type { ActiveJob, JobProgress } from '../../core/model';
 import { utf8Length } from '../shared/json';
 import { appendJobKeys, describeError, log } from '../shared/log';
 import type { JobMetrics } from '../shared/metrics';
-import type { ActiveJob, JobProgress } from '../shared/model';
 import type { JobStore } from '../shared/store';
 import { truncate } from '../shared/text';
 import { describeIssues, parse, validate } from '../shared/validate';

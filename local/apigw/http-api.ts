@@ -22,7 +22,8 @@ import {
   type LocalEnv,
   type LogSink,
 } from '../contracts';
-import { percentDecodeBytes, verifyRequest } from '../sigv4';
+import { percentDecodeBytes } from '../percent-decode';
+import { verifyRequest } from '../sigv4';
 import { type AccessLogValues, renderAccessLog } from './access-log';
 import {
   clfTime,
@@ -101,6 +102,29 @@ export interface GatewayRequest {
   /** The port the request came in on, for `x-forwarded-port`. @default - the Host header's, else 80 */
   readonly port?: number;
 }
+
+/** A request as IAM authorization reads it. */
+export interface AuthorizableRequest {
+  readonly method: string;
+  /** The path as received, still percent-encoded (with the stage, if any). */
+  readonly rawPath: string;
+  /** The query string as received, without `?`. */
+  readonly rawQuery: string;
+  /** Header names in any case; a repeated header as an array of its values. */
+  readonly headers: Readonly<Record<string, string | readonly string[]>>;
+  readonly body: Uint8Array;
+}
+
+/** What IAM authorization says of a request: who signed it, or the answer that refuses it. */
+export type IamAuthorization =
+  | { readonly ok: true; readonly caller: LocalCredential }
+  | {
+      readonly ok: false;
+      /** AWS's message (`Forbidden` for an unsigned request), as the access log records it. */
+      readonly message: string;
+      /** The 403 to send, as API Gateway sends it (plus `localHint` when nothing was signed). */
+      readonly response: GatewayResponse;
+    };
 
 export interface RunningHttpApi {
   /** e.g. `http://127.0.0.1:3000`, without a trailing slash. */
@@ -246,6 +270,35 @@ export class LocalHttpApi {
     return final;
   }
 
+  /**
+   * IAM (SigV4) authorization as for an `AWS_IAM` route: the caller, or the
+   * 403 answer AWS gives (with the local hint and a log line naming `label`
+   * when nothing was signed at all). Local extensions use it for the
+   * requests they answer themselves (`../extensions.ts`).
+   */
+  async authorize(request: AuthorizableRequest, label: string): Promise<IamAuthorization> {
+    const verdict = await verifyRequest({ ...request, now: this.clock() }, this.credentials, {
+      region: this.env.region,
+      service: 'execute-api',
+    });
+    if (verdict.ok) return { ok: true, caller: verdict.credential };
+    // HTTP APIs answer an unsigned request with a bare Forbidden.
+    const unsigned = verdict.code === 'MissingAuthenticationTokenException';
+    const message = unsigned ? 'Forbidden' : verdict.message;
+    const refused = gatewayError(403, message, {
+      'x-amzn-errortype': unsigned ? 'ForbiddenException' : verdict.code,
+    });
+    if (
+      !unsigned ||
+      this.unsignedHint === undefined ||
+      !isUnsignedRequest(request.headers, request.rawQuery)
+    ) {
+      return { ok: false, message, response: refused };
+    }
+    this.note(`403 for ${label}: the request is not signed. ${this.unsignedHint}`);
+    return { ok: false, message, response: withLocalHint(refused, this.unsignedHint) };
+  }
+
   /** Requests so far, in all and per route key (plain JSON). */
   usage(): HttpApiUsage {
     return {
@@ -318,32 +371,22 @@ export class LocalHttpApi {
       case 'NONE':
         break;
       case 'AWS_IAM': {
-        const verdict = await verifyRequest(
+        const verdict = await this.authorize(
           {
             method: exchange.method,
             rawPath,
             rawQuery,
             headers: Object.fromEntries(headers),
             body,
-            now: this.clock(),
           },
-          this.credentials,
-          { region: this.env.region, service: 'execute-api' },
+          route.routeKey,
         );
         if (!verdict.ok) {
-          // HTTP APIs answer an unsigned request with a bare Forbidden.
-          const unsigned = verdict.code === 'MissingAuthenticationTokenException';
-          const message = unsigned ? 'Forbidden' : verdict.message;
-          exchange.authorizerError = message;
-          const refused = fail(403, message, {
-            'x-amzn-errortype': unsigned ? 'ForbiddenException' : verdict.code,
-          });
-          if (!unsigned || this.unsignedHint === undefined || !isUnsignedRequest(headers, rawQuery))
-            return refused;
-          this.note(`403 for ${route.routeKey}: the request is not signed. ${this.unsignedHint}`);
-          return withLocalHint(refused, this.unsignedHint);
+          exchange.authorizerError = verdict.message;
+          exchange.errorMessage = verdict.message;
+          return verdict.response;
         }
-        exchange.caller = verdict.credential;
+        exchange.caller = verdict.caller;
         break;
       }
       default:
@@ -610,7 +653,7 @@ export class LocalHttpApi {
     this.serveNode(req, res).catch((error: unknown) => {
       this.note(`local gateway error: ${describe(error)}`);
       if (!res.headersSent && !res.destroyed) {
-        send(res, gatewayError(500, 'Internal Server Error'), true);
+        writeGatewayResponse(res, gatewayError(500, 'Internal Server Error'), true);
       } else {
         res.destroy();
       }
@@ -640,7 +683,7 @@ export class LocalHttpApi {
     if (early > HTTP_API_LIMITS.maxRequestLineAndHeadersBytes || declared > MAX_DRAIN_BYTES) {
       const answer = await this.handleRequest({ ...base, bodyBytes: declared });
       // The body is not read: answer, then close the connection instead of draining it.
-      send(res, answer, true);
+      writeGatewayResponse(res, answer, true);
       req.resume();
       return;
     }
@@ -648,7 +691,7 @@ export class LocalHttpApi {
     const read = await readBody(req);
     if (read === 'aborted') return;
     const answer = await this.handleRequest({ ...base, body: read.body, bodyBytes: read.bytes });
-    send(res, answer, read.bytes > HTTP_API_LIMITS.maxBodyBytes);
+    writeGatewayResponse(res, answer, read.bytes > HTTP_API_LIMITS.maxBodyBytes);
   }
 
   /** Serves the API on a port of this machine. */
@@ -766,7 +809,12 @@ function describe(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
 
-function send(res: ServerResponse, answer: GatewayResponse, closeConnection: boolean): void {
+/** Writes a gateway answer to a node response (nothing once headers went out). */
+export function writeGatewayResponse(
+  res: ServerResponse,
+  answer: GatewayResponse,
+  closeConnection = false,
+): void {
   if (res.destroyed || res.headersSent) return;
   const headers: Record<string, string | string[]> = {};
   for (const [name, value] of Object.entries(answer.headers)) {

@@ -7,7 +7,7 @@
  *    terminal; then checks that every job has exactly one outcome, that no
  *    record stays active, that no run was finished twice (the completion
  *    function's "Run finished" lines per run id) and that the counts add up.
- * 2. SIGKILL: runs `local/cli.ts` as a child process with `--data`, starts
+ * 2. SIGKILL: runs `devserver/cli.ts` as a child process with `--data`, starts
  *    jobs, kills it mid-run, starts it again on the same data, and waits
  *    until every job is terminal (only a sweeper can end the runs whose
  *    events died with the process).
@@ -21,9 +21,10 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DynamoDBClient, paginateScan } from '@aws-sdk/client-dynamodb';
+import { runMain } from '../../cli/run-main';
+import { type SigV4Credentials, signRequest } from '../../functions/shared/signer';
 import { formatChaosReport, parseChaos } from '../../local/chaos';
 import { startLocalCloud } from '../../local/cloud';
-import { type SigV4Credentials, signRequest } from '../../local/sigv4';
 import { ensureE2eAssembly } from '../e2e/assembly';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -549,11 +550,15 @@ async function startChild(args: string[], cwd: string): Promise<{ child: ChildPr
   // One process (no tsx wrapper), so SIGKILL kills the cloud itself. Run from the
   // scratch directory, so its .eventjobs/local.json is not the developer's.
   const tsx = import.meta.resolve('tsx');
-  const child = spawn(process.execPath, ['--import', tsx, join(ROOT, 'local/cli.ts'), ...args], {
-    cwd,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', tsx, join(ROOT, 'devserver/cli.ts'), ...args],
+    {
+      cwd,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+    },
+  );
   let output = '';
   const api = await new Promise<Api>((resolveApi, reject) => {
     const timer = setTimeout(
@@ -674,14 +679,4 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolveSleep) => setTimeout(resolveSleep, ms));
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    process.stderr.write(
-      `${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-    );
-    process.exitCode = 1;
-  },
-);
+void runMain(main);

@@ -8,7 +8,7 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { Sha256 } from '@smithy/core/checksum';
 import { SignatureV4 } from '@smithy/signature-v4';
-import { parseQuery, type SigV4Credentials } from '../../local/sigv4';
+import { parseQuery, type SigV4Credentials } from '../../functions/shared/signer';
 import type { ApiResponse } from './client';
 import type { E2eTarget } from './target';
 

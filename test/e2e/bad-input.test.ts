@@ -28,8 +28,8 @@ import {
   ScanCommand,
 } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { jobPartitionKey, RUN_SORT_KEY_PREFIX } from '../../functions/shared/table';
-import type { SigV4Credentials } from '../../local/sigv4';
+import { jobPartitionKey, RUN_SORT_KEY_PREFIX } from '../../core/table';
+import type { SigV4Credentials } from '../../functions/shared/signer';
 import { type BadInputCase, buildCorpus, type CaseContext } from './bad-input-cases';
 import { send, sendRaw, signRaw } from './bad-input-http';
 import { type ApiResponse, callApi, eventually, uniqueName } from './client';

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { LocalCloudState } from '../../local/state-file';
+import type { LocalCloudState } from '../../devserver/state-file';
 import type { E2eTarget } from './target';
 
 export const BIN = resolve(import.meta.dirname, '../../bin/eventjobs.mjs');

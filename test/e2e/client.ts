@@ -1,5 +1,5 @@
 /** A small signed HTTP client for the jobs API, as any SigV4 caller would use it. */
-import { type SigV4Credentials, signRequest } from '../../local/sigv4';
+import { type SigV4Credentials, signRequest } from '../../functions/shared/signer';
 import type { E2eTarget } from './target';
 
 export interface ApiResponse {

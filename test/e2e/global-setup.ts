@@ -10,7 +10,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer, Socket } from 'node:net';
 import { resolve } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { startLocalCloud } from '../../local/cloud';
+import { startLocalCloud } from '../../src/local';
 import { E2E_ASSEMBLY, E2E_WORKER_TIMEOUT_SECONDS, ensureE2eAssembly } from './assembly';
 import { deployedTargetFromEnv, type E2eTarget } from './target';
 

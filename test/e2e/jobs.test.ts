@@ -4,7 +4,7 @@
  */
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
-import { ACTIVE_SORT_KEY, jobPartitionKey } from '../../functions/shared/table';
+import { ACTIVE_SORT_KEY, jobPartitionKey } from '../../core/table';
 import { type ApiResponse, callApi, eventually, uniqueName } from './client';
 
 const target = inject('e2e');

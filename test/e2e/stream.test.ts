@@ -5,7 +5,7 @@
  */
 import { describe, expect, inject, it } from 'vitest';
 import { SseParser } from '../../cli/sse';
-import { type SigV4Credentials, signRequest } from '../../local/sigv4';
+import { type SigV4Credentials, signRequest } from '../../functions/shared/signer';
 import { callApi, eventually, uniqueName } from './client';
 
 const target = inject('e2e');

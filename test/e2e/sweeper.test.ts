@@ -8,9 +8,9 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, describe, expect, inject, it } from 'vitest';
+import type { ActiveJob } from '../../core/model';
 import { ulid } from '../../functions/shared/ids';
 import { sha256Hex } from '../../functions/shared/json';
-import type { ActiveJob } from '../../functions/shared/model';
 import { JobStore } from '../../functions/shared/store';
 import { type ApiResponse, callApi, eventually, uniqueName } from './client';
 

@@ -2,7 +2,7 @@
  * What the end-to-end suite runs against: the local cloud that global-setup
  * starts, or a deployed stack named by environment variables (see the README).
  */
-import type { SigV4Credentials } from '../../local/sigv4';
+import type { SigV4Credentials } from '../../functions/shared/signer';
 
 export interface Identity extends SigV4Credentials {
   /** The owner the API files this identity's jobs under (its IAM user ARN, or role ARN). */

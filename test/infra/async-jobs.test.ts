@@ -5,14 +5,14 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Asset } from 'aws-cdk-lib/aws-s3-assets';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Defaults } from '../../functions/shared/config';
+import { Defaults } from '../../core/config';
 import {
   EVENT_SOURCE,
   JOB_OUTCOME_EVENT_TYPES,
   LAMBDA_DESTINATION_SOURCE,
   LambdaDestinationType,
-} from '../../functions/shared/events';
-import { JobsTable } from '../../functions/shared/table';
+} from '../../core/events';
+import { JobsTable } from '../../core/table';
 import type { AsyncJobs } from '../../infra/async-jobs';
 import { arnOf, createStack, logicalId, ref, type Statement, statementsOfRole } from './helpers';
 

@@ -10,6 +10,7 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { runMain } from '../../cli/run-main';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
 /** The live reload target of issue 7: a saved change is live within 2 s. */
@@ -50,7 +51,7 @@ function run(command: string, args: string[], cwd: string, env: NodeJS.ProcessEn
   }
 }
 
-async function main(): Promise<void> {
+async function main(): Promise<number> {
   const work = mkdtempSync(path.join(tmpdir(), 'eventjobs-new-user-'));
   let dev: ChildProcess | undefined;
   try {
@@ -128,6 +129,7 @@ async function main(): Promise<void> {
     if (keep) process.stdout.write(`kept ${work}\n`);
     else rmSync(work, { recursive: true, force: true });
   }
+  return 0;
 }
 
 function startDev(app: string, output: string[]): Promise<ChildProcess> {
@@ -212,12 +214,5 @@ async function stopDev(child: ChildProcess | undefined): Promise<void> {
   await Promise.race([exited, timeout]);
 }
 
-main().then(
-  () => {
-    process.exitCode = 0;
-  },
-  (error: unknown) => {
-    process.stderr.write(`\nNew-user flow FAILED: ${(error as Error).message}\n`);
-    process.exitCode = 1;
-  },
-);
+// Every failure is a step of the flow that failed: its message says which, without a stack.
+void runMain(main, { expected: [Error], prefix: '\nNew-user flow FAILED: ' });

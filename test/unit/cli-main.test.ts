@@ -10,8 +10,9 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ExitCode } from '../../cli/errors';
 import { type MainDeps, main, processDeps } from '../../cli/main';
 import type { WebSocketEventLike, WebSocketLike } from '../../client/websocket';
+import type { SigV4Credentials } from '../../functions/shared/signer';
 import type { LocalCredential } from '../../local/contracts';
-import { type SigV4Credentials, verifyRequest } from '../../local/sigv4';
+import { verifyRequest } from '../../local/sigv4';
 
 const LOCAL = { accessKeyId: 'AKIALOCALALICE000001', secretAccessKey: 'local/alice/secret' };
 const AWS = {

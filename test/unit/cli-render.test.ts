@@ -9,7 +9,7 @@ import {
   type Writer,
 } from '../../cli/render';
 import type { JobEvent } from '../../client/events';
-import type { JobView } from '../../functions/shared/model';
+import type { JobView } from '../../core/model';
 
 const ESC = '\x1b[';
 

@@ -21,8 +21,9 @@ import {
   NoResultError,
   UnreachableError,
 } from '../../client';
+import type { SigV4Credentials } from '../../functions/shared/signer';
 import type { LocalCredential } from '../../local/contracts';
-import { type SigV4Credentials, verifyRequest } from '../../local/sigv4';
+import { verifyRequest } from '../../local/sigv4';
 
 const LOCAL = { accessKeyId: 'AKIALOCALALICE000001', secretAccessKey: 'local/alice/secret' };
 const AWS = {

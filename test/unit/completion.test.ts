@@ -9,17 +9,17 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
+import { MalformedEventError } from '../../core/errors';
+import type { WorkerPayload } from '../../core/events';
 import { type CompletedRun, defineJobType, type JobType } from '../../core/job-type';
+import type { ActiveJob, JobOutcome, WebhookDelivery } from '../../core/model';
 import {
   type CompletionDeps,
   completeRun,
   type WebhookRequest,
 } from '../../functions/completion/service';
-import { MalformedEventError } from '../../functions/shared/errors';
-import type { WorkerPayload } from '../../functions/shared/events';
 import { getJobType } from '../../functions/shared/job-registry';
 import { createJobMetrics, type JobMetrics } from '../../functions/shared/metrics';
-import type { ActiveJob, JobOutcome, WebhookDelivery } from '../../functions/shared/model';
 import { JobStore } from '../../functions/shared/store';
 import { activeItem, activeJob, jobOutcome, outcomeItem, USER_ARN } from './helpers/api-event';
 import { capturePowertoolsOutput, type PowertoolsOutput } from './helpers/powertools-output';

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { connect } from 'node:net';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
+import { signRequest } from '../../functions/shared/signer';
 import {
   type GatewayRequest,
   HTTP_API_LIMITS,
@@ -22,7 +23,6 @@ import {
   type LocalEnv,
   type LogSink,
 } from '../../local/contracts';
-import { signRequest } from '../../local/sigv4';
 
 // ---------------------------------------------------------------- fakes
 

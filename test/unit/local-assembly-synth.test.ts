@@ -250,7 +250,7 @@ describe('loadStack on the synthesized EventJobs assembly', () => {
 
   it('emulates every resource type but the DLQ alarms and the WebSocket API, and says which ones have no local effect', () => {
     // assess: CloudWatch alarms on dead-letter-queue depth exist in AWS only, and the
-    // WebSocket stream is served locally as Server-Sent Events instead (local/job-stream.ts)
+    // WebSocket stream is served locally as Server-Sent Events instead (devserver/job-stream.ts)
     expect(Object.fromEntries(stack.notEmulated)).toEqual({
       'AWS::CloudWatch::Alarm': 3,
       'AWS::ApiGatewayV2::Api (WEBSOCKET)': 1,

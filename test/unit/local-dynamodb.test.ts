@@ -24,9 +24,9 @@ import {
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { JobStatus } from '../../functions/shared/model';
+import { JobStatus } from '../../core/model';
+import { JobsTable } from '../../core/table';
 import { JobStore } from '../../functions/shared/store';
-import { JobsTable } from '../../functions/shared/table';
 import type { AwsService, LocalEnv, TableSpec } from '../../local/contracts';
 import { LocalDynamoDb, type LocalDynamoDbOptions, TableMismatchError } from '../../local/dynamodb';
 

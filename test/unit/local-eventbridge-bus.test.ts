@@ -10,7 +10,7 @@ import {
   JobEventType,
   LAMBDA_DESTINATION_SOURCE,
   LambdaDestinationType,
-} from '../../functions/shared/events';
+} from '../../core/events';
 import {
   type InvocationType,
   type InvokeResult,

@@ -1,15 +1,10 @@
 import { Sha256 } from '@smithy/core/checksum';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { describe, expect, it } from 'vitest';
+import { presignUrl, signRequest } from '../../functions/shared/signer';
 import type { CredentialStore, LocalCredential } from '../../local/contracts';
-import {
-  parseQuery,
-  presignUrl,
-  signRequest,
-  type VerifiableRequest,
-  type VerifyOptions,
-  verifyRequest,
-} from '../../local/sigv4';
+import { parseQuery } from '../../local/percent-decode';
+import { type VerifiableRequest, type VerifyOptions, verifyRequest } from '../../local/sigv4';
 
 // ---------------------------------------------------------------- fixtures
 

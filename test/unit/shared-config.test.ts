@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { intEnv, requireEnv } from '../../functions/shared/config';
-import { ConfigError } from '../../functions/shared/errors';
+import { intEnv, requireEnv } from '../../core/config';
+import { ConfigError } from '../../core/errors';
 
 describe('requireEnv', () => {
   it('returns a set variable', () => {

@@ -4,8 +4,7 @@
  * the messages a caller or a log line gets (zod's, in English).
  */
 import { describe, expect, it } from 'vitest';
-import type { StandardSchemaV1 } from '../../core/standard-schema';
-import { BadRequestError } from '../../functions/shared/errors';
+import { BadRequestError } from '../../core/errors';
 import {
   jobCancelledDetailSchema,
   jobFailedDetailSchema,
@@ -14,7 +13,8 @@ import {
   jobTimedOutDetailSchema,
   lambdaFailureDetailSchema,
   workerPayloadSchema,
-} from '../../functions/shared/event-schemas';
+} from '../../core/event-schemas';
+import type { StandardSchemaV1 } from '../../core/standard-schema';
 import { validate } from '../../functions/shared/validate';
 import { parseStartRequest } from '../../functions/start-job/service';
 import { jobEventSchema, subscribeRequestSchema } from '../../functions/stream/messages';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { jobNameSchema, workerPayloadSchema } from '../../functions/shared/event-schemas';
-import { isJobName, JOB_NAME_PATTERN, putEventsEntrySize } from '../../functions/shared/events';
+import { jobNameSchema, workerPayloadSchema } from '../../core/event-schemas';
+import { isJobName, JOB_NAME_PATTERN, putEventsEntrySize } from '../../core/events';
 
 describe('putEventsEntrySize', () => {
   it('is 14 bytes for the time when the entry is empty', () => {

@@ -4,7 +4,7 @@ import {
   ConflictError,
   PayloadTooLargeError,
   UnsupportedMediaTypeError,
-} from '../../functions/shared/errors';
+} from '../../core/errors';
 import {
   apiHandler,
   errorResponse,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ForbiddenError } from '../../functions/shared/errors';
+import { ForbiddenError } from '../../core/errors';
 import { ownerOf } from '../../functions/shared/identity';
 import { apiEvent } from './helpers/api-event';
 

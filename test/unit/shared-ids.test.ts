@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { jobNameSchema } from '../../functions/shared/event-schemas';
+import { jobNameSchema } from '../../core/event-schemas';
 import { ulid } from '../../functions/shared/ids';
 
 const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;

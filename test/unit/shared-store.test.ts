@@ -11,7 +11,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { BadRequestError } from '../../functions/shared/errors';
+import { BadRequestError } from '../../core/errors';
 import { JobStore } from '../../functions/shared/store';
 import {
   activeItem,

@@ -5,7 +5,7 @@
 import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { Defaults } from '../../functions/shared/config';
+import { Defaults } from '../../core/config';
 import type { ApiHandler } from '../../functions/shared/http';
 import { jobTypeNames } from '../../functions/shared/job-registry';
 import { MAX_INPUT_DEPTH } from '../../functions/start-job/service';

@@ -6,7 +6,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { workerPayloadSchema } from '../../functions/shared/event-schemas';
+import { workerPayloadSchema } from '../../core/event-schemas';
 import type { ApiHandler } from '../../functions/shared/http';
 import { canonicalJson, sha256Hex } from '../../functions/shared/json';
 import type { LocalCredential } from '../../local/contracts';

@@ -15,10 +15,10 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { MalformedEventError } from '../../functions/shared/errors';
-import { JobEventType } from '../../functions/shared/events';
+import { MalformedEventError } from '../../core/errors';
+import { JobEventType } from '../../core/events';
+import { jobPartitionKey } from '../../core/table';
 import { JobStore } from '../../functions/shared/store';
-import { jobPartitionKey } from '../../functions/shared/table';
 import { type ConnectionDeps, subscribe } from '../../functions/stream/connection/service';
 import { type ConnectionsApi, createConnectionsApi } from '../../functions/stream/connections';
 import { DeliveryError, GoneConnectionError } from '../../functions/stream/errors';

@@ -6,13 +6,10 @@ import {
 } from '@aws-sdk/client-eventbridge';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import {
-  jobCancelledDetailSchema,
-  jobTimedOutDetailSchema,
-} from '../../functions/shared/event-schemas';
-import type { ActiveJob } from '../../functions/shared/model';
+import { jobCancelledDetailSchema, jobTimedOutDetailSchema } from '../../core/event-schemas';
+import type { ActiveJob } from '../../core/model';
+import { ACTIVE_SHARDS, activePartitionKey } from '../../core/table';
 import { type ActiveSummary, JobStore } from '../../functions/shared/store';
-import { ACTIVE_SHARDS, activePartitionKey } from '../../functions/shared/table';
 import { judge, type SweeperDeps, sweep } from '../../functions/sweeper/service';
 import { activeItem, activeJob } from './helpers/api-event';
 

@@ -14,8 +14,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
-import { defineJobType, type JobContext, type JobType } from '../../core/job-type';
-import { MalformedEventError } from '../../functions/shared/errors';
+import { MalformedEventError } from '../../core/errors';
 import {
   jobCancelledDetailSchema,
   jobCompletedDetailSchema,
@@ -23,11 +22,12 @@ import {
   jobProgressDetailSchema,
   jobStartedDetailSchema,
   jobTimedOutDetailSchema,
-} from '../../functions/shared/event-schemas';
-import type { WorkerPayload } from '../../functions/shared/events';
+} from '../../core/event-schemas';
+import type { WorkerPayload } from '../../core/events';
+import { defineJobType, type JobContext, type JobType } from '../../core/job-type';
+import type { ActiveJob } from '../../core/model';
 import { getJobType } from '../../functions/shared/job-registry';
 import { createJobMetrics } from '../../functions/shared/metrics';
-import type { ActiveJob } from '../../functions/shared/model';
 import { JobStore } from '../../functions/shared/store';
 import { EventDeliveryError } from '../../functions/worker/errors';
 import { backoffMs, runWorker, type WorkerDeps } from '../../functions/worker/service';

@@ -6,8 +6,8 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyResultV2, Context } from 'aws-lambda';
-import { EnvVar, requireEnv } from '../../shared/config';
-import { ForbiddenError } from '../../shared/errors';
+import { EnvVar, requireEnv } from '../../../core/config';
+import { ForbiddenError } from '../../../core/errors';
 import { describeError, log, withLogContext } from '../../shared/log';
 import { JobStore } from '../../shared/store';
 import { createConnectionsApi } from '../connections';

@@ -8,9 +8,10 @@
  * between history and live delivery; one may arrive twice (clients drop
  * duplicates by event id).
  */
+
+import { jobPartitionKey } from '../../../core/table';
 import { describeError, log } from '../../shared/log';
 import type { JobStore } from '../../shared/store';
-import { jobPartitionKey } from '../../shared/table';
 import { validate } from '../../shared/validate';
 import type { ConnectionsApi } from '../connections';
 import { GoneConnectionError, StreamRequestError } from '../errors';

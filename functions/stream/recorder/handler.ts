@@ -4,7 +4,7 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Context, EventBridgeEvent } from 'aws-lambda';
-import { Defaults, EnvVar, intEnv, requireEnv } from '../../shared/config';
+import { Defaults, EnvVar, intEnv, requireEnv } from '../../../core/config';
 import { withLogContext } from '../../shared/log';
 import { createConnectionsApi } from '../connections';
 import { StreamStore } from '../store';

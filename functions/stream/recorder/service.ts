@@ -8,9 +8,9 @@
  * way round, each event reaches a subscriber at least once; duplicates are
  * possible and clients drop them by event id.
  */
-import { MalformedEventError } from '../../shared/errors';
+import { MalformedEventError } from '../../../core/errors';
+import { jobPartitionKey } from '../../../core/table';
 import { appendJobKeys, describeError, log } from '../../shared/log';
-import { jobPartitionKey } from '../../shared/table';
 import { describeIssues, validate } from '../../shared/validate';
 import type { ConnectionsApi } from '../connections';
 import { DeliveryError, GoneConnectionError } from '../errors';

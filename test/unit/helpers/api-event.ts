@@ -5,7 +5,7 @@
  */
 import type { AttributeValue, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyEventV2WithIAMAuthorizer } from 'aws-lambda';
-import type { ActiveJob, JobOutcome } from '../../../functions/shared/model';
+import type { ActiveJob, JobOutcome } from '../../../core/model';
 import { JobStore } from '../../../functions/shared/store';
 
 export const USER_ARN = 'arn:aws:iam::123456789012:user/alice';

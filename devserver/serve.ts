@@ -1,14 +1,15 @@
 /**
  * Serving the local cloud to a person at a terminal, the same way for
- * `npm start` (`cli.ts`) and for `eventjobs dev`: start it from an assembly,
- * print the banner, write `.eventjobs/local.json` for other tools, stop
+ * `npm start` (`cli.ts`) and for `eventjobs dev`: start it from an assembly
+ * with the job event stream (`job-stream.ts`), print the banner, write `.eventjobs/local.json` for other tools, stop
  * cleanly on Ctrl-C, SIGTERM, SIGHUP or the death of the parent process, and
  * restart it on a new assembly after a re-synth (same ports, same data).
  */
 import { relative, resolve } from 'node:path';
-import { readAssembly } from './assembly/stack';
-import { formatChaosReport } from './chaos';
-import { type LocalCloudOptions, type RunningLocalCloud, startLocalCloud } from './cloud';
+import { readAssembly } from '../local/assembly/stack';
+import { formatChaosReport } from '../local/chaos';
+import { type LocalCloudOptions, type RunningLocalCloud, startLocalCloud } from '../local/cloud';
+import { jobStreamExtension } from './job-stream';
 import type { ServeArgs } from './serve-args';
 import {
   type ExampleJob,
@@ -73,7 +74,10 @@ export interface ServeOptions {
   readonly stderr?: TextSink;
   /** Stop on SIGINT, SIGTERM and SIGHUP, and when the parent process dies. @default true */
   readonly stopOnSignals?: boolean;
-  /** Passed on to `startLocalCloud`, over what the args say (tests: a log sink). */
+  /**
+   * Passed on to `startLocalCloud`, over what the args say (tests: a log
+   * sink); `extensions` are added after the job event stream.
+   */
   readonly cloudOptions?: Partial<LocalCloudOptions>;
 }
 
@@ -248,6 +252,7 @@ class LocalCloudServer implements ServedCloud {
         secretsFile: args.data ? undefined : resolve(this.#root, SECRETS_FILE),
         signingKeysAt: `in ${relative(this.#root, this.#stateFile) || STATE_FILE} and in the banner`,
         ...this.#options.cloudOptions,
+        extensions: [jobStreamExtension(), ...(this.#options.cloudOptions?.extensions ?? [])],
       });
     } catch (error) {
       throw new ServeError(

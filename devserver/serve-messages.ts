@@ -3,7 +3,7 @@
  * (endpoints, keys, and ready curl commands for every route), the one-line
  * notice after a restart, and the message when a port is taken.
  */
-import type { RunningLocalCloud } from './cloud';
+import type { RunningLocalCloud } from '../local/cloud';
 import type { LocalCloudState } from './state-file';
 
 /** The job the banner's commands start; apps other than this repository have other types. */

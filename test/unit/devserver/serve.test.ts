@@ -2,7 +2,7 @@
  * `serveLocalCloud` in this process, on the small fixture assembly: the
  * banner, the state file, a restart on the same ports, a taken port, the hint
  * on unsigned requests, and a code update through the running cloud. (Signals
- * and the parent's death are in local-serve-process.test.ts.)
+ * and the parent's death are in serve-process.test.ts.)
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -10,12 +10,12 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type ServedCloud, ServeError, serveLocalCloud } from '../../local/serve';
-import { parseServeArgs } from '../../local/serve-args';
-import { type LocalCloudState, readStateFile } from '../../local/state-file';
-import { RecordingLog } from '../fixtures/lambda/harness';
+import { type ServedCloud, ServeError, serveLocalCloud } from '../../../devserver/serve';
+import { parseServeArgs } from '../../../devserver/serve-args';
+import { type LocalCloudState, readStateFile } from '../../../devserver/state-file';
+import { RecordingLog } from '../../fixtures/lambda/harness';
 
-const SMALL = resolve(import.meta.dirname, '../fixtures/assembly/small');
+const SMALL = resolve(import.meta.dirname, '../../fixtures/assembly/small');
 
 class Capture {
   text = '';

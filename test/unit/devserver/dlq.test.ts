@@ -7,7 +7,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningLocalCloud, startLocalCloud } from '../../local/cloud';
 import {
   busOfRule,
   deadLetterQueues,
@@ -16,12 +15,13 @@ import {
   formatLetter,
   listQueue,
   redriveQueue,
-} from '../../local/dlq';
-import { resolveTarget, type Target } from '../../local/dlq-cli';
-import { writeStateFile } from '../../local/state-file';
-import { eventually, RecordingLog } from '../fixtures/lambda/harness';
+} from '../../../devserver/dlq';
+import { resolveTarget, type Target } from '../../../devserver/dlq-cli';
+import { writeStateFile } from '../../../devserver/state-file';
+import { type RunningLocalCloud, startLocalCloud } from '../../../local/cloud';
+import { eventually, RecordingLog } from '../../fixtures/lambda/harness';
 
-const ASSEMBLY = resolve(import.meta.dirname, '../fixtures/assembly/dlq');
+const ASSEMBLY = resolve(import.meta.dirname, '../../fixtures/assembly/dlq');
 
 let cloud: RunningLocalCloud;
 let log: RecordingLog;

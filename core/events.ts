@@ -65,7 +65,7 @@ export function isJobName(value: unknown): value is string {
   return typeof value === 'string' && JOB_NAME_PATTERN.test(value);
 }
 
-import type { JobError } from '../../core/job-type';
+import type { JobError } from './job-type';
 
 export type { JobError };
 

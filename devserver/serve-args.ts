@@ -8,7 +8,7 @@
  * options with `serveUsage({ options })`.
  */
 import { parseArgs } from 'node:util';
-import { type ChaosRule, parseChaos } from './chaos';
+import { type ChaosRule, parseChaos } from '../local/chaos';
 import { shellWord } from './serve-messages';
 
 /** The `parseArgs` configuration of the serve options. */

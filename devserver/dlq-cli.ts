@@ -10,6 +10,7 @@ import { parseArgs } from 'node:util';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { isEntryPoint, runMain } from '../cli/run-main';
 import {
   type DlqClients,
   deadLetterQueues,
@@ -43,8 +44,8 @@ export interface Target {
   readonly clients: DlqClients;
 }
 
-class UsageError extends Error {
-  override name = 'UsageError';
+class DlqUsageError extends Error {
+  override name = 'DlqUsageError';
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -64,7 +65,7 @@ async function main(argv: string[]): Promise<number> {
     target = resolveTarget(parsed);
   } catch (error) {
     process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
-    return error instanceof UsageError ? 2 : 1;
+    return error instanceof DlqUsageError ? 2 : 1;
   }
   const queues = deadLetterQueues(target.outputs);
   if (queues.length === 0) {
@@ -196,13 +197,13 @@ function awsTarget(file: string, stack: string | undefined): Target {
   try {
     all = JSON.parse(readFileSync(file, 'utf8')) as Record<string, Record<string, string>>;
   } catch (error) {
-    throw new UsageError(`Cannot read the outputs file ${file}: ${String(error)}`);
+    throw new DlqUsageError(`Cannot read the outputs file ${file}: ${String(error)}`);
   }
   const names = Object.keys(all);
   const name = stack ?? (names.length === 1 ? names[0] : undefined);
   const outputs = name === undefined ? undefined : all[name];
   if (!outputs) {
-    throw new UsageError(
+    throw new DlqUsageError(
       stack
         ? `The outputs file has no stack ${stack}; it has ${names.join(', ')}`
         : `The outputs file holds ${names.length} stacks (${names.join(', ')}); pick one with --stack`,
@@ -224,16 +225,4 @@ function awsTarget(file: string, stack: string | undefined): Target {
   };
 }
 
-if (process.argv[1] && resolve(process.argv[1]) === resolve(import.meta.filename)) {
-  main(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (error: unknown) => {
-      process.stderr.write(
-        `${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-      );
-      process.exitCode = 1;
-    },
-  );
-}
+if (isEntryPoint(import.meta)) void runMain(main);

@@ -1,13 +1,13 @@
 /**
  * `.eventjobs/local.json`: what a running `npm start` or `eventjobs dev`
- * (local/serve.ts) tells other tools (`npm run dlq`, `eventjobs`) about
+ * (serve.ts) tells other tools (`npm run dlq`, `eventjobs`) about
  * itself: its process, endpoints, a local identity and the stack's outputs.
  * Written at start, rewritten at a restart, removed at a clean stop; a file
  * left by a killed cloud is recognised by its dead process id.
  */
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { RunningLocalCloud } from './cloud';
+import type { RunningLocalCloud } from '../local/cloud';
 
 export const STATE_FILE = '.eventjobs/local.json';
 

@@ -1,7 +1,7 @@
 /**
  * A served local cloud as a process: SIGTERM and SIGHUP stop it cleanly (the
  * state file is removed, the ports are freed, the exit status is 0), and so
- * does the death of its parent. Also `npm start` (local/cli.ts) for two
+ * does the death of its parent. Also `npm start` (devserver/cli.ts) for two
  * mistakes a newcomer makes: options npm took for itself, and a taken port.
  *
  * The serving script is written to a temporary directory and run with tsx,
@@ -16,17 +16,17 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type LocalCloudState, readStateFile } from '../../local/state-file';
+import { type LocalCloudState, readStateFile } from '../../../devserver/state-file';
 
-const ROOT = resolve(import.meta.dirname, '../..');
+const ROOT = resolve(import.meta.dirname, '../../..');
 const SMALL = join(ROOT, 'test/fixtures/assembly/small');
 const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 const module = (path: string) => JSON.stringify(pathToFileURL(join(ROOT, path)).href);
 
 /** Serves the small assembly until stopped; argv: root, state file. */
 const SERVE_SCRIPT = `
-import { serveLocalCloud } from ${module('local/serve.ts')};
-import { parseServeArgs } from ${module('local/serve-args.ts')};
+import { serveLocalCloud } from ${module('devserver/serve.ts')};
+import { parseServeArgs } from ${module('devserver/serve-args.ts')};
 const [root, stateFile] = process.argv.slice(2);
 const args = parseServeArgs(['--port', '0', '--aws-port', '0', '--no-synth', '--quiet'], {});
 const served = await serveLocalCloud({ args, root, assemblyDir: ${JSON.stringify(SMALL)}, stateFile });
@@ -163,10 +163,10 @@ describe('a served local cloud stops cleanly', () => {
   }, 40_000);
 });
 
-describe('npm start (local/cli.ts)', () => {
+describe('npm start (devserver/cli.ts)', () => {
   it('exits 2 with the command that was meant when npm took --port', async () => {
     const env = { ...PLAIN_ENV, npm_lifecycle_event: 'start', npm_config_port: '3202' };
-    const child = run([join(ROOT, 'local/cli.ts'), '--no-synth'], env);
+    const child = run([join(ROOT, 'devserver/cli.ts'), '--no-synth'], env);
     const text = output(child);
 
     expect((await exited(child)).code).toBe(2);
@@ -188,7 +188,7 @@ describe('npm start (local/cli.ts)', () => {
       [
         '--import',
         TSX,
-        join(ROOT, 'local/cli.ts'),
+        join(ROOT, 'devserver/cli.ts'),
         ...['--no-synth', '--assembly', SMALL, '--port', String(port), '--aws-port', '0'],
       ],
       { cwd: dir, env: PLAIN_ENV },

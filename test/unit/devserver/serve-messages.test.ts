@@ -8,16 +8,16 @@
 import { execFile, spawnSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type HttpApiEventV2, LocalHttpApi, type RunningHttpApi } from '../../local/apigw';
+import { type BannerCloud, formatBanner } from '../../../devserver/serve-messages';
+import { type HttpApiEventV2, LocalHttpApi, type RunningHttpApi } from '../../../local/apigw';
 import type {
   CredentialStore,
   HttpRouteSpec,
   LambdaInvoker,
   LocalCredential,
   LocalEnv,
-} from '../../local/contracts';
-import { type BannerCloud, formatBanner } from '../../local/serve-messages';
-import { fixtureSpec, RecordingLog } from '../fixtures/lambda/harness';
+} from '../../../local/contracts';
+import { fixtureSpec, RecordingLog } from '../../fixtures/lambda/harness';
 
 const ALICE: LocalCredential = {
   name: 'alice',

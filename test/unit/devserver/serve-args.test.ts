@@ -1,5 +1,5 @@
 /**
- * The serve options (`local/serve-args.ts`): defaults, validation messages,
+ * The serve options (`devserver/serve-args.ts`): defaults, validation messages,
  * the usage text a caller extends, and the options npm takes for itself when
  * they come without `--`.
  */
@@ -13,7 +13,7 @@ import {
   serveArgsFromValues,
   serveUsage,
   USAGE,
-} from '../../local/serve-args';
+} from '../../../devserver/serve-args';
 
 /** Not under npm: no `npm_lifecycle_event`. */
 const PLAIN: NodeJS.ProcessEnv = {};

@@ -1,15 +1,17 @@
 /**
  * `GET /jobs/{name}/events` in the local cloud: a Server-Sent Events stream of
- * a run's lifecycle events. This is the one eventjobs-specific piece of
- * `local/`; in AWS the same event documents reach a client through the stack's
- * WebSocket API (see the README, "Live stream").
+ * a run's lifecycle events, plugged into the local cloud as an extension
+ * (`jobStreamExtension`, `local/extensions.ts`); `eventjobs dev`, `npm start`
+ * and `eventjobs/local` start the cloud with it. In AWS the same event
+ * documents reach a client through the stack's WebSocket API (see the README,
+ * "Live stream"), which the local cloud does not emulate.
  *
  * - The events come from the bus itself: a hub observes every event the local
  *   EventBridge accepts with source `eventjobs`, in the order accepted, and
  *   keeps each run's events (bounded), so a client that connects late gets the
  *   events so far, then the live ones.
  * - Who may read a job is decided by the API itself: the request's SigV4
- *   signature is checked as the gateway checks it, then the stream asks the
+ *   signature is checked by the gateway's own IAM authorization, then the stream asks the
  *   API's own `GET /jobs/{name}` route, signed with the caller's credential. Its
  *   answer names the run to stream, and any error (404, 403, 429) is passed on
  *   as it is, a JSON body.
@@ -17,12 +19,10 @@
  *   <detail-type>` and `data: <the EventBridge event as JSON>`. `Last-Event-ID`
  *   resumes after that position. The stream ends after the terminal event.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { EVENT_SOURCE, JOB_OUTCOME_EVENT_TYPES, JobEventType } from '../functions/shared/events';
-import type { LocalHttpApi } from './apigw';
-import type { CredentialStore, LocalEnv } from './contracts';
-import type { EventEnvelope } from './eventbridge/bus';
-import { signRequest, verifyRequest } from './sigv4';
+import type { IncomingMessage } from 'node:http';
+import { EVENT_SOURCE, JOB_OUTCOME_EVENT_TYPES, JobEventType } from '../core/events';
+import { signRequest } from '../functions/shared/signer';
+import type { EventEnvelope, ExtensionRequest, LocalCloudExtension } from '../local/extensions';
 
 const TERMINAL_TYPES: ReadonlySet<string> = new Set(JOB_OUTCOME_EVENT_TYPES);
 const TERMINAL_STATUSES = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT']);
@@ -117,11 +117,34 @@ export class JobEventHub {
   }
 }
 
+/**
+ * The job event stream as a local cloud extension: each cloud it is started
+ * with gets its own hub, fed by the cloud's buses, and answers `GET
+ * /jobs/{name}/events` on every HTTP API's port.
+ */
+export function jobStreamExtension(options: JobEventHubOptions = {}): LocalCloudExtension {
+  return {
+    name: 'job-stream',
+    start: ({ env }) => {
+      const hub = new JobEventHub(options);
+      return {
+        notes: [
+          "Job events: served as Server-Sent Events at GET /jobs/{name}/events (on AWS they come over the stack's WebSocket API, which is not emulated).",
+        ],
+        onEvent: (event) => hub.accept(event),
+        handleRequest: (request) =>
+          streamJobName(request.method, request.path) === undefined
+            ? undefined
+            : serveJobEvents(request, { hub, region: env.region }),
+      };
+    },
+  };
+}
+
 export interface JobStreamOptions {
-  readonly api: LocalHttpApi;
   readonly hub: JobEventHub;
-  readonly credentials: CredentialStore;
-  readonly env: LocalEnv;
+  /** The region requests are signed for. */
+  readonly region: string;
 }
 
 /** The job name when `path` (without the stage) is a stream request; else undefined. */
@@ -131,65 +154,54 @@ export function streamJobName(method: string | undefined, path: string): string 
   return match?.[1];
 }
 
-/** Serves one `GET /jobs/{name}/events`; `target` is the request's path and query. */
+/** Serves one `GET /jobs/{name}/events` (a request `streamJobName` recognised). */
 export async function serveJobEvents(
-  req: IncomingMessage,
-  res: ServerResponse,
-  target: string,
+  request: ExtensionRequest,
   options: JobStreamOptions,
 ): Promise<void> {
-  const stage = options.api.spec.stage.name;
-  const prefix = stage === '$default' ? '' : `/${stage}`;
-  const queryAt = target.indexOf('?');
-  const rawPath = queryAt < 0 ? target : target.slice(0, queryAt);
-  const rawQuery = queryAt < 0 ? '' : target.slice(queryAt + 1);
-  const name = rawPath.slice(prefix.length).split('/')[2] ?? '';
+  const { req, res } = request;
+  const name = request.path.split('/')[2] ?? '';
   const headers = headerRecord(req);
 
-  // The signature, as the gateway checks an AWS_IAM route.
-  const verdict = await verifyRequest(
-    { method: 'GET', rawPath, rawQuery, headers, body: Buffer.alloc(0), now: Date.now() },
-    options.credentials,
-    { region: options.env.region, service: 'execute-api' },
-  );
+  // The signature, checked by the gateway's own IAM authorization.
+  const verdict = await request.authorize();
   if (!verdict.ok) {
-    const unsigned = verdict.code === 'MissingAuthenticationTokenException';
-    sendJson(res, 403, { message: unsigned ? 'Forbidden' : verdict.message });
+    request.respond(verdict.response);
     return;
   }
 
   // The API itself says whether the caller may read the job, and which run is current.
   const host = headers.host ?? 'localhost';
-  const getTarget = `${prefix}/jobs/${name}`;
-  const credential = verdict.credential;
+  const getTarget = `${request.stagePrefix}/jobs/${name}`;
+  const { caller } = verdict;
   const signed = await signRequest({
     method: 'GET',
     url: `http://${host}${getTarget}`,
     headers: { host },
     body: '',
     credentials: {
-      accessKeyId: credential.accessKeyId,
-      secretAccessKey: credential.secretAccessKey,
-      sessionToken: credential.sessionToken,
+      accessKeyId: caller.accessKeyId,
+      secretAccessKey: caller.secretAccessKey,
+      sessionToken: caller.sessionToken,
     },
-    region: options.env.region,
+    region: options.region,
     service: 'execute-api',
   });
-  const job = await options.api.handleRequest({
+  const job = await request.callApi({
     method: 'GET',
     target: getTarget,
     headers: { host, 'user-agent': headers['user-agent'] ?? '', ...signed },
   });
   if (job.status !== 200) {
-    res.writeHead(job.status, job.headers as Record<string, string | string[]>);
-    res.end(job.body);
+    request.respond(job);
     return;
   }
   let current: { runId?: unknown; status?: unknown };
   try {
     current = JSON.parse(String(job.body)) as { runId?: unknown; status?: unknown };
   } catch {
-    sendJson(res, 502, { message: 'The job could not be read' });
+    res.writeHead(502, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ message: 'The job could not be read' }));
     return;
   }
   const runId = typeof current.runId === 'string' ? current.runId : '';
@@ -243,9 +255,4 @@ function headerRecord(req: IncomingMessage): Record<string, string> {
     headers[name.toLowerCase()] = Array.isArray(value) ? value.join(',') : value;
   }
   return headers;
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json' });
-  res.end(JSON.stringify(body));
 }

@@ -4,8 +4,9 @@
  * Ctrl-C (`serve.ts` does the serving, shared with `eventjobs dev`).
  */
 import { resolve } from 'node:path';
-import { isStale, synthesize } from './freshness';
-import { serveLocalCloud } from './serve';
+import { runMain } from '../cli/run-main';
+import { isStale, synthesize } from '../local/freshness';
+import { ServeError, serveLocalCloud } from './serve';
 import { NpmSwallowedOptionsError, parseServeArgs, type ServeArgs, USAGE } from './serve-args';
 
 async function main(argv: string[]): Promise<number> {
@@ -41,25 +42,10 @@ async function main(argv: string[]): Promise<number> {
     synthMs = performance.now() - synthStart;
   }
 
-  try {
-    const served = await serveLocalCloud({ args, root, assemblyDir, startedAt, synthMs });
-    await served.stopped;
-  } catch (error) {
-    // A start failure (a taken port, a bad template) is said in one message, without a stack.
-    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
-    return 1;
-  }
+  const served = await serveLocalCloud({ args, root, assemblyDir, startedAt, synthMs });
+  await served.stopped;
   return 0;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    process.stderr.write(
-      `${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-    );
-    process.exitCode = 1;
-  },
-);
+// A start failure (a taken port, a bad template) is said in one message, without a stack.
+void runMain(main, { expected: [ServeError] });
