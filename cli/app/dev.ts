@@ -9,7 +9,7 @@
  *   means a full re-synth and a restart of the local cloud on the same ports.
  * Tests, docs and build output are ignored.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { type FSWatcher, watch } from 'chokidar';
@@ -169,8 +169,15 @@ function needsSynth(root: string, assemblyDir: string, context: Record<string, s
   }
 }
 
-function recordSynth(root: string, assemblyDir: string, context: Record<string, string>): void {
-  writeFileSync(path.join(root, SYNTH_RECORD), JSON.stringify({ assemblyDir, context }));
+export function recordSynth(
+  root: string,
+  assemblyDir: string,
+  context: Record<string, string>,
+): void {
+  const file = path.join(root, SYNTH_RECORD);
+  // A new app has no .eventjobs/ yet: the first synth comes before anything else writes there.
+  mkdirSync(path.dirname(file), { recursive: true });
+  writeFileSync(file, JSON.stringify({ assemblyDir, context }));
 }
 
 /** The banner's example: a job of the app's first type, with an input made from its schema. */

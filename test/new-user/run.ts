@@ -82,7 +82,11 @@ async function main(): Promise<number> {
     await step('npm install', () => run('npm', ['install', '--no-audit', '--no-fund'], app));
     await step('npm run typecheck', () => run('npm', ['run', 'typecheck'], app));
     await step('npm test', () => run('npm', ['test'], app));
-    await step('npx cdk synth', () => run('npx', ['cdk', 'synth', '--quiet'], app));
+    // Into a folder of its own: `eventjobs dev` below must synthesize a fresh app itself,
+    // as it does for a user who follows the README (init, install, test, dev).
+    await step('npx cdk synth', () =>
+      run('npx', ['cdk', 'synth', '--quiet', '--output', path.join(work, 'synth-check')], app),
+    );
 
     const output: string[] = [];
     dev = await step('npx eventjobs dev (until the banner)', () => startDev(app, output));

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { appSourceMatcher, exampleValue, parseContext } from '../../cli/app/dev';
+import { appSourceMatcher, exampleValue, parseContext, recordSynth } from '../../cli/app/dev';
 import { BundleReloader } from '../../cli/app/reloader';
 import { formatJobTypes, jobTypesEntries } from '../../cli/app/types';
 import { BUNDLE_METADATA_KEY } from '../../infra/bundling';
@@ -369,5 +369,22 @@ ${extra}`;
     );
     expect(swap).toHaveBeenCalledTimes(1);
     expect(existsSync(path.join(devDir, 'JobsWorker1234', 'v2'))).toBe(false);
+  });
+});
+
+describe('recordSynth', () => {
+  it('writes its record in a new app that has no .eventjobs folder yet', () => {
+    // Prepare
+    const app = mkdtempSync(path.join(tmpdir(), 'eventjobs-app-'));
+
+    // Act
+    recordSynth(app, path.join(app, 'cdk.out'), { workerTimeoutSeconds: '8' });
+
+    // Assess
+    const record = JSON.parse(readFileSync(path.join(app, '.eventjobs', 'dev-synth.json'), 'utf8'));
+    expect(record).toEqual({
+      assemblyDir: path.join(app, 'cdk.out'),
+      context: { workerTimeoutSeconds: '8' },
+    });
   });
 });
