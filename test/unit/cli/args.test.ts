@@ -1,0 +1,128 @@
+import { describe, expect, it } from 'vitest';
+import { helpText, parseCommandLine } from '../../../cli/args';
+import { ExitCode, UsageError } from '../../../cli/errors';
+
+const files: Record<string, string> = { 'input.json': '{"seconds": 3}', '-': '{"from":"stdin"}' };
+const deps = {
+  readFile: (path: string) => {
+    const text = files[path];
+    if (text === undefined) throw new Error(`ENOENT: ${path}`);
+    return text;
+  },
+};
+const parse = (...argv: string[]) => parseCommandLine(argv, deps);
+
+function usageError(argv: string[]): UsageError {
+  try {
+    parse(...argv);
+  } catch (error) {
+    if (error instanceof UsageError) return error;
+    throw error;
+  }
+  throw new Error(`expected a usage error for ${argv.join(' ')}`);
+}
+
+describe('parseCommandLine', () => {
+  it('parses start with every option, global options anywhere on the line', () => {
+    // Act
+    const parsed = parse(
+      '--json',
+      'start',
+      'sleep',
+      '--name',
+      'n1',
+      '--input',
+      '{"seconds":5}',
+      '--timeout',
+      '30',
+      '--wait',
+      '--url',
+      'https://x.execute-api.eu-west-1.amazonaws.com',
+      '--no-color',
+    );
+
+    // Assess
+    expect(parsed).toEqual({
+      kind: 'run',
+      global: {
+        url: 'https://x.execute-api.eu-west-1.amazonaws.com',
+        region: undefined,
+        streamUrl: undefined,
+        json: true,
+        color: false,
+      },
+      command: {
+        kind: 'start',
+        type: 'sleep',
+        name: 'n1',
+        input: { seconds: 5 },
+        timeoutSeconds: 30,
+        wait: true,
+      },
+    });
+  });
+
+  it('reads --input @file and @- (stdin)', () => {
+    expect(parse('start', 'sleep', '--input', '@input.json')).toMatchObject({
+      command: { input: { seconds: 3 } },
+    });
+    expect(parse('start', 'echo', '--input', '@-')).toMatchObject({
+      command: { input: { from: 'stdin' } },
+    });
+  });
+
+  it('parses list options, upper-casing the status', () => {
+    expect(parse('list', '--status', 'running', '--limit', '5', '--all')).toMatchObject({
+      command: { kind: 'list', status: 'RUNNING', limit: 5, all: true },
+    });
+  });
+
+  it.each([['status'], ['cancel'], ['watch'], ['result']] as const)(
+    'parses %s <name>',
+    (command) => {
+      expect(parse(command, 'job-1')).toMatchObject({ command: { kind: command, name: 'job-1' } });
+    },
+  );
+
+  it('answers help for a command, the global help and the version', () => {
+    expect(parse('start', '--help')).toEqual({ kind: 'help', command: 'start' });
+    expect(parse('watch', '-h')).toEqual({ kind: 'help', command: 'watch' });
+    expect(parse('--help')).toEqual({ kind: 'help' });
+    expect(parse('--version')).toEqual({ kind: 'version' });
+  });
+
+  it.each([
+    [['status', 'x', '--bogus'], /Unknown option '--bogus'/, 'status'],
+    [['status', 'x', '--wait'], /Unknown option '--wait'/, 'status'],
+    [['frobnicate'], /unknown command "frobnicate"/, undefined],
+    [[], /a command is required/, undefined],
+    [['status'], /status needs <name>/, 'status'],
+    [['status', 'a', 'b'], /unexpected argument "b"/, 'status'],
+    [['start'], /start needs <type>/, 'start'],
+    [['start', 'sleep', '--input', '{nope'], /--input is not valid JSON/, 'start'],
+    [
+      ['start', 'sleep', '--input', '@missing.json'],
+      /cannot read --input file missing\.json/,
+      'start',
+    ],
+    [['start', 'sleep', '--timeout', '1.5'], /--timeout must be a whole number/, 'start'],
+    [['list', '--limit', '0'], /--limit must be a whole number/, 'list'],
+    [['start', 'sleep', '--name'], /argument missing/, 'start'],
+    [['status', 'x', '--url', ''], /--url must not be empty/, 'status'],
+  ])('rejects %j as a usage error (exit 2)', (argv, message, command) => {
+    // Act
+    const error = usageError(argv);
+
+    // Assess
+    expect(error.message).toMatch(message);
+    expect(error.exitCode).toBe(ExitCode.Usage);
+    expect(error.command).toBe(command);
+  });
+
+  it('documents every exit code in the global help', () => {
+    const help = helpText();
+    for (const code of [0, 1, 2, 3, 4, 5, 6, 7, 8, 130]) {
+      expect(help).toMatch(new RegExp(`^ +${code} +\\S`, 'm'));
+    }
+  });
+});
