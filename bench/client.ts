@@ -1,5 +1,5 @@
 /** The benchmark's API client: the CLI's signed client, retrying throttles and 5xx like an SDK. */
-import { ApiClient, type ApiRequest } from '../cli/http';
+import { SignedHttp as ApiClient, type ApiRequest } from '../client/http';
 import type { HostInfo } from './protocol';
 
 export interface BenchClient {

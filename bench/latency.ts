@@ -7,8 +7,8 @@
  */
 
 import { setMaxListeners } from 'node:events';
-import { jobPath } from '../cli/http';
-import { sseSource } from '../cli/stream';
+import { jobPath } from '../client/http';
+import { sseSource } from '../client/sse';
 import { startWebhookReceiver } from '../demo/webhook-receiver';
 import type { BenchClient } from './client';
 import type { BenchHost } from './host-client';

@@ -15,7 +15,7 @@ import {
   type WatchView,
   type Writer,
 } from '../cli/render';
-import type { JobEvent } from '../cli/stream';
+import type { JobEvent } from '../client/events';
 
 export type Outcome = 'SUCCEEDED' | 'FAILED' | 'CANCELLED' | 'TIMED_OUT';
 

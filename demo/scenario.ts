@@ -4,11 +4,13 @@
  * cancel one mid-run, and let a webhook receiver verify every outcome's
  * signature. Answers what happened to each job, for the summary.
  */
-import { ApiClient, type FetchFn, jobPath } from '../cli/http';
+
 import { paint, type Style, type Writer } from '../cli/render';
-import { type JobEvent, sseSource } from '../cli/stream';
-import type { Target } from '../cli/target';
 import { watchJob } from '../cli/watch';
+import type { JobEvent } from '../client/events';
+import { SignedHttp as ApiClient, type FetchFn, jobPath } from '../client/http';
+import { sseSource } from '../client/sse';
+import type { Target } from '../client/target';
 import { Board, type Outcome, type Phase } from './board';
 import { startWebhookReceiver, type WebhookDelivery } from './webhook-receiver';
 

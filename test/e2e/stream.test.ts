@@ -4,7 +4,7 @@
  * which the local cloud does not run, so this file runs against the local cloud.
  */
 import { describe, expect, inject, it } from 'vitest';
-import { SseParser } from '../../cli/sse';
+import { SseParser } from '../../client/sse';
 import { type SigV4Credentials, signRequest } from '../../functions/shared/signer';
 import { callApi, eventually, uniqueName } from './client';
 
