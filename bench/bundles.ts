@@ -52,6 +52,8 @@ function handlerEnv(): NodeJS.ProcessEnv {
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
   };
   for (const name of Object.values(EnvVar)) env[name] = '1';
+  env[EnvVar.OwnerModel] = 'principal';
+  env[EnvVar.TypeConcurrency] = '{}';
   env[EnvVar.WebhookSecretArn] =
     'arn:aws:secretsmanager:us-east-1:000000000000:secret:bench-AbCdEf';
   env[EnvVar.StreamCallbackUrl] = 'https://example.execute-api.us-east-1.amazonaws.com/live';
@@ -129,6 +131,10 @@ async function naiveBuild(entry: string, outFile: string): Promise<void> {
 export const BENCH_CONTEXT: Readonly<Record<string, string>> = {
   apiRateLimit: '10000',
   apiBurstLimit: '5000',
+  // One identity sends every job: its own share must not be what is measured. The
+  // stack-wide limit (the worker's reserved concurrency) and the queue stay on.
+  ownerConcurrency: '1000',
+  maxQueuedPerOwner: '20000',
 };
 
 export async function benchBundles(options: {

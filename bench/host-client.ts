@@ -6,26 +6,28 @@ import type { HostRequest } from './protocol';
 const ROOT = resolve(import.meta.dirname, '..');
 
 export class BenchHost {
-  private nextId = 1;
-  private readonly pending = new Map<
+  #nextId = 1;
+  readonly #pending = new Map<
     number,
     { resolve: (value: unknown) => void; reject: (error: Error) => void }
   >();
+  readonly #child: ChildProcess;
 
-  private constructor(private readonly child: ChildProcess) {
+  private constructor(child: ChildProcess) {
+    this.#child = child;
     child.on('message', (message: { id?: number; result?: unknown; error?: string }) => {
       if (message.id === undefined) return;
-      const waiter = this.pending.get(message.id);
+      const waiter = this.#pending.get(message.id);
       if (!waiter) return;
-      this.pending.delete(message.id);
+      this.#pending.delete(message.id);
       if (message.error !== undefined) waiter.reject(new Error(`bench host: ${message.error}`));
       else waiter.resolve(message.result);
     });
     child.on('exit', (code, signal) => {
-      for (const waiter of this.pending.values()) {
+      for (const waiter of this.#pending.values()) {
         waiter.reject(new Error(`the bench host exited (${signal ?? code})`));
       }
-      this.pending.clear();
+      this.#pending.clear();
     });
   }
 
@@ -54,14 +56,14 @@ export class BenchHost {
   }
 
   get pid(): number {
-    return this.child.pid ?? 0;
+    return this.#child.pid ?? 0;
   }
 
   ask<T>(request: HostRequest): Promise<T> {
-    const id = this.nextId++;
+    const id = this.#nextId++;
     return new Promise<T>((resolveAnswer, reject) => {
-      this.pending.set(id, { resolve: resolveAnswer as (value: unknown) => void, reject });
-      this.child.send({ id, request });
+      this.#pending.set(id, { resolve: resolveAnswer as (value: unknown) => void, reject });
+      this.#child.send({ id, request });
     });
   }
 
@@ -69,11 +71,11 @@ export class BenchHost {
   async stop(): Promise<string> {
     const report = await this.ask<string>({ kind: 'stop' }).catch(() => '');
     const exited = new Promise<void>((done) => {
-      if (this.child.exitCode !== null) done();
-      else this.child.once('exit', () => done());
+      if (this.#child.exitCode !== null) done();
+      else this.#child.once('exit', () => done());
     });
-    this.child.disconnect();
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), 10_000);
+    this.#child.disconnect();
+    const timer = setTimeout(() => this.#child.kill('SIGKILL'), 10_000);
     await exited;
     clearTimeout(timer);
     return report;

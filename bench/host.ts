@@ -25,7 +25,7 @@ import { type CapturedJob, replayCeiling, summarizeCapture } from './replay';
 
 interface Options {
   readonly assemblyDir: string;
-  /** Lambda's concurrent executions across all functions. @default the local cloud's (100) */
+  /** Lambda's concurrent executions across all functions. @default the local cloud's (1,000, as AWS's) */
   readonly accountConcurrency?: number;
 }
 

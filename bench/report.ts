@@ -1,7 +1,7 @@
 /** The benchmark's printed table: every figure next to its target (issue 6). */
 import type { BundleFigures } from './bundles';
 import type { CostBreakdown, OpsPerJob } from './cost';
-import type { LatencyFigures } from './latency';
+import type { LatencyFigures, ObserverFigures } from './latency';
 import type { MemoryFigures3 } from './memory';
 import type { Distribution } from './stats';
 import type { ThroughputFigures } from './throughput';
@@ -82,175 +82,190 @@ function cpuRow(cpu: ThroughputFigures['cpuMsPerJob']): string[] {
 export function formatReport(report: Report): string {
   const out: string[] = [];
   const { latency, throughput, memory, bundles, cost } = report;
-  if (latency) {
-    const eventOk = (d: Distribution) => d.p50 <= TARGETS.eventP50Ms && d.p99 <= TARGETS.eventP99Ms;
-    out.push(
-      `1. Event-driven against polling: ${latency.jobs} sleep jobs of 1-3 s, ${latency.rate}/s; latency from the work's end`,
-      table([
-        [
-          'observer',
-          'p50 / p95 / p99 ms',
-          'missed',
-          'API calls/job',
-          'DynamoDB reads/job',
-          'target',
-        ],
-        [
-          'stream (SSE)',
-          pct(latency.stream.latencyMs),
-          String(latency.stream.missed),
-          n2(latency.stream.apiCallsPerJob),
-          n2(latency.dynamodbReadsPerJob.eventPath),
-          `p50 <= 20, p99 <= 100: ${met(eventOk(latency.stream.latencyMs))}`,
-        ],
-        [
-          'webhook',
-          pct(latency.webhook.latencyMs),
-          String(latency.webhook.missed),
-          n2(latency.webhook.apiCallsPerJob),
-          n2(latency.dynamodbReadsPerJob.eventPath),
-          `p50 <= 20, p99 <= 100: ${met(eventOk(latency.webhook.latencyMs))}`,
-        ],
-        [
-          `polling every ${latency.polling.pollIntervalMs / 1000} s`,
-          pct(latency.polling.latencyMs),
-          String(latency.polling.missed),
-          n2(latency.polling.apiCallsPerJob),
-          n2(latency.dynamodbReadsPerJob.eventPath + latency.dynamodbReadsPerJob.polling),
-          '(the approach replaced)',
-        ],
-      ]),
-      '',
-    );
-  }
-  if (throughput) {
-    const s = throughput.stages;
-    const ok =
-      throughput.jobsPerSecond >= TARGETS.jobsPerSecond ||
-      throughput.shareOfCeiling >= TARGETS.shareOfCeiling;
-    out.push(
-      `2. Throughput: ${throughput.jobs} echo jobs, ${throughput.concurrency} POSTs in flight, first POST to last record deleted`,
-      table([
-        ['figure', 'value', 'target'],
-        [
-          'jobs per second',
-          `${throughput.jobsPerSecond.toFixed(1)} (${throughput.seconds.toFixed(1)} s, ${throughput.unfinished} unfinished, ${throughput.startRetries} retried POSTs, ${Object.values(throughput.throttles ?? {}).reduce((sum, n) => sum + n, 0)} Lambda throttles)`,
-          `>= 150 or >= 70% of ceiling: ${met(ok)}`,
-        ],
-        [
-          'DynamoDB ceiling',
-          `${throughput.ceiling.jobsPerSecond.toFixed(1)} jobs/s (${throughput.ceiling.requestsPerSecond.toFixed(0)} requests/s; ${Object.entries(
-            throughput.dynamodbPerJob.perJob,
-          )
-            .map(([op, count]) => `${n2(count)} ${op}`)
-            .join(', ')} per job)`,
-          `share ${(throughput.shareOfCeiling * 100).toFixed(0)}%`,
-        ],
-        cpuRow(throughput.cpuMsPerJob),
-      ]),
-      table([
-        ['stage (ms per job)', 'p50 / p95 / p99', 'mean'],
-        ['accept: POST to 202', pct(s.accept), ms(s.accept.mean)],
-        ['queue: 202 to run start', pct(s.queue), ms(s.queue.mean)],
-        ['run: the work', pct(s.run), ms(s.run.mean)],
-        ['publish: work end to event', pct(s.publish), ms(s.publish.mean)],
-        ['complete: event to record deleted', pct(s.complete), ms(s.complete.mean)],
-        ['total: POST to record deleted', pct(s.total), ms(s.total.mean)],
-      ]),
-      '',
-    );
-  }
-  if (memory) {
-    const last = memory.samples.at(-1);
-    const first = memory.samples[0];
-    out.push(
-      `3. Memory: ${memory.jobs} sleep jobs in flight (${last?.host.inFlight ?? 0} running, ${last?.host.queued ?? 0} in Lambda's queue)`,
-      table([
-        ['figure', 'value', 'target'],
-        ['local cloud, idle (warm)', mib(memory.idle.rssBytes), ''],
-        [
-          `local cloud, ${memory.base.queued + memory.base.inFlight} in flight, settled`,
-          mib(memory.base.rssBytes),
-          '',
-        ],
-        [`local cloud, ${memory.jobs} in flight, settled`, mib(last?.host.rssBytes ?? 0), ''],
-        [
-          'per in-flight job',
-          `${kib(memory.bytesPerJob)} between the two settled figures (${kib(memory.fromIdleBytesPerJob)} from idle, with the environments the load started)`,
-          `<= 20 KB: ${met(memory.bytesPerJob <= TARGETS.bytesPerJob)}`,
-        ],
-        ['  of which the main heap', kib(memory.heapBytesPerJob), ''],
-        [
-          'client heap while starting',
-          `${mib(first?.clientHeapUsedBytes ?? 0)} at ${first?.started ?? 0} jobs, ${mib(last?.clientHeapUsedBytes ?? 0)} at ${last?.started ?? 0} (${memory.clientHeapBytesPerJob.toFixed(1)} B/job)`,
-          'flat',
-        ],
-      ]),
-      '',
-    );
-  }
-  if (bundles) {
-    out.push(
-      '4. Function bundles: size and median of 10 fresh-process imports, against a naive build (CJS, not minified, SDK from node_modules)',
-      table([
-        ['function', 'bundle', 'init ms', 'naive', 'naive init ms', 'target <= 350 KB, <= 100 ms'],
-        ...bundles.functions.map((f) => [
-          f.name,
-          kib(f.shippedBytes),
-          f.shippedInitMs.toFixed(1),
-          kib(f.naiveBytes),
-          f.naiveInitMs.toFixed(1),
-          met(f.shippedBytes <= TARGETS.bundleBytes && f.shippedInitMs <= TARGETS.initMs),
-        ]),
-      ]),
-      '',
-    );
-  }
-  if (cost) {
-    const row = (name: string, c: CostBreakdown, target: string) => [
-      name,
-      dollars(c.total),
-      dollars(c.httpApi),
-      dollars(c.lambdaRequests + c.lambdaDuration),
-      dollars(c.dynamodb),
-      dollars(c.eventBridge),
-      dollars(c.stepFunctions),
-      target,
-    ];
-    out.push(
-      '5. Cost per million jobs on AWS (us-east-1 prices from AWS-FACTS.md, arm64, counted per job in this run;',
-      `   durations from part 2's paced sample of ${report.throughput?.paced.jobs ?? 0} jobs at ${report.throughput?.paced.rate ?? 0}/s)`,
-      table([
-        [
-          'path',
-          'total',
-          'HTTP API',
-          'Lambda',
-          'DynamoDB',
-          'EventBridge',
-          'Step Functions',
-          'target',
-        ],
-        row(
-          'event path',
-          cost.eventPath.dollarsPerMillion,
-          `<= $6: ${met(cost.eventPath.dollarsPerMillion.total <= TARGETS.dollarsPerMillion)}`,
-        ),
-        row(
-          'event path, timed-run durations',
-          cost.eventPathSaturated.dollarsPerMillion,
-          '(2 cores shared)',
-        ),
-        row('polling every 1 s', cost.pollingPath.dollarsPerMillion, ''),
-        row(
-          `Step Functions Standard (${cost.stepFunctionsStandard.transitions} transitions)`,
-          cost.stepFunctionsStandard.dollarsPerMillion,
-          'reference',
-        ),
-      ]),
-      '',
-    );
-  }
+  if (latency) out.push(...latencyLines(latency));
+  if (throughput) out.push(...throughputLines(throughput));
+  if (memory) out.push(...memoryLines(memory));
+  if (bundles) out.push(...bundleLines(bundles));
+  if (cost) out.push(...costLines(cost, throughput?.paced));
   out.push(`Took ${report.seconds.toFixed(0)} s.`);
   return out.join('\n');
+}
+
+/** Part 1: each observer's latency from the work's end, and what it cost in calls and reads. */
+function latencyLines(latency: LatencyFigures): string[] {
+  const eventOk = (d: Distribution) => d.p50 <= TARGETS.eventP50Ms && d.p99 <= TARGETS.eventP99Ms;
+  const eventTarget = (observer: ObserverFigures) =>
+    `p50 <= 20, p99 <= 100: ${met(eventOk(observer.latencyMs))}`;
+  const reads = latency.dynamodbReadsPerJob;
+  return [
+    `1. Event-driven against polling: ${latency.jobs} sleep jobs of 1-3 s, ${latency.rate}/s; latency from the work's end`,
+    table([
+      ['observer', 'p50 / p95 / p99 ms', 'missed', 'API calls/job', 'DynamoDB reads/job', 'target'],
+      observerRow('stream (SSE)', latency.stream, reads.eventPath, eventTarget(latency.stream)),
+      observerRow('webhook', latency.webhook, reads.eventPath, eventTarget(latency.webhook)),
+      observerRow(
+        `polling every ${latency.polling.pollIntervalMs / 1000} s`,
+        latency.polling,
+        reads.eventPath + reads.polling,
+        '(the approach replaced)',
+      ),
+    ]),
+    '',
+  ];
+}
+
+/** One observer's row of the latency table. */
+function observerRow(
+  label: string,
+  observer: ObserverFigures,
+  readsPerJob: number,
+  target: string,
+): string[] {
+  return [
+    label,
+    pct(observer.latencyMs),
+    String(observer.missed),
+    n2(observer.apiCallsPerJob),
+    n2(readsPerJob),
+    target,
+  ];
+}
+
+/** Part 2: jobs per second against the DynamoDB ceiling, and where a job's time goes. */
+function throughputLines(throughput: ThroughputFigures): string[] {
+  const s = throughput.stages;
+  const ok =
+    throughput.jobsPerSecond >= TARGETS.jobsPerSecond ||
+    throughput.shareOfCeiling >= TARGETS.shareOfCeiling;
+  return [
+    `2. Throughput: ${throughput.jobs} echo jobs, ${throughput.concurrency} POSTs in flight, first POST to last record deleted`,
+    table([
+      ['figure', 'value', 'target'],
+      [
+        'jobs per second',
+        `${throughput.jobsPerSecond.toFixed(1)} (${throughput.seconds.toFixed(1)} s, ${throughput.unfinished} unfinished, ${throughput.startRetries} retried POSTs, ${Object.values(throughput.throttles ?? {}).reduce((sum, n) => sum + n, 0)} Lambda throttles)`,
+        `>= 150 or >= 70% of ceiling: ${met(ok)}`,
+      ],
+      [
+        'DynamoDB ceiling',
+        `${throughput.ceiling.jobsPerSecond.toFixed(1)} jobs/s (${throughput.ceiling.requestsPerSecond.toFixed(0)} requests/s; ${Object.entries(
+          throughput.dynamodbPerJob.perJob,
+        )
+          .map(([op, count]) => `${n2(count)} ${op}`)
+          .join(', ')} per job)`,
+        `share ${(throughput.shareOfCeiling * 100).toFixed(0)}%`,
+      ],
+      cpuRow(throughput.cpuMsPerJob),
+    ]),
+    table([
+      ['stage (ms per job)', 'p50 / p95 / p99', 'mean'],
+      ['accept: POST to 202', pct(s.accept), ms(s.accept.mean)],
+      ['queue: 202 to run start', pct(s.queue), ms(s.queue.mean)],
+      ['run: the work', pct(s.run), ms(s.run.mean)],
+      ['publish: work end to event', pct(s.publish), ms(s.publish.mean)],
+      ['complete: event to record deleted', pct(s.complete), ms(s.complete.mean)],
+      ['total: POST to record deleted', pct(s.total), ms(s.total.mean)],
+    ]),
+    '',
+  ];
+}
+
+/** Part 3: the local cloud's memory per in-flight job, and the client's. */
+function memoryLines(memory: MemoryFigures3): string[] {
+  const last = memory.samples.at(-1);
+  const first = memory.samples[0];
+  return [
+    `3. Memory: ${memory.jobs} sleep jobs in flight (${last?.host.inFlight ?? 0} running, ${last?.host.queued ?? 0} in Lambda's queue)`,
+    table([
+      ['figure', 'value', 'target'],
+      ['local cloud, idle (warm)', mib(memory.idle.rssBytes), ''],
+      [
+        `local cloud, ${memory.base.queued + memory.base.inFlight} in flight, settled`,
+        mib(memory.base.rssBytes),
+        '',
+      ],
+      [`local cloud, ${memory.jobs} in flight, settled`, mib(last?.host.rssBytes ?? 0), ''],
+      [
+        'per in-flight job',
+        `${kib(memory.bytesPerJob)} between the two settled figures (${kib(memory.fromIdleBytesPerJob)} from idle, with the environments the load started)`,
+        `<= 20 KB: ${met(memory.bytesPerJob <= TARGETS.bytesPerJob)}`,
+      ],
+      ['  of which the main heap', kib(memory.heapBytesPerJob), ''],
+      [
+        'client heap while starting',
+        `${mib(first?.clientHeapUsedBytes ?? 0)} at ${first?.started ?? 0} jobs, ${mib(last?.clientHeapUsedBytes ?? 0)} at ${last?.started ?? 0} (${memory.clientHeapBytesPerJob.toFixed(1)} B/job)`,
+        'flat',
+      ],
+    ]),
+    '',
+  ];
+}
+
+/** Part 4: each function's bundle against a naive build. */
+function bundleLines(bundles: NonNullable<Report['bundles']>): string[] {
+  return [
+    '4. Function bundles: size and median of 10 fresh-process imports, against a naive build (CJS, not minified, SDK from node_modules)',
+    table([
+      ['function', 'bundle', 'init ms', 'naive', 'naive init ms', 'target <= 350 KB, <= 100 ms'],
+      ...bundles.functions.map((f) => [
+        f.name,
+        kib(f.shippedBytes),
+        f.shippedInitMs.toFixed(1),
+        kib(f.naiveBytes),
+        f.naiveInitMs.toFixed(1),
+        met(f.shippedBytes <= TARGETS.bundleBytes && f.shippedInitMs <= TARGETS.initMs),
+      ]),
+    ]),
+    '',
+  ];
+}
+
+/** Part 5: dollars per million jobs, by path. */
+function costLines(
+  cost: NonNullable<Report['cost']>,
+  paced: ThroughputFigures['paced'] | undefined,
+): string[] {
+  const row = (name: string, c: CostBreakdown, target: string) => [
+    name,
+    dollars(c.total),
+    dollars(c.httpApi),
+    dollars(c.lambdaRequests + c.lambdaDuration),
+    dollars(c.dynamodb),
+    dollars(c.eventBridge),
+    dollars(c.stepFunctions),
+    target,
+  ];
+  return [
+    '5. Cost per million jobs on AWS (us-east-1 prices from AWS-FACTS.md, arm64, counted per job in this run;',
+    `   durations from part 2's paced sample of ${paced?.jobs ?? 0} jobs at ${paced?.rate ?? 0}/s)`,
+    table([
+      [
+        'path',
+        'total',
+        'HTTP API',
+        'Lambda',
+        'DynamoDB',
+        'EventBridge',
+        'Step Functions',
+        'target',
+      ],
+      row(
+        'event path',
+        cost.eventPath.dollarsPerMillion,
+        `<= $6: ${met(cost.eventPath.dollarsPerMillion.total <= TARGETS.dollarsPerMillion)}`,
+      ),
+      row(
+        'event path, timed-run durations',
+        cost.eventPathSaturated.dollarsPerMillion,
+        '(2 cores shared)',
+      ),
+      row('polling every 1 s', cost.pollingPath.dollarsPerMillion, ''),
+      row(
+        `Step Functions Standard (${cost.stepFunctionsStandard.transitions} transitions)`,
+        cost.stepFunctionsStandard.dollarsPerMillion,
+        'reference',
+      ),
+    ]),
+    '',
+  ];
 }

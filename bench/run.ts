@@ -14,8 +14,7 @@
 import { writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
-import { runMain } from '../cli/run-main';
+import { parseCommandLine, parseFlags, runMain } from '../cli/run-main';
 import { synthesize } from '../local/freshness';
 import { BENCH_CONTEXT, type BundleFigures, benchBundles } from './bundles';
 import { benchClient } from './client';
@@ -57,22 +56,17 @@ function wholeNumber(name: string, value: string, min: number, max: number): num
 }
 
 function parse(argv: string[]) {
-  const { values } = parseArgs({
-    args: argv,
-    strict: true,
-    allowPositionals: false,
-    options: {
-      only: { type: 'string' },
-      'latency-jobs': { type: 'string', default: '200' },
-      'latency-rate': { type: 'string', default: '5' },
-      'latency-warmup': { type: 'string', default: '40' },
-      'throughput-jobs': { type: 'string', default: '2000' },
-      concurrency: { type: 'string', default: '10' },
-      'memory-jobs': { type: 'string', default: '10000' },
-      'memory-concurrency': { type: 'string', default: '10' },
-      runs: { type: 'string', default: '10' },
-      help: { type: 'boolean', default: false },
-    },
+  const values = parseFlags(argv, {
+    only: { type: 'string' },
+    'latency-jobs': { type: 'string', default: '200' },
+    'latency-rate': { type: 'string', default: '5' },
+    'latency-warmup': { type: 'string', default: '40' },
+    'throughput-jobs': { type: 'string', default: '2000' },
+    concurrency: { type: 'string', default: '10' },
+    'memory-jobs': { type: 'string', default: '10000' },
+    'memory-concurrency': { type: 'string', default: '10' },
+    runs: { type: 'string', default: '10' },
+    help: { type: 'boolean', default: false },
   });
   const only = values.only?.split(',').map((part) => part.trim()) ?? [...PARTS];
   for (const part of only) {
@@ -89,23 +83,15 @@ function parse(argv: string[]) {
     throughputJobs: wholeNumber('throughput-jobs', values['throughput-jobs'], 1, 1_000_000),
     concurrency: wholeNumber('concurrency', values.concurrency, 1, 1024),
     memoryJobs: wholeNumber('memory-jobs', values['memory-jobs'], 10, 1_000_000),
-    memoryConcurrency: wholeNumber('memory-concurrency', values['memory-concurrency'], 1, 1000),
+    // At most 900: AWS (and the local cloud) keeps 100 of the account's 1,000 unreserved.
+    memoryConcurrency: wholeNumber('memory-concurrency', values['memory-concurrency'], 1, 900),
     runs: wholeNumber('runs', values.runs, 1, 100),
   };
 }
 
 async function main(argv: string[]): Promise<number> {
-  let args: ReturnType<typeof parse>;
-  try {
-    args = parse(argv);
-  } catch (error) {
-    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n\n${USAGE}\n`);
-    return 2;
-  }
-  if (args.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
+  const args = parseCommandLine(argv, parse, USAGE);
+  if (typeof args === 'number') return args;
   const log = (line: string) => process.stdout.write(`${line}\n`);
   const resultsFile = join(ROOT, 'bench/results.json');
   const partial: Record<string, unknown> = { measuredAt: new Date().toISOString() };
@@ -138,6 +124,40 @@ async function main(argv: string[]): Promise<number> {
     : undefined;
   if (bundles) save('bundles', bundles);
 
+  const { latency, throughput } = await runCloudParts(args, assemblyDir, log, save);
+  const memory = args.parts.has('memory') ? await runMemoryPart(args, log, save) : undefined;
+
+  const cost = throughput && latency ? costSection(latency, throughput) : undefined;
+
+  const report: Report = {
+    machine,
+    seconds: (performance.now() - began) / 1000,
+    ...(latency ? { latency } : {}),
+    ...(throughput ? { throughput } : {}),
+    ...(memory ? { memory } : {}),
+    ...(bundles ? { bundles } : {}),
+    ...(cost ? { cost } : {}),
+  };
+  log(`\n${formatReport(report)}`);
+  writeFileSync(
+    resultsFile,
+    `${JSON.stringify({ measuredAt: new Date().toISOString(), ...report }, null, 2)}\n`,
+  );
+  log(`Written to ${resultsFile}`);
+  return 0;
+}
+
+type Args = ReturnType<typeof parse>;
+type Log = (line: string) => void;
+type Save = (section: string, value: unknown) => void;
+
+/** Parts 1 and 2 (and the figures part 5 needs), on one local cloud. */
+async function runCloudParts(
+  args: Args,
+  assemblyDir: string,
+  log: Log,
+  save: Save,
+): Promise<{ latency?: LatencyFigures; throughput?: ThroughputFigures }> {
   let latency: LatencyFigures | undefined;
   let throughput: ThroughputFigures | undefined;
   if (args.parts.has('latency') || args.parts.has('throughput') || args.parts.has('cost')) {
@@ -175,50 +195,33 @@ async function main(argv: string[]): Promise<number> {
       await host.stop();
     }
   }
+  return { latency, throughput };
+}
 
-  let memory: MemoryFigures3 | undefined;
-  if (args.parts.has('memory')) {
-    log('\n[3/5] Memory');
-    // The same app with the worker's reserved concurrency set, so most jobs wait in Lambda's queue.
-    const memoryAssembly = join(ROOT, '.bench/cdk.out.memory');
-    const synth = synthesize(ROOT, memoryAssembly, {
-      context: { ...BENCH_CONTEXT, workerReservedConcurrency: String(args.memoryConcurrency) },
+/** Part 3, on a local cloud of its own: the app with the worker's reserved concurrency set. */
+async function runMemoryPart(args: Args, log: Log, save: Save): Promise<MemoryFigures3> {
+  log('\n[3/5] Memory');
+  // The same app with the worker's reserved concurrency set, so most jobs wait in Lambda's queue.
+  const memoryAssembly = join(ROOT, '.bench/cdk.out.memory');
+  const synth = synthesize(ROOT, memoryAssembly, {
+    context: { ...BENCH_CONTEXT, workerReservedConcurrency: String(args.memoryConcurrency) },
+  });
+  if (synth.status !== 0) throw new Error(`cdk synth failed:\n${synth.output}`);
+  const host = await BenchHost.start(memoryAssembly);
+  try {
+    const info = await host.ask<HostInfo>({ kind: 'info' });
+    const memory = await benchMemory(host, benchClient(info), {
+      jobs: args.memoryJobs,
+      concurrency: args.concurrency,
+      workers: args.memoryConcurrency,
+      samples: 10,
+      log,
     });
-    if (synth.status !== 0) throw new Error(`cdk synth failed:\n${synth.output}`);
-    const host = await BenchHost.start(memoryAssembly);
-    try {
-      const info = await host.ask<HostInfo>({ kind: 'info' });
-      memory = await benchMemory(host, benchClient(info), {
-        jobs: args.memoryJobs,
-        concurrency: args.concurrency,
-        workers: args.memoryConcurrency,
-        samples: 10,
-        log,
-      });
-      save('memory', memory);
-    } finally {
-      await host.stop();
-    }
+    save('memory', memory);
+    return memory;
+  } finally {
+    await host.stop();
   }
-
-  const cost = throughput && latency ? costSection(latency, throughput) : undefined;
-
-  const report: Report = {
-    machine,
-    seconds: (performance.now() - began) / 1000,
-    ...(latency ? { latency } : {}),
-    ...(throughput ? { throughput } : {}),
-    ...(memory ? { memory } : {}),
-    ...(bundles ? { bundles } : {}),
-    ...(cost ? { cost } : {}),
-  };
-  log(`\n${formatReport(report)}`);
-  writeFileSync(
-    resultsFile,
-    `${JSON.stringify({ measuredAt: new Date().toISOString(), ...report }, null, 2)}\n`,
-  );
-  log(`Written to ${resultsFile}`);
-  return 0;
 }
 
 void runMain(main);

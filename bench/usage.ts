@@ -24,22 +24,3 @@ export function diffCounters(
   }
   return out;
 }
-
-/** Every leaf divided by `by` (per-job figures); kept leaves are left alone. */
-export function scaleCounters(
-  counters: Counters,
-  by: number,
-  keep: readonly string[] = SETTINGS,
-): Counters {
-  const out: Record<string, number | Counters> = {};
-  for (const [key, value] of Object.entries(counters)) {
-    if (typeof value !== 'number' && typeof value !== 'object') continue;
-    out[key] =
-      typeof value === 'number'
-        ? keep.includes(key)
-          ? value
-          : value / by
-        : scaleCounters(value, by, keep);
-  }
-  return out;
-}

@@ -15,6 +15,8 @@ export interface GlobalOptions {
   readonly json: boolean;
   /** False when `--no-color` was given (the terminal and NO_COLOR decide the rest). */
   readonly color: boolean;
+  /** `--max-attempts`: attempts per request while the API answers throttling; unset is the client's default. */
+  readonly maxAttempts?: number;
 }
 
 export type Command =
@@ -52,6 +54,7 @@ const GLOBAL_OPTIONS = {
   'stream-url': { type: 'string' },
   json: { type: 'boolean' },
   'no-color': { type: 'boolean' },
+  'max-attempts': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
 } as const satisfies Options;
@@ -110,6 +113,9 @@ Options:
   --json            machine-readable output: one JSON document on stdout
                     (watch and start --wait: one JSON object per line)
   --no-color        no colours and no progress bar (also: NO_COLOR, or stdout not a terminal)
+  --max-attempts N  attempts per request while the API answers throttling (429, 503,
+                    or API Gateway's 500), with backoff and Retry-After; default 5,
+                    1 turns retrying off
   -h, --help        show help (eventjobs <command> --help for a command's)
   --version         print the version
 
@@ -159,7 +165,7 @@ or 8 (still RUNNING).`,
 /** The help text for a command, or the global one. */
 export function helpText(command?: CommandName): string {
   if (command === undefined) return GLOBAL_HELP;
-  return `${COMMAND_HELP[command]}\n\nGlobal options: --url, --region, --stream-url, --json, --no-color (eventjobs --help)`;
+  return `${COMMAND_HELP[command]}\n\nGlobal options: --url, --region, --stream-url, --json, --no-color, --max-attempts (eventjobs --help)`;
 }
 
 export interface ParseDeps {
@@ -213,6 +219,7 @@ export function parseCommandLine(argv: readonly string[], deps: ParseDeps): Invo
     streamUrl: nonEmpty(str('stream-url'), '--stream-url', commandName),
     json: values.json === true,
     color: values['no-color'] !== true,
+    maxAttempts: positiveInteger(str('max-attempts'), '--max-attempts', commandName),
   };
 
   switch (commandName) {

@@ -65,20 +65,17 @@ export class UsageError extends CliError {
   }
 }
 
-/** The exit code for a job status as the API reports it (`result`). */
+/** The exit code of each status a run ends with. */
+const EXIT_CODE_OF_STATUS: ReadonlyMap<string, ExitCode> = new Map([
+  ['SUCCEEDED', ExitCode.Ok],
+  ['FAILED', ExitCode.JobFailed],
+  ['CANCELLED', ExitCode.JobCancelled],
+  ['TIMED_OUT', ExitCode.JobTimedOut],
+]);
+
+/** The exit code for a job status as the API reports it (`result`); a run not ended is `StillRunning`. */
 export function exitCodeForStatus(status: string): ExitCode {
-  switch (status) {
-    case 'SUCCEEDED':
-      return ExitCode.Ok;
-    case 'FAILED':
-      return ExitCode.JobFailed;
-    case 'CANCELLED':
-      return ExitCode.JobCancelled;
-    case 'TIMED_OUT':
-      return ExitCode.JobTimedOut;
-    default:
-      return ExitCode.StillRunning;
-  }
+  return EXIT_CODE_OF_STATUS.get(status) ?? ExitCode.StillRunning;
 }
 
 /**

@@ -10,6 +10,7 @@ import { createClient, globalWebSocket } from '../client/client';
 import { defaultAwsCredentials } from '../client/credentials';
 import { ApiError, EventJobsError, UnreachableError } from '../client/errors';
 import type { FetchFn } from '../client/http';
+import type { RetryNotice } from '../client/retry';
 import type { OptionNames } from '../client/target';
 import type { WebSocketConstructor } from '../client/websocket';
 import { isAlive } from '../devserver/state-file';
@@ -43,6 +44,8 @@ export interface MainDeps {
    * @default - none: a missing WebSocket is reported as an error
    */
   readonly reexecWithWebSocket?: () => Promise<number>;
+  /** How a retry waits. @default - a real timer */
+  readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   readonly version: string;
 }
 
@@ -75,6 +78,9 @@ export async function main(argv: readonly string[], deps: MainDeps): Promise<num
       isAlive: deps.isAlive,
       WebSocket: deps.WebSocket,
       optionNames: FLAGS,
+      maxAttempts: global.maxAttempts,
+      onRetry: (notice) => noteRetry(deps.stderr, notice),
+      sleep: deps.sleep,
     });
     const streams = command.kind === 'watch' || (command.kind === 'start' && command.wait);
     if (
@@ -111,6 +117,19 @@ export async function main(argv: readonly string[], deps: MainDeps): Promise<num
   } catch (error) {
     return report(deps, toCliError(error), global.json, command.kind);
   }
+}
+
+/**
+ * A throttled request is about to be sent again. Said once per request, at its
+ * first retry: enough to explain a pause, without a line per wait. (The CLI
+ * has no --verbose to ask for more.) Stderr, so --json output stays clean.
+ */
+function noteRetry(stderr: Writer, notice: RetryNotice): void {
+  if (notice.attempt !== 2) return;
+  const seconds = (notice.delayMs / 1000).toFixed(1);
+  stderr.write(
+    `eventjobs: retrying after ${notice.status} ${notice.code} (attempt ${notice.attempt} of ${notice.maxAttempts}, waiting ${seconds} s)\n`,
+  );
 }
 
 /** Prints an error (and, with --json, its JSON form on stdout) and answers its exit code. */
@@ -170,6 +189,7 @@ function errorDocument(error: unknown, exitCode: number) {
         message: error.message,
         ...(error.status ? { status: error.status } : {}),
         ...(error.details.length > 0 ? { details: error.details } : {}),
+        ...(error.attempts > 1 ? { attempts: error.attempts } : {}),
         exitCode,
       },
     };

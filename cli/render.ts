@@ -146,6 +146,10 @@ export function formatEvent(style: Style, event: JobEvent): string {
   const at = paint(style, 'dim', clock(event.time));
   const text = (() => {
     switch (event['detail-type']) {
+      case 'Job Queued': {
+        const d = event.detail;
+        return `${paint(style, 'dim', label)}  waiting for a slot${d.position !== undefined ? `, position ${d.position}` : ''}`;
+      }
       case 'Job Started': {
         const d = event.detail;
         return `${paint(style, 'blue', label)}  attempt ${d.attempt}${d.deadlineAt ? `, deadline ${d.deadlineAt}` : ''}`;

@@ -1,7 +1,8 @@
 /**
- * How every command-line entry point of this repository ends: `main(argv)`
- * resolves with the exit status, or rejects, and a rejection is printed on
- * stderr with exit status 1. An error the command expects to end on (one of
+ * How every command-line entry point of this repository begins and ends.
+ * `parseCommandLine` reads its arguments, or ends it at once on a mistake or
+ * `--help`. At the end, `main(argv)` resolves with the exit status, or
+ * rejects, and a rejection is printed on stderr with exit status 1. An error the command expects to end on (one of
  * the `expected` classes) is printed as its message alone; any other with its
  * stack, since it is a bug to look into. `process.exitCode` is set rather than
  * `process.exit` called, so output still being written is not cut off.
@@ -11,6 +12,7 @@
  * ```
  */
 import { resolve } from 'node:path';
+import { type ParseArgsConfig, parseArgs } from 'node:util';
 
 /** An error class, as `instanceof` takes it. */
 export type ErrorClass = abstract new (...args: never[]) => Error;
@@ -54,4 +56,49 @@ function describe(error: unknown, expected: readonly ErrorClass[]): string {
   if (!(error instanceof Error)) return String(error);
   if (expected.some((type) => error instanceof type)) return error.message;
   return error.stack ?? error.message;
+}
+
+/**
+ * The first step of a script's `main`: `parse` its arguments. A mistake is
+ * printed with the usage (unless `showUsage` says it would not help) and ends
+ * the script with status 2; `--help` prints the usage and ends it with 0.
+ * Answers the arguments, or the status to end with.
+ *
+ * ```ts
+ * const args = parseCommandLine(argv, parse, USAGE);
+ * if (typeof args === 'number') return args;
+ * ```
+ */
+export function parseCommandLine<T extends { readonly help: boolean }>(
+  argv: string[],
+  parse: (argv: string[]) => T,
+  usage: string,
+  showUsage: (error: unknown) => boolean = () => true,
+): T | number {
+  let args: T;
+  try {
+    args = parse(argv);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`${message}\n${showUsage(error) ? `\n${usage}\n` : ''}`);
+    return 2;
+  }
+  if (args.help) {
+    process.stdout.write(`${usage}\n`);
+    return 0;
+  }
+  return args;
+}
+
+type FlagOptions = NonNullable<ParseArgsConfig['options']>;
+type Flags<O extends FlagOptions> = ReturnType<
+  typeof parseArgs<{ args: string[]; strict: true; allowPositionals: false; options: O }>
+>['values'];
+
+/**
+ * A script's options parsed the strict way: an unknown flag or a stray
+ * argument is an error. Answers their values.
+ */
+export function parseFlags<const O extends FlagOptions>(argv: string[], options: O): Flags<O> {
+  return parseArgs({ args: argv, strict: true, allowPositionals: false, options }).values;
 }

@@ -4,7 +4,12 @@
  * events themselves, reconnects included, come from the client
  * (`client/events.ts`).
  */
-import { type FollowParams, followJobEvents, type JobEvent } from '../client/events';
+import {
+  type FollowParams,
+  followJobEvents,
+  type JobEvent,
+  terminalStatusOf,
+} from '../client/events';
 import { CliError, ExitCode, exitCodeForStatus } from './errors';
 import type { WatchView } from './render';
 
@@ -12,18 +17,8 @@ export { exitCodeForStatus };
 
 /** The exit code a terminal event means; undefined for Started and Progress. */
 export function exitCodeForEvent(type: JobEvent['detail-type']): ExitCode | undefined {
-  switch (type) {
-    case 'Job Completed':
-      return ExitCode.Ok;
-    case 'Job Failed':
-      return ExitCode.JobFailed;
-    case 'Job Cancelled':
-      return ExitCode.JobCancelled;
-    case 'Job Timed Out':
-      return ExitCode.JobTimedOut;
-    default:
-      return undefined;
-  }
+  const status = terminalStatusOf(type);
+  return status === undefined ? undefined : exitCodeForStatus(status);
 }
 
 /**

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import type { JobSummary, JobView } from '../core/model';
 import { isAlive as processIsAlive } from '../devserver/state-file';
+import { ulid } from '../functions/shared/ids';
 import { type Credentials, type CredentialsProvider, credentialsSource } from './credentials';
 import {
   ClientOptionError,
@@ -15,6 +16,7 @@ import {
 } from './errors';
 import { type EventSourceFn, followJobEvents, type JobEvent } from './events';
 import { type FetchFn, jobPath, SignedHttp } from './http';
+import { DEFAULT_MAX_ATTEMPTS, maxAttemptsProblem, type RetryNotice, type SleepFn } from './retry';
 import { sseSource } from './sse';
 import { DEFAULT_OPTION_NAMES, type OptionNames, resolveTarget, type Target } from './target';
 import type {
@@ -85,6 +87,16 @@ export interface ClientOptions {
   readonly isAlive?: (pid: number) => boolean;
   /** How messages name `url`, `region` and `streamUrl` (the CLI passes its flags). */
   readonly optionNames?: Partial<OptionNames>;
+  /**
+   * Attempts per call, the first included, while the API answers throttling
+   * (429, 503, or API Gateway's bare 500); 1 turns retrying off. See docs/client.md.
+   * @default 5
+   */
+  readonly maxAttempts?: number;
+  /** Told before each retry's wait (the CLI prints a note). @default - nothing */
+  readonly onRetry?: (notice: RetryNotice) => void;
+  /** How a retry waits (for tests). @default - a timer that the call's `signal` cuts short */
+  readonly sleep?: SleepFn;
 }
 
 /** Where a client sends its requests. */
@@ -116,6 +128,9 @@ export class EventJobsClient {
   #http: SignedHttp | undefined;
 
   constructor(options: ClientOptions = {}) {
+    const problem =
+      options.maxAttempts === undefined ? undefined : maxAttemptsProblem(options.maxAttempts);
+    if (problem !== undefined) throw new ClientOptionError('maxAttempts', problem);
     this.#options = options;
     this.#names = { ...DEFAULT_OPTION_NAMES, ...options.optionNames };
   }
@@ -126,14 +141,21 @@ export class EventJobsClient {
     return target;
   }
 
-  /** `POST /jobs`: starts a job. `created` is false when an identical run was already running. */
+  /**
+   * `POST /jobs`: starts a job. `created` is false when an identical run was already running.
+   *
+   * A POST is idempotent by name, so a retried one cannot start a second run.
+   * An unnamed start is given its name here, a ULID as the API would make,
+   * before the first attempt, so that every attempt repeats that one name.
+   */
   async start<Input = unknown>(
     request: StartJobRequest<Input>,
     options: CallOptions = {},
   ): Promise<StartedJob> {
+    const generated = request.name === undefined;
     const body = {
       type: request.type,
-      ...(request.name === undefined ? {} : { name: request.name }),
+      name: request.name ?? ulid(),
       ...(request.input === undefined ? {} : { input: request.input }),
       ...(request.timeoutSeconds === undefined ? {} : { timeoutSeconds: request.timeoutSeconds }),
       ...(request.callback === undefined ? {} : { callback: request.callback }),
@@ -145,7 +167,8 @@ export class EventJobsClient {
       signal: options.signal,
     });
     // 202: a new run; 200: the same type and input were already running under that name.
-    return { ...answer.body, created: answer.status !== 200 };
+    // Nobody else knows a name made here, so a 200 for it is an earlier attempt of this call.
+    return { ...answer.body, created: generated || answer.status !== 200 };
   }
 
   /** `GET /jobs/{name}`: the job, running or finished. */
@@ -197,6 +220,7 @@ export class EventJobsClient {
       case 'SUCCEEDED':
         return job.result as Result;
       case 'RUNNING':
+      case 'QUEUED':
         throw new JobStillRunningError(job);
       default:
         throw new JobNotSucceededError({ ...job, status: job.status });
@@ -251,6 +275,11 @@ export class EventJobsClient {
     this.#http = new SignedHttp(target, fetchFn, {
       timeoutMs: options.timeoutMs,
       names: this.#names,
+      retry: {
+        maxAttempts: options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
+        onRetry: options.onRetry,
+        sleep: options.sleep,
+      },
     });
     return this.#http;
   }

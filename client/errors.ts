@@ -25,7 +25,7 @@ export class EventJobsError extends Error {
 }
 
 /** The option (or environment variable) that `ClientOptionError` is about. */
-export type ClientOption = 'url' | 'region' | 'streamUrl' | 'localCloud';
+export type ClientOption = 'url' | 'region' | 'streamUrl' | 'localCloud' | 'maxAttempts';
 
 /**
  * An option is malformed, or one a call needs is missing (a region for a
@@ -71,6 +71,8 @@ export interface ApiErrorOptions extends EventJobsErrorOptions {
   readonly details?: readonly ApiErrorDetail[];
   /** The whole JSON body, when there was one. */
   readonly body?: unknown;
+  /** How many answers the call had, retries included. @default 1 */
+  readonly attempts?: number;
 }
 
 /**
@@ -87,6 +89,8 @@ export class ApiError extends EventJobsError {
   readonly details: readonly ApiErrorDetail[];
   /** The whole JSON body: a 409 `JobNameInUse` carries the running `job`, a `JobFinished` the finished one. */
   readonly body: unknown;
+  /** How many answers the call had: more than 1 when throttling was retried and the last answer was still an error. */
+  readonly attempts: number;
 
   constructor(status: number, code: string, message: string, options: ApiErrorOptions = {}) {
     super(message, options);
@@ -94,6 +98,7 @@ export class ApiError extends EventJobsError {
     this.code = code;
     this.details = options.details ?? [];
     this.body = options.body;
+    this.attempts = options.attempts ?? 1;
   }
 }
 
@@ -129,11 +134,12 @@ export class JobStillRunningError extends NoResultError {
 
   constructor(job: JobView) {
     const percent = job.progress ? ` (${Math.round(job.progress.percent)}%)` : '';
-    super(job, `job ${job.jobName} is still RUNNING${percent}; it has no result yet`);
+    const state = job.status === 'QUEUED' ? 'QUEUED' : 'RUNNING';
+    super(job, `job ${job.jobName} is still ${state}${percent}; it has no result yet`);
   }
 
-  override get status(): 'RUNNING' {
-    return 'RUNNING';
+  override get status(): 'RUNNING' | 'QUEUED' {
+    return this.job.status === 'QUEUED' ? 'QUEUED' : 'RUNNING';
   }
 }
 

@@ -4,26 +4,20 @@
  * the run's events, and repeats are recognised by their EventBridge id), and
  * the events end with the terminal one.
  */
-import type {
-  JobCancelledDetail,
-  JobCompletedDetail,
-  JobEventType,
-  JobFailedDetail,
-  JobOutcomeEventType,
-  JobProgressDetail,
-  JobStartedDetail,
-  JobTimedOutDetail,
-} from '../core/events';
+import type * as Events from '../core/events';
+import { JobEventType, type JobOutcomeEventType } from '../core/events';
+import type { TerminalStatus } from '../core/model';
 import { EventStreamEndedError, UnreachableError, UnreadableEventError } from './errors';
 
 /** The `detail` of each lifecycle event. */
 export interface JobEventDetails {
-  'Job Started': JobStartedDetail;
-  'Job Progress': JobProgressDetail;
-  'Job Completed': JobCompletedDetail;
-  'Job Failed': JobFailedDetail;
-  'Job Cancelled': JobCancelledDetail;
-  'Job Timed Out': JobTimedOutDetail;
+  'Job Queued': Events.JobQueuedDetail;
+  'Job Started': Events.JobStartedDetail;
+  'Job Progress': Events.JobProgressDetail;
+  'Job Completed': Events.JobCompletedDetail;
+  'Job Failed': Events.JobFailedDetail;
+  'Job Cancelled': Events.JobCancelledDetail;
+  'Job Timed Out': Events.JobTimedOutDetail;
 }
 
 /** An EventBridge event carrying one detail-type. */
@@ -55,24 +49,26 @@ export interface StreamItem {
 /** Opens one connection to a job's event stream; ends when the connection does. */
 export type EventSourceFn = (name: string, signal: AbortSignal) => AsyncIterable<StreamItem>;
 
-const DETAIL_TYPES: ReadonlySet<string> = new Set<JobEventType>([
-  'Job Started',
-  'Job Progress',
-  'Job Completed',
-  'Job Failed',
-  'Job Cancelled',
-  'Job Timed Out',
-]);
+const DETAIL_TYPES: ReadonlySet<string> = new Set<JobEventType>(Object.values(JobEventType));
 
-const TERMINAL_TYPES: ReadonlySet<string> = new Set<JobOutcomeEventType>([
-  'Job Completed',
-  'Job Failed',
-  'Job Cancelled',
-  'Job Timed Out',
+/** The status each terminal event ends its run with. */
+const STATUS_OF_TERMINAL_TYPE: ReadonlyMap<string, TerminalStatus> = new Map<
+  JobOutcomeEventType,
+  TerminalStatus
+>([
+  ['Job Completed', 'SUCCEEDED'],
+  ['Job Failed', 'FAILED'],
+  ['Job Cancelled', 'CANCELLED'],
+  ['Job Timed Out', 'TIMED_OUT'],
 ]);
 
 export function isTerminalEvent(event: JobEvent): event is TerminalJobEvent {
-  return TERMINAL_TYPES.has(event['detail-type']);
+  return STATUS_OF_TERMINAL_TYPE.has(event['detail-type']);
+}
+
+/** The status a run ends with, by its terminal event's detail-type; undefined for Started and Progress. */
+export function terminalStatusOf(type: JobEventType): TerminalStatus | undefined {
+  return STATUS_OF_TERMINAL_TYPE.get(type);
 }
 
 /** Checks the envelope just enough that a consumer cannot trip over it. */

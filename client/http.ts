@@ -1,10 +1,12 @@
 /**
  * Signed HTTP: every request SigV4-signed for `execute-api` (session token
- * included), JSON in and out, and the API's error body turned into an
- * `ApiError` (a `JobNotFoundError` for 404) with a hint.
+ * included), JSON in and out, throttling retried (`retry.ts`), and the API's
+ * error body turned into an `ApiError` (a `JobNotFoundError` for 404) with a
+ * hint.
  */
 import { signRequest, uriEncode } from '../functions/shared/signer';
 import { ApiError, type ApiErrorDetail, JobNotFoundError, UnreachableError } from './errors';
+import { delayBeforeRetry, type RetryOptions, readThrottling, sleep } from './retry';
 import { DEFAULT_OPTION_NAMES, type OptionNames, type Target } from './target';
 
 export type FetchFn = (input: string, init?: RequestInit) => Promise<Response>;
@@ -32,6 +34,19 @@ export interface SignedHttpOptions {
   /** How long a request may take, answer included. @default 35000 */
   readonly timeoutMs?: number;
   readonly names?: OptionNames;
+  /**
+   * Retrying throttled answers. Here the default is one attempt, so that a
+   * caller measuring the API (the benchmarks) sees every answer;
+   * `createClient` retries by default.
+   * @default - { maxAttempts: 1 }
+   */
+  readonly retry?: RetryOptions;
+}
+
+/** A response after retries, and how many attempts it took. */
+export interface Exchange {
+  readonly response: Response;
+  readonly attempts: number;
 }
 
 /** API Gateway gives up on an integration after 30 s; a little more covers the way there and back. */
@@ -42,12 +57,14 @@ export class SignedHttp {
   readonly #fetch: FetchFn;
   readonly #timeoutMs: number;
   readonly #names: OptionNames;
+  readonly #retry: RetryOptions;
 
   constructor(target: Target, fetchFn: FetchFn, options: SignedHttpOptions = {}) {
     this.target = target;
     this.#fetch = fetchFn;
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.#names = options.names ?? DEFAULT_OPTION_NAMES;
+    this.#retry = options.retry ?? { maxAttempts: 1 };
   }
 
   /** The URL a request goes to: base URL, path, and the query sorted by name. */
@@ -56,7 +73,34 @@ export class SignedHttp {
     return `${this.target.apiUrl}${path}${search === '' ? '' : `?${search}`}`;
   }
 
-  /** Sends a signed request and answers the response, whatever its status. */
+  /**
+   * Sends a request, again while the answer is throttling and attempts are
+   * left, and answers the last response, whatever its status. Each attempt
+   * is signed anew: a signature carries its time, and a stale one is refused.
+   */
+  async exchange(request: ApiRequest): Promise<Exchange> {
+    const maxAttempts = this.#retry.maxAttempts ?? 1;
+    for (let attempt = 1; ; attempt++) {
+      const response = await this.send(request);
+      const throttled = maxAttempts > attempt ? await readThrottling(response) : undefined;
+      const delayMs =
+        throttled && delayBeforeRetry(throttled, attempt, maxAttempts, this.#retry.random);
+      if (throttled === undefined || delayMs === undefined) return { response, attempts: attempt };
+      await response.body?.cancel().catch(() => undefined);
+      this.#retry.onRetry?.({
+        method: request.method,
+        path: request.path,
+        status: throttled.status,
+        code: throttled.code,
+        attempt: attempt + 1,
+        maxAttempts,
+        delayMs,
+      });
+      await (this.#retry.sleep ?? sleep)(delayMs, request.signal);
+    }
+  }
+
+  /** Sends a signed request once and answers the response, whatever its status. */
   async send(request: ApiRequest): Promise<Response> {
     const url = this.url(request.path, request.query);
     const payload = request.body === undefined ? undefined : JSON.stringify(request.body);
@@ -93,7 +137,7 @@ export class SignedHttp {
 
   /** Like `json`, with the status code (start tells 202 "started" from 200 "already running"). */
   async call<T>(request: ApiRequest): Promise<{ readonly status: number; readonly body: T }> {
-    const response = await this.send(request);
+    const { response, attempts } = await this.exchange(request);
     let text: string;
     try {
       text = await response.text();
@@ -101,7 +145,7 @@ export class SignedHttp {
       if (request.signal?.aborted) throw request.signal.reason;
       throw this.unreachable(error);
     }
-    if (!response.ok) throw this.apiError(response.status, text);
+    if (!response.ok) throw this.apiError(response.status, text, attempts);
     try {
       return { status: response.status, body: (text === '' ? {} : JSON.parse(text)) as T };
     } catch (error) {
@@ -130,8 +174,11 @@ export class SignedHttp {
     });
   }
 
-  /** An error status and its body as an `ApiError`, with a hint for the statuses people hit. */
-  apiError(status: number, text: string): ApiError {
+  /**
+   * An error status and its body as an `ApiError`, with a hint for the
+   * statuses people hit; `attempts` is how many answers the call had.
+   */
+  apiError(status: number, text: string, attempts = 1): ApiError {
     let body: unknown;
     try {
       body = JSON.parse(text);
@@ -160,7 +207,8 @@ export class SignedHttp {
     return new ErrorClass(status, code || `HTTP${status}`, message, {
       details,
       body,
-      hint: this.#hintFor(status, code),
+      attempts,
+      hint: this.#hintFor(status, code, attempts),
     });
   }
 
@@ -170,7 +218,7 @@ export class SignedHttp {
     return request.signal ? AbortSignal.any([request.signal, deadline]) : deadline;
   }
 
-  #hintFor(status: number, code: string): string | undefined {
+  #hintFor(status: number, code: string, attempts: number): string | undefined {
     switch (status) {
       case 403:
         return this.target.kind === 'local'
@@ -182,7 +230,14 @@ export class SignedHttp {
         return code === 'JobFinished' ? 'the job has already finished' : undefined;
       case 429:
       case 503:
-        return 'try again in a moment';
+        return attempts > 1
+          ? `still ${code === 'QueueFull' ? 'full' : 'throttled'} after ${attempts} attempts; try again later`
+          : 'try again in a moment';
+      case 500:
+        // Only API Gateway's bare 500 is retried: Lambda throttling the function behind it.
+        return attempts > 1
+          ? `API Gateway still answered 500 after ${attempts} attempts (the function may be throttled); try again later`
+          : undefined;
       default:
         return undefined;
     }

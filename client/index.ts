@@ -14,20 +14,8 @@ export {
   type WatchOptions,
 } from './client';
 export type { Credentials, CredentialsProvider } from './credentials';
-export {
-  ApiError,
-  type ApiErrorDetail,
-  type ClientOption,
-  ClientOptionError,
-  EventJobsError,
-  EventStreamEndedError,
-  JobNotFoundError,
-  JobNotSucceededError,
-  JobStillRunningError,
-  NoResultError,
-  UnreachableError,
-  UnreadableEventError,
-} from './errors';
+// Every class and option type there is part of what a caller may catch or construct.
+export * from './errors';
 export {
   isTerminalEvent,
   type JobEvent,
@@ -36,6 +24,7 @@ export {
   type TerminalJobEvent,
 } from './events';
 export type { FetchFn } from './http';
+export type { RetryNotice, SleepFn } from './retry';
 export type { OptionNames } from './target';
 export * from './types';
 export type {

@@ -55,14 +55,14 @@ export class SseParser {
 /** The local cloud's `text/event-stream` for a job, through the signed client. */
 export function sseSource(http: SignedHttp): EventSourceFn {
   return async function* (name, signal) {
-    const response = await http.send({
+    const { response, attempts } = await http.exchange({
       method: 'GET',
       path: jobPath(name, '/events'),
       accept: 'text/event-stream',
       signal,
       stream: true,
     });
-    if (!response.ok) throw http.apiError(response.status, await response.text());
+    if (!response.ok) throw http.apiError(response.status, await response.text(), attempts);
     if (!response.body) return;
     const parser = new SseParser();
     const decoder = new TextDecoder();

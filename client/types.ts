@@ -33,7 +33,10 @@ export interface StartJobRequest<Input = unknown> {
   readonly type: string;
   /** The job's input; the type's schema checks it. @default {} */
   readonly input?: Input;
-  /** The job's name, 1 to 128 of `[A-Za-z0-9._-]`. @default - one the API generates */
+  /**
+   * The job's name, 1 to 128 of `[A-Za-z0-9._-]`.
+   * @default - a ULID the client generates, as the API would, so a retried start keeps it
+   */
   readonly name?: string;
   /** The run's deadline in whole seconds, at most the worker's timeout. @default - the type's own */
   readonly timeoutSeconds?: number;
@@ -45,7 +48,10 @@ export interface StartJobRequest<Input = unknown> {
 export interface StartedJob {
   readonly jobName: string;
   readonly runId: string;
-  readonly status: 'RUNNING';
+  /** QUEUED when a concurrency limit was reached: it starts when a slot is freed. */
+  readonly status: 'RUNNING' | 'QUEUED';
+  /** A queued job's place among its owner's waiting jobs (1 is next). */
+  readonly queue?: { readonly position: number };
   /** Where `GET /jobs/{name}` answers for it. */
   readonly statusUrl?: string;
   /**

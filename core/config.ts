@@ -44,6 +44,18 @@ export const EnvVar = {
   SweepSilentAfterSeconds: 'SWEEP_SILENT_AFTER_SECONDS',
   /** Sweeper: a run that never started this long after it was created is ended. */
   SweepStartWindowSeconds: 'SWEEP_START_WINDOW_SECONDS',
+  /** Who owns a caller's jobs: `principal` (default) or `session` (`functions/shared/identity.ts`). */
+  OwnerModel: 'OWNER_MODEL',
+  /** Fair share (`core/limits.ts`): runs at once per owner. */
+  OwnerConcurrency: 'OWNER_CONCURRENCY',
+  /** Fair share: jobs one owner may have queued; beyond it a start answers 429 QueueFull. */
+  MaxQueuedPerOwner: 'MAX_QUEUED_PER_OWNER',
+  /** Fair share: runs at once across the stack (the worker's reserved concurrency); unset for none. */
+  TotalConcurrency: 'TOTAL_CONCURRENCY',
+  /** Fair share: per-type limits, a JSON object of type name to limit. */
+  TypeConcurrency: 'TYPE_CONCURRENCY',
+  /** Sweeper: a run queued this long without starting ends TIMED_OUT. */
+  QueueTimeoutSeconds: 'QUEUE_TIMEOUT_SECONDS',
   /** Completion: the Secrets Manager secret (ARN) that signs webhook deliveries. */
   WebhookSecretArn: 'WEBHOOK_SECRET_ARN',
   /**
@@ -56,6 +68,14 @@ export const EnvVar = {
 } as const;
 
 export const Defaults = {
+  /** Runs at once per owner: enough for real work, small enough that no one owner fills the worker. */
+  ownerConcurrency: 10,
+  /** Jobs one owner may have waiting. */
+  maxQueuedPerOwner: 1000,
+  /** The worker's reserved concurrency, which is also the stack-wide limit of runs at once. */
+  workerReservedConcurrency: 100,
+  /** A queued run that has not started within a day ends TIMED_OUT. */
+  queueTimeoutSeconds: 24 * 60 * 60,
   /** Retained outcomes live for 7 days. */
   outcomeRetentionSeconds: 7 * 24 * 60 * 60,
   /** Job input, as JSON text. Input and result share one 400 KB DynamoDB item. */

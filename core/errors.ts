@@ -26,6 +26,8 @@ export class HttpError extends AppError {
   readonly details?: readonly ErrorDetail[];
   /** Extra top-level fields for the response body, such as the conflicting job. */
   readonly extra?: Readonly<Record<string, unknown>>;
+  /** How long the caller should wait before trying again, sent as `Retry-After`. */
+  readonly retryAfterSeconds?: number;
 
   constructor(
     statusCode: number,
@@ -34,6 +36,7 @@ export class HttpError extends AppError {
     options?: ErrorOptions & {
       details?: readonly ErrorDetail[];
       extra?: Readonly<Record<string, unknown>>;
+      retryAfterSeconds?: number;
     },
   ) {
     super(message, options);
@@ -41,7 +44,26 @@ export class HttpError extends AppError {
     this.code = code;
     this.details = options?.details;
     this.extra = options?.extra;
+    if (options?.retryAfterSeconds !== undefined) {
+      this.retryAfterSeconds = checkedRetryAfter(options.retryAfterSeconds);
+    }
   }
+}
+
+/**
+ * `Retry-After` takes whole seconds (RFC 9110): a computed wait is rounded up,
+ * never down, so the caller does not come back early.
+ */
+function checkedRetryAfter(seconds: number): number {
+  if (!Number.isFinite(seconds)) {
+    throw new RangeError(`retryAfterSeconds must be a finite number of seconds, got ${seconds}`);
+  }
+  return Math.max(0, Math.ceil(seconds));
+}
+
+/** Options of the errors that ask the caller to come back later. */
+export interface RetryLaterOptions extends ErrorOptions {
+  readonly retryAfterSeconds: number;
 }
 
 export class BadRequestError extends HttpError {
@@ -51,18 +73,6 @@ export class BadRequestError extends HttpError {
     options?: ErrorOptions & { details?: readonly ErrorDetail[] },
   ) {
     super(400, code, message, options);
-  }
-}
-
-export class ForbiddenError extends HttpError {
-  constructor(message: string, options?: ErrorOptions) {
-    super(403, 'Forbidden', message, options);
-  }
-}
-
-export class NotFoundError extends HttpError {
-  constructor(message: string, options?: ErrorOptions) {
-    super(404, 'NotFound', message, options);
   }
 }
 
@@ -76,21 +86,53 @@ export class ConflictError extends HttpError {
   }
 }
 
-export class PayloadTooLargeError extends HttpError {
-  constructor(message: string, options?: ErrorOptions) {
-    super(413, 'PayloadTooLarge', message, options);
+/**
+ * An `HttpError` whose status and code its class fixes, so a thrower gives only
+ * the message (and a cause).
+ */
+function fixedHttpError(
+  statusCode: number,
+  code: string,
+): new (
+  message: string,
+  options?: ErrorOptions,
+) => HttpError {
+  return class extends HttpError {
+    constructor(message: string, options?: ErrorOptions) {
+      super(statusCode, code, message, options);
+    }
+  };
+}
+
+export class ForbiddenError extends fixedHttpError(403, 'Forbidden') {}
+
+export class NotFoundError extends fixedHttpError(404, 'NotFound') {}
+
+export class PayloadTooLargeError extends fixedHttpError(413, 'PayloadTooLarge') {}
+
+export class UnsupportedMediaTypeError extends fixedHttpError(415, 'UnsupportedMediaType') {}
+
+/**
+ * 429: the caller (or the service on its behalf) is over a limit for now, such
+ * as a full queue or a throttled dependency; `retryAfterSeconds` says when to
+ * try again.
+ */
+export class TooManyRequestsError extends HttpError {
+  constructor(code: string, message: string, options: RetryLaterOptions) {
+    super(429, code, message, options);
   }
 }
 
-export class UnsupportedMediaTypeError extends HttpError {
-  constructor(message: string, options?: ErrorOptions) {
-    super(415, 'UnsupportedMediaType', message, options);
-  }
-}
+/** What a 503 asks for when its thrower names no wait: a dependency that failed usually recovers within seconds. */
+export const DEFAULT_UNAVAILABLE_RETRY_AFTER_SECONDS = 2;
 
+/** 503: a dependency could not do its part for now; the same request may succeed later. */
 export class ServiceUnavailableError extends HttpError {
-  constructor(message: string, options?: ErrorOptions) {
-    super(503, 'ServiceUnavailable', message, options);
+  constructor(message: string, options?: ErrorOptions & { retryAfterSeconds?: number }) {
+    super(503, 'ServiceUnavailable', message, {
+      ...options,
+      retryAfterSeconds: options?.retryAfterSeconds ?? DEFAULT_UNAVAILABLE_RETRY_AFTER_SECONDS,
+    });
   }
 }
 

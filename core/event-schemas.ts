@@ -64,8 +64,15 @@ const stoppedBase = {
   startedAt: optionalIsoTime,
   durationMs: optionalNonNegativeInt,
   reason: z.string(),
-  reportedBy: z.optional(z.enum([Reporter.Worker, Reporter.Sweeper])),
+  reportedBy: z.optional(z.enum([Reporter.Worker, Reporter.Sweeper, Reporter.Api])),
 };
+
+/** `Job Queued`: accepted over a concurrency limit; `position` is its place in its owner's queue. */
+export const jobQueuedDetailSchema = z.object({
+  ...runFields,
+  queuedAt: isoTime,
+  position: optionalPositiveInt,
+});
 
 /** `Job Started`: a worker attempt has begun; `deadlineAt` is when the run times out. */
 export const jobStartedDetailSchema = z.object({
@@ -104,6 +111,7 @@ export const jobTimedOutDetailSchema = z.object({
   deadlineAt: optionalIsoTime,
 });
 
+export type JobQueuedDetail = z.infer<typeof jobQueuedDetailSchema>;
 export type JobStartedDetail = z.infer<typeof jobStartedDetailSchema>;
 export type JobProgressDetail = z.infer<typeof jobProgressDetailSchema>;
 export type JobCompletedDetail = z.infer<typeof jobCompletedDetailSchema>;

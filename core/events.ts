@@ -12,6 +12,8 @@ export const EVENT_SOURCE = 'eventjobs';
  * routed to the completion function, and the first of them to arrive for a run
  * decides its outcome.
  *
+ * - `Job Queued` (jobQueuedDetailSchema): the start was accepted over a
+ *   concurrency limit; the run waits for a slot (`core/limits.ts`).
  * - `Job Started` (jobStartedDetailSchema): a worker attempt began the run.
  * - `Job Progress` (jobProgressDetailSchema): at most one per run every few
  *   seconds (the worker throttles it); the table always has the latest.
@@ -24,6 +26,7 @@ export const EVENT_SOURCE = 'eventjobs';
  *   silent; put by the worker, or by the sweeper when the worker was gone.
  */
 export const JobEventType = {
+  Queued: 'Job Queued',
   Started: 'Job Started',
   Progress: 'Job Progress',
   Completed: 'Job Completed',
@@ -34,7 +37,10 @@ export const JobEventType = {
 export type JobEventType = (typeof JobEventType)[keyof typeof JobEventType];
 
 /** The terminal detail-types: the ones the completion function consumes. */
-export type JobOutcomeEventType = Exclude<JobEventType, 'Job Started' | 'Job Progress'>;
+export type JobOutcomeEventType = Exclude<
+  JobEventType,
+  'Job Queued' | 'Job Started' | 'Job Progress'
+>;
 export const JOB_OUTCOME_EVENT_TYPES: readonly JobOutcomeEventType[] = [
   JobEventType.Completed,
   JobEventType.Failed,
@@ -44,10 +50,17 @@ export const JOB_OUTCOME_EVENT_TYPES: readonly JobOutcomeEventType[] = [
 
 /**
  * Who put a terminal event: the worker running the job, the sweeper ending an
- * abandoned one, or the completion function announcing a run that Lambda's
- * failure destination ended (a worker that crashed or timed out reports nothing).
+ * abandoned one, the completion function announcing a run that Lambda's
+ * failure destination ended (a worker that crashed or timed out reports nothing),
+ * or the cancel API ending a queued run.
  */
-export const Reporter = { Worker: 'worker', Sweeper: 'sweeper', Completion: 'completion' } as const;
+export const Reporter = {
+  Worker: 'worker',
+  Sweeper: 'sweeper',
+  Completion: 'completion',
+  /** The cancel API, ending a run that was still queued: no worker ever had it. */
+  Api: 'api',
+} as const;
 export type Reporter = (typeof Reporter)[keyof typeof Reporter];
 
 /** What Lambda puts on an EventBridge destination (AWS-FACTS: `lambda`, not `aws.lambda`). */
@@ -85,6 +98,7 @@ export type {
   JobCompletedDetail,
   JobFailedDetail,
   JobProgressDetail,
+  JobQueuedDetail,
   JobStartedDetail,
   JobTimedOutDetail,
   LambdaFailureDetail,

@@ -93,6 +93,14 @@ export interface JobTypeDefinition<I = unknown, R = unknown> {
    */
   readonly retry?: RetryPolicy;
   /**
+   * Runs of this type at once, across all owners. A start over it is accepted
+   * and QUEUED; it starts when a run of this type ends, owners taking turns.
+   * The construct's `typeConcurrency` may set or override it.
+   *
+   * @default - no limit of its own (the owner's and the stack's limits still apply)
+   */
+  readonly concurrency?: number;
+  /**
    * Validates and parses the request's `input`; a parse failure is a 400 at submit.
    * Any synchronous Standard Schema: zod (classic or `zod/mini`), valibot, arktype.
    */
@@ -147,6 +155,10 @@ export function defineJobType<S extends StandardSchemaV1, R>(
     fail('defaultTimeoutSeconds must be a whole number of seconds, at least 1');
   }
   if (definition.retry !== undefined) checkRetry(definition.retry, fail);
+  const concurrency = definition.concurrency;
+  if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1)) {
+    fail('concurrency must be a whole number, at least 1');
+  }
   return Object.freeze({ ...definition, [JOB_TYPE_BRAND]: true as const });
 }
 

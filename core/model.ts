@@ -1,6 +1,8 @@
 import type { AttemptError, JobError } from './events';
 
 export const JobStatus = {
+  /** Accepted, waiting for a slot (see `core/limits.ts`). */
+  Queued: 'QUEUED',
   Running: 'RUNNING',
   Succeeded: 'SUCCEEDED',
   Failed: 'FAILED',
@@ -10,7 +12,17 @@ export const JobStatus = {
 export type JobStatus = (typeof JobStatus)[keyof typeof JobStatus];
 export const JOB_STATUSES: readonly JobStatus[] = Object.values(JobStatus);
 
-export type TerminalStatus = Exclude<JobStatus, 'RUNNING'>;
+export type TerminalStatus = Exclude<JobStatus, 'RUNNING' | 'QUEUED'>;
+/** The statuses of a job that has not ended: it has an active record. */
+export type ActiveStatus = 'QUEUED' | 'RUNNING';
+
+/** Where a queued run waits: its place in its owner's FIFO and in each shared key's queue. */
+export interface QueuePlace {
+  /** `<createdAt>#<runId>`: the FIFO order. */
+  readonly seq: string;
+  /** The round of its entry in each fair key's queue, by key id. */
+  readonly rounds: Readonly<Record<string, number>>;
+}
 
 export interface JobProgress {
   readonly percent: number;
@@ -18,13 +30,13 @@ export interface JobProgress {
   readonly at: string;
 }
 
-/** The active record of a running job, one per (owner, name). */
+/** The active record of a queued or running job, one per (owner, name). */
 export interface ActiveJob {
   readonly owner: string;
   readonly jobName: string;
   readonly runId: string;
   readonly type: string;
-  readonly status: 'RUNNING';
+  readonly status: ActiveStatus;
   readonly input: unknown;
   /** SHA-256 of the canonical input JSON; an identical retry of a start is recognised by it. */
   readonly inputHash: string;
@@ -46,6 +58,10 @@ export interface ActiveJob {
   readonly leaseId?: string;
   /** Where the terminal outcome is POSTed (a webhook), checked against SSRF at submit. */
   readonly callbackUrl?: string;
+  /** A QUEUED run's place in the queues; kept after it starts, for the record. */
+  readonly queue?: QueuePlace;
+  /** When a queued run was given its slots and handed to the worker. */
+  readonly dispatchedAt?: string;
 }
 
 /** What became of a run's webhook: recorded on its outcome once delivery has ended. */
@@ -102,6 +118,10 @@ export interface JobView {
   readonly cancelRequestedAt?: string;
   readonly deadlineAt?: string;
   readonly heartbeatAt?: string;
+  /** A queued run's place: 1 is next among its owner's waiting runs. */
+  readonly queue?: { readonly position: number };
+  /** When a run that waited in the queue was started. */
+  readonly dispatchedAt?: string;
   readonly input: unknown;
   readonly result?: unknown;
   readonly error?: JobError;
@@ -122,7 +142,7 @@ export interface JobSummary {
   readonly progress?: JobProgress;
 }
 
-export function activeView(job: ActiveJob): JobView {
+export function activeView(job: ActiveJob, position?: number): JobView {
   return {
     jobName: job.jobName,
     runId: job.runId,
@@ -136,6 +156,8 @@ export function activeView(job: ActiveJob): JobView {
     cancelRequestedAt: job.cancelRequestedAt,
     deadlineAt: job.deadlineAt,
     heartbeatAt: job.heartbeatAt,
+    ...(position !== undefined ? { queue: { position } } : {}),
+    ...(job.dispatchedAt ? { dispatchedAt: job.dispatchedAt } : {}),
     input: job.input,
     callback: job.callbackUrl ? { url: job.callbackUrl } : undefined,
   };

@@ -31,6 +31,8 @@ export const JobsTable = {
     'heartbeatAt',
     'deadlineAt',
     'cancelRequestedAt',
+    'status',
+    'dispatchedAt',
   ],
   /** Attributes copied into both indexes: what a list row shows. */
   projectedAttributes: [
@@ -62,8 +64,13 @@ export function activeShardOf(owner: string, jobName: string): number {
   return hash % ACTIVE_SHARDS;
 }
 
+/** A job's partition: its active record, its outcomes, and the stream's events and subscriptions of it. */
+export const JOB_PARTITION_PREFIX = 'JOB#';
+/** A stream connection's own item (`pk = sk = CONN#<connectionId>`). */
+export const CONNECTION_PARTITION_PREFIX = 'CONN#';
+
 export function jobPartitionKey(owner: string, jobName: string): string {
-  return `JOB#${owner}#${jobName}`;
+  return `${JOB_PARTITION_PREFIX}${owner}#${jobName}`;
 }
 
 export function ownerPartitionKey(owner: string): string {
@@ -76,4 +83,19 @@ export function ownerStatusPartitionKey(owner: string, status: string): string {
 
 export function listSortKey(createdAt: string, runId: string): string {
   return `${createdAt}#${runId}`;
+}
+
+/** Fair share (see `core/limits.ts`): one counter item per concurrency key. */
+export function slotCounterKey(keyId: string): { pk: string; sk: string } {
+  return { pk: `SLOTS#${keyId}`, sk: 'SLOTS' };
+}
+
+/** The partition of a key's queue: FIFO by `<createdAt>#<runId>`, or for a fair key by round first. */
+export function queuePartitionKey(keyId: string): string {
+  return `QUEUE#${keyId}`;
+}
+
+/** The last round an owner took in a fair key's queue. */
+export function roundKey(keyId: string, owner: string): { pk: string; sk: string } {
+  return { pk: `ROUND#${keyId}#${owner}`, sk: 'ROUND' };
 }

@@ -4,44 +4,34 @@
  * Ctrl-C (`serve.ts` does the serving, shared with `eventjobs dev`).
  */
 import { resolve } from 'node:path';
-import { runMain } from '../cli/run-main';
-import { isStale, synthesize } from '../local/freshness';
+import { parseCommandLine, runMain } from '../cli/run-main';
 import { ServeError, serveLocalCloud } from './serve';
-import { NpmSwallowedOptionsError, parseServeArgs, type ServeArgs, USAGE } from './serve-args';
+import { NpmSwallowedOptionsError, parseServeArgs, USAGE } from './serve-args';
+import { synthesizeWhenStale } from './stale-synth';
 
 async function main(argv: string[]): Promise<number> {
   const startedAt = performance.now();
-  let args: ServeArgs;
-  try {
-    args = parseServeArgs(argv);
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    // npm's own mistake needs the corrected command, not the whole usage.
-    const usage = error instanceof NpmSwallowedOptionsError ? '' : `\n${USAGE}\n`;
-    process.stderr.write(`${message}\n${usage}`);
-    return 2;
-  }
-  if (args.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
+  // npm's own mistake needs the corrected command, not the whole usage.
+  const args = parseCommandLine(
+    argv,
+    parseServeArgs,
+    USAGE,
+    (error) => !(error instanceof NpmSwallowedOptionsError),
+  );
+  if (typeof args === 'number') return args;
 
   const root = process.cwd();
   const assemblyDir = resolve(root, args.assembly);
-  let synthMs = 0;
-  if (!args.noSynth && isStale(root, assemblyDir)) {
-    process.stdout.write(
-      'Synthesizing the app (cdk.out is missing or older than the sources)...\n',
-    );
-    const synthStart = performance.now();
-    const synth = synthesize(root, assemblyDir, { inherit: true });
-    if (synth.status !== 0) {
-      process.stderr.write('cdk synth failed; fix the error above and start again.\n');
-      return 1;
-    }
-    synthMs = performance.now() - synthStart;
+  const synth = synthesizeWhenStale(root, assemblyDir, {
+    skip: args.noSynth,
+    announce: 'Synthesizing the app (cdk.out is missing or older than the sources)...',
+  });
+  if (!synth.ok) {
+    process.stderr.write('cdk synth failed; fix the error above and start again.\n');
+    return 1;
   }
 
+  const synthMs = synth.ms;
   const served = await serveLocalCloud({ args, root, assemblyDir, startedAt, synthMs });
   await served.stopped;
   return 0;

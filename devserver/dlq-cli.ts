@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { isEntryPoint, runMain } from '../cli/run-main';
+import { isEntryPoint, parseCommandLine, runMain } from '../cli/run-main';
 import {
   type DlqClients,
   deadLetterQueues,
@@ -49,17 +49,8 @@ class DlqUsageError extends Error {
 }
 
 async function main(argv: string[]): Promise<number> {
-  let parsed: ReturnType<typeof parse>;
-  try {
-    parsed = parse(argv);
-  } catch (error) {
-    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n\n${USAGE}\n`);
-    return 2;
-  }
-  if (parsed.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
+  const parsed = parseCommandLine(argv, parse, USAGE);
+  if (typeof parsed === 'number') return parsed;
   let target: Target;
   try {
     target = resolveTarget(parsed);

@@ -4,6 +4,11 @@
  * notice after a restart, and the message when a port is taken.
  */
 import type { RunningLocalCloud } from '../local/cloud';
+import type { FunctionSpec } from '../local/contracts';
+import {
+  DEFAULT_ACCOUNT_CONCURRENCY,
+  MIN_UNRESERVED_CONCURRENCY,
+} from '../local/lambda/concurrency';
 import type { LocalCloudState } from './state-file';
 
 /** The job the banner's commands start; apps other than this repository have other types. */
@@ -28,6 +33,10 @@ export type BannerCloud = Pick<
 > & {
   readonly services: {
     readonly secretsManager: { values(): Readonly<Record<string, string>> };
+    /** The template's functions, for what their reservations leave of the account's concurrency. */
+    readonly lambda: {
+      functionList(): readonly Pick<FunctionSpec, 'name' | 'reservedConcurrency'>[];
+    };
   };
 };
 
@@ -52,6 +61,7 @@ export function formatBanner(
     `  API base URL   ${cloud.apiUrl}`,
     `  AWS endpoint   ${cloud.awsEndpoint}   (the functions' AWS_ENDPOINT_URL)`,
     `  Region         ${cloud.region}`,
+    `  Lambda         ${lambdaConcurrency(cloud)}`,
     '',
     '  Local credentials (IAM users; jobs are private to each):',
     ...cloud.users.map(
@@ -72,6 +82,30 @@ export function formatBanner(
   if (cloud.notes.length > 0) lines.push(...cloud.notes.map((note) => `  ${note}`), '');
   lines.push('Press Ctrl-C to stop.', '');
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * The account's concurrency and what the reservations leave unreserved: the
+ * capacity the API, completion and the sweeper share. `serve` starts the cloud
+ * without `accountConcurrency`, so the account has AWS's default.
+ */
+function lambdaConcurrency(cloud: BannerCloud): string {
+  const account = `account concurrency ${count(DEFAULT_ACCOUNT_CONCURRENCY)} (AWS's default)`;
+  const reserving = cloud.services.lambda
+    .functionList()
+    .filter((fn) => fn.reservedConcurrency !== undefined);
+  if (reserving.length === 0) return `${account}, all of it shared: no function reserves any`;
+  const reserved = reserving.reduce((sum, fn) => sum + (fn.reservedConcurrency ?? 0), 0);
+  const shares = reserving.map((fn) => `${fn.name} ${count(fn.reservedConcurrency ?? 0)}`);
+  return (
+    `${account}; reserved: ${shares.join(', ')}; ` +
+    `${count(DEFAULT_ACCOUNT_CONCURRENCY - reserved)} unreserved for the other functions ` +
+    `(AWS keeps at least ${count(MIN_UNRESERVED_CONCURRENCY)})`
+  );
+}
+
+function count(value: number): string {
+  return value.toLocaleString('en-US');
 }
 
 /** The exports for the first user, then a ready curl command for every route of the API. */

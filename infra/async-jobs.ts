@@ -1,18 +1,15 @@
-import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
-import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
-import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
-import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
-import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
-import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import { Duration } from 'aws-cdk-lib';
+import type * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { EventBridgeDestination } from 'aws-cdk-lib/aws-lambda-destinations';
-import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { EnvVar } from '../core/config';
 import {
@@ -22,176 +19,15 @@ import {
   LambdaDestinationType,
 } from '../core/events';
 import { JobsTable } from '../core/table';
+import type { AsyncJobsProps } from './async-jobs-props';
+import { createDeadLetterAlarms, deadLetterQueue } from './dead-letters';
 import { JobEventStream } from './job-stream';
+import { createApiFunctions, createHttpApi } from './jobs-api';
 import { acknowledge, allow, createFunction, type EventJobsFunctionSpec } from './lambda-function';
+import { createSweeper } from './sweeper';
 import { type ResolvedProps, resolveProps } from './validate-async-jobs-props';
 
-/** How long past a run's deadline the sweeper waits for the worker to report it first. */
-const SWEEP_GRACE_SECONDS = 30;
-
-/** Throttling of the HTTP API's default stage. */
-export interface AsyncJobsThrottling {
-  /**
-   * Steady-state requests per second across all routes.
-   *
-   * @default 50
-   */
-  readonly rateLimit?: number;
-  /**
-   * Requests the API accepts in a burst above the steady rate.
-   *
-   * @default 100
-   */
-  readonly burstLimit?: number;
-}
-
-/** The app's job types: where they are and what their code needs. */
-export interface AsyncJobsJobTypes {
-  /**
-   * The module whose exports are the app's job types (each made with
-   * `defineJobType`), relative to the app's directory (where `cdk` runs) or
-   * absolute, e.g. `src/jobs.ts`. It is bundled into the three functions that
-   * run job code: start-job (input validation), the worker (`run`) and
-   * completion (`onComplete`). Synth fails if it is missing, does not load,
-   * exports anything that is not a job type, or exports two types of one name.
-   */
-  readonly entry: string;
-  /**
-   * Environment variables the job code reads, set on the worker and completion
-   * functions (e.g. a bucket name). Grant the permissions that code needs with
-   * {@link AsyncJobs.grantToJobs} or on {@link AsyncJobs.jobRunners}.
-   *
-   * @default - none
-   */
-  readonly environment?: Readonly<Record<string, string>>;
-}
-
-/** Properties of {@link AsyncJobs}. */
-export interface AsyncJobsProps {
-  /** The app's job types. */
-  readonly jobTypes: AsyncJobsJobTypes;
-  /**
-   * How long one attempt of the worker may run. At most 15 minutes (the Lambda maximum).
-   *
-   * @default Duration.minutes(15)
-   */
-  readonly workerTimeout?: Duration;
-  /**
-   * Memory of the worker function, in MB (128 to 10240); CPU scales with it.
-   *
-   * @default 1024
-   */
-  readonly workerMemorySize?: number;
-  /**
-   * How many times Lambda retries a worker invocation that failed (0 to 2).
-   *
-   * @default 2
-   */
-  readonly workerRetryAttempts?: number;
-  /**
-   * How long Lambda keeps an unprocessed worker invocation queued before it gives up
-   * and sends the failure to the event bus (60 seconds to 6 hours).
-   *
-   * @default Duration.hours(6)
-   */
-  readonly workerMaxEventAge?: Duration;
-  /**
-   * Reserved concurrency of the worker: at most this many jobs run at once, and the
-   * account keeps the rest of its concurrency for the API and completion functions, so a
-   * burst of long jobs cannot throttle `POST /jobs`. Jobs beyond it wait in Lambda's
-   * asynchronous queue (up to `workerMaxEventAge`). The account must have this many
-   * unreserved executions to spare (AWS keeps 100 unreserved).
-   *
-   * @default - none: the worker shares the account's unreserved concurrency
-   */
-  readonly workerReservedConcurrency?: number;
-  /**
-   * How long after its creation a run that no worker has begun is ended by the sweeper
-   * (TIMED_OUT, "never started"). The default waits until Lambda has given up on the
-   * queued invocation itself. A shorter window ends runs sooner after a lost invocation,
-   * at the price of ending runs that were merely waiting in a long queue; a worker that
-   * picks such a run up later finds it ended and does nothing.
-   *
-   * @default - workerMaxEventAge plus 60 seconds
-   */
-  readonly sweeperStartWindow?: Duration;
-  /**
-   * Memory of the four API functions (start, get, list, cancel), in MB (128 to 10240).
-   *
-   * @default 256
-   */
-  readonly apiFunctionMemorySize?: number;
-  /**
-   * Timeout of the four API functions. At most 30 seconds: the HTTP API stops waiting then.
-   *
-   * @default Duration.seconds(10)
-   */
-  readonly apiFunctionTimeout?: Duration;
-  /**
-   * Memory of the completion function, which runs the job type's `onComplete` hook, in MB.
-   *
-   * @default 512
-   */
-  readonly completionMemorySize?: number;
-  /**
-   * Timeout of the completion function. At most 15 minutes.
-   *
-   * @default Duration.minutes(1)
-   */
-  readonly completionTimeout?: Duration;
-  /**
-   * How long a finished job's outcome stays readable (DynamoDB TTL), in whole seconds.
-   *
-   * @default Duration.days(7)
-   */
-  readonly outcomeRetention?: Duration;
-  /**
-   * Largest job input accepted by `POST /jobs`, in bytes of JSON text.
-   * Input and result share one DynamoDB item, so `maxInputBytes + maxEventBytes`
-   * may be at most 380 KiB.
-   *
-   * @default 65536 (64 KiB)
-   */
-  readonly maxInputBytes?: number;
-  /**
-   * Largest outcome event the worker puts on the bus, in bytes as EventBridge counts
-   * them. At most 1 MiB; raise above 256 KiB only where the account's PutEvents limit allows.
-   *
-   * @default 262144 (256 KiB, the PutEvents entry limit)
-   */
-  readonly maxEventBytes?: number;
-  /**
-   * Throttling of the HTTP API's default stage.
-   *
-   * @default - 50 requests per second, bursts of 100
-   */
-  readonly throttling?: AsyncJobsThrottling;
-  /**
-   * How long the functions' logs and the API access log are kept.
-   *
-   * @default logs.RetentionDays.ONE_MONTH
-   */
-  readonly logRetention?: logs.RetentionDays;
-  /**
-   * What happens to the jobs table when it leaves the stack.
-   *
-   * @default RemovalPolicy.RETAIN - the table and its data outlive the stack
-   */
-  readonly removalPolicy?: RemovalPolicy;
-  /**
-   * Lambda runtime of every function. Bundles target Node 20 syntax, so any
-   * `nodejs20.x` or later runtime runs them.
-   *
-   * @default lambda.Runtime.NODEJS_24_X
-   */
-  readonly runtime?: lambda.Runtime;
-  /**
-   * Instruction set of every function. The bundles are plain JavaScript and run on both.
-   *
-   * @default lambda.Architecture.ARM_64 - cheaper per GB-second than x86_64
-   */
-  readonly architecture?: lambda.Architecture;
-}
+export type { AsyncJobsJobTypes, AsyncJobsProps, AsyncJobsThrottling } from './async-jobs-props';
 
 /** The folders under `functions/` that hold one Lambda handler each. */
 type FunctionDir =
@@ -203,8 +39,24 @@ type FunctionDir =
   | 'completion'
   | 'sweeper';
 
-interface FunctionSpec extends EventJobsFunctionSpec {
+export interface AsyncJobsFunctionSpec extends EventJobsFunctionSpec {
   readonly dir: FunctionDir;
+}
+
+/**
+ * What the builders in other files (the API, the sweeper) build from: the
+ * construct as their scope, its settings and table, and its function builder.
+ */
+export interface AsyncJobsParts {
+  readonly scope: Construct;
+  readonly config: ResolvedProps;
+  readonly table: dynamodb.ITable;
+  /** Builds one of the construct's functions alike (see `createFunction`). */
+  readonly createFunction: (spec: AsyncJobsFunctionSpec) => lambda.Function;
+  /** What every function that reads or writes the jobs table needs to find it. */
+  readonly tableEnvironment: () => Record<string, string>;
+  /** The fair-share limits, for the functions that take, free or report slots. */
+  readonly limitsEnvironment: () => Record<string, string>;
 }
 
 /**
@@ -272,6 +124,14 @@ export class AsyncJobs extends Construct {
     // each reads what the ones before it created: reordering them changes the
     // template (resource and policy statement order) even where no ID changes.
     this.table = this.#createTable();
+    const parts: AsyncJobsParts = {
+      scope: this,
+      config: this.#config,
+      table: this.table,
+      createFunction: (spec) => this.#createFunction(spec),
+      tableEnvironment: () => this.#tableEnvironment,
+      limitsEnvironment: () => this.#limitsEnvironment,
+    };
     const bus = this.#createBusAndDeadLetterQueues();
     this.eventBus = bus.eventBus;
     this.ruleDeadLetterQueue = bus.ruleDeadLetterQueue;
@@ -279,7 +139,7 @@ export class AsyncJobs extends Construct {
     this.deadLetterQueues = [this.ruleDeadLetterQueue, this.completionDeadLetterQueue];
 
     this.workerFunction = this.#createWorker();
-    const apiFunctions = this.#createApiFunctions();
+    const apiFunctions = createApiFunctions(parts, this.workerFunction, this.eventBus);
     this.startJobFunction = apiFunctions.startJob;
     this.getJobFunction = apiFunctions.getJob;
     this.listJobsFunction = apiFunctions.listJobs;
@@ -292,12 +152,12 @@ export class AsyncJobs extends Construct {
     this.outcomeRule = completionRules.outcomeRule;
     this.workerFailureRule = completionRules.workerFailureRule;
 
-    const sweeper = this.#createSweeper();
+    const sweeper = createSweeper(parts, this.eventBus, this.workerFunction);
     this.sweeperFunction = sweeper.sweeperFunction;
     this.sweepRule = sweeper.sweepRule;
-    this.deadLetterAlarms = this.#createDeadLetterAlarms();
+    this.deadLetterAlarms = createDeadLetterAlarms(this);
 
-    const http = this.#createHttpApi();
+    const http = createHttpApi(parts, apiFunctions);
     this.accessLogGroup = http.accessLogGroup;
     this.api = http.api;
     this.stage = http.stage;
@@ -337,13 +197,28 @@ export class AsyncJobs extends Construct {
   }
 
   /** Builds one of the construct's own functions alike (see `createFunction`). */
-  #createFunction(spec: FunctionSpec): lambda.Function {
+  #createFunction(spec: AsyncJobsFunctionSpec): lambda.Function {
     return createFunction(this, this.#config, spec);
   }
 
   /** What every function that reads or writes the jobs table needs to find it. */
   get #tableEnvironment(): Record<string, string> {
     return { [EnvVar.TableName]: this.table.tableName };
+  }
+
+  /**
+   * The fair-share limits (`core/limits.ts`): the stack-wide one is the worker's
+   * reserved concurrency, so eventjobs queues what Lambda would otherwise throttle.
+   */
+  get #limitsEnvironment(): Record<string, string> {
+    const config = this.#config;
+    return {
+      [EnvVar.OwnerConcurrency]: String(config.ownerConcurrency),
+      [EnvVar.MaxQueuedPerOwner]: String(config.maxQueuedPerOwner),
+      [EnvVar.TotalConcurrency]: String(config.workerReservedConcurrency),
+      [EnvVar.TypeConcurrency]: JSON.stringify(config.typeConcurrency),
+      [EnvVar.QueueTimeoutSeconds]: String(config.queueTimeout.toSeconds()),
+    };
   }
 
   #createTable(): dynamodb.Table {
@@ -416,9 +291,7 @@ export class AsyncJobs extends Construct {
       options: {
         retryAttempts: config.workerRetryAttempts,
         maxEventAge: config.workerMaxEventAge,
-        ...(config.workerReservedConcurrency !== undefined
-          ? { reservedConcurrentExecutions: config.workerReservedConcurrency }
-          : {}),
+        reservedConcurrentExecutions: config.workerReservedConcurrency,
         // When the retries are exhausted or the event is too old, Lambda puts a
         // "Lambda Function Invocation Result - Failure" record on the bus, and the
         // worker-failure rule hands it to the completion function as the job's outcome.
@@ -435,69 +308,6 @@ export class AsyncJobs extends Construct {
     return worker;
   }
 
-  /** The four functions behind the HTTP API's routes. */
-  #createApiFunctions(): Record<'startJob' | 'getJob' | 'listJobs' | 'cancelJob', lambda.Function> {
-    const config = this.#config;
-    const tableArn = this.table.tableArn;
-    const indexArns = [JobsTable.byOwner, JobsTable.byOwnerStatus].map(
-      (index) => `${tableArn}/index/${index.indexName}`,
-    );
-    const shared = {
-      memorySize: config.apiFunctionMemorySize,
-      timeout: config.apiFunctionTimeout,
-      environment: this.#tableEnvironment,
-    };
-    const functions = {
-      startJob: this.#createFunction({
-        id: 'StartJob',
-        dir: 'start-job',
-        jobTypesEntry: config.jobTypesEntry,
-        description: 'eventjobs: POST /jobs - records a job and invokes the worker asynchronously',
-        ...shared,
-        environment: {
-          ...this.#tableEnvironment,
-          [EnvVar.WorkerFunctionName]: this.workerFunction.functionName,
-          [EnvVar.MaxInputBytes]: String(config.maxInputBytes),
-          [EnvVar.WorkerTimeoutSeconds]: String(config.workerTimeout.toSeconds()),
-        },
-        statements: [
-          allow(['dynamodb:PutItem', 'dynamodb:DeleteItem'], [tableArn]),
-          allow(['lambda:InvokeFunction'], [this.workerFunction.functionArn]),
-        ],
-      }),
-      getJob: this.#createFunction({
-        id: 'GetJob',
-        dir: 'get-job',
-        description: 'eventjobs: GET /jobs/{name} - the active job, else its latest outcome',
-        ...shared,
-        statements: [allow(['dynamodb:GetItem', 'dynamodb:Query'], [tableArn])],
-      }),
-      listJobs: this.#createFunction({
-        id: 'ListJobs',
-        dir: 'list-jobs',
-        description: "eventjobs: GET /jobs - lists the caller's jobs, optionally by status",
-        ...shared,
-        statements: [allow(['dynamodb:Query'], indexArns)],
-      }),
-      cancelJob: this.#createFunction({
-        id: 'CancelJob',
-        dir: 'cancel-job',
-        description: 'eventjobs: DELETE /jobs/{name} - requests cancellation of a running job',
-        ...shared,
-        statements: [allow(['dynamodb:UpdateItem', 'dynamodb:Query'], [tableArn])],
-      }),
-    };
-    for (const fn of Object.values(functions)) {
-      acknowledge(
-        fn,
-        'Serverless-LambdaDLQ',
-        'Only API Gateway invokes this function, synchronously; a DeadLetterConfig applies to ' +
-          'asynchronous invocations only and would receive nothing (the caller gets the error).',
-      );
-    }
-    return functions;
-  }
-
   #createStream(): JobEventStream {
     return new JobEventStream(this, 'Stream', {
       table: this.table,
@@ -506,6 +316,7 @@ export class AsyncJobs extends Construct {
       runtime: this.#config.runtime,
       architecture: this.#config.architecture,
       logRetention: this.#config.logRetention,
+      ownerModel: this.#config.ownerModel,
     });
   }
 
@@ -541,14 +352,25 @@ export class AsyncJobs extends Construct {
         [EnvVar.OutcomeRetentionSeconds]: String(config.outcomeRetentionSeconds),
         [EnvVar.EventBusName]: this.eventBus.eventBusName,
         [EnvVar.WebhookSecretArn]: this.webhookSecret.secretArn,
+        ...this.#limitsEnvironment,
+        // An end frees slots: completion starts the queued runs that fit.
+        [EnvVar.WorkerFunctionName]: this.workerFunction.functionName,
       },
       statements: [
         allow(
-          ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:UpdateItem'],
+          [
+            'dynamodb:GetItem',
+            'dynamodb:BatchGetItem',
+            'dynamodb:PutItem',
+            'dynamodb:DeleteItem',
+            'dynamodb:UpdateItem',
+            'dynamodb:Query',
+          ],
           [this.table.tableArn],
         ),
         // The `Job Failed` of a run that Lambda's failure destination ended.
         allow(['events:PutEvents'], [this.eventBus.eventBusArn]),
+        allow(['lambda:InvokeFunction'], [this.workerFunction.functionArn]),
         allow(['secretsmanager:GetSecretValue'], [this.webhookSecret.secretArn]),
       ],
       options: {
@@ -589,182 +411,17 @@ export class AsyncJobs extends Construct {
       eventPattern: {
         source: [LAMBDA_DESTINATION_SOURCE],
         detailType: [LambdaDestinationType.Failure],
-        // The record names the qualified function ARN (`...:function:name:$LATEST`);
-        // the trailing colon keeps a function called e.g. `<worker>-2` from matching.
-        resources: events.Match.prefix(`${this.workerFunction.functionArn}:`),
+        // The field AWS documents for the invoked function (`resources` is not documented):
+        // the qualified ARN (`...:function:name:$LATEST`), so the trailing colon keeps a
+        // function called e.g. `<worker>-2` from matching.
+        detail: {
+          requestContext: {
+            functionArn: events.Match.prefix(`${this.workerFunction.functionArn}:`),
+          },
+        },
       },
       targets: [completionTarget],
     });
     return { outcomeRule, workerFailureRule };
   }
-
-  /** The sweeper and the schedule that runs it. */
-  #createSweeper(): Pick<AsyncJobs, 'sweeperFunction' | 'sweepRule'> {
-    const config = this.#config;
-    // A run is silent for good once no attempt can be alive: one worker timeout, plus
-    // Lambda's own retry backoff (about 1 then 2 minutes) for each retry, plus a minute.
-    const silentAfterSeconds =
-      config.workerTimeout.toSeconds() + config.workerRetryAttempts * 180 + 60;
-    const sweeperFunction = this.#createFunction({
-      id: 'Sweeper',
-      dir: 'sweeper',
-      description: 'eventjobs: ends runs past their deadline, silent, or never started',
-      memorySize: 256,
-      timeout: Duration.minutes(1),
-      environment: {
-        ...this.#tableEnvironment,
-        [EnvVar.EventBusName]: this.eventBus.eventBusName,
-        [EnvVar.SweepGraceSeconds]: String(SWEEP_GRACE_SECONDS),
-        [EnvVar.SweepSilentAfterSeconds]: String(silentAfterSeconds),
-        // By default Lambda itself has reported an invocation that never ran (EventAgeExceeded) by then.
-        [EnvVar.SweepStartWindowSeconds]: String(config.sweeperStartWindow.toSeconds()),
-      },
-      statements: [
-        allow(['dynamodb:Query'], [`${this.table.tableArn}/index/${JobsTable.byActive.indexName}`]),
-        allow(['events:PutEvents'], [this.eventBus.eventBusArn]),
-      ],
-      // A failed sweep is repeated by the next one a minute later; retrying it is pointless.
-      options: { retryAttempts: 0 },
-    });
-    acknowledge(
-      sweeperFunction,
-      'Serverless-LambdaDLQ',
-      'The sweeper runs once a minute on a schedule and keeps no state: a failed sweep is ' +
-        'simply repeated by the next one, so a dead-letter queue would hold nothing useful.',
-    );
-    acknowledge(
-      sweeperFunction.node.findChild('EventInvokeConfig'),
-      'Serverless-LambdaAsyncFailureDestination',
-      'Only the schedule invokes the sweeper; a failed sweep is repeated a minute later and ' +
-        'carries no payload worth keeping, so there is no failure destination.',
-    );
-    const sweepRule = new events.Rule(this, 'SweepRule', {
-      description: 'eventjobs: runs the sweeper once a minute',
-      schedule: events.Schedule.rate(Duration.minutes(1)),
-      targets: [new targets.LambdaFunction(sweeperFunction, { retryAttempts: 0 })],
-    });
-    acknowledge(
-      sweepRule,
-      'Serverless-EventBusDLQ',
-      'A scheduled tick that cannot be delivered is replaced by the next one a minute later; ' +
-        'a dead-letter queue would only collect empty schedule events.',
-    );
-    return { sweeperFunction, sweepRule };
-  }
-
-  /** One alarm per dead-letter queue (the stream's too), and the queues' acknowledgements. */
-  #createDeadLetterAlarms(): cloudwatch.Alarm[] {
-    const outcomeStuck =
-      'eventjobs: a job outcome could not be recorded and is waiting in a dead-letter ' +
-      'queue; inspect and redrive it';
-    const alarms = [
-      [this.ruleDeadLetterQueue, 'RuleDeadLetterAlarm', outcomeStuck] as const,
-      [this.completionDeadLetterQueue, 'CompletionDeadLetterAlarm', outcomeStuck] as const,
-      [
-        this.stream.deadLetterQueue,
-        'StreamDeadLetterAlarm',
-        'eventjobs: a lifecycle event could not be logged or pushed to the live stream; ' +
-          'the outcome itself is not affected. Inspect the dead-letter queue and redrive it.',
-      ] as const,
-    ].map(
-      ([queue, id, description]) =>
-        new cloudwatch.Alarm(this, id, {
-          alarmDescription: description,
-          metric: queue.metricApproximateNumberOfMessagesVisible({
-            period: Duration.minutes(1),
-            statistic: cloudwatch.Stats.MAXIMUM,
-          }),
-          threshold: 0,
-          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-          evaluationPeriods: 1,
-          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-        }),
-    );
-
-    acknowledge(
-      this.ruleDeadLetterQueue,
-      'AwsSolutions-SQS3',
-      'This queue is the dead-letter queue of the two EventBridge rule targets; the rule ' +
-        'only recognises DLQs named in an SQS RedrivePolicy or a Lambda DeadLetterConfig.',
-    );
-    for (const queue of this.deadLetterQueues) {
-      acknowledge(
-        queue,
-        'Serverless-SQSRedrivePolicy',
-        'This queue is itself the last stop for failed events; nothing consumes it ' +
-          'automatically, so there is no further queue to redrive to.',
-      );
-    }
-    return alarms;
-  }
-
-  /** The HTTP API, its `$default` stage with access log and throttling, and its four routes. */
-  #createHttpApi(): Pick<AsyncJobs, 'accessLogGroup' | 'api' | 'stage'> {
-    const accessLogGroup = new logs.LogGroup(this, 'ApiAccessLogs', {
-      retention: this.#config.logRetention,
-    });
-
-    const authorizer = new HttpIamAuthorizer();
-    const api = new apigwv2.HttpApi(this, 'Api', {
-      description: 'eventjobs: start, inspect, list and cancel named asynchronous jobs',
-      defaultAuthorizer: authorizer,
-      // The stage is created below so that it can have access logs and throttling.
-      createDefaultStage: false,
-    });
-    const stage = new apigwv2.HttpStage(this, 'DefaultStage', {
-      httpApi: api,
-      stageName: '$default',
-      autoDeploy: true,
-      throttle: { rateLimit: this.#config.rateLimit, burstLimit: this.#config.burstLimit },
-      accessLogSettings: {
-        destination: new apigwv2.LogGroupLogDestination(accessLogGroup),
-        format: AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FIELDS)),
-      },
-    });
-
-    const routes: ReadonlyArray<[apigwv2.HttpMethod, string, lambda.IFunction]> = [
-      [apigwv2.HttpMethod.POST, '/jobs', this.startJobFunction],
-      [apigwv2.HttpMethod.GET, '/jobs', this.listJobsFunction],
-      [apigwv2.HttpMethod.GET, '/jobs/{name}', this.getJobFunction],
-      [apigwv2.HttpMethod.DELETE, '/jobs/{name}', this.cancelJobFunction],
-    ];
-    for (const [method, routePath, fn] of routes) {
-      api.addRoutes({
-        path: routePath,
-        methods: [method],
-        authorizer,
-        integration: new HttpLambdaIntegration(`${fn.node.id}Integration`, fn, {
-          payloadFormatVersion: apigwv2.PayloadFormatVersion.VERSION_2_0,
-        }),
-      });
-    }
-    return { accessLogGroup, api, stage };
-  }
-}
-
-/** HTTP API access log fields, one JSON object per request. */
-const ACCESS_LOG_FIELDS = {
-  requestId: '$context.requestId',
-  requestTime: '$context.requestTime',
-  httpMethod: '$context.httpMethod',
-  path: '$context.path',
-  routeKey: '$context.routeKey',
-  status: '$context.status',
-  protocol: '$context.protocol',
-  responseLength: '$context.responseLength',
-  responseLatency: '$context.responseLatency',
-  sourceIp: '$context.identity.sourceIp',
-  userAgent: '$context.identity.userAgent',
-  userArn: '$context.identity.userArn',
-  integrationStatus: '$context.integrationStatus',
-  integrationError: '$context.integrationErrorMessage',
-  authorizerError: '$context.authorizer.error',
-} as const;
-
-function deadLetterQueue(scope: Construct, id: string): sqs.Queue {
-  return new sqs.Queue(scope, id, {
-    enforceSSL: true,
-    encryption: sqs.QueueEncryption.SQS_MANAGED,
-    retentionPeriod: Duration.days(14),
-  });
 }

@@ -13,7 +13,15 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { Defaults, EnvVar } from '../core/config';
 import { EVENT_SOURCE, JobEventType } from '../core/events';
-import { acknowledge, allow, createFunction, type FunctionSettings } from './lambda-function';
+import type { OwnerModel } from '../core/limits';
+import { CONNECTION_PARTITION_PREFIX, JOB_PARTITION_PREFIX } from '../core/table';
+import {
+  acknowledge,
+  allow,
+  allowOnKeys,
+  createFunction,
+  type FunctionSettings,
+} from './lambda-function';
 
 /** Route key of the one client message (route selection on `$request.body.action`). */
 export const SUBSCRIBE_ROUTE = 'subscribe';
@@ -87,6 +95,13 @@ export interface JobEventStreamProps {
    * @default false
    */
   readonly accessLogging?: boolean;
+  /**
+   * Who owns a caller's jobs: as the jobs API decides it (`AsyncJobsProps.ownerModel`),
+   * so a stream finds the jobs its caller started.
+   *
+   * @default 'principal'
+   */
+  readonly ownerModel?: OwnerModel;
 }
 
 /**
@@ -152,7 +167,11 @@ export class JobEventStream extends Construct {
       access,
       props.eventRetention ?? Duration.seconds(Defaults.outcomeRetentionSeconds),
     );
-    this.connectionFunction = this.#createConnectionFunction(settings, access);
+    this.connectionFunction = this.#createConnectionFunction(
+      settings,
+      access,
+      props.ownerModel ?? 'principal',
+    );
     this.#addRoutes();
     this.rule = this.#createRecorderRule(props.eventBus);
   }
@@ -238,9 +257,12 @@ export class JobEventStream extends Construct {
         [EnvVar.OutcomeRetentionSeconds]: String(retention.toSeconds()),
       },
       statements: [
-        allow(
+        // Only the runs' own partitions (their events and subscriptions live beside the
+        // job records): never the queues' and counters' items of the same table.
+        allowOnKeys(
           ['dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:DeleteItem'],
           [access.table.tableArn],
+          [`${JOB_PARTITION_PREFIX}*`],
         ),
         access.manageConnections,
       ],
@@ -251,16 +273,21 @@ export class JobEventStream extends Construct {
     return recorder;
   }
 
-  #createConnectionFunction(settings: FunctionSettings, access: FunctionAccess): lambda.Function {
+  #createConnectionFunction(
+    settings: FunctionSettings,
+    access: FunctionAccess,
+    ownerModel: OwnerModel,
+  ): lambda.Function {
     const connection = createFunction(this, settings, {
       id: 'Connection',
       dir: 'stream/connection',
       memorySize: 256,
       description: 'eventjobs: WebSocket connect, subscribe and disconnect of the job event stream',
       timeout: Duration.seconds(10),
-      environment: access.environment,
+      environment: { ...access.environment, [EnvVar.OwnerModel]: ownerModel },
       statements: [
-        allow(
+        // The runs' partitions and the connections' own items, nothing else of the table.
+        allowOnKeys(
           [
             'dynamodb:GetItem',
             'dynamodb:Query',
@@ -269,6 +296,7 @@ export class JobEventStream extends Construct {
             'dynamodb:DeleteItem',
           ],
           [access.table.tableArn],
+          [`${JOB_PARTITION_PREFIX}*`, `${CONNECTION_PARTITION_PREFIX}*`],
         ),
         access.manageConnections,
       ],

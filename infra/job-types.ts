@@ -24,6 +24,8 @@ export interface InspectedExport {
   readonly name?: string;
   readonly description?: string;
   readonly defaultTimeoutSeconds?: number;
+  /** Runs of the type at once, across owners (`defineJobType`'s `concurrency`). */
+  readonly concurrency?: number;
   /** The input's JSON Schema, where the schema library can give one. */
   readonly inputSchema?: Record<string, unknown>;
   /** The schema library (`~standard.vendor`). */
@@ -232,7 +234,8 @@ for (const [exportName, value] of Object.entries(mod.jobs)) {
         : undefined;
   } catch { inputSchema = undefined; }
   out.push({ exportName, isJobType, name: value.name, description: value.description,
-    defaultTimeoutSeconds: value.defaultTimeoutSeconds, vendor: standard?.vendor, inputSchema });
+    defaultTimeoutSeconds: value.defaultTimeoutSeconds, concurrency: value.concurrency,
+    vendor: standard?.vendor, inputSchema });
 }
 process.stdout.write(JSON.stringify(out));
 `;

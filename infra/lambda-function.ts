@@ -134,6 +134,24 @@ export function allow(actions: string[], resources: string[]): iam.PolicyStateme
 }
 
 /**
+ * `allow` on DynamoDB items whose partition key matches one of `patterns` only
+ * (`dynamodb:LeadingKeys`, `*` a wildcard): IAM's way to narrow a function to
+ * its own items of a shared table.
+ */
+export function allowOnKeys(
+  actions: string[],
+  resources: string[],
+  patterns: string[],
+): iam.PolicyStatement {
+  return new iam.PolicyStatement({
+    effect: iam.Effect.ALLOW,
+    actions,
+    resources,
+    conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': patterns } },
+  });
+}
+
+/**
  * Acknowledges one cdk-nag finding on the narrowest construct: the CloudFormation
  * resource itself when `construct` is an L2 wrapper.
  */

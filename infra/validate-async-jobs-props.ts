@@ -8,9 +8,10 @@ import { Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Defaults, EnvVar } from '../core/config';
-import type { AsyncJobsJobTypes, AsyncJobsProps } from './async-jobs';
+import { OWNER_MODELS, type OwnerModel } from '../core/limits';
+import type { AsyncJobsJobTypes, AsyncJobsProps } from './async-jobs-props';
 import { resolveEntry } from './bundling';
-import { checkJobTypesModule } from './job-types';
+import { checkJobTypesModule, type InspectedExport } from './job-types';
 
 /** The largest a DynamoDB item may be is 400 KB; keep 20 KB for keys, status and timestamps. */
 const MAX_ITEM_PAYLOAD_BYTES = 380 * 1024;
@@ -30,7 +31,13 @@ export interface ResolvedProps {
   readonly workerMemorySize: number;
   readonly workerRetryAttempts: number;
   readonly workerMaxEventAge: Duration;
-  readonly workerReservedConcurrency: number | undefined;
+  readonly workerReservedConcurrency: number;
+  readonly ownerModel: OwnerModel;
+  readonly ownerConcurrency: number;
+  readonly maxQueuedPerOwner: number;
+  /** Each type's limit: its own `concurrency`, overridden by the construct's `typeConcurrency`. */
+  readonly typeConcurrency: Readonly<Record<string, number>>;
+  readonly queueTimeout: Duration;
   readonly sweeperStartWindow: Duration;
   readonly apiFunctionMemorySize: number;
   readonly apiFunctionTimeout: Duration;
@@ -102,6 +109,9 @@ const RANGE_CHECKS: readonly RangeCheck[] = [
   { prop: 'workerRetryAttempts', kind: 'integer', min: 0, max: 2 },
   // 0 would send every job straight to the failure destination (AWS-FACTS).
   { prop: 'workerReservedConcurrency', kind: 'integer', min: 1 },
+  { prop: 'ownerConcurrency', kind: 'integer', min: 1 },
+  { prop: 'maxQueuedPerOwner', kind: 'integer', min: 1 },
+  { prop: 'queueTimeout', kind: 'duration', min: Duration.minutes(1), max: Duration.days(14) },
   // Lambda's own timeout bounds how long start-job may take between the record and the invoke.
   {
     prop: 'sweeperStartWindow',
@@ -139,6 +149,11 @@ const RULES: readonly ValidationRule[] = [
       'and metadata. Lower one of them.',
   },
   {
+    condition: ({ ownerModel }) => !OWNER_MODELS.includes(ownerModel),
+    message: ({ ownerModel }) =>
+      `ownerModel must be one of ${OWNER_MODELS.map((m) => `'${m}'`).join(', ')}, got ${JSON.stringify(ownerModel)}`,
+  },
+  {
     condition: ({ runtime }) => runtime.family !== lambda.RuntimeFamily.NODEJS,
     message: ({ runtime }) => `runtime must be a Node.js runtime, got ${runtime.name}`,
   },
@@ -156,13 +171,20 @@ export function resolveProps(props: AsyncJobsProps): ResolvedProps {
 
 function applyDefaults(props: AsyncJobsProps): ResolvedProps {
   const workerMaxEventAge = props.workerMaxEventAge ?? Duration.hours(6);
+  const jobTypes = resolveJobTypes(props.jobTypes);
   return {
-    ...resolveJobTypes(props.jobTypes),
+    ...jobTypes,
+    typeConcurrency: resolveTypeConcurrency(jobTypes.inspected, props.typeConcurrency),
     workerTimeout: props.workerTimeout ?? MAX_LAMBDA_TIMEOUT,
     workerMemorySize: props.workerMemorySize ?? 1024,
     workerRetryAttempts: props.workerRetryAttempts ?? 2,
     workerMaxEventAge,
-    workerReservedConcurrency: props.workerReservedConcurrency,
+    workerReservedConcurrency:
+      props.workerReservedConcurrency ?? Defaults.workerReservedConcurrency,
+    ownerModel: props.ownerModel ?? 'principal',
+    ownerConcurrency: props.ownerConcurrency ?? Defaults.ownerConcurrency,
+    maxQueuedPerOwner: props.maxQueuedPerOwner ?? Defaults.maxQueuedPerOwner,
+    queueTimeout: props.queueTimeout ?? Duration.seconds(Defaults.queueTimeoutSeconds),
     sweeperStartWindow:
       props.sweeperStartWindow ?? Duration.seconds(workerMaxEventAge.toSeconds() + 60),
     apiFunctionMemorySize: props.apiFunctionMemorySize ?? 256,
@@ -218,17 +240,46 @@ const RESERVED_ENV = new Set([
   'LAMBDA_RUNTIME_DIR',
 ]);
 
-function resolveJobTypes(
-  jobTypes: AsyncJobsJobTypes | undefined,
-): Pick<ResolvedProps, 'jobTypesEntry' | 'jobEnvironment'> {
+/** Each type's limit: its own, then the construct's, which must name types that exist. */
+function resolveTypeConcurrency(
+  inspected: readonly InspectedExport[],
+  overrides: Readonly<Record<string, number>> | undefined,
+): Record<string, number> {
+  const limits: Record<string, number> = {};
+  const names = new Set<string>();
+  for (const type of inspected) {
+    if (type.name === undefined) continue;
+    names.add(type.name);
+    if (type.concurrency !== undefined) limits[type.name] = type.concurrency;
+  }
+  for (const [name, limit] of Object.entries(overrides ?? {})) {
+    if (!names.has(name)) {
+      throw new Error(
+        `AsyncJobs: typeConcurrency names "${name}", which is not a job type of jobTypes.entry ` +
+          `(its types: ${[...names].sort().join(', ')})`,
+      );
+    }
+    checkInteger(`typeConcurrency.${name}`, limit, 1, undefined);
+    limits[name] = limit;
+  }
+  return limits;
+}
+
+function resolveJobTypes(jobTypes: AsyncJobsJobTypes | undefined): Pick<
+  ResolvedProps,
+  'jobTypesEntry' | 'jobEnvironment'
+> & {
+  readonly inspected: readonly InspectedExport[];
+} {
   if (typeof jobTypes?.entry !== 'string' || jobTypes.entry === '') {
     throw new Error(
       "AsyncJobs: jobTypes.entry is required: the module of your app whose exports are its job types, e.g. { jobTypes: { entry: 'src/jobs.ts' } }",
     );
   }
   const entry = resolveEntry(jobTypes.entry);
+  let inspected: readonly InspectedExport[];
   try {
-    checkJobTypesModule(entry);
+    inspected = checkJobTypesModule(entry);
   } catch (error) {
     throw new Error(`AsyncJobs: jobTypes.entry: ${(error as Error).message}`);
   }
@@ -248,7 +299,7 @@ function resolveJobTypes(
       throw new Error(`AsyncJobs: jobTypes.environment.${key} must be a string`);
     }
   }
-  return { jobTypesEntry: entry, jobEnvironment: environment };
+  return { jobTypesEntry: entry, jobEnvironment: environment, inspected };
 }
 
 function checkDuration(name: string, value: Duration, min: Duration, max: Duration): void {

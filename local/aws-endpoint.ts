@@ -6,14 +6,8 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import {
-  type AwsRequest,
-  type AwsResponse,
-  type AwsService,
-  awsJsonError,
-  type Caller,
-  type LogSink,
-} from './contracts';
+import { awsJsonError } from './aws-json';
+import type { AwsRequest, AwsResponse, AwsService, Caller, LogSink } from './contracts';
 
 export type Authenticate = (request: {
   method: string;
@@ -42,23 +36,26 @@ const TARGET_PREFIXES: ReadonlyArray<readonly [string, string]> = [
 ];
 
 export class AwsEndpoint {
-  private readonly services = new Map<string, AwsService>();
-  private readonly notEmulatedCalls = new Map<string, number>();
-  private server?: Server;
+  readonly #services = new Map<string, AwsService>();
+  readonly #notEmulatedCalls = new Map<string, number>();
+  #server?: Server;
 
-  constructor(
-    private readonly authenticate: Authenticate,
-    private readonly log: LogSink,
-  ) {}
+  readonly #authenticate: Authenticate;
+  readonly #log: LogSink;
+
+  constructor(authenticate: Authenticate, log: LogSink) {
+    this.#authenticate = authenticate;
+    this.#log = log;
+  }
 
   register(service: AwsService): void {
-    for (const name of service.signingNames) this.services.set(name, service);
+    for (const name of service.signingNames) this.#services.set(name, service);
   }
 
   async listen(port: number, host = '127.0.0.1'): Promise<string> {
     const server = createServer((req, res) => {
-      this.serve(req, res).catch((error: unknown) => {
-        this.log.line(
+      this.#serve(req, res).catch((error: unknown) => {
+        this.#log.line(
           'aws',
           `request failed: ${error instanceof Error ? error.stack : String(error)}`,
         );
@@ -66,7 +63,7 @@ export class AwsEndpoint {
         else res.destroy();
       });
     });
-    this.server = server;
+    this.#server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(port, host, () => resolve());
@@ -77,17 +74,17 @@ export class AwsEndpoint {
 
   /** Calls refused because the local cloud does not emulate their service, per signing name. */
   notEmulated(): Record<string, number> {
-    return Object.fromEntries(this.notEmulatedCalls);
+    return Object.fromEntries(this.#notEmulatedCalls);
   }
 
   async close(): Promise<void> {
-    const server = this.server;
+    const server = this.#server;
     if (!server) return;
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
-  private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async #serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body = await readBody(req, MAX_BODY_BYTES);
     if (body === undefined) {
       send(
@@ -104,10 +101,10 @@ export class AwsEndpoint {
     const target = headers['x-amz-target'];
     const serviceName =
       signingServiceOf(headers.authorization) ?? serviceFromRequest(target, rawPath);
-    const service = serviceName ? this.services.get(serviceName) : undefined;
+    const service = serviceName ? this.#services.get(serviceName) : undefined;
     if (!service) {
       const name = serviceName ?? 'unknown';
-      this.notEmulatedCalls.set(name, (this.notEmulatedCalls.get(name) ?? 0) + 1);
+      this.#notEmulatedCalls.set(name, (this.#notEmulatedCalls.get(name) ?? 0) + 1);
       send(
         res,
         awsJsonError(
@@ -118,7 +115,7 @@ export class AwsEndpoint {
       );
       return;
     }
-    const auth = await this.authenticate({
+    const auth = await this.#authenticate({
       method: req.method ?? 'GET',
       rawPath,
       rawQuery,
@@ -167,13 +164,16 @@ function serviceFromRequest(target: string | undefined, path: string): string | 
 }
 
 function lowerHeaders(req: IncomingMessage): Record<string, string> {
-  const headers: Record<string, string> = {};
+  // A map, then own properties: on a plain object, `constructor` or `__proto__`
+  // would find the prototype's members.
+  const headers = new Map<string, string>();
   for (let i = 0; i < req.rawHeaders.length; i += 2) {
     const name = (req.rawHeaders[i] ?? '').toLowerCase();
     const value = req.rawHeaders[i + 1] ?? '';
-    headers[name] = name in headers ? `${headers[name]},${value}` : value;
+    const seen = headers.get(name);
+    headers.set(name, seen === undefined ? value : `${seen},${value}`);
   }
-  return headers;
+  return Object.fromEntries(headers);
 }
 
 async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {

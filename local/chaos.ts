@@ -140,13 +140,13 @@ export interface ChaosReport {
 /** Decides, per opportunity, whether to inject a fault, and counts what it injected. */
 export class Chaos {
   readonly seed: number;
-  private readonly random: () => number;
-  private readonly counts = new Map<string, number>();
-  private readonly kinds = new Map<ChaosKind, number>();
+  readonly #random: () => number;
+  readonly #counts = new Map<string, number>();
+  readonly #kinds = new Map<ChaosKind, number>();
 
   constructor(readonly settings: ChaosSettings) {
     this.seed = settings.seed ?? Math.floor(Math.random() * 2 ** 31);
-    this.random = seededRandom(this.seed);
+    this.#random = seededRandom(this.seed);
   }
 
   /**
@@ -154,33 +154,33 @@ export class Chaos {
    * probability 0 never draw and 1 always injects, so both are deterministic.
    */
   inject(kind: ChaosKind, subject: ChaosSubject): boolean {
-    const rule = this.ruleFor(kind, subject);
+    const rule = this.#ruleFor(kind, subject);
     if (!rule || rule.probability <= 0) return false;
-    if (rule.probability < 1 && this.random() >= rule.probability) return false;
-    this.kinds.set(kind, (this.kinds.get(kind) ?? 0) + 1);
+    if (rule.probability < 1 && this.#random() >= rule.probability) return false;
+    this.#kinds.set(kind, (this.#kinds.get(kind) ?? 0) + 1);
     const key = `${kind}:${subject.name}`;
-    this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
+    this.#counts.set(key, (this.#counts.get(key) ?? 0) + 1);
     return true;
   }
 
   /** A number in [0, 1) from the same seeded source (e.g. where a crash happens). */
   draw(): number {
-    return this.random();
+    return this.#random();
   }
 
   report(): ChaosReport {
     let total = 0;
-    for (const count of this.kinds.values()) total += count;
+    for (const count of this.#kinds.values()) total += count;
     return {
       seed: this.seed,
       rules: this.settings.rules,
       total,
-      byKind: Object.fromEntries(CHAOS_KINDS.map((kind) => [kind, this.kinds.get(kind) ?? 0])),
-      bySubject: Object.fromEntries([...this.counts].sort(([a], [b]) => a.localeCompare(b))),
+      byKind: Object.fromEntries(CHAOS_KINDS.map((kind) => [kind, this.#kinds.get(kind) ?? 0])),
+      bySubject: Object.fromEntries([...this.#counts].sort(([a], [b]) => a.localeCompare(b))),
     };
   }
 
-  private ruleFor(kind: ChaosKind, subject: ChaosSubject): ChaosRule | undefined {
+  #ruleFor(kind: ChaosKind, subject: ChaosSubject): ChaosRule | undefined {
     // The most specific rule wins: a targeted one over a catch-all.
     let fallback: ChaosRule | undefined;
     for (const rule of this.settings.rules) {

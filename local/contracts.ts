@@ -82,18 +82,6 @@ export interface AwsService {
   handle(request: AwsRequest): Promise<AwsResponse>;
 }
 
-/**
- * A JSON-protocol error as AWS puts it on the wire:
- * `{"__type":"<Code>","message":"..."}` with the status AWS uses.
- */
-export function awsJsonError(status: number, code: string, message: string): AwsResponse {
-  return {
-    status,
-    headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-errortype': code },
-    body: JSON.stringify({ __type: code, message }),
-  };
-}
-
 // ---------------------------------------------------------------- Lambda
 
 export interface FunctionSpec {

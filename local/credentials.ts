@@ -25,21 +25,24 @@ const USERS = [
 ] as const;
 
 export class LocalCredentials implements CredentialStore {
-  private readonly byKey = new Map<string, LocalCredential>();
+  readonly #byKey = new Map<string, LocalCredential>();
   readonly users: readonly LocalCredential[];
 
-  constructor(private readonly env: LocalEnv) {
+  readonly #env: LocalEnv;
+
+  constructor(env: LocalEnv) {
+    this.#env = env;
     this.users = USERS.map((user) => ({
       ...user,
       accountId: env.accountId,
       arn: `arn:${env.partition}:iam::${env.accountId}:user/${user.name}`,
       userId: `AIDA${shortId(`user/${user.name}`, 17).toUpperCase()}`,
     }));
-    for (const user of this.users) this.byKey.set(user.accessKeyId, user);
+    for (const user of this.users) this.#byKey.set(user.accessKeyId, user);
   }
 
   lookup(accessKeyId: string): LocalCredential | undefined {
-    return this.byKey.get(accessKeyId);
+    return this.#byKey.get(accessKeyId);
   }
 
   /** Issues a function's role-session credentials (new on every start, like STS would). */
@@ -51,11 +54,11 @@ export class LocalCredentials implements CredentialStore {
       accessKeyId: `ASIA${randomBytes(8).toString('hex').toUpperCase()}`,
       secretAccessKey: randomBytes(30).toString('base64'),
       sessionToken: randomBytes(48).toString('base64'),
-      accountId: this.env.accountId,
-      arn: `arn:${this.env.partition}:sts::${this.env.accountId}:assumed-role/${roleName}/${fn.name}`,
+      accountId: this.#env.accountId,
+      arn: `arn:${this.#env.partition}:sts::${this.#env.accountId}:assumed-role/${roleName}/${fn.name}`,
       userId: `${roleId}:${fn.name}`,
     };
-    this.byKey.set(credential.accessKeyId, credential);
+    this.#byKey.set(credential.accessKeyId, credential);
     return credential;
   }
 }

@@ -18,6 +18,7 @@ import {
   type GatewayResponse,
   type IamAuthorization,
   type LocalHttpApi,
+  receivedHeaders,
   writeGatewayResponse,
 } from './apigw';
 import { gatewayError } from './apigw/response';
@@ -178,7 +179,7 @@ function dispatch(
     rawQuery,
     authorize: () =>
       api.authorize(
-        { method, rawPath, rawQuery, headers: rawHeaders(req), body: new Uint8Array() },
+        { method, rawPath, rawQuery, headers: receivedHeaders(req), body: new Uint8Array() },
         `${method} ${rawPath}`,
       ),
     callApi: (gatewayRequest) => api.handleRequest(gatewayRequest),
@@ -201,16 +202,4 @@ function dispatch(
     return true;
   }
   return false;
-}
-
-/** The request's headers as received: lower-case names, a repeated one as all its values. */
-function rawHeaders(req: IncomingMessage): Record<string, string[]> {
-  const headers: Record<string, string[]> = {};
-  for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
-    const name = (req.rawHeaders[i] as string).toLowerCase();
-    const values = headers[name] ?? [];
-    values.push(req.rawHeaders[i + 1] as string);
-    headers[name] = values;
-  }
-  return headers;
 }

@@ -21,29 +21,32 @@ export interface LogOptions {
 const COLORS = [36, 35, 33, 32, 34, 91, 96, 95, 93, 92];
 
 export class TerminalLogs implements LogSink {
-  private readonly colorOf = new Map<string, number>();
-  private readonly write: (text: string) => void;
+  readonly #colorOf = new Map<string, number>();
+  readonly #write: (text: string) => void;
 
-  constructor(private readonly options: LogOptions = {}) {
-    this.write = options.write ?? ((text) => process.stdout.write(text));
+  readonly #options: LogOptions;
+
+  constructor(options: LogOptions = {}) {
+    this.#options = options;
+    this.#write = options.write ?? ((text) => process.stdout.write(text));
     if (options.dir) mkdirSync(options.dir, { recursive: true });
   }
 
   line(source: string, text: string): void {
-    if (this.options.dir) {
-      appendFileSync(join(this.options.dir, `${fileNameOf(source)}.log`), `${text}\n`);
+    if (this.#options.dir) {
+      appendFileSync(join(this.#options.dir, `${fileNameOf(source)}.log`), `${text}\n`);
     }
-    if (this.options.quiet) return;
-    this.write(`${this.prefix(source)} ${text}\n`);
+    if (this.#options.quiet) return;
+    this.#write(`${this.#prefix(source)} ${text}\n`);
   }
 
-  private prefix(source: string): string {
+  #prefix(source: string): string {
     const label = `[${shortName(source)}]`;
-    if (!this.options.color) return label;
-    let color = this.colorOf.get(source);
+    if (!this.#options.color) return label;
+    let color = this.#colorOf.get(source);
     if (color === undefined) {
-      color = COLORS[this.colorOf.size % COLORS.length] ?? 36;
-      this.colorOf.set(source, color);
+      color = COLORS[this.#colorOf.size % COLORS.length] ?? 36;
+      this.#colorOf.set(source, color);
     }
     return `\u001b[${color}m${label}\u001b[0m`;
   }

@@ -3,6 +3,10 @@
  * is a plus, and a stray `%` stays as it is): the query a SigV4 signature
  * covers, and the path API Gateway routes on. `decodeURIComponent` would throw
  * on the stray `%`, and `URLSearchParams` turns `+` into a space.
+ *
+ * `functions/shared/signer.ts` has the same `parseQuery` for the signing side:
+ * the local cloud imports nothing of the app, and the SDK's own parser
+ * (`parseQueryString`) reads a query otherwise, so each side keeps this one.
  */
 
 /** Query parameters by decoded name; a repeated name has its values in order, a bare name an empty value. */

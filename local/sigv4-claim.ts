@@ -161,7 +161,8 @@ export function headerLookup(
   headers: HeaderValues,
   name: string,
 ): string | readonly string[] | undefined {
-  const direct = headers[name];
+  // Own properties only: `constructor`, say, is a header name, not the prototype's member.
+  const direct = Object.hasOwn(headers, name) ? headers[name] : undefined;
   if (direct !== undefined) return direct;
   for (const [key, value] of Object.entries(headers)) {
     if (key.toLowerCase() === name) return value;

@@ -13,6 +13,7 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import { Sha256 } from '@smithy/core/checksum';
+import { escapeUri } from '@smithy/core/protocols';
 import {
   ALGORITHM_IDENTIFIER,
   getCanonicalHeaders,
@@ -239,9 +240,11 @@ async function recompute(
     headers: signedHeaderValues(request.headers, signedNames),
     body: request.body,
   };
-  const declared =
-    firstValue(headerLookup(request.headers, 'x-amz-content-sha256')) ??
-    firstValue(query['X-Amz-Content-Sha256']);
+  // The query's presign parameters are the claim's only on a presigned request;
+  // on a header-signed one they are ordinary parameters, signed like any other.
+  const declared = claim.presigned
+    ? firstValue(query['X-Amz-Content-Sha256'])
+    : firstValue(headerLookup(request.headers, 'x-amz-content-sha256'));
   // A declared hash is not trusted: the body's own hash is signed, so a declared
   // one that does not match it fails as a signature mismatch. UNSIGNED-PAYLOAD is honoured.
   const payloadHash =
@@ -251,6 +254,7 @@ async function recompute(
   const signer = new VerifyingSigner(credential, scope);
   const canonical = signer.canonicalRequest(
     received,
+    canonicalQuery(query, claim.presigned),
     // Every listed name is kept, even those the SDK never signs itself (`user-agent`, `sec-*`).
     getCanonicalHeaders(received, undefined, new Set(Object.keys(received.headers))),
     payloadHash,
@@ -290,13 +294,61 @@ class VerifyingSigner extends SignatureV4 {
     this.#scope = `${scope.date}/${scope.region}/${scope.service}/aws4_request`;
   }
 
-  canonicalRequest(...args: Parameters<SignatureV4['createCanonicalRequest']>): string {
-    return this.createCanonicalRequest(...args);
+  /**
+   * The library's canonical request with `canonicalQuery` as its query line:
+   * the library's own query line leaves out any `x-amz-signature` parameter,
+   * in any case, which a server may do only for a presigned request's own
+   * `X-Amz-Signature`.
+   */
+  canonicalRequest(
+    request: Parameters<SignatureV4['createCanonicalRequest']>[0],
+    canonicalQuery: string,
+    canonicalHeaders: Parameters<SignatureV4['createCanonicalRequest']>[1],
+    payloadHash: string,
+  ): string {
+    const lines = this.createCanonicalRequest(
+      { ...request, query: {} },
+      canonicalHeaders,
+      payloadHash,
+    ).split('\n');
+    // Method, path, query, ...: neither the method nor the escaped path holds a line break.
+    lines[2] = canonicalQuery;
+    return lines.join('\n');
   }
 
   stringToSign(amzDate: string, canonical: string): Promise<string> {
     return this.createStringToSign(amzDate, this.#scope, canonical, ALGORITHM_IDENTIFIER);
   }
+}
+
+/** `X-Amz-Signature`, exactly so: the parameter a presigned URL carries its signature in. */
+const PRESIGN_SIGNATURE = 'X-Amz-Signature';
+
+/**
+ * SigV4's canonical query: names and values URI-escaped, sorted by name, then
+ * by value. Every parameter is signed except, on a presigned request, its own
+ * `X-Amz-Signature`; on a header-signed request, a parameter of that name (in
+ * any case) is one like any other, as it is to AWS.
+ */
+export function canonicalQuery(query: QueryParams, presigned: boolean): string {
+  const byName: [name: string, pairs: string][] = [];
+  for (const [name, value] of Object.entries(query)) {
+    if (presigned && name === PRESIGN_SIGNATURE) continue;
+    const key = escapeUri(name);
+    const values = typeof value === 'string' ? [value] : value;
+    byName.push([
+      key,
+      values
+        .map((v) => `${key}=${escapeUri(v)}`)
+        .sort()
+        .join('&'),
+    ]);
+  }
+  // Escaped names are ASCII, and distinct: code-unit order is byte order.
+  return byName
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([, pairs]) => pairs)
+    .join('&');
 }
 
 /**
@@ -308,7 +360,8 @@ function signedHeaderValues(
   headers: HeaderValues,
   signedNames: readonly string[],
 ): Record<string, string> {
-  const values: Record<string, string> = {};
+  // No prototype: a signed header named `__proto__` is a name like any other.
+  const values: Record<string, string> = Object.create(null);
   for (const name of signedNames) {
     if (name === '') continue;
     const value = headerLookup(headers, name);

@@ -1,22 +1,24 @@
 /**
  * Cancelling a job records the request on the running record; the worker sees
  * it at its next progress report and stops, and the completion function records
- * the run CANCELLED. A finished job cannot be cancelled.
+ * the run CANCELLED. A queued run has no worker: the request, which also keeps
+ * it from ever being started, is followed at once by its `Job Cancelled`, and
+ * completion ends it. A finished job cannot be cancelled.
  */
 import { ConflictError, NotFoundError } from '../../core/errors';
-import { outcomeView } from '../../core/model';
-import { appendJobKeys } from '../shared/log';
-import type { JobStore } from '../shared/store';
+import { jobCancelledDetailSchema } from '../../core/event-schemas';
+import { JobEventType, Reporter } from '../../core/events';
+import { type ActiveJob, type ActiveStatus, JobStatus, outcomeView } from '../../core/model';
+import { appendJobKeys, describeError, log } from '../shared/log';
+import type { OwnerApiDeps } from '../shared/owner-api';
+import { parse } from '../shared/validate';
 
-export interface CancelJobDeps {
-  readonly store: JobStore;
-  readonly now: () => Date;
-}
+export type CancelJobDeps = OwnerApiDeps;
 
 export interface CancelRequested {
   readonly jobName: string;
   readonly runId: string;
-  readonly status: 'RUNNING';
+  readonly status: ActiveStatus;
   /** When cancelling was first requested; repeating the request keeps the first time. */
   readonly cancelRequestedAt: string;
 }
@@ -31,6 +33,7 @@ export async function cancelJob(
   const active = await deps.store.requestCancel(owner, jobName, at);
   if (active) {
     appendJobKeys({ runId: active.runId });
+    if (active.status === JobStatus.Queued) await endQueued(active, at, deps);
     return {
       jobName: active.jobName,
       runId: active.runId,
@@ -51,4 +54,27 @@ export async function cancelJob(
     );
   }
   throw new NotFoundError(`No job named "${jobName}" is running or retained`);
+}
+
+/**
+ * Puts the queued run's `Job Cancelled`. Should that fail, the run still never
+ * starts (its cancel request bars it), and the sweeper ends it a little later.
+ */
+async function endQueued(active: ActiveJob, at: string, deps: CancelJobDeps): Promise<void> {
+  const detail = parse(jobCancelledDetailSchema, {
+    owner: active.owner,
+    jobName: active.jobName,
+    runId: active.runId,
+    type: active.type,
+    finishedAt: at,
+    reason: `Cancel requested at ${active.cancelRequestedAt ?? at}, while the job was queued`,
+    reportedBy: Reporter.Api,
+  });
+  try {
+    await deps.putEvent?.(JobEventType.Cancelled, detail);
+  } catch (error) {
+    log.warn('Job Cancelled of a queued run could not be put; the sweeper ends it', {
+      ...describeError(error),
+    });
+  }
 }

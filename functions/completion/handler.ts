@@ -3,11 +3,13 @@
  * outcome events and the worker's OnFailure destination records.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { Context, EventBridgeEvent } from 'aws-lambda';
 import { Defaults, EnvVar, intEnv, requireEnv } from '../../core/config';
-import { EVENT_SOURCE } from '../../core/events';
+import { jobEventPutter } from '../shared/bus';
+import { dispatcherFor } from '../shared/dispatch';
 import { getJobType } from '../shared/job-registry';
+import { slotStoreFromEnv } from '../shared/limits-env';
 import { withLogContext } from '../shared/log';
 import { createJobMetrics, withMetrics } from '../shared/metrics';
 import { JobStore } from '../shared/store';
@@ -20,30 +22,19 @@ const secretArn = requireEnv(EnvVar.WebhookSecretArn);
 const eventBridge = new EventBridgeClient({});
 const allowHttpLocalhost = process.env[EnvVar.LocalCloud] === 'true';
 const metrics = createJobMetrics();
+const dynamodb = new DynamoDBClient({});
+const tableName = requireEnv(EnvVar.TableName);
+const store = new JobStore(dynamodb, tableName, slotStoreFromEnv(dynamodb, tableName));
+const dispatch = dispatcherFor(store, metrics);
 
 const deps: CompletionDeps = {
-  store: new JobStore(new DynamoDBClient({}), requireEnv(EnvVar.TableName)),
+  store,
+  ...(dispatch ? { dispatch } : {}),
   retentionSeconds: intEnv(EnvVar.OutcomeRetentionSeconds, Defaults.outcomeRetentionSeconds),
   now: () => new Date(),
   getJobType,
   metrics,
-  putEvent: async (detailType, detail) => {
-    const response = await eventBridge.send(
-      new PutEventsCommand({
-        Entries: [
-          {
-            EventBusName: busName,
-            Source: EVENT_SOURCE,
-            DetailType: detailType,
-            Detail: JSON.stringify(detail),
-          },
-        ],
-      }),
-    );
-    if (response.FailedEntryCount) {
-      throw new Error(`PutEvents refused the event: ${response.Entries?.[0]?.ErrorCode}`);
-    }
-  },
+  putEvent: jobEventPutter(eventBridge, busName),
   deliverWebhook: async ({ url, deliveryId, body }) => {
     // A secret that cannot be read throws: the event is retried, and delivery with it.
     const secret = await readSecretString(secretArn);

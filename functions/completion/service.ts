@@ -12,29 +12,10 @@
  *
  * A duplicate or late event finds no active record of its run and changes
  * nothing. An event that cannot be read throws, so it reaches the dead-letter
- * queue instead of vanishing.
+ * queue instead of vanishing (`report.ts` reads them).
  */
-import * as z from 'zod/mini';
-import { MalformedEventError } from '../../core/errors';
-import {
-  jobCancelledDetailSchema,
-  jobCompletedDetailSchema,
-  jobFailedDetailSchema,
-  jobTimedOutDetailSchema,
-  lambdaFailureDetailSchema,
-  workerPayloadSchema,
-} from '../../core/event-schemas';
-import {
-  type AttemptError,
-  EVENT_SOURCE,
-  type JobError,
-  JobEventType,
-  type JobOutcomeEventType,
-  LAMBDA_DESTINATION_SOURCE,
-  LambdaDestinationType,
-  type LambdaFailureDetail,
-  Reporter,
-} from '../../core/events';
+import { jobFailedDetailSchema } from '../../core/event-schemas';
+import { JobEventType, type JobOutcomeEventType, Reporter } from '../../core/events';
 import type { JobType } from '../../core/job-type';
 import {
   type ActiveJob,
@@ -44,12 +25,12 @@ import {
   type TerminalStatus,
   type WebhookDelivery,
 } from '../../core/model';
-import type { StandardSchemaV1 } from '../../core/standard-schema';
-import { appendJobKeys, describeError, log } from '../shared/log';
+import { appendJobKeys, describeError, log, runKeys } from '../shared/log';
 import type { JobMetrics } from '../shared/metrics';
 import type { JobStore } from '../shared/store';
 import { truncate } from '../shared/text';
-import { describeIssues, parse, type SchemaError, validate } from '../shared/validate';
+import { parse, validate } from '../shared/validate';
+import { type RunReport, readEvent } from './report';
 
 export interface CompletionDeps {
   readonly store: JobStore;
@@ -66,6 +47,13 @@ export interface CompletionDeps {
   readonly deliverWebhook?: (delivery: WebhookRequest) => Promise<WebhookDelivery>;
   /** Where each recorded outcome is counted, once per run. @default - nothing is counted */
   readonly metrics?: JobMetrics;
+  /**
+   * Starts the queued runs that fit once a run of `type` by `owner` has ended
+   * (`dispatch.ts`). It runs after every event, a duplicate too: if the
+   * invocation that ended the run died before it got here, the retry does it.
+   * @default - nothing is queued, nothing to start
+   */
+  readonly dispatch?: (trigger: { owner: string; type: string }) => Promise<void>;
 }
 
 /** One webhook to send: where, and the exact JSON body. */
@@ -87,47 +75,12 @@ export type CompletionResult =
   | { readonly status: 'ignored'; readonly reason: string }
   | { readonly status: 'finished'; readonly outcome: JobOutcome };
 
-/** A run's end as an event reports it, whichever path it came by. */
-interface RunReport {
-  readonly owner: string;
-  readonly jobName: string;
-  readonly runId: string;
-  readonly type: string;
-  readonly status: TerminalStatus;
-  readonly finishedAt: string;
-  readonly startedAt?: string;
-  readonly durationMs?: number;
-  readonly attempt?: number;
-  readonly result?: unknown;
-  readonly error?: JobError;
-  readonly attempts?: readonly AttemptError[];
-  /** Where the report came from, for the log. */
-  readonly via: string;
-  /** No lifecycle event reported this end (Lambda's failure destination did): completion puts one. */
-  readonly announce?: boolean;
-}
-
-const envelopeSchema = z.object({
-  source: z.string(),
-  'detail-type': z.string(),
-  // Optional: a missing detail is refused by the detail's schema, whose message names the event.
-  detail: z.optional(z.unknown()),
-});
-
-/** What a failed Node.js invocation returns: `{ errorType, errorMessage, trace }`. */
-const lambdaErrorPayloadSchema = z.object({
-  errorType: z.optional(z.string()),
-  errorMessage: z.optional(z.string()),
-});
-
 /** Records the outcome an event reports, unless its run has already ended. */
 export async function completeRun(event: unknown, deps: CompletionDeps): Promise<CompletionResult> {
   const report = readEvent(event, deps.now());
   appendJobKeys(report);
   const fields = {
-    owner: report.owner,
-    jobName: report.jobName,
-    runId: report.runId,
+    ...runKeys(report),
     via: report.via,
   };
 
@@ -135,6 +88,7 @@ export async function completeRun(event: unknown, deps: CompletionDeps): Promise
   if (!active || active.runId !== report.runId) {
     // The run ended earlier; if that completion died before its webhook was settled, settle it now.
     await settleWebhookOf(report, deps);
+    await deps.dispatch?.(report);
     return ignore('Duplicate or late event, ignored', {
       ...fields,
       activeRunId: active?.runId ?? null,
@@ -144,9 +98,7 @@ export async function completeRun(event: unknown, deps: CompletionDeps): Promise
   const ended = await runHook(report, active, deps);
   const startedAt = report.startedAt ?? active.startedAt;
   const outcome: JobOutcome = {
-    owner: active.owner,
-    jobName: active.jobName,
-    runId: active.runId,
+    ...runKeys(active),
     type: active.type,
     status: ended.status,
     input: active.input,
@@ -164,20 +116,23 @@ export async function completeRun(event: unknown, deps: CompletionDeps): Promise
     callbackUrl: active.callbackUrl,
   };
 
-  if (!(await deps.store.finishRun(outcome))) {
+  if (!(await deps.store.finishRun(outcome, active))) {
     await settleWebhookOf(report, deps);
+    await deps.dispatch?.(report);
     return ignore('Duplicate or late event, ignored (the run ended meanwhile)', fields);
   }
   // Only the transaction that wrote the outcome counts it: a redelivery is ignored above.
   deps.metrics?.finished(outcome.type, outcome.status, outcome.durationMs);
   log.info('Run finished', {
     ...fields,
-    from: JobStatus.Running,
+    from: active.status,
     to: outcome.status,
     ...(outcome.error ? { errorName: outcome.error.name } : {}),
   });
   if (report.announce) await announceFailure(outcome, deps);
   if (outcome.callbackUrl) await sendWebhook(outcome, deps);
+  // Last: should it fail, the event is retried, finds the run ended, and comes here again.
+  await deps.dispatch?.(outcome);
   return { status: 'finished', outcome };
 }
 
@@ -189,9 +144,7 @@ export async function completeRun(event: unknown, deps: CompletionDeps): Promise
 async function announceFailure(outcome: JobOutcome, deps: CompletionDeps): Promise<void> {
   if (!deps.putEvent) return;
   const detail = parse(jobFailedDetailSchema, {
-    owner: outcome.owner,
-    jobName: outcome.jobName,
-    runId: outcome.runId,
+    ...runKeys(outcome),
     type: outcome.type,
     ...(outcome.attempt !== undefined ? { attempt: outcome.attempt } : {}),
     ...(outcome.startedAt ? { startedAt: outcome.startedAt } : {}),
@@ -205,9 +158,7 @@ async function announceFailure(outcome: JobOutcome, deps: CompletionDeps): Promi
   } catch (error) {
     // The outcome is recorded; only followers of the event miss it.
     log.error('Could not put Job Failed for a run the failure destination ended', {
-      owner: outcome.owner,
-      jobName: outcome.jobName,
-      runId: outcome.runId,
+      ...runKeys(outcome),
       ...describeError(error),
     });
   }
@@ -238,9 +189,7 @@ async function sendWebhook(outcome: JobOutcome, deps: CompletionDeps): Promise<v
     body,
   });
   const fields = {
-    owner: outcome.owner,
-    jobName: outcome.jobName,
-    runId: outcome.runId,
+    ...runKeys(outcome),
     delivered: delivery.delivered,
     attempts: delivery.attempts,
     ...(delivery.status !== undefined ? { status: delivery.status } : {}),
@@ -254,114 +203,6 @@ async function sendWebhook(outcome: JobOutcome, deps: CompletionDeps): Promise<v
 function ignore(reason: string, fields: Record<string, unknown>): CompletionResult {
   log.info(reason, fields);
   return { status: 'ignored', reason };
-}
-
-function readEvent(event: unknown, now: Date): RunReport {
-  const envelope = validate(envelopeSchema, event);
-  if (!envelope.success) {
-    throw malformed('The event is not an EventBridge event', envelope.error);
-  }
-  const { source, 'detail-type': detailType, detail } = envelope.data;
-  if (source === EVENT_SOURCE) {
-    switch (detailType) {
-      case JobEventType.Completed: {
-        const d = parseDetail(jobCompletedDetailSchema, detail, detailType);
-        return { ...d, status: JobStatus.Succeeded, via: detailType };
-      }
-      case JobEventType.Failed: {
-        const d = parseDetail(jobFailedDetailSchema, detail, detailType);
-        const attempts = d.attempts?.map((a) => ({ ...a, error: cutError(a.error) }));
-        return {
-          ...d,
-          status: JobStatus.Failed,
-          error: cutError(d.error),
-          attempts,
-          via: detailType,
-        };
-      }
-      case JobEventType.Cancelled: {
-        const { reason, reportedBy, ...d } = parseDetail(
-          jobCancelledDetailSchema,
-          detail,
-          detailType,
-        );
-        // The outcome has no reason field; the error slot says why the run stopped.
-        const error = { name: 'JobCancelledError', message: truncate(reason) };
-        const via = `${detailType} (${reportedBy ?? 'worker'})`;
-        return { ...d, status: JobStatus.Cancelled, error, via };
-      }
-      case JobEventType.TimedOut: {
-        const { reason, reportedBy, deadlineAt, ...d } = parseDetail(
-          jobTimedOutDetailSchema,
-          detail,
-          detailType,
-        );
-        const error = { name: 'JobTimedOut', message: truncate(reason) };
-        const via = `${detailType} (${reportedBy ?? 'worker'})`;
-        return { ...d, status: JobStatus.TimedOut, error, via };
-      }
-    }
-  }
-  if (source === LAMBDA_DESTINATION_SOURCE && detailType === LambdaDestinationType.Failure) {
-    return readWorkerFailure(parseDetail(lambdaFailureDetailSchema, detail, detailType), now);
-  }
-  throw malformed(`Unexpected event: source "${source}", detail-type "${detailType}"`);
-}
-
-function parseDetail<T>(
-  schema: StandardSchemaV1<unknown, T>,
-  detail: unknown,
-  detailType: string,
-): T {
-  const parsed = validate(schema, detail);
-  if (!parsed.success) {
-    throw malformed(`The "${detailType}" event's detail is not valid`, parsed.error);
-  }
-  return parsed.data;
-}
-
-/** The worker's invocation failed for good: the run ends FAILED with Lambda's error. */
-function readWorkerFailure(detail: LambdaFailureDetail, now: Date): RunReport {
-  const payload = validate(workerPayloadSchema, detail.requestPayload);
-  if (!payload.success) {
-    // No job can be named, so none can be finished; the dead-letter queue keeps the record.
-    throw malformed('The failed invocation did not carry a worker payload', payload.error);
-  }
-  const { owner, jobName, runId, type } = payload.data;
-  const count = detail.requestContext.approximateInvokeCount;
-  return {
-    owner,
-    jobName,
-    runId,
-    type,
-    status: JobStatus.Failed,
-    finishedAt: isoTime(detail.timestamp, now),
-    attempt: Number.isSafeInteger(count) && count > 0 ? count : undefined,
-    error: workerFailureError(detail),
-    via: `${LambdaDestinationType.Failure} (${detail.requestContext.condition})`,
-    announce: true,
-  };
-}
-
-function workerFailureError(detail: LambdaFailureDetail): JobError {
-  const response = validate(lambdaErrorPayloadSchema, jsonValue(detail.responsePayload));
-  if (response.success && (response.data.errorType || response.data.errorMessage)) {
-    const { errorType, errorMessage } = response.data;
-    const message = errorMessage ?? errorType ?? '';
-    // A timeout reports "Task timed out after N seconds", with no or a sandbox errorType.
-    if (/timed out/i.test(message) || errorType === 'Sandbox.Timedout') {
-      return { name: 'WorkerTimeout', message: truncate(message) };
-    }
-    return { name: truncate(errorType ?? 'Lambda.Unhandled', 256), message: truncate(message) };
-  }
-  const condition = detail.requestContext.condition;
-  if (condition === 'EventAgeExceeded') {
-    return {
-      name: 'EventAgeExceeded',
-      message: 'The worker never ran the job: its invocation was older than the maximum event age',
-    };
-  }
-  return { name: 'WorkerFailed', message: `The worker invocation failed: ${condition}` };
 }
 
 /**
@@ -404,36 +245,10 @@ async function runHook(
   }
 }
 
-function malformed(message: string, cause?: SchemaError): MalformedEventError {
-  const issues = cause ? describeIssues(cause.issues) : undefined;
-  log.error(message, issues ? { issues } : {});
-  return new MalformedEventError(issues ? `${message}: ${issues}` : message, { cause });
-}
-
-/** Lambda's timestamps have milliseconds; outcomes store ISO-8601 UTC like everything else. */
-function isoTime(text: string, fallback: Date): string {
-  const ms = Date.parse(text);
-  return Number.isNaN(ms) ? fallback.toISOString() : new Date(ms).toISOString();
-}
-
 function durationBetween(startedAt: string | undefined, finishedAt: string): number | undefined {
   if (!startedAt) return undefined;
   const ms = Date.parse(finishedAt) - Date.parse(startedAt);
   return Number.isNaN(ms) ? undefined : Math.max(0, ms);
-}
-
-/** A response payload may arrive as JSON text rather than an object. */
-function jsonValue(value: unknown): unknown {
-  if (typeof value !== 'string') return value;
-  try {
-    return JSON.parse(value);
-  } catch {
-    return { errorMessage: value };
-  }
-}
-
-function cutError(error: JobError): JobError {
-  return { name: truncate(error.name, 256), message: truncate(error.message) };
 }
 
 function messageOf(error: unknown): string {

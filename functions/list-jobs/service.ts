@@ -18,11 +18,27 @@ export interface ListJobsDeps {
  * parameter is refused, so a misspelt filter fails instead of being ignored.
  * The cursor stays opaque here; the store checks it belongs to this list.
  */
+/**
+ * SigV4's query-string signing parameters: a presigned `GET /jobs` carries them
+ * in its query, and API Gateway passes the query on as it came.
+ */
+const PRESIGN_PARAMS: ReadonlySet<string> = new Set([
+  'X-Amz-Algorithm',
+  'X-Amz-Credential',
+  'X-Amz-Date',
+  'X-Amz-Expires',
+  'X-Amz-SignedHeaders',
+  'X-Amz-Signature',
+  'X-Amz-Security-Token',
+]);
+
 export function parseListQuery(
   params: Readonly<Record<string, string | undefined>> | undefined,
 ): ListOptions {
   const query = params ?? {};
-  const unknown = Object.keys(query).filter((key) => !QUERY_PARAMS.includes(key));
+  const unknown = Object.keys(query).filter(
+    (key) => !QUERY_PARAMS.includes(key) && !PRESIGN_PARAMS.has(key),
+  );
   if (unknown.length > 0) {
     throw new BadRequestError(
       'InvalidQuery',

@@ -41,6 +41,11 @@ export function appendJobKeys({ owner, jobName, runId }: JobKeys): void {
   });
 }
 
+/** A run's three keys, for one log line about a run other than the invocation's own. */
+export function runKeys(run: Required<JobKeys>): Required<JobKeys> {
+  return { owner: run.owner, jobName: run.jobName, runId: run.runId };
+}
+
 /**
  * Wraps a function's handler, once at module scope: names the function on every
  * line (the persistent key `function`), adds each invocation's Lambda context,

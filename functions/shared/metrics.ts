@@ -22,10 +22,7 @@ export const TYPE_DIMENSION = 'type';
 export const JobMetric = {
   /** Count: a new run was started (start-job; an idempotent repeat of a start is not one). */
   Started: 'JobsStarted',
-  /**
-   * Count: a run was queued instead of started. Reserved for the queue of
-   * issue 15; nothing queues yet, so nothing emits it.
-   */
+  /** Count: a run was queued instead of started, over a concurrency limit (start-job). */
   Queued: 'JobsQueued',
   /** Count: a run's outcome was recorded SUCCEEDED (completion, once per run). */
   Succeeded: 'JobsSucceeded',
@@ -53,6 +50,8 @@ const METRIC_OF_STATUS: Readonly<Record<TerminalStatus, JobMetric>> = {
 export interface JobMetrics {
   /** A new run of `type` was started. */
   started(type: string): void;
+  /** A new run of `type` was queued: a concurrency limit was reached. */
+  queued(type: string): void;
   /** A run's worker started it `ms` after the run was created. */
   queueWait(type: string, ms: number): void;
   /** A run's outcome was recorded; `durationMs` when the run had started. */
@@ -91,6 +90,7 @@ export function createJobMetrics(): JobMetrics {
 
   return {
     started: (type) => forType(type).addMetric(JobMetric.Started, MetricUnit.Count, 1),
+    queued: (type) => forType(type).addMetric(JobMetric.Queued, MetricUnit.Count, 1),
     queueWait: (type, ms) => {
       // A timestamp that did not parse gives NaN: no figure rather than a wrong one.
       if (!Number.isFinite(ms)) return;

@@ -6,8 +6,12 @@
  *
  * The signer takes a request's query as decoded names and values and encodes
  * them itself; `parseQuery` turns a query string into that form the way AWS
- * reads one (RFC 3986: `+` is a plus, a stray `%` stays as it is), and the
- * local cloud's verifier (`local/sigv4.ts`) uses it on what it receives.
+ * reads one (RFC 3986: `+` is a plus, a stray `%` stays as it is). The local
+ * cloud's verifier reads what it receives with its own copy
+ * (`local/percent-decode.ts`): `local/` imports nothing of the app, nor the
+ * app `local/`, and the SDK's `parseQueryString` reads a query otherwise (it
+ * throws on a stray `%`, gives `null` for a bare name and cuts a value at a
+ * second `=`).
  */
 import { Sha256 } from '@smithy/core/checksum';
 import { escapeUri } from '@smithy/core/protocols';

@@ -52,15 +52,28 @@ export type LookupAll = (
 export interface ResolveOptions extends SsrfOptions {
   /** @default - `dns.promises.lookup` (the system resolver, as Node's own requests use) */
   readonly lookup?: LookupAll;
+  /**
+   * The deadline of the lookup: when it aborts first, the lookup is abandoned
+   * and the outcome is a failure with `timedOut` set. The callback host is the
+   * caller's choice, and so is how slowly its name servers answer.
+   * @default - no deadline
+   */
+  readonly signal?: AbortSignal;
 }
 
 /**
  * The outcome of `resolveSafeAddress`. `blocked` tells a refusal (an address
- * in a blocked range: final) from a failed lookup (which may be transient).
+ * in a blocked range: final) from a failed lookup (which may be transient);
+ * `timedOut`, a lookup abandoned at the deadline.
  */
 export type SafeAddress =
   | { readonly ok: true; readonly address: string; readonly family: 4 | 6 }
-  | { readonly ok: false; readonly reason: string; readonly blocked: boolean };
+  | {
+      readonly ok: false;
+      readonly reason: string;
+      readonly blocked: boolean;
+      readonly timedOut?: boolean;
+    };
 
 const LOCALHOST_NAMES = new Set(['localhost', '127.0.0.1', '[::1]']);
 
@@ -119,8 +132,9 @@ export function checkCallbackUrl(raw: unknown, options: SsrfOptions = {}): Callb
 
 /**
  * Whether an IP address may not be called back: loopback, private, shared,
- * link-local, multicast, reserved, the cloud metadata endpoints, and IPv6
- * addresses that embed such an IPv4 address (mapped, NAT64, 6to4). Anything
+ * link-local, multicast, reserved, the cloud metadata endpoints, tunnel relays
+ * (6to4 anycast, Teredo), and IPv6 addresses that embed such an IPv4 address
+ * (mapped, NAT64, 6to4). Anything
  * that does not parse as an IP address counts as blocked. Loopback is allowed
  * only with `allowHttpLocalhost`.
  */
@@ -155,8 +169,16 @@ export async function resolveSafeAddress(
   const lookup: LookupAll = options.lookup ?? dnsPromises.lookup;
   let addresses: readonly LookupAddress[];
   try {
-    addresses = await lookup(host, { all: true });
+    addresses = await withDeadline(lookup(host, { all: true }), options.signal);
   } catch (error) {
+    if (error === DEADLINE_PASSED) {
+      return {
+        ok: false,
+        blocked: false,
+        timedOut: true,
+        reason: `The callback host ${host} did not resolve in time.`,
+      };
+    }
     const code = (error as NodeJS.ErrnoException | undefined)?.code;
     return {
       ok: false,
@@ -182,6 +204,36 @@ export async function resolveSafeAddress(
 }
 
 // ------------------------------------------------------------ helpers
+
+/** What `withDeadline` rejects with: told apart from the lookup's own errors by identity. */
+const DEADLINE_PASSED = Symbol('deadline passed');
+
+/**
+ * The promise's outcome, or a rejection with `DEADLINE_PASSED` once the signal
+ * aborts. `dns.lookup` cannot be cancelled: an abandoned one runs on in the
+ * thread pool, but nobody waits for it.
+ */
+function withDeadline<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return promise;
+  if (signal.aborted) {
+    promise.catch(() => undefined);
+    return Promise.reject(DEADLINE_PASSED);
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(DEADLINE_PASSED);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}
 
 function refuse(reason: string): { ok: false; reason: string } {
   return { ok: false, reason };
@@ -228,6 +280,7 @@ const BLOCKED_V4: readonly V4Range[] = [
   '172.16.0.0/12', // private
   '192.0.0.0/24', // IETF protocol assignments
   '192.0.2.0/24', // documentation (TEST-NET-1)
+  '192.88.99.0/24', // 6to4 relay anycast (deprecated): a relay forwards into another network
   '192.168.0.0/16', // private
   '198.18.0.0/15', // benchmarking
   '198.51.100.0/24', // documentation (TEST-NET-2)
@@ -293,6 +346,7 @@ const BLOCKED_V6: readonly V6Range[] = [
   v6Range('::/96'), // IPv4-compatible (deprecated)
   v6Range('64:ff9b:1::/48'), // NAT64, local use
   v6Range('100::/64'), // discard-only
+  v6Range('2001::/32'), // Teredo: tunnels to an IPv4 host whose address is hidden (XOR-ed) inside
   v6Range('2001:db8::/32'), // documentation
   v6Range('fd00:ec2::254/128'), // AWS instance metadata (IPv6); also inside fc00::/7
   v6Range('fc00::/7'), // unique local

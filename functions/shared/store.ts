@@ -4,49 +4,55 @@
  * nothing instead of overwriting a newer run.
  */
 import {
-  type AttributeValue,
   ConditionalCheckFailedException,
-  DeleteItemCommand,
   type DynamoDBClient,
-  GetItemCommand,
-  PutItemCommand,
-  QueryCommand,
+  type QueryCommandInput,
   TransactionCanceledException,
-  TransactWriteItemsCommand,
-  UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
-import * as z from 'zod/mini';
-import { BadRequestError } from '../../core/errors';
-import { attemptErrorSchema } from '../../core/event-schemas';
-import type { AttemptError, JobError } from '../../core/events';
 import {
   type ActiveJob,
   type JobOutcome,
   type JobProgress,
-  type JobStatus,
+  JobStatus,
   type JobSummary,
-  JobStatus as Status,
-  type TerminalStatus,
   type WebhookDelivery,
 } from '../../core/model';
 import {
-  ACTIVE_SORT_KEY,
   activePartitionKey,
-  activeShardOf,
   JobsTable,
   jobPartitionKey,
-  listSortKey,
   ownerPartitionKey,
   ownerStatusPartitionKey,
   RUN_SORT_KEY_PREFIX,
 } from '../../core/table';
-import { validate } from './validate';
+import { type Item, TableClient, type TableWrite, unlessRefused } from './dynamodb';
+import { decodeCursor, encodeCursor } from './list-cursor';
+import type { SlotStore } from './slots';
+import {
+  type ActiveSummary,
+  activeKey,
+  activeToItem,
+  itemToActive,
+  itemToActiveSummary,
+  itemToOutcome,
+  itemToSummary,
+  outcomeKey,
+  outcomeToItem,
+  progressToAttr,
+} from './store-items';
 
-type Item = Record<string, AttributeValue>;
-
+/**
+ * What `createActive` did: created the record (RUNNING, or QUEUED when a
+ * concurrency limit was reached), found the name's running job, or found the
+ * owner's queue full and changed nothing.
+ */
 export type CreateResult =
-  | { readonly created: true }
-  | { readonly created: false; readonly existing: ActiveJob };
+  | { readonly created: true; readonly job: ActiveJob }
+  | { readonly created: false; readonly existing: ActiveJob }
+  | { readonly created: false; readonly queueFull: true };
+
+/** Attempts at a transaction that lost a race with another one on the same item. */
+const TRANSACTION_ATTEMPTS = 5;
 
 /** What `claimRun` found: the run is now this invocation's, gone, or held by a live invocation. */
 export type ClaimResult =
@@ -65,22 +71,6 @@ export interface ClaimRequest {
   readonly deadlineAt?: string;
 }
 
-/** One active record as the sweeper sees it (the `byActive` index projection). */
-export type ActiveSummary = Pick<
-  ActiveJob,
-  | 'owner'
-  | 'jobName'
-  | 'runId'
-  | 'type'
-  | 'createdAt'
-  | 'startedAt'
-  | 'attemptStartedAt'
-  | 'attempt'
-  | 'heartbeatAt'
-  | 'deadlineAt'
-  | 'cancelRequestedAt'
->;
-
 export interface ActivePage {
   readonly jobs: ActiveSummary[];
   readonly nextKey?: Item;
@@ -97,63 +87,120 @@ export interface ListPage {
   readonly nextCursor?: string;
 }
 
-export class JobStore {
-  constructor(
-    private readonly client: DynamoDBClient,
-    private readonly tableName: string,
-  ) {}
+/** An update of the active record: what it sets, and the values it names. */
+interface ActiveUpdate {
+  readonly UpdateExpression: string;
+  readonly ExpressionAttributeValues: Item;
+}
 
-  /** Puts the active record unless the name already has a running job, which it returns. */
+/** What an attempt's start sets: the first start sticks, the attempt count moves on. */
+const START_ATTEMPT =
+  'SET startedAt = if_not_exists(startedAt, :at), updatedAt = :at, attempt = :attempt';
+
+export class JobStore {
+  readonly #table: TableClient;
+  readonly #slots: SlotStore | undefined;
+
+  /** With `slots`, runs hold concurrency slots and wait in queues (`slots.ts`); without, none. */
+  constructor(client: DynamoDBClient, tableName: string, slots?: SlotStore) {
+    this.#table = new TableClient(client, tableName);
+    this.#slots = slots;
+  }
+
+  get slots(): SlotStore | undefined {
+    return this.#slots;
+  }
+
+  /**
+   * Puts the active record unless the name already has a job, which it returns.
+   * With slots, the record is RUNNING if every key has room and nobody waits
+   * on it (taking the slots in the same transaction), else QUEUED.
+   */
   async createActive(job: ActiveJob): Promise<CreateResult> {
-    try {
-      await this.client.send(
-        new PutItemCommand({
-          TableName: this.tableName,
-          Item: activeToItem(job),
-          ConditionExpression: 'attribute_not_exists(pk)',
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-        }),
+    const slots = this.#slots;
+    if (!slots) return this.#putActive(job, []);
+    const keys = slots.keysOf(job.owner, job.type);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#putActive(job, slots.takeItems(keys, job.createdAt));
+      } catch (error) {
+        if (!(error instanceof TransactionCanceledException)) throw error;
+        // Items 1.. are the counters: a refusal there is a full key; anything else, a race.
+        const full = refusedBy(error, ...keys.map((_, index) => index + 1));
+        if (!full && attempt < TRANSACTION_ATTEMPTS) continue;
+        if (!full) throw error;
+      }
+      // A key is full, or others wait: the run joins the queues.
+      const seq = `${job.createdAt}#${job.runId}`;
+      const { items, rounds } = await slots.enqueueItems(
+        { owner: job.owner, jobName: job.jobName, runId: job.runId, type: job.type, seq },
+        keys,
+        job.createdAt,
       );
-      return { created: true };
+      const queued: ActiveJob = { ...job, status: 'QUEUED', queue: { seq, rounds } };
+      try {
+        return await this.#putActive(queued, items);
+      } catch (error) {
+        if (!(error instanceof TransactionCanceledException)) throw error;
+        // The owner's counter is the first of the queue's items: its condition is the cap.
+        if (refusedBy(error, 1)) return { created: false, queueFull: true };
+        if (attempt >= TRANSACTION_ATTEMPTS) throw error;
+      }
+    }
+  }
+
+  /** Puts the record with `writes` in one transaction (or alone); a name in use returns its job. */
+  async #putActive(job: ActiveJob, writes: readonly TableWrite[]): Promise<CreateResult> {
+    const put = {
+      Item: activeToItem(job),
+      ConditionExpression: 'attribute_not_exists(pk)',
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
+    };
+    try {
+      if (writes.length === 0) await this.#table.put(put);
+      else await this.#table.transactWrite([{ Put: put }, ...writes]);
+      return { created: true, job };
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) {
-        // Servers that ignore ReturnValuesOnConditionCheckFailure return no item: read it.
-        const existing = error.Item
-          ? itemToActive(error.Item)
-          : await this.getActive(job.owner, job.jobName);
+      const refused =
+        error instanceof ConditionalCheckFailedException ||
+        (error instanceof TransactionCanceledException && refusedBy(error, 0, 1));
+      if (refused) {
+        const item =
+          error instanceof ConditionalCheckFailedException
+            ? error.Item
+            : (error as TransactionCanceledException).CancellationReasons?.[0]?.Item;
+        const existing = item ? itemToActive(item) : await this.getActive(job.owner, job.jobName);
         if (existing) return { created: false, existing };
       }
       throw error;
     }
   }
 
-  /** Deletes the active record of this run only; false when it is gone or belongs to another run. */
-  async deleteActive(owner: string, jobName: string, runId: string): Promise<boolean> {
+  /**
+   * Deletes the active record of this run only (a start that never reached the
+   * worker), giving back what it held; false when it is gone or another run's.
+   */
+  async deleteActive(job: ActiveJob): Promise<boolean> {
+    const deleteRun = this.#deleteRun(job, job);
+    const slotWrites = this.#slotWrites(job, new Date().toISOString());
+    if (slotWrites.length === 0) {
+      return unlessRefused(async () => {
+        if ('Delete' in deleteRun) await this.#table.delete(deleteRun.Delete);
+        return true;
+      }, false);
+    }
     try {
-      await this.client.send(
-        new DeleteItemCommand({
-          TableName: this.tableName,
-          Key: activeKey(owner, jobName),
-          ConditionExpression: 'runId = :runId',
-          ExpressionAttributeValues: { ':runId': { S: runId } },
-        }),
-      );
+      await this.#table.transactWrite([deleteRun, ...slotWrites]);
       return true;
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
+      if (error instanceof TransactionCanceledException && refusedBy(error, 0)) return false;
       throw error;
     }
   }
 
   async getActive(owner: string, jobName: string): Promise<ActiveJob | undefined> {
-    const { Item } = await this.client.send(
-      new GetItemCommand({
-        TableName: this.tableName,
-        Key: activeKey(owner, jobName),
-        ConsistentRead: true,
-      }),
-    );
-    return Item ? itemToActive(Item) : undefined;
+    const item = await this.#table.get(activeKey(owner, jobName));
+    return item ? itemToActive(item) : undefined;
   }
 
   /**
@@ -165,19 +212,16 @@ export class JobStore {
     jobName: string,
     nowSeconds: number,
   ): Promise<JobOutcome | undefined> {
-    const { Items } = await this.client.send(
-      new QueryCommand({
-        TableName: this.tableName,
-        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :run)',
-        ExpressionAttributeValues: {
-          ':pk': { S: jobPartitionKey(owner, jobName) },
-          ':run': { S: RUN_SORT_KEY_PREFIX },
-        },
-        ScanIndexForward: false,
-        Limit: 1,
-        ConsistentRead: true,
-      }),
-    );
+    const { Items } = await this.#table.query({
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :run)',
+      ExpressionAttributeValues: {
+        ':pk': { S: jobPartitionKey(owner, jobName) },
+        ':run': { S: RUN_SORT_KEY_PREFIX },
+      },
+      ScanIndexForward: false,
+      Limit: 1,
+      ConsistentRead: true,
+    });
     const item = Items?.[0];
     if (!item) return undefined;
     const outcome = itemToOutcome(item);
@@ -192,9 +236,8 @@ export class JobStore {
     at: string,
     attempt: number,
   ): Promise<ActiveJob | undefined> {
-    return this.updateActiveRun(owner, jobName, runId, {
-      UpdateExpression:
-        'SET startedAt = if_not_exists(startedAt, :at), updatedAt = :at, attempt = :attempt',
+    return this.#updateActiveRun(owner, jobName, runId, {
+      UpdateExpression: START_ATTEMPT,
       ExpressionAttributeValues: { ':at': { S: at }, ':attempt': { N: String(attempt) } },
     });
   }
@@ -218,6 +261,7 @@ export class JobStore {
       ':attempt': { N: String(request.attempt) },
       ':lease': { S: request.leaseId },
       ':stale': { S: request.staleBefore },
+      ':queued': { S: JobStatus.Queued },
     };
     let deadline = '';
     if (request.deadlineAt) {
@@ -225,28 +269,23 @@ export class JobStore {
       deadline = ', deadlineAt = if_not_exists(deadlineAt, :deadline)';
     }
     try {
-      const { Attributes } = await this.client.send(
-        new UpdateItemCommand({
-          TableName: this.tableName,
-          Key: activeKey(owner, jobName),
-          UpdateExpression:
-            'SET startedAt = if_not_exists(startedAt, :at), updatedAt = :at, attempt = :attempt, ' +
-            `attemptStartedAt = :at, heartbeatAt = :at, leaseId = :lease${deadline}`,
-          ConditionExpression:
-            'runId = :runId AND (attribute_not_exists(leaseId) OR leaseId = :lease OR ' +
-            'attribute_not_exists(heartbeatAt) OR heartbeatAt < :stale)',
-          ExpressionAttributeValues: values,
-          ReturnValues: 'ALL_NEW',
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-        }),
-      );
+      const { Attributes } = await this.#table.update({
+        Key: activeKey(owner, jobName),
+        UpdateExpression: `${START_ATTEMPT}, attemptStartedAt = :at, heartbeatAt = :at, leaseId = :lease${deadline}`,
+        // A queued run is not the worker's until the queue has promoted it.
+        ConditionExpression:
+          'runId = :runId AND #status <> :queued AND (attribute_not_exists(leaseId) OR ' +
+          'leaseId = :lease OR attribute_not_exists(heartbeatAt) OR heartbeatAt < :stale)',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: values,
+        ReturnValues: 'ALL_NEW',
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      });
       if (!Attributes) return { claimed: false, reason: 'gone' };
       return { claimed: true, job: itemToActive(Attributes) };
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) {
-        const current = error.Item
-          ? itemToActive(error.Item)
-          : await this.getActive(owner, jobName);
+        const current = await this.#recordThatRefused(error, owner, jobName);
         if (current && current.runId === runId) {
           return { claimed: false, reason: 'leased', holder: current };
         }
@@ -266,7 +305,7 @@ export class JobStore {
     runId: string,
     at: string,
   ): Promise<ActiveJob | undefined> {
-    return this.updateActiveRun(owner, jobName, runId, {
+    return this.#updateActiveRun(owner, jobName, runId, {
       UpdateExpression: 'SET heartbeatAt = :at',
       ExpressionAttributeValues: { ':at': { S: at } },
     });
@@ -280,7 +319,7 @@ export class JobStore {
     attempt: number,
     at: string,
   ): Promise<ActiveJob | undefined> {
-    return this.updateActiveRun(owner, jobName, runId, {
+    return this.#updateActiveRun(owner, jobName, runId, {
       UpdateExpression: 'SET attempt = :attempt, heartbeatAt = :at, updatedAt = :at',
       ExpressionAttributeValues: { ':attempt': { N: String(attempt) }, ':at': { S: at } },
     });
@@ -288,16 +327,10 @@ export class JobStore {
 
   /** One page of one shard of the active records (the sparse `byActive` index). */
   async listActive(shard: number, startKey?: Item): Promise<ActivePage> {
-    const index = JobsTable.byActive;
-    const { Items, LastEvaluatedKey } = await this.client.send(
-      new QueryCommand({
-        TableName: this.tableName,
-        IndexName: index.indexName,
-        KeyConditionExpression: '#pk = :pk',
-        ExpressionAttributeNames: { '#pk': index.partitionKey },
-        ExpressionAttributeValues: { ':pk': { S: activePartitionKey(shard) } },
-        ExclusiveStartKey: startKey,
-      }),
+    const { Items, LastEvaluatedKey } = await this.#queryIndex(
+      JobsTable.byActive,
+      activePartitionKey(shard),
+      { ExclusiveStartKey: startKey },
     );
     return { jobs: (Items ?? []).map(itemToActiveSummary), nextKey: LastEvaluatedKey };
   }
@@ -309,7 +342,7 @@ export class JobStore {
     runId: string,
     progress: JobProgress,
   ): Promise<ActiveJob | undefined> {
-    return this.updateActiveRun(owner, jobName, runId, {
+    return this.#updateActiveRun(owner, jobName, runId, {
       // Progress is a sign of life too.
       UpdateExpression: 'SET progress = :progress, updatedAt = :at, heartbeatAt = :at',
       ExpressionAttributeValues: {
@@ -321,78 +354,83 @@ export class JobStore {
 
   /** Records a cancel request on the running job; undefined when no job of that name is running. */
   async requestCancel(owner: string, jobName: string, at: string): Promise<ActiveJob | undefined> {
-    try {
-      const { Attributes } = await this.client.send(
-        new UpdateItemCommand({
-          TableName: this.tableName,
-          Key: activeKey(owner, jobName),
-          UpdateExpression:
-            'SET cancelRequestedAt = if_not_exists(cancelRequestedAt, :at), updatedAt = :at',
-          ConditionExpression: 'attribute_exists(pk)',
-          ExpressionAttributeValues: { ':at': { S: at } },
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      return Attributes ? itemToActive(Attributes) : undefined;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return undefined;
-      throw error;
-    }
+    return this.#updateActive(owner, jobName, 'attribute_exists(pk)', {
+      UpdateExpression:
+        'SET cancelRequestedAt = if_not_exists(cancelRequestedAt, :at), updatedAt = :at',
+      ExpressionAttributeValues: { ':at': { S: at } },
+    });
   }
 
   /**
    * Writes the outcome and deletes the active record in one transaction,
-   * conditional on the active record still being this run. False means a
-   * duplicate or late event: nothing was changed.
+   * conditional on the active record still being this run. With slots, the
+   * same transaction gives back a running run's slots, or takes a queued run
+   * out of its queues; `active` is the record as read, and if a promotion
+   * changed it meanwhile the end is written against what it has become. False
+   * means a duplicate or late event: nothing was changed.
    */
-  async finishRun(outcome: JobOutcome): Promise<boolean> {
-    try {
-      await this.client.send(
-        new TransactWriteItemsCommand({
-          TransactItems: [
-            {
-              Put: {
-                TableName: this.tableName,
-                Item: outcomeToItem(outcome),
-                ConditionExpression: 'attribute_not_exists(pk)',
-              },
-            },
-            {
-              Delete: {
-                TableName: this.tableName,
-                Key: activeKey(outcome.owner, outcome.jobName),
-                ConditionExpression: 'runId = :runId',
-                ExpressionAttributeValues: { ':runId': { S: outcome.runId } },
-              },
-            },
-          ],
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (
-        error instanceof TransactionCanceledException &&
-        error.CancellationReasons?.some((reason) => reason.Code === 'ConditionalCheckFailed')
-      ) {
-        return false;
+  async finishRun(outcome: JobOutcome, active?: ActiveJob): Promise<boolean> {
+    let current = active;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.#table.transactWrite([
+          {
+            Put: { Item: outcomeToItem(outcome), ConditionExpression: 'attribute_not_exists(pk)' },
+          },
+          this.#deleteRun(outcome, current),
+          ...this.#slotWrites(current, outcome.finishedAt),
+        ]);
+        return true;
+      } catch (error) {
+        if (!(error instanceof TransactionCanceledException)) throw error;
+        const refused = refusedBy(error, 0, 1);
+        if (attempt >= TRANSACTION_ATTEMPTS || (refused && !current)) {
+          if (refused) return false;
+          throw error;
+        }
+        if (refused) {
+          // Gone, another run, or promoted since it was read: look again.
+          const now = await this.getActive(outcome.owner, outcome.jobName);
+          if (!now || now.runId !== outcome.runId) return false;
+          current = now;
+        }
       }
-      throw error;
     }
+  }
+
+  /** Deletes the run's active record, if it is still this run (and, with slots, as read). */
+  #deleteRun(
+    run: Pick<ActiveJob, 'owner' | 'jobName' | 'runId'>,
+    active: ActiveJob | undefined,
+  ): TableWrite {
+    const values: Item = { ':runId': { S: run.runId } };
+    if (active && this.#slots) values[':status'] = { S: active.status };
+    return {
+      Delete: {
+        Key: activeKey(run.owner, run.jobName),
+        ConditionExpression: values[':status']
+          ? 'runId = :runId AND #status = :status'
+          : 'runId = :runId',
+        ...(values[':status'] ? { ExpressionAttributeNames: { '#status': 'status' } } : {}),
+        ExpressionAttributeValues: values,
+      },
+    };
+  }
+
+  /** What ending `active` gives back: its slots if it ran, its queue places if it waited. */
+  #slotWrites(active: ActiveJob | undefined, at: string): TableWrite[] {
+    const slots = this.#slots;
+    if (!slots || !active) return [];
+    const keys = slots.keysOf(active.owner, active.type);
+    if (active.status === 'RUNNING') return slots.releaseItems(keys, at);
+    if (!active.queue) return [];
+    return slots.dequeueItems({ ...active, ...active.queue }, keys, at);
   }
 
   /** One run's retained outcome, if it has one. */
   async getOutcome(owner: string, jobName: string, runId: string): Promise<JobOutcome | undefined> {
-    const { Item } = await this.client.send(
-      new GetItemCommand({
-        TableName: this.tableName,
-        Key: {
-          pk: { S: jobPartitionKey(owner, jobName) },
-          sk: { S: `${RUN_SORT_KEY_PREFIX}${runId}` },
-        },
-        ConsistentRead: true,
-      }),
-    );
-    return Item ? itemToOutcome(Item) : undefined;
+    const item = await this.#table.get(outcomeKey(owner, jobName, runId));
+    return item ? itemToOutcome(item) : undefined;
   }
 
   /**
@@ -405,24 +443,15 @@ export class JobStore {
     runId: string,
     delivery: WebhookDelivery,
   ): Promise<boolean> {
-    try {
-      await this.client.send(
-        new UpdateItemCommand({
-          TableName: this.tableName,
-          Key: {
-            pk: { S: jobPartitionKey(owner, jobName) },
-            sk: { S: `${RUN_SORT_KEY_PREFIX}${runId}` },
-          },
-          UpdateExpression: 'SET webhook = :webhook',
-          ConditionExpression: 'attribute_exists(pk)',
-          ExpressionAttributeValues: { ':webhook': { S: JSON.stringify(delivery) } },
-        }),
-      );
+    return unlessRefused(async () => {
+      await this.#table.update({
+        Key: outcomeKey(owner, jobName, runId),
+        UpdateExpression: 'SET webhook = :webhook',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: { ':webhook': { S: JSON.stringify(delivery) } },
+      });
       return true;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw error;
-    }
+    }, false);
   }
 
   /** An owner's jobs, newest first, optionally of one status, a page at a time. */
@@ -434,303 +463,81 @@ export class JobStore {
     const startKey = options.cursor
       ? decodeCursor(options.cursor, index.partitionKey, index.sortKey, partition, owner)
       : undefined;
-    const { Items, LastEvaluatedKey } = await this.client.send(
-      new QueryCommand({
-        TableName: this.tableName,
-        IndexName: index.indexName,
-        KeyConditionExpression: '#pk = :pk',
-        FilterExpression: 'attribute_not_exists(expiresAt) OR expiresAt > :now',
-        ExpressionAttributeNames: { '#pk': index.partitionKey },
-        ExpressionAttributeValues: {
-          ':pk': { S: partition },
-          ':now': { N: String(nowSeconds) },
-        },
-        ScanIndexForward: false,
-        Limit: options.limit,
-        ExclusiveStartKey: startKey,
-      }),
-    );
+    const { Items, LastEvaluatedKey } = await this.#queryIndex(index, partition, {
+      FilterExpression: 'attribute_not_exists(expiresAt) OR expiresAt > :now',
+      ExpressionAttributeValues: { ':now': { N: String(nowSeconds) } },
+      ScanIndexForward: false,
+      Limit: options.limit,
+      ExclusiveStartKey: startKey,
+    });
     return {
       jobs: (Items ?? []).map(itemToSummary),
       nextCursor: LastEvaluatedKey ? encodeCursor(LastEvaluatedKey) : undefined,
     };
   }
 
-  private async updateActiveRun(
+  /** One page of one partition of an index; `query` adds to the partition's own values. */
+  async #queryIndex(
+    index: { readonly indexName: string; readonly partitionKey: string },
+    partition: string,
+    query: Omit<QueryCommandInput, 'TableName' | 'IndexName' | 'KeyConditionExpression'>,
+  ) {
+    return this.#table.query({
+      ...query,
+      IndexName: index.indexName,
+      KeyConditionExpression: '#pk = :pk',
+      ExpressionAttributeNames: { '#pk': index.partitionKey },
+      ExpressionAttributeValues: { ':pk': { S: partition }, ...query.ExpressionAttributeValues },
+    });
+  }
+
+  /**
+   * The active record a refused write found. Servers that ignore
+   * ReturnValuesOnConditionCheckFailure return no item: read it.
+   */
+  async #recordThatRefused(
+    error: ConditionalCheckFailedException,
+    owner: string,
+    jobName: string,
+  ): Promise<ActiveJob | undefined> {
+    return error.Item ? itemToActive(error.Item) : this.getActive(owner, jobName);
+  }
+
+  /** Updates this run's active record; undefined when it is gone or belongs to another run. */
+  async #updateActiveRun(
     owner: string,
     jobName: string,
     runId: string,
-    update: {
-      UpdateExpression: string;
-      ExpressionAttributeValues: Item;
-    },
+    update: ActiveUpdate,
   ): Promise<ActiveJob | undefined> {
-    try {
-      const { Attributes } = await this.client.send(
-        new UpdateItemCommand({
-          TableName: this.tableName,
-          Key: activeKey(owner, jobName),
-          UpdateExpression: update.UpdateExpression,
-          ConditionExpression: 'runId = :runId',
-          ExpressionAttributeValues: {
-            ...update.ExpressionAttributeValues,
-            ':runId': { S: runId },
-          },
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      return Attributes ? itemToActive(Attributes) : undefined;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return undefined;
-      throw error;
-    }
-  }
-}
-
-function activeKey(owner: string, jobName: string): Item {
-  return { pk: { S: jobPartitionKey(owner, jobName) }, sk: { S: ACTIVE_SORT_KEY } };
-}
-
-function listKeys(owner: string, status: JobStatus, createdAt: string, runId: string): Item {
-  const sortKey = { S: listSortKey(createdAt, runId) };
-  return {
-    gsi1pk: { S: ownerPartitionKey(owner) },
-    gsi1sk: sortKey,
-    gsi2pk: { S: ownerStatusPartitionKey(owner, status) },
-    gsi2sk: sortKey,
-  };
-}
-
-function activeToItem(job: ActiveJob): Item {
-  const item: Item = {
-    ...activeKey(job.owner, job.jobName),
-    ...listKeys(job.owner, job.status, job.createdAt, job.runId),
-    // Only active records carry these, which keeps the sweeper's index sparse.
-    [JobsTable.byActive.partitionKey]: {
-      S: activePartitionKey(activeShardOf(job.owner, job.jobName)),
-    },
-    [JobsTable.byActive.sortKey]: { S: listSortKey(job.createdAt, job.runId) },
-    owner: { S: job.owner },
-    jobName: { S: job.jobName },
-    runId: { S: job.runId },
-    type: { S: job.type },
-    status: { S: job.status },
-    input: { S: JSON.stringify(job.input) },
-    inputHash: { S: job.inputHash },
-    createdAt: { S: job.createdAt },
-    updatedAt: { S: job.updatedAt },
-  };
-  if (job.startedAt) item.startedAt = { S: job.startedAt };
-  if (job.attempt !== undefined) item.attempt = { N: String(job.attempt) };
-  if (job.progress) item.progress = progressToAttr(job.progress);
-  if (job.cancelRequestedAt) item.cancelRequestedAt = { S: job.cancelRequestedAt };
-  if (job.deadlineAt) item.deadlineAt = { S: job.deadlineAt };
-  if (job.timeoutSeconds !== undefined) item.timeoutSeconds = { N: String(job.timeoutSeconds) };
-  if (job.heartbeatAt) item.heartbeatAt = { S: job.heartbeatAt };
-  if (job.attemptStartedAt) item.attemptStartedAt = { S: job.attemptStartedAt };
-  if (job.leaseId) item.leaseId = { S: job.leaseId };
-  if (job.callbackUrl) item.callbackUrl = { S: job.callbackUrl };
-  return item;
-}
-
-function outcomeToItem(outcome: JobOutcome): Item {
-  const item: Item = {
-    pk: { S: jobPartitionKey(outcome.owner, outcome.jobName) },
-    sk: { S: `${RUN_SORT_KEY_PREFIX}${outcome.runId}` },
-    ...listKeys(outcome.owner, outcome.status, outcome.createdAt, outcome.runId),
-    owner: { S: outcome.owner },
-    jobName: { S: outcome.jobName },
-    runId: { S: outcome.runId },
-    type: { S: outcome.type },
-    status: { S: outcome.status },
-    input: { S: JSON.stringify(outcome.input) },
-    createdAt: { S: outcome.createdAt },
-    finishedAt: { S: outcome.finishedAt },
-    expiresAt: { N: String(outcome.expiresAt) },
-  };
-  if (outcome.startedAt) item.startedAt = { S: outcome.startedAt };
-  if (outcome.durationMs !== undefined) item.durationMs = { N: String(outcome.durationMs) };
-  if (outcome.attempt !== undefined) item.attempt = { N: String(outcome.attempt) };
-  if (outcome.result !== undefined) item.result = { S: JSON.stringify(outcome.result) };
-  if (outcome.error) item.error = errorToAttr(outcome.error);
-  if (outcome.cancelRequestedAt) item.cancelRequestedAt = { S: outcome.cancelRequestedAt };
-  if (outcome.deadlineAt) item.deadlineAt = { S: outcome.deadlineAt };
-  if (outcome.attempts?.length) item.attempts = { S: JSON.stringify(outcome.attempts) };
-  if (outcome.callbackUrl) item.callbackUrl = { S: outcome.callbackUrl };
-  if (outcome.webhook) item.webhook = { S: JSON.stringify(outcome.webhook) };
-  return item;
-}
-
-function itemToActive(item: Item): ActiveJob {
-  return {
-    owner: str(item, 'owner'),
-    jobName: str(item, 'jobName'),
-    runId: str(item, 'runId'),
-    type: str(item, 'type'),
-    status: Status.Running,
-    input: json(item, 'input'),
-    inputHash: str(item, 'inputHash'),
-    createdAt: str(item, 'createdAt'),
-    updatedAt: str(item, 'updatedAt'),
-    startedAt: optStr(item, 'startedAt'),
-    attempt: optNum(item, 'attempt'),
-    progress: attrToProgress(item.progress),
-    cancelRequestedAt: optStr(item, 'cancelRequestedAt'),
-    deadlineAt: optStr(item, 'deadlineAt'),
-    timeoutSeconds: optNum(item, 'timeoutSeconds'),
-    heartbeatAt: optStr(item, 'heartbeatAt'),
-    attemptStartedAt: optStr(item, 'attemptStartedAt'),
-    leaseId: optStr(item, 'leaseId'),
-    callbackUrl: optStr(item, 'callbackUrl'),
-  };
-}
-
-function itemToActiveSummary(item: Item): ActiveSummary {
-  return {
-    owner: str(item, 'owner'),
-    jobName: str(item, 'jobName'),
-    runId: str(item, 'runId'),
-    type: str(item, 'type'),
-    createdAt: str(item, 'createdAt'),
-    startedAt: optStr(item, 'startedAt'),
-    attemptStartedAt: optStr(item, 'attemptStartedAt'),
-    attempt: optNum(item, 'attempt'),
-    heartbeatAt: optStr(item, 'heartbeatAt'),
-    deadlineAt: optStr(item, 'deadlineAt'),
-    cancelRequestedAt: optStr(item, 'cancelRequestedAt'),
-  };
-}
-
-function itemToOutcome(item: Item): JobOutcome {
-  return {
-    owner: str(item, 'owner'),
-    jobName: str(item, 'jobName'),
-    runId: str(item, 'runId'),
-    type: str(item, 'type'),
-    status: str(item, 'status') as TerminalStatus,
-    input: json(item, 'input'),
-    createdAt: str(item, 'createdAt'),
-    startedAt: optStr(item, 'startedAt'),
-    finishedAt: str(item, 'finishedAt'),
-    durationMs: optNum(item, 'durationMs'),
-    attempt: optNum(item, 'attempt'),
-    result: item.result?.S !== undefined ? JSON.parse(item.result.S) : undefined,
-    error: attrToError(item.error),
-    attempts: attrToAttempts(item.attempts),
-    cancelRequestedAt: optStr(item, 'cancelRequestedAt'),
-    deadlineAt: optStr(item, 'deadlineAt'),
-    expiresAt: optNum(item, 'expiresAt') ?? 0,
-    callbackUrl: optStr(item, 'callbackUrl'),
-    webhook: item.webhook?.S !== undefined ? JSON.parse(item.webhook.S) : undefined,
-  };
-}
-
-function itemToSummary(item: Item): JobSummary {
-  return {
-    jobName: str(item, 'jobName'),
-    runId: str(item, 'runId'),
-    type: str(item, 'type'),
-    status: str(item, 'status') as JobStatus,
-    createdAt: str(item, 'createdAt'),
-    finishedAt: optStr(item, 'finishedAt'),
-    progress: attrToProgress(item.progress),
-  };
-}
-
-function progressToAttr(progress: JobProgress): AttributeValue {
-  const map: Item = { percent: { N: String(progress.percent) }, at: { S: progress.at } };
-  if (progress.message !== undefined) map.message = { S: progress.message };
-  return { M: map };
-}
-
-function attrToProgress(attr: AttributeValue | undefined): JobProgress | undefined {
-  if (!attr?.M) return undefined;
-  return {
-    percent: Number(attr.M.percent?.N ?? 0),
-    message: attr.M.message?.S,
-    at: attr.M.at?.S ?? '',
-  };
-}
-
-function errorToAttr(error: JobError): AttributeValue {
-  return { M: { name: { S: error.name }, message: { S: error.message } } };
-}
-
-function attrToError(attr: AttributeValue | undefined): JobError | undefined {
-  if (!attr?.M) return undefined;
-  return { name: attr.M.name?.S ?? 'Error', message: attr.M.message?.S ?? '' };
-}
-
-const attemptErrorsSchema = z.array(attemptErrorSchema);
-
-function attrToAttempts(attr: AttributeValue | undefined): AttemptError[] | undefined {
-  if (attr?.S === undefined) return undefined;
-  const parsed = validate(attemptErrorsSchema, JSON.parse(attr.S));
-  return parsed.success ? parsed.data : undefined;
-}
-
-function str(item: Item, name: string): string {
-  const value = item[name]?.S;
-  if (value === undefined) throw new Error(`Stored job item has no string attribute "${name}"`);
-  return value;
-}
-
-function optStr(item: Item, name: string): string | undefined {
-  return item[name]?.S;
-}
-
-function optNum(item: Item, name: string): number | undefined {
-  const raw = item[name]?.N;
-  return raw === undefined ? undefined : Number(raw);
-}
-
-function json(item: Item, name: string): unknown {
-  const raw = item[name]?.S;
-  return raw === undefined ? undefined : JSON.parse(raw);
-}
-
-/**
- * A list cursor is the query's LastEvaluatedKey, base64url-encoded. It is
- * checked against the caller's own partition before use, so a cursor can never
- * page into another owner's jobs.
- */
-function encodeCursor(key: Item): string {
-  const plain: Record<string, string> = {};
-  for (const [name, value] of Object.entries(key)) {
-    if (value.S !== undefined) plain[name] = value.S;
-  }
-  return Buffer.from(JSON.stringify(plain), 'utf8').toString('base64url');
-}
-
-function decodeCursor(
-  cursor: string,
-  indexPartitionKey: string,
-  indexSortKey: string,
-  expectedPartition: string,
-  owner: string,
-): Item {
-  const invalid = () =>
-    new BadRequestError('InvalidCursor', 'The cursor is not valid for this list');
-  let plain: unknown;
-  try {
-    plain = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-  } catch (error) {
-    throw new BadRequestError('InvalidCursor', 'The cursor is not valid for this list', {
-      cause: error,
+    return this.#updateActive(owner, jobName, 'runId = :runId', {
+      UpdateExpression: update.UpdateExpression,
+      ExpressionAttributeValues: { ...update.ExpressionAttributeValues, ':runId': { S: runId } },
     });
   }
-  if (!plain || typeof plain !== 'object' || Array.isArray(plain)) throw invalid();
-  const names = [JobsTable.partitionKey, JobsTable.sortKey, indexPartitionKey, indexSortKey];
-  const record = plain as Record<string, unknown>;
-  if (Object.keys(record).length !== names.length) throw invalid();
-  const key: Item = {};
-  for (const name of names) {
-    const value = record[name];
-    if (typeof value !== 'string' || value.length === 0 || value.length > 4096) throw invalid();
-    key[name] = { S: value };
+
+  /** Updates the active record if `condition` holds; returns it as it now is, or undefined. */
+  async #updateActive(
+    owner: string,
+    jobName: string,
+    condition: string,
+    update: ActiveUpdate,
+  ): Promise<ActiveJob | undefined> {
+    return unlessRefused(async () => {
+      const { Attributes } = await this.#table.update({
+        Key: activeKey(owner, jobName),
+        UpdateExpression: update.UpdateExpression,
+        ConditionExpression: condition,
+        ExpressionAttributeValues: update.ExpressionAttributeValues,
+        ReturnValues: 'ALL_NEW',
+      });
+      return Attributes ? itemToActive(Attributes) : undefined;
+    }, undefined);
   }
-  if (record[indexPartitionKey] !== expectedPartition) throw invalid();
-  if (!String(record[JobsTable.partitionKey]).startsWith(jobPartitionKey(owner, '')))
-    throw invalid();
-  return key;
+}
+
+/** Whether a cancelled transaction failed a condition on one of the items at `indexes`. */
+function refusedBy(error: TransactionCanceledException, ...indexes: number[]): boolean {
+  const reasons = error.CancellationReasons ?? [];
+  return indexes.some((index) => reasons[index]?.Code === 'ConditionalCheckFailed');
 }

@@ -82,7 +82,11 @@ export interface DeliverWebhookInput {
   readonly baseDelayMs?: number;
   /** The longest backoff, before jitter. @default 8000 */
   readonly maxDelayMs?: number;
-  /** One attempt's limit, from connecting to reading the response. @default 5000 */
+  /**
+   * One attempt's limit, from the DNS lookup of the host to reading the
+   * response: a slow name server uses up the same time as a slow receiver.
+   * @default 5000
+   */
   readonly timeoutMs?: number;
   /** Allows `http:` to localhost and loopback addresses (the local cloud). @default false */
   readonly allowHttpLocalhost?: boolean;
@@ -197,20 +201,36 @@ async function attemptDelivery(
   const checked = checkCallbackUrl(input.url, { allowHttpLocalhost });
   if (!checked.ok) return { kind: 'final', error: checked.reason };
   const url = checked.url;
-  const resolved = await resolveSafeAddress(url.hostname, {
-    allowHttpLocalhost,
-    ...(input.lookup ? { lookup: input.lookup } : {}),
-  });
-  if (!resolved.ok) return { kind: resolved.blocked ? 'final' : 'retry', error: resolved.reason };
+  // One deadline for the lookup and the request: the host, and so how long its
+  // name servers take, is the caller's choice.
+  const deadline = new AbortController();
+  const timer = setTimeout(() => deadline.abort(), timeoutMs);
+  try {
+    const resolved = await resolveSafeAddress(url.hostname, {
+      allowHttpLocalhost,
+      signal: deadline.signal,
+      ...(input.lookup ? { lookup: input.lookup } : {}),
+    });
+    if (!resolved.ok) {
+      const error = resolved.timedOut
+        ? `The callback host ${url.hostname} did not resolve within ${timeoutMs} ms.`
+        : resolved.reason;
+      return { kind: resolved.blocked ? 'final' : 'retry', error };
+    }
+    // Signed afresh on every attempt, so a retry late in the backoff is not
+    // refused by the receiver as a stale timestamp.
+    const headers = webhookHeaders({ secret: input.secret, body, deliveryId: input.deliveryId });
+    const answer = await post(url, resolved, headers, body, {
+      signal: deadline.signal,
+      timeoutMs,
+    });
+    return answerOutcome(answer);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
-  // Signed afresh on every attempt, so a retry late in the backoff is not
-  // refused by the receiver as a stale timestamp.
-  const headers = webhookHeaders({
-    secret: input.secret,
-    body,
-    deliveryId: input.deliveryId,
-  });
-  const answer = await post(url, resolved, { ...headers }, body, timeoutMs);
+function answerOutcome(answer: { status: number } | { error: string }): AttemptOutcome {
   if ('error' in answer) return { kind: 'retry', error: answer.error };
   const { status } = answer;
   if (status >= 200 && status <= 299) return { kind: 'delivered', status };
@@ -239,7 +259,7 @@ function post(
   target: { readonly address: string; readonly family: 4 | 6 },
   headers: Record<string, string>,
   body: Buffer,
-  timeoutMs: number,
+  deadline: { readonly signal: AbortSignal; readonly timeoutMs: number },
 ): Promise<{ status: number } | { error: string }> {
   const hostname = url.hostname.replace(/^\[(.*)\]$/, '$1');
   const secure = url.protocol === 'https:';
@@ -258,23 +278,23 @@ function post(
     ...(secure && isIP(hostname) === 0 ? { servername: hostname } : {}),
   };
 
+  const timedOut = `The receiver did not answer within ${deadline.timeoutMs} ms.`;
+  // The lookup may have used up the whole deadline.
+  if (deadline.signal.aborted) return Promise.resolve({ error: timedOut });
   return new Promise((resolve) => {
     let settled = false;
     let status: number | undefined;
     const settle = (outcome: { status: number } | { error: string }): void => {
       if (settled) return;
       settled = true;
-      clearTimeout(timer);
+      deadline.signal.removeEventListener('abort', onDeadline);
       request.destroy();
       resolve(outcome);
     };
     const settleWithStatusOr = (error: string): void => {
       settle(status === undefined ? { error } : { status });
     };
-    const timer = setTimeout(
-      () => settleWithStatusOr(`The receiver did not answer within ${timeoutMs} ms.`),
-      timeoutMs,
-    );
+    const onDeadline = (): void => settleWithStatusOr(timedOut);
     const request = (secure ? httpsRequest : httpRequest)(options, (response: IncomingMessage) => {
       status = response.statusCode ?? 0;
       const answered = { status };
@@ -291,6 +311,8 @@ function post(
     request.on('error', (error: NodeJS.ErrnoException) => {
       settleWithStatusOr(`The request failed: ${error.code ?? error.name}: ${error.message}`);
     });
+    // Registered once the request exists, as settling destroys it.
+    deadline.signal.addEventListener('abort', onDeadline, { once: true });
     request.end(body);
   });
 }

@@ -5,7 +5,6 @@
  * left RUNNING with nobody working on it.
  */
 
-import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import * as z from 'zod/mini';
 import {
   BadRequestError,
@@ -13,14 +12,15 @@ import {
   type ErrorDetail,
   PayloadTooLargeError,
   ServiceUnavailableError,
+  TooManyRequestsError,
 } from '../../core/errors';
-import { isJobName, type WorkerPayload } from '../../core/events';
+import { isJobName, JobEventType, type JobQueuedDetail } from '../../core/events';
 import { type ActiveJob, activeView, JobStatus } from '../../core/model';
+import { type DispatchDeps, dispatchQueued, invokeWorker, workerPayload } from '../shared/dispatch';
 import { ulid } from '../shared/ids';
 import { getJobType, jobTypeNames } from '../shared/job-registry';
 import { canonicalJson, sha256Hex, utf8Length } from '../shared/json';
 import { appendJobKeys, describeError, log } from '../shared/log';
-import type { JobMetrics } from '../shared/metrics';
 import { checkCallbackUrl, type LookupAll, resolveSafeAddress } from '../shared/ssrf';
 import type { JobStore } from '../shared/store';
 import { type SchemaError, validate } from '../shared/validate';
@@ -53,11 +53,12 @@ const startRequestSchema = z.strictObject({
 /** Lambda's longest timeout: the ceiling of a request's `timeoutSeconds` when no other is set. */
 export const DEFAULT_MAX_TIMEOUT_SECONDS = 900;
 
-export interface StartJobDeps {
-  readonly store: JobStore;
-  /** Invokes the worker; its retries (throttling, 5xx, network errors) are the SDK's standard ones. */
-  readonly lambda: LambdaClient;
-  readonly workerFunctionName: string;
+export interface StartJobDeps extends DispatchDeps {
+  /** Puts a lifecycle event on the bus (`Job Queued`). @default - nothing is announced */
+  readonly putEvent?: (
+    detailType: typeof JobEventType.Queued,
+    detail: JobQueuedDetail,
+  ) => Promise<void>;
   /** The largest accepted `input`, as JSON text in bytes. */
   readonly maxInputBytes: number;
   /** The largest `timeoutSeconds` a request may ask for: the worker's own timeout. @default 900 */
@@ -66,24 +67,47 @@ export interface StartJobDeps {
   readonly allowHttpLocalhost?: boolean;
   /** Resolves a callback's host. @default - the system resolver */
   readonly lookup?: LookupAll;
+  /**
+   * How long a callback host may take to resolve before the start is refused.
+   * @default 2000 (`CALLBACK_LOOKUP_TIMEOUT_MS`)
+   */
+  readonly callbackLookupTimeoutMs?: number;
   readonly now: () => Date;
-  /** Where each new run is counted. @default - nothing is counted */
-  readonly metrics?: JobMetrics;
 }
 
 /** The job a start request refers to: the new run, or the identical one already running. */
 export interface StartedJob {
   readonly jobName: string;
   readonly runId: string;
-  readonly status: 'RUNNING';
+  /** QUEUED when a concurrency limit was reached: it starts when a slot is freed. */
+  readonly status: 'RUNNING' | 'QUEUED';
   /** False when the request repeated a start that is still running (an idempotent retry). */
   readonly created: boolean;
+  /** A queued run's place among its owner's waiting runs (1 is next). */
+  readonly position?: number;
 }
+
+/**
+ * What start-job's look at the queue may do before it answers: the API function
+ * has 10 s, and under load each promotion is a transaction and a worker invoke.
+ * What it leaves, the next release (or the sweep) starts.
+ */
+const START_DISPATCH_BUDGET = { maxPromotions: 2, timeMs: 2_000 } as const;
+
+/** How long a caller whose queue is full is asked to wait before trying again. */
+export const QUEUE_FULL_RETRY_AFTER_SECONDS = 30;
 
 interface StartRequest {
   readonly type: string;
   readonly name?: string;
+  /** The input as the type's schema parsed it: what the job receives and what is stored. */
   readonly input: unknown;
+  /**
+   * SHA-256 of the input as sent, in canonical JSON. The request's own input, not
+   * the parsed one: a schema may drop keys (zod's objects drop unknown keys, and
+   * `__proto__`), and two different requests must never count as one.
+   */
+  readonly inputHash: string;
   readonly timeoutSeconds?: number;
   readonly callbackUrl?: string;
 }
@@ -133,6 +157,15 @@ export function parseStartRequest(
     );
   }
 
+  // JSON numbers beyond a double (1e400) parse as Infinity, which JSON cannot hold: it
+  // would be stored as null, a silent change of the caller's input.
+  if (hasNonFiniteNumber(input)) {
+    throw new BadRequestError(
+      'InvalidInput',
+      'The job input has a number too large to be represented (beyond ±1.8e308)',
+    );
+  }
+
   // Measured before parsing, so an oversized input is refused without walking it.
   const inputBytes = utf8Length(JSON.stringify(input));
   if (inputBytes > maxInputBytes) {
@@ -148,12 +181,27 @@ export function parseStartRequest(
       details: issueDetails(parsedInput.error, ['input']),
     });
   }
-  return { type, name, input: parsedInput.data, timeoutSeconds, callbackUrl: callback?.url };
+  return {
+    type,
+    name,
+    input: parsedInput.data,
+    inputHash: sha256Hex(canonicalJson(input)),
+    timeoutSeconds,
+    callbackUrl: callback?.url,
+  };
 }
 
 /**
+ * How long a callback host may take to resolve at submit. The host, and so how
+ * slowly its name servers answer, is the caller's choice: without a deadline
+ * it would hold the request open.
+ */
+export const CALLBACK_LOOKUP_TIMEOUT_MS = 2000;
+
+/**
  * Refuses a callback URL that is not https (locally: http to localhost), or whose
- * host is, or resolves to, a private, loopback, link-local or metadata address.
+ * host is, or resolves to, a private, loopback, link-local or metadata address,
+ * or does not resolve within the lookup deadline.
  * Delivery checks again, after its own lookup, so a host that changes its answer
  * later is still refused.
  */
@@ -161,8 +209,24 @@ async function checkCallback(url: string, deps: StartJobDeps): Promise<string> {
   const options = { allowHttpLocalhost: deps.allowHttpLocalhost ?? false };
   const form = checkCallbackUrl(url, options);
   if (!form.ok) throw new BadRequestError('InvalidCallback', form.reason);
-  const resolved = await resolveSafeAddress(form.url.hostname, { ...options, lookup: deps.lookup });
-  if (!resolved.ok) throw new BadRequestError('InvalidCallback', resolved.reason);
+  const timeoutMs = deps.callbackLookupTimeoutMs ?? CALLBACK_LOOKUP_TIMEOUT_MS;
+  const deadline = new AbortController();
+  const timer = setTimeout(() => deadline.abort(), timeoutMs);
+  try {
+    const resolved = await resolveSafeAddress(form.url.hostname, {
+      ...options,
+      lookup: deps.lookup,
+      signal: deadline.signal,
+    });
+    if (!resolved.ok) {
+      const reason = resolved.timedOut
+        ? `The callback host ${form.url.hostname} did not resolve within ${timeoutMs} ms.`
+        : resolved.reason;
+      throw new BadRequestError('InvalidCallback', reason);
+    }
+  } finally {
+    clearTimeout(timer);
+  }
   return form.url.href;
 }
 
@@ -189,7 +253,7 @@ export async function startJob(
     type: request.type,
     status: JobStatus.Running,
     input: request.input,
-    inputHash: sha256Hex(canonicalJson(request.input)),
+    inputHash: request.inputHash,
     createdAt: at,
     updatedAt: at,
     ...(request.timeoutSeconds !== undefined ? { timeoutSeconds: request.timeoutSeconds } : {}),
@@ -199,47 +263,10 @@ export async function startJob(
   appendJobKeys(job);
   const claim = await deps.store.createActive(job);
   if (!claim.created) {
-    const { existing } = claim;
-    appendJobKeys(existing);
-    if (
-      existing.type === job.type &&
-      existing.inputHash === job.inputHash &&
-      existing.timeoutSeconds === job.timeoutSeconds &&
-      existing.callbackUrl === job.callbackUrl
-    ) {
-      // No worker has begun this run: the first start may have died between writing the
-      // record and invoking the worker (a timeout, a crash), and the client is retrying
-      // for that reason. Invoke again; a second invocation of a run that did get queued is
-      // refused by the worker's run lease, so this cannot run the job twice.
-      if (!existing.startedAt) {
-        try {
-          await invokeWorker(deps, workerPayload(existing, existing.createdAt));
-        } catch (error) {
-          // The record stays: it is the run the client asked for, and a later retry (or
-          // the sweeper's start window) settles it.
-          throw new ServiceUnavailableError('The job could not be started; try again later', {
-            cause: error,
-          });
-        }
-        log.info('Worker invoked again for a run that had not started', {
-          owner,
-          jobName: existing.jobName,
-          runId: existing.runId,
-        });
-      }
-      return {
-        jobName: existing.jobName,
-        runId: existing.runId,
-        status: existing.status,
-        created: false,
-      };
-    }
-    throw new ConflictError(
-      'JobNameInUse',
-      `A job named "${job.jobName}" is already running with a different type, input, timeout or callback`,
-      { extra: { job: activeView(existing) } },
-    );
+    if ('queueFull' in claim) throw queueFullError(deps);
+    return repeatedStart(job, claim.existing, deps);
   }
+  if (claim.job.status === JobStatus.Queued) return queued(claim.job, deps);
 
   try {
     await invokeWorker(deps, workerPayload(job, at));
@@ -251,6 +278,10 @@ export async function startJob(
       ...describeError(error),
     });
     await removeUnstartedRun(deps.store, job);
+    // Its slots are free again: a run queued meanwhile may take them.
+    await dispatchQueued(job, deps, START_DISPATCH_BUDGET).catch((dispatchError: unknown) =>
+      log.warn('Looking for a free slot failed', { ...describeError(dispatchError) }),
+    );
     throw new ServiceUnavailableError('The job could not be started; try again later', {
       cause: error,
     });
@@ -261,44 +292,131 @@ export async function startJob(
   return { jobName: job.jobName, runId: job.runId, status: job.status, created: true };
 }
 
-function workerPayload(job: ActiveJob, submittedAt: string): WorkerPayload {
-  return {
-    owner: job.owner,
-    jobName: job.jobName,
-    runId: job.runId,
-    type: job.type,
-    input: job.input,
-    submittedAt,
-  };
+/**
+ * The run was queued: look for a slot at once, since one may have been freed
+ * while the run was being queued (the release's own look may have come just
+ * before the run was there to be seen), or the run was queued only because
+ * others wait on one of its keys while it fits itself. Still queued: announce it.
+ */
+async function queued(job: ActiveJob, deps: StartJobDeps): Promise<StartedJob> {
+  const { owner, jobName, runId, type } = job;
+  let startedNow = false;
+  try {
+    // A caller waits: a short look (its own run, or a couple of others that fit now).
+    const started = await dispatchQueued({ owner, type }, deps, START_DISPATCH_BUDGET);
+    startedNow = started.some((run) => run.runId === runId);
+  } catch (error) {
+    // The run is safely queued; the next release (or the sweeper) starts it.
+    log.warn('Looking for a free slot after queueing failed', { ...describeError(error) });
+  }
+  if (startedNow) {
+    // Queued only because others waited on one of its keys, and a slot was free for it.
+    log.info('Job started', { owner, jobName, runId, type, via: 'queue' });
+    return { jobName, runId, status: JobStatus.Running, created: true };
+  }
+  deps.metrics?.queued(type);
+  let position: number | undefined;
+  try {
+    position = job.queue
+      ? await deps.store.slots?.position({ owner, seq: job.queue.seq })
+      : undefined;
+    await deps.putEvent?.(JobEventType.Queued, {
+      owner,
+      jobName,
+      runId,
+      type,
+      queuedAt: job.createdAt,
+      ...(position !== undefined ? { position } : {}),
+    });
+  } catch (error) {
+    // Informational: the run is queued whether or not the event got out.
+    log.warn('Job Queued could not be announced', { ...describeError(error) });
+  }
+  log.info('Job queued', { owner, jobName, runId, type, position });
+  return { jobName, runId, status: JobStatus.Queued, created: true, position };
 }
 
-async function invokeWorker(deps: StartJobDeps, payload: WorkerPayload): Promise<void> {
-  const response = await deps.lambda.send(
-    new InvokeCommand({
-      FunctionName: deps.workerFunctionName,
-      InvocationType: 'Event',
-      Payload: JSON.stringify(payload),
-    }),
+function queueFullError(deps: StartJobDeps): TooManyRequestsError {
+  const max = deps.store.slots?.limits.maxQueuedPerOwner;
+  return new TooManyRequestsError(
+    'QueueFull',
+    `You have ${max ?? 'the most'} jobs queued already, the most allowed; start more when some have started`,
+    { retryAfterSeconds: QUEUE_FULL_RETRY_AFTER_SECONDS },
   );
-  // An accepted asynchronous invoke answers 202; anything else means the event was not queued.
-  if (response.StatusCode !== 202 || response.FunctionError) {
-    throw new Error(
-      `Invoke answered status ${response.StatusCode}` +
-        (response.FunctionError ? ` with function error ${response.FunctionError}` : ''),
-    );
+}
+
+/**
+ * The name already has a running job. The same start again (same type, input,
+ * timeout and callback) returns that run; any other start is a conflict.
+ */
+async function repeatedStart(
+  job: ActiveJob,
+  existing: ActiveJob,
+  deps: StartJobDeps,
+): Promise<StartedJob> {
+  appendJobKeys(existing);
+  if (
+    existing.type === job.type &&
+    existing.inputHash === job.inputHash &&
+    existing.timeoutSeconds === job.timeoutSeconds &&
+    existing.callbackUrl === job.callbackUrl
+  ) {
+    // No worker has begun this run: the first start may have died between writing the
+    // record and invoking the worker (a timeout, a crash), and the client is retrying
+    // for that reason. Invoke again; a second invocation of a run that did get queued is
+    // refused by the worker's run lease, so this cannot run the job twice.
+    if (existing.status === JobStatus.Running && !existing.startedAt) {
+      try {
+        await invokeWorker(deps, workerPayload(existing, existing.createdAt));
+      } catch (error) {
+        // The record stays: it is the run the client asked for, and a later retry (or
+        // the sweeper's start window) settles it.
+        throw new ServiceUnavailableError('The job could not be started; try again later', {
+          cause: error,
+        });
+      }
+      log.info('Worker invoked again for a run that had not started', {
+        owner: job.owner,
+        jobName: existing.jobName,
+        runId: existing.runId,
+      });
+    }
+    return {
+      jobName: existing.jobName,
+      runId: existing.runId,
+      status: existing.status,
+      created: false,
+    };
   }
+  throw new ConflictError(
+    'JobNameInUse',
+    `A job named "${job.jobName}" is already running with a different type, input, timeout or callback`,
+    { extra: { job: activeView(existing) } },
+  );
 }
 
 async function removeUnstartedRun(store: JobStore, job: ActiveJob): Promise<void> {
   try {
     // Conditional on the run id: if the record is already another run's, it is left alone.
-    await store.deleteActive(job.owner, job.jobName, job.runId);
+    await store.deleteActive(job);
   } catch (error) {
     log.error(
       'ORPHANED JOB RECORD: the worker was never invoked and the record could not be removed',
       { owner: job.owner, jobName: job.jobName, runId: job.runId, ...describeError(error) },
     );
   }
+}
+
+/** Whether `value` holds a number that is not finite; walks without recursing (after the depth check). */
+function hasNonFiniteNumber(value: unknown): boolean {
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const next = stack.pop();
+    if (typeof next === 'number' && !Number.isFinite(next)) return true;
+    if (typeof next === 'object' && next !== null)
+      for (const child of Object.values(next)) stack.push(child);
+  }
+  return false;
 }
 
 /** Whether objects and arrays nest more than `maxDepth` levels in `value`; walks without recursing. */

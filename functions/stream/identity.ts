@@ -23,8 +23,8 @@ export type WebSocketEvent = APIGatewayProxyWebsocketEventV2WithRequestContext<
 
 /**
  * The owner of a `$connect` request's jobs, derived exactly as the HTTP API's
- * (`functions/shared/identity.ts`: sessions of one assumed role are one owner), so
- * the stream finds the jobs its caller started over HTTP. Throws `ForbiddenError`
+ * (`functions/shared/identity.ts`, with the same owner model), so the stream
+ * finds the jobs its caller started over HTTP. Throws `ForbiddenError`
  * when the request carries no IAM identity.
  */
 export function connectionOwner(event: WebSocketEvent): string {

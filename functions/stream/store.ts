@@ -11,26 +11,15 @@
  * None of them carries an index key, so the list and sweeper indexes never see them,
  * and `JobStore` reads only `ACTIVE` and `RUN#` items.
  */
-import {
-  type AttributeValue,
-  ConditionalCheckFailedException,
-  DeleteItemCommand,
-  type DynamoDBClient,
-  GetItemCommand,
-  PutItemCommand,
-  QueryCommand,
-  type QueryCommandInput,
-  UpdateItemCommand,
-} from '@aws-sdk/client-dynamodb';
-import { jobPartitionKey } from '../../core/table';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CONNECTION_PARTITION_PREFIX, jobPartitionKey } from '../../core/table';
+import { type Item, TableClient, unlessRefused } from '../shared/dynamodb';
 import { parse } from '../shared/validate';
 import { type JobEvent, jobEventSchema } from './messages';
 
-type Item = Record<string, AttributeValue>;
-
 export const EVENT_SORT_KEY_PREFIX = 'EVT#';
 export const SUBSCRIPTION_SORT_KEY_PREFIX = 'SUB#';
-export const CONNECTION_KEY_PREFIX = 'CONN#';
+export const CONNECTION_KEY_PREFIX = CONNECTION_PARTITION_PREFIX;
 
 /** The log prefix of one run: every event of it sorts under this. */
 export function runLogPrefix(runId: string): string {
@@ -64,26 +53,24 @@ export interface Connection {
 }
 
 export class StreamStore {
-  constructor(
-    private readonly client: DynamoDBClient,
-    private readonly tableName: string,
-  ) {}
+  readonly #table: TableClient;
+
+  constructor(client: DynamoDBClient, tableName: string) {
+    this.#table = new TableClient(client, tableName);
+  }
 
   /** Writes the event into its run's log; a duplicate delivery rewrites the same item. */
   async putEvent(event: JobEvent, expiresAt: number): Promise<void> {
-    await this.client.send(
-      new PutItemCommand({
-        TableName: this.tableName,
-        Item: {
-          pk: { S: jobPartitionKey(event.detail.owner, event.detail.jobName) },
-          sk: { S: eventSortKey(event) },
-          runId: { S: event.detail.runId },
-          detailType: { S: event['detail-type'] },
-          event: { S: JSON.stringify(event) },
-          expiresAt: { N: String(expiresAt) },
-        },
-      }),
-    );
+    await this.#table.put({
+      Item: {
+        pk: { S: jobPartitionKey(event.detail.owner, event.detail.jobName) },
+        sk: { S: eventSortKey(event) },
+        runId: { S: event.detail.runId },
+        detailType: { S: event['detail-type'] },
+        event: { S: JSON.stringify(event) },
+        expiresAt: { N: String(expiresAt) },
+      },
+    });
   }
 
   /**
@@ -93,9 +80,8 @@ export class StreamStore {
    */
   async positionOf(event: JobEvent): Promise<number> {
     let count = 0;
-    await this.#queryAll(
+    await this.#table.queryAll(
       {
-        TableName: this.tableName,
         KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
         ExpressionAttributeValues: {
           ':pk': { S: jobPartitionKey(event.detail.owner, event.detail.jobName) },
@@ -120,24 +106,13 @@ export class StreamStore {
     nowSeconds: number,
   ): Promise<JobEvent[]> {
     const events: JobEvent[] = [];
-    await this.#queryAll(
-      {
-        TableName: this.tableName,
-        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :run)',
-        FilterExpression: 'expiresAt > :now',
-        ExpressionAttributeValues: {
-          ':pk': { S: jobPartitionKey(owner, jobName) },
-          ':run': { S: runLogPrefix(runId) },
-          ':now': { N: String(nowSeconds) },
-        },
-        ConsistentRead: true,
-      },
-      (page) => {
-        for (const item of page.items) {
-          const raw = item.event?.S;
-          if (raw === undefined) continue;
-          events.push(parse(jobEventSchema, JSON.parse(raw)));
-        }
+    await this.#forEachLive(
+      jobPartitionKey(owner, jobName),
+      runLogPrefix(runId),
+      nowSeconds,
+      (item) => {
+        const raw = item.event?.S;
+        if (raw !== undefined) events.push(parse(jobEventSchema, JSON.parse(raw)));
       },
     );
     return events;
@@ -146,122 +121,97 @@ export class StreamStore {
   /** The live subscriptions of a job (any run). */
   async subscriptions(jobPk: string, nowSeconds: number): Promise<Subscription[]> {
     const found: Subscription[] = [];
-    await this.#queryAll(
+    await this.#forEachLive(jobPk, SUBSCRIPTION_SORT_KEY_PREFIX, nowSeconds, (item) => {
+      const connectionId = item.connectionId?.S;
+      const runId = item.runId?.S;
+      if (connectionId && runId) found.push({ connectionId, runId });
+    });
+    return found;
+  }
+
+  async putSubscription(jobPk: string, subscription: Subscription, expiresAt: number) {
+    await this.#table.put({
+      Item: {
+        pk: { S: jobPk },
+        sk: { S: `${SUBSCRIPTION_SORT_KEY_PREFIX}${subscription.connectionId}` },
+        connectionId: { S: subscription.connectionId },
+        runId: { S: subscription.runId },
+        expiresAt: { N: String(expiresAt) },
+      },
+    });
+  }
+
+  async deleteSubscription(jobPk: string, connectionId: string): Promise<void> {
+    await this.#table.delete({
+      Key: {
+        pk: { S: jobPk },
+        sk: { S: `${SUBSCRIPTION_SORT_KEY_PREFIX}${connectionId}` },
+      },
+    });
+  }
+
+  async putConnection(connectionId: string, owner: string, expiresAt: number): Promise<void> {
+    await this.#table.put({
+      Item: {
+        ...connectionKey(connectionId),
+        connectionId: { S: connectionId },
+        owner: { S: owner },
+        expiresAt: { N: String(expiresAt) },
+      },
+    });
+  }
+
+  /** The connection's record; undefined when it is gone or expired. */
+  async getConnection(connectionId: string, nowSeconds: number): Promise<Connection | undefined> {
+    const item = await this.#table.get(connectionKey(connectionId));
+    const owner = item?.owner?.S;
+    const expiresAt = Number(item?.expiresAt?.N ?? 0);
+    if (!item || !owner || expiresAt <= nowSeconds) return undefined;
+    return { connectionId, owner, subscriptions: item.subscriptions?.SS ?? [] };
+  }
+
+  /** Notes on the connection's record that it follows a job; false when the record is gone. */
+  async addConnectionSubscription(connectionId: string, jobPk: string): Promise<boolean> {
+    return unlessRefused(async () => {
+      await this.#table.update({
+        Key: connectionKey(connectionId),
+        UpdateExpression: 'ADD subscriptions :pk',
+        // Never create a record without owner and TTL for a connection that has left.
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: { ':pk': { SS: [jobPk] } },
+      });
+      return true;
+    }, false);
+  }
+
+  async deleteConnection(connectionId: string): Promise<void> {
+    await this.#table.delete({ Key: connectionKey(connectionId) });
+  }
+
+  /**
+   * Hands each item of a partition whose sort key starts with `prefix` to
+   * `onItem`, in order, leaving out the expired ones that TTL has not deleted yet.
+   */
+  async #forEachLive(
+    pk: string,
+    prefix: string,
+    nowSeconds: number,
+    onItem: (item: Item) => void,
+  ): Promise<void> {
+    await this.#table.queryAll(
       {
-        TableName: this.tableName,
-        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :sub)',
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
         FilterExpression: 'expiresAt > :now',
         ExpressionAttributeValues: {
-          ':pk': { S: jobPk },
-          ':sub': { S: SUBSCRIPTION_SORT_KEY_PREFIX },
+          ':pk': { S: pk },
+          ':prefix': { S: prefix },
           ':now': { N: String(nowSeconds) },
         },
         ConsistentRead: true,
       },
       (page) => {
-        for (const item of page.items) {
-          const connectionId = item.connectionId?.S;
-          const runId = item.runId?.S;
-          if (connectionId && runId) found.push({ connectionId, runId });
-        }
+        for (const item of page.items) onItem(item);
       },
     );
-    return found;
-  }
-
-  async putSubscription(jobPk: string, subscription: Subscription, expiresAt: number) {
-    await this.client.send(
-      new PutItemCommand({
-        TableName: this.tableName,
-        Item: {
-          pk: { S: jobPk },
-          sk: { S: `${SUBSCRIPTION_SORT_KEY_PREFIX}${subscription.connectionId}` },
-          connectionId: { S: subscription.connectionId },
-          runId: { S: subscription.runId },
-          expiresAt: { N: String(expiresAt) },
-        },
-      }),
-    );
-  }
-
-  async deleteSubscription(jobPk: string, connectionId: string): Promise<void> {
-    await this.client.send(
-      new DeleteItemCommand({
-        TableName: this.tableName,
-        Key: {
-          pk: { S: jobPk },
-          sk: { S: `${SUBSCRIPTION_SORT_KEY_PREFIX}${connectionId}` },
-        },
-      }),
-    );
-  }
-
-  async putConnection(connectionId: string, owner: string, expiresAt: number): Promise<void> {
-    await this.client.send(
-      new PutItemCommand({
-        TableName: this.tableName,
-        Item: {
-          ...connectionKey(connectionId),
-          connectionId: { S: connectionId },
-          owner: { S: owner },
-          expiresAt: { N: String(expiresAt) },
-        },
-      }),
-    );
-  }
-
-  /** The connection's record; undefined when it is gone or expired. */
-  async getConnection(connectionId: string, nowSeconds: number): Promise<Connection | undefined> {
-    const { Item } = await this.client.send(
-      new GetItemCommand({
-        TableName: this.tableName,
-        Key: connectionKey(connectionId),
-        ConsistentRead: true,
-      }),
-    );
-    const owner = Item?.owner?.S;
-    const expiresAt = Number(Item?.expiresAt?.N ?? 0);
-    if (!Item || !owner || expiresAt <= nowSeconds) return undefined;
-    return { connectionId, owner, subscriptions: Item.subscriptions?.SS ?? [] };
-  }
-
-  /** Notes on the connection's record that it follows a job; false when the record is gone. */
-  async addConnectionSubscription(connectionId: string, jobPk: string): Promise<boolean> {
-    try {
-      await this.client.send(
-        new UpdateItemCommand({
-          TableName: this.tableName,
-          Key: connectionKey(connectionId),
-          UpdateExpression: 'ADD subscriptions :pk',
-          // Never create a record without owner and TTL for a connection that has left.
-          ConditionExpression: 'attribute_exists(pk)',
-          ExpressionAttributeValues: { ':pk': { SS: [jobPk] } },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw error;
-    }
-  }
-
-  async deleteConnection(connectionId: string): Promise<void> {
-    await this.client.send(
-      new DeleteItemCommand({ TableName: this.tableName, Key: connectionKey(connectionId) }),
-    );
-  }
-
-  async #queryAll(
-    input: QueryCommandInput,
-    onPage: (page: { items: Item[]; count: number }) => void,
-  ): Promise<void> {
-    let startKey: Item | undefined;
-    do {
-      const page = await this.client.send(
-        new QueryCommand({ ...input, ...(startKey ? { ExclusiveStartKey: startKey } : {}) }),
-      );
-      onPage({ items: page.Items ?? [], count: page.Count ?? 0 });
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
   }
 }

@@ -5,18 +5,28 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { Context } from 'aws-lambda';
-import { EnvVar, intEnv, requireEnv } from '../../core/config';
+import { Defaults, EnvVar, intEnv, requireEnv } from '../../core/config';
+import { dispatcherFor } from '../shared/dispatch';
+import { slotStoreFromEnv } from '../shared/limits-env';
 import { withLogContext } from '../shared/log';
 import { JobStore } from '../shared/store';
 import { type SweeperDeps, type SweepResult, sweep } from './service';
 
+const dynamodb = new DynamoDBClient({});
+const tableName = requireEnv(EnvVar.TableName);
+const store = new JobStore(dynamodb, tableName, slotStoreFromEnv(dynamodb, tableName));
+// Each look is short: a sweep looks at every owner and type with queued runs.
+const dispatch = dispatcherFor(store, undefined, { timeMs: 5_000 });
+
 const deps: SweeperDeps = {
-  store: new JobStore(new DynamoDBClient({}), requireEnv(EnvVar.TableName)),
+  store,
+  ...(dispatch ? { dispatch } : {}),
   eventBridge: new EventBridgeClient({}),
   busName: requireEnv(EnvVar.EventBusName),
   graceMs: intEnv(EnvVar.SweepGraceSeconds, 30) * 1000,
   silentAfterMs: intEnv(EnvVar.SweepSilentAfterSeconds, 20 * 60) * 1000,
   startWindowMs: intEnv(EnvVar.SweepStartWindowSeconds, 6 * 60 * 60 + 5 * 60) * 1000,
+  queueTimeoutMs: intEnv(EnvVar.QueueTimeoutSeconds, Defaults.queueTimeoutSeconds) * 1000,
   now: () => new Date(),
 };
 

@@ -5,6 +5,11 @@
  * grace in which the worker reports itself), silent for longer than any live
  * attempt could be, or never started long after creation.
  *
+ * A QUEUED run is judged by the queue's own rules: it ends TIMED_OUT when it
+ * has waited longer than the queue timeout, CANCELLED when its cancel's event
+ * was lost. With fair share the sweep also repairs the slot counters and
+ * starts the queued runs that fit (`slot-repair.ts`).
+ *
  * It does not write the outcome itself. It puts `Job Timed Out` (or
  * `Job Cancelled`, when a cancel was requested) with the run id on the bus,
  * exactly as the worker would, so the completion function's transaction,
@@ -17,11 +22,15 @@ import {
   type PutEventsRequestEntry,
 } from '@aws-sdk/client-eventbridge';
 import { jobCancelledDetailSchema, jobTimedOutDetailSchema } from '../../core/event-schemas';
-import { EVENT_SOURCE, JobEventType, Reporter } from '../../core/events';
+import { JobEventType, Reporter } from '../../core/events';
+import { JobStatus } from '../../core/model';
 import { ACTIVE_SHARDS } from '../../core/table';
+import { jobEventEntry } from '../shared/bus';
 import { describeError, log } from '../shared/log';
-import type { ActiveSummary, JobStore } from '../shared/store';
+import type { JobStore } from '../shared/store';
+import type { ActiveSummary } from '../shared/store-items';
 import { parse } from '../shared/validate';
+import { type SlotRepairResult, SlotTally } from './slot-repair';
 
 /** PutEvents takes at most 10 entries a call (AWS-FACTS). */
 const PUT_EVENTS_BATCH = 10;
@@ -31,8 +40,10 @@ export interface SweepLimits {
   readonly graceMs: number;
   /** A started run with no heartbeat (nor start, nor progress) for this long is ended. */
   readonly silentAfterMs: number;
-  /** A run that has not started this long after its creation is ended. */
+  /** A run that has not started this long after its creation (or its dispatch from the queue) is ended. */
   readonly startWindowMs: number;
+  /** A run queued this long without starting is ended. @default - never */
+  readonly queueTimeoutMs?: number;
 }
 
 export interface SweeperDeps extends SweepLimits {
@@ -40,6 +51,8 @@ export interface SweeperDeps extends SweepLimits {
   readonly eventBridge: EventBridgeClient;
   readonly busName: string;
   readonly now: () => Date;
+  /** Starts the queued runs that fit (`dispatch.ts`). @default - nothing is queued */
+  readonly dispatch?: (trigger: { owner: string; type: string }) => Promise<void>;
 }
 
 export interface Verdict {
@@ -51,10 +64,13 @@ export interface SweepResult {
   readonly examined: number;
   readonly ended: number;
   readonly failed: number;
+  /** With fair share: counters repaired, and queues looked at. */
+  readonly slots?: SlotRepairResult;
 }
 
 /** Whether the sweeper must end `job` now, and how; undefined leaves it to its worker. */
 export function judge(job: ActiveSummary, now: Date, limits: SweepLimits): Verdict | undefined {
+  if (job.status === JobStatus.Queued) return judgeQueued(job, now, limits);
   const at = now.getTime();
   const deadline = time(job.deadlineAt);
   const lastSign = Math.max(
@@ -69,9 +85,10 @@ export function judge(job: ActiveSummary, now: Date, limits: SweepLimits): Verdi
     reason = `The run's worker fell silent: no heartbeat since ${new Date(lastSign).toISOString()}`;
   } else if (!job.startedAt) {
     const cancelled = time(job.cancelRequestedAt);
-    const created = time(job.createdAt) ?? at;
-    if (at > created + limits.startWindowMs) {
-      reason = `The run never started (created at ${job.createdAt})`;
+    // A run from the queue was handed to the worker at its dispatch, not at its creation.
+    const handedOver = time(job.dispatchedAt) ?? time(job.createdAt) ?? at;
+    if (at > handedOver + limits.startWindowMs) {
+      reason = `The run never started (${job.dispatchedAt ? `dispatched from the queue at ${job.dispatchedAt}` : `created at ${job.createdAt}`})`;
     } else if (cancelled !== undefined && at > cancelled + limits.silentAfterMs) {
       reason = `The run was cancelled at ${job.cancelRequestedAt} before any worker started it`;
     }
@@ -85,10 +102,31 @@ export function judge(job: ActiveSummary, now: Date, limits: SweepLimits): Verdi
     : { detailType: JobEventType.TimedOut, reason };
 }
 
+/** A queued run: no worker, no deadline yet; only its wait and its cancel can end it. */
+function judgeQueued(job: ActiveSummary, now: Date, limits: SweepLimits): Verdict | undefined {
+  const at = now.getTime();
+  const cancelled = time(job.cancelRequestedAt);
+  if (cancelled !== undefined && at > cancelled + limits.silentAfterMs) {
+    return {
+      detailType: JobEventType.Cancelled,
+      reason: `Cancel requested at ${job.cancelRequestedAt}, while the job was queued`,
+    };
+  }
+  const created = time(job.createdAt) ?? at;
+  if (limits.queueTimeoutMs !== undefined && at > created + limits.queueTimeoutMs) {
+    return {
+      detailType: JobEventType.TimedOut,
+      reason: `The job waited in the queue for more than ${Math.round(limits.queueTimeoutMs / 1000)} s without starting`,
+    };
+  }
+  return undefined;
+}
+
 /** One sweep over every shard of the active records. */
 export async function sweep(deps: SweeperDeps): Promise<SweepResult> {
   const now = deps.now();
   const entries: PutEventsRequestEntry[] = [];
+  const tally = deps.store.slots ? new SlotTally(deps.store.slots) : undefined;
   let examined = 0;
   for (let shard = 0; shard < ACTIVE_SHARDS; shard++) {
     let startKey: Awaited<ReturnType<JobStore['listActive']>>['nextKey'];
@@ -96,6 +134,7 @@ export async function sweep(deps: SweeperDeps): Promise<SweepResult> {
       const page = await deps.store.listActive(shard, startKey);
       for (const job of page.jobs) {
         examined += 1;
+        tally?.add(job);
         const verdict = judge(job, now, deps);
         if (!verdict) continue;
         log.warn('Ending an abandoned run', {
@@ -123,7 +162,8 @@ export async function sweep(deps: SweeperDeps): Promise<SweepResult> {
       failed += batch.length;
     }
   }
-  const result = { examined, ended: entries.length - failed, failed };
+  const slots = tally ? await tally.settle(now, deps.dispatch) : undefined;
+  const result = { examined, ended: entries.length - failed, failed, ...(slots ? { slots } : {}) };
   log.info('Sweep done', { ...result });
   return result;
 }
@@ -151,12 +191,7 @@ function entryFor(
     verdict.detailType === JobEventType.Cancelled
       ? parse(jobCancelledDetailSchema, base)
       : parse(jobTimedOutDetailSchema, { ...base, deadlineAt: job.deadlineAt });
-  return {
-    EventBusName: busName,
-    Source: EVENT_SOURCE,
-    DetailType: verdict.detailType,
-    Detail: JSON.stringify(detail),
-  };
+  return jobEventEntry(busName, verdict.detailType, detail);
 }
 
 function time(iso: string | undefined): number | undefined {

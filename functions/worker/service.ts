@@ -15,43 +15,28 @@
  * the bus failing), which Lambda retries and then hands to the OnFailure
  * destination, where the completion function records the run as FAILED.
  */
-import {
-  type EventBridgeClient,
-  PutEventsCommand,
-  type PutEventsRequestEntry,
-} from '@aws-sdk/client-eventbridge';
+import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { Context } from 'aws-lambda';
 import { MalformedEventError } from '../../core/errors';
-import {
-  jobCancelledDetailSchema,
-  jobCompletedDetailSchema,
-  jobFailedDetailSchema,
-  jobProgressDetailSchema,
-  jobStartedDetailSchema,
-  jobTimedOutDetailSchema,
-  workerPayloadSchema,
-} from '../../core/event-schemas';
-import {
-  type AttemptError,
-  EVENT_SOURCE,
-  type JobError,
-  JobEventType,
-  type JobOutcomeEventType,
-  putEventsEntrySize,
-  Reporter,
-  type WorkerPayload,
-} from '../../core/events';
+import { jobStartedDetailSchema, workerPayloadSchema } from '../../core/event-schemas';
+import { JobEventType, type JobOutcomeEventType, type WorkerPayload } from '../../core/events';
 import { JobCancelledError, RunNotActiveError } from '../../core/job-errors';
 import type { JobType } from '../../core/job-type';
-import type { ActiveJob, JobProgress } from '../../core/model';
-import { utf8Length } from '../shared/json';
-import { appendJobKeys, describeError, log } from '../shared/log';
+import type { ActiveJob } from '../../core/model';
+import { appendJobKeys, log } from '../shared/log';
 import type { JobMetrics } from '../shared/metrics';
 import type { JobStore } from '../shared/store';
 import { truncate } from '../shared/text';
 import { describeIssues, parse, validate } from '../shared/validate';
-import { type RunOutcome, resultJson, runAttempts, stopRun } from './attempts';
-import { EventDeliveryError } from './errors';
+import { type RunOutcome, runAttempts, stopRun } from './attempts';
+import { type AttemptInfo, announce, report } from './events';
+import {
+  DEFAULT_HEARTBEAT_INTERVAL_MS,
+  type ProgressWrites,
+  recordProgress,
+  startHeartbeat,
+  throttle,
+} from './heartbeat';
 
 // The loop's backoff is part of the worker's contract (and tested as such).
 export { backoffMs } from './attempts';
@@ -63,8 +48,6 @@ export const OUTCOME_ITEM_OVERHEAD_BYTES = 16 * 1024;
 /** How long before the Lambda timeout a job is stopped, so its outcome can still be sent. */
 export const DEFAULT_DEADLINE_MARGIN_MS = 2000;
 
-/** How often a running job's heartbeat is written (a progress call resets the timer). */
-export const DEFAULT_HEARTBEAT_INTERVAL_MS = 1500;
 /** At most one `Job Progress` event per run this often; the table has every update. */
 export const DEFAULT_PROGRESS_EVENT_INTERVAL_MS = 5000;
 /**
@@ -114,20 +97,6 @@ export type Invocation = Pick<Context, 'awsRequestId' | 'getRemainingTimeInMilli
 export type WorkerResult =
   | { readonly status: 'skipped'; readonly reason: string }
   | { readonly status: 'reported'; readonly detailType: JobOutcomeEventType };
-
-/** A PutEvents entry for one of the worker's terminal events. */
-type OutcomeEntry = PutEventsRequestEntry & { readonly DetailType: JobOutcomeEventType };
-
-/** The fields every outcome event of this attempt shares. */
-interface AttemptInfo {
-  readonly owner: string;
-  readonly jobName: string;
-  readonly runId: string;
-  readonly type: string;
-  readonly attempt: number;
-  readonly startedAt: string;
-  readonly deadlineAt?: string;
-}
 
 /** Runs the run `payload` names, once, and puts its outcome on the bus. */
 export async function runWorker(
@@ -270,7 +239,8 @@ async function decideOutcome(
       error: { name: 'UnknownJobType', message: `There is no job type named "${run.type}"` },
     };
   }
-  const input = validate(jobType.input, run.input);
+  // A run started from the queue gets a payload without its input: the record has it.
+  const input = validate(jobType.input, run.input !== undefined ? run.input : started.input);
   if (!input.success) {
     return {
       kind: 'failed',
@@ -352,241 +322,4 @@ async function execute(
   } finally {
     heartbeat.stop();
   }
-}
-
-/** What a progress write shares with the rest of the attempt. */
-interface ProgressWrites {
-  /** Restarts the heartbeat interval. */
-  readonly touch: () => void;
-  readonly heed: (record: ActiveJob | undefined) => void;
-  readonly signal: AbortSignal;
-  /** Whether a `Job Progress` event is due (throttled). */
-  readonly events: () => boolean;
-}
-
-/** Writes a progress report on the job record and, throttled, puts a `Job Progress` event. */
-async function recordProgress(
-  info: AttemptInfo,
-  attempt: number,
-  progress: JobProgress,
-  writes: ProgressWrites,
-  deps: WorkerDeps,
-): Promise<void> {
-  // A progress write is a heartbeat: the next one is due an interval from now.
-  writes.touch();
-  let record: ActiveJob | undefined;
-  try {
-    record = await deps.store.recordProgress(info.owner, info.jobName, info.runId, progress);
-  } catch (error) {
-    // Progress is advisory: a throttled write must not fail the job.
-    log.warn('Progress could not be recorded; the job goes on', {
-      jobName: info.jobName,
-      runId: info.runId,
-      ...describeError(error),
-    });
-    return;
-  }
-  writes.heed(record);
-  // Stopped meanwhile: the loop hands the job the reason, and there is nothing to announce.
-  if (writes.signal.aborted || !writes.events()) return;
-  await announce(
-    JobEventType.Progress,
-    parse(jobProgressDetailSchema, {
-      owner: info.owner,
-      jobName: info.jobName,
-      runId: info.runId,
-      type: info.type,
-      attempt,
-      ...progress,
-    }),
-    deps,
-  );
-}
-
-/** True at most once per `intervalMs` (the first call included). */
-function throttle(intervalMs: number, deps: WorkerDeps): () => boolean {
-  let last = Number.NEGATIVE_INFINITY;
-  return () => {
-    const now = deps.now().getTime();
-    if (now - last < intervalMs) return false;
-    last = now;
-    return true;
-  };
-}
-
-/**
- * Writes a heartbeat every interval while the job runs, and hands what it
- * reads back (a cancel request, or the run being gone) to `heed`. `touch`
- * restarts the interval after another write that counted as one.
- */
-function startHeartbeat(
-  info: AttemptInfo,
-  deps: WorkerDeps,
-  heed: (record: ActiveJob | undefined) => void,
-): { touch: () => void; stop: () => void } {
-  const intervalMs = deps.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  let stopped = false;
-  const schedule = () => {
-    clearTimeout(timer);
-    if (!stopped) timer = setTimeout(beat, intervalMs);
-  };
-  const beat = async () => {
-    try {
-      const record = await deps.store.heartbeat(
-        info.owner,
-        info.jobName,
-        info.runId,
-        deps.now().toISOString(),
-      );
-      if (!stopped) heed(record);
-    } catch (error) {
-      log.warn('A heartbeat could not be written; the job goes on', {
-        jobName: info.jobName,
-        runId: info.runId,
-        ...describeError(error),
-      });
-    }
-    schedule();
-  };
-  schedule();
-  return {
-    touch: schedule,
-    stop: () => {
-      stopped = true;
-      clearTimeout(timer);
-    },
-  };
-}
-
-/** Puts an informational event (Started, Progress); a failure is logged, never fatal. */
-async function announce(detailType: JobEventType, detail: object, deps: WorkerDeps): Promise<void> {
-  try {
-    const response = await deps.eventBridge.send(
-      new PutEventsCommand({
-        Entries: [
-          {
-            EventBusName: deps.busName,
-            Source: EVENT_SOURCE,
-            DetailType: detailType,
-            Detail: JSON.stringify(detail),
-          },
-        ],
-      }),
-    );
-    if ((response?.FailedEntryCount ?? 0) > 0) {
-      log.warn('PutEvents did not accept an informational event', { detailType });
-    }
-  } catch (error) {
-    log.warn('An informational event could not be put', { detailType, ...describeError(error) });
-  }
-}
-
-/** Builds, checks and puts the outcome event; returns the detail-type that was sent. */
-async function report(
-  info: AttemptInfo,
-  outcome: RunOutcome,
-  deps: WorkerDeps,
-): Promise<JobOutcomeEventType> {
-  const finished = deps.now();
-  const timing = {
-    finishedAt: finished.toISOString(),
-    durationMs: Math.max(0, Math.round(finished.getTime() - Date.parse(info.startedAt))),
-  };
-  const { deadlineAt, ...fields } = info;
-  const base = { ...fields, attempt: outcome.attempt ?? info.attempt, ...timing };
-  const entry = outcomeEntry(base, deadlineAt, outcome, deps);
-  const response = await deps.eventBridge.send(new PutEventsCommand({ Entries: [entry] }));
-  if ((response.FailedEntryCount ?? 0) > 0) {
-    const failed = response.Entries?.find((e) => e.ErrorCode) ?? response.Entries?.[0];
-    throw new EventDeliveryError(
-      `PutEvents did not accept the "${entry.DetailType}" event: ` +
-        `${failed?.ErrorCode ?? 'UnknownError'}: ${failed?.ErrorMessage ?? 'no message'}`,
-    );
-  }
-  return entry.DetailType;
-}
-
-type OutcomeBase = Omit<AttemptInfo, 'deadlineAt'> & {
-  readonly finishedAt: string;
-  readonly durationMs: number;
-};
-
-function outcomeEntry(
-  base: OutcomeBase,
-  deadlineAt: string | undefined,
-  outcome: RunOutcome,
-  deps: WorkerDeps,
-): OutcomeEntry {
-  switch (outcome.kind) {
-    case 'failed':
-      return failedEntry(base, outcome.error, deps, outcome.attempts);
-    case 'cancelled':
-      return entryFor(
-        JobEventType.Cancelled,
-        parse(jobCancelledDetailSchema, {
-          ...base,
-          reason: outcome.reason,
-          reportedBy: Reporter.Worker,
-        }),
-        deps,
-      );
-    case 'timedOut':
-      return entryFor(
-        JobEventType.TimedOut,
-        parse(jobTimedOutDetailSchema, {
-          ...base,
-          reason: outcome.reason,
-          reportedBy: Reporter.Worker,
-          deadlineAt,
-        }),
-        deps,
-      );
-    case 'completed':
-      return completedEntry(base, outcome.result, deps);
-  }
-}
-
-function completedEntry(base: OutcomeBase, value: unknown, deps: WorkerDeps): OutcomeEntry {
-  const serialized = resultJson(value);
-  if ('error' in serialized) return failedEntry(base, serialized.error, deps);
-  const { result, json } = serialized;
-  const entry = entryFor(
-    JobEventType.Completed,
-    parse(jobCompletedDetailSchema, { ...base, result }),
-    deps,
-  );
-  const resultBytes = utf8Length(json);
-  const roomInEvent = deps.maxEventBytes - (putEventsEntrySize(entry) - resultBytes);
-  const limit = Math.max(0, Math.min(roomInEvent, deps.maxResultBytes));
-  if (resultBytes > limit) {
-    return failedEntry(
-      base,
-      {
-        name: 'ResultTooLargeError',
-        message: `The result is ${resultBytes} bytes; the limit is ${limit}`,
-      },
-      deps,
-    );
-  }
-  return entry;
-}
-
-function failedEntry(
-  base: OutcomeBase,
-  error: JobError,
-  deps: WorkerDeps,
-  attempts?: readonly AttemptError[],
-): OutcomeEntry {
-  const detail = attempts ? { ...base, error, attempts } : { ...base, error };
-  return entryFor(JobEventType.Failed, parse(jobFailedDetailSchema, detail), deps);
-}
-
-function entryFor(detailType: JobOutcomeEventType, detail: object, deps: WorkerDeps): OutcomeEntry {
-  return {
-    EventBusName: deps.busName,
-    Source: EVENT_SOURCE,
-    DetailType: detailType,
-    Detail: JSON.stringify(detail),
-  };
 }

@@ -84,19 +84,22 @@ export function splitCookies(values: readonly string[]): string[] {
     .filter((cookie) => cookie !== '');
 }
 
-/** Decoded query parameters, repeated names joined with commas; `undefined` when there are none. */
+/**
+ * Decoded query parameters, repeated names joined with commas; `undefined`
+ * when there are none. Every name is kept as an own property, `__proto__`
+ * included, as AWS passes it on.
+ */
 export function queryStringParameters(rawQuery: string): Record<string, string> | undefined {
-  const params: Record<string, string> = {};
-  let any = false;
+  const params = new Map<string, string>();
   for (const part of rawQuery.split('&')) {
     if (part === '') continue;
     const eq = part.indexOf('=');
     const key = decodeQueryComponent(eq < 0 ? part : part.slice(0, eq));
     const value = decodeQueryComponent(eq < 0 ? '' : part.slice(eq + 1));
-    params[key] = Object.hasOwn(params, key) ? `${params[key]},${value}` : value;
-    any = true;
+    const seen = params.get(key);
+    params.set(key, seen === undefined ? value : `${seen},${value}`);
   }
-  return any ? params : undefined;
+  return params.size > 0 ? Object.fromEntries(params) : undefined;
 }
 
 /** Percent-decodes; a malformed escape is kept as it is rather than failing the request. */

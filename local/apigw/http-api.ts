@@ -170,16 +170,16 @@ export class LocalHttpApi {
   /** Configuration that makes AWS fail requests too (e.g. a missing Lambda permission). */
   readonly warnings: readonly string[];
 
-  private readonly lambda: LambdaInvoker;
-  private readonly credentials: CredentialStore;
-  private readonly env: LocalEnv;
-  private readonly log: LogSink;
-  private readonly clock: () => number;
-  private readonly unsignedHint?: string;
-  private readonly routes: RouteTable;
-  private readonly buckets = new Map<string, TokenBucket>();
-  private readonly logSource: string;
-  private readonly usageCounts = {
+  readonly #lambda: LambdaInvoker;
+  readonly #credentials: CredentialStore;
+  readonly #env: LocalEnv;
+  readonly #log: LogSink;
+  readonly #clock: () => number;
+  readonly #unsignedHint?: string;
+  readonly #routes: RouteTable;
+  readonly #buckets = new Map<string, TokenBucket>();
+  readonly #logSource: string;
+  readonly #usageCounts = {
     requests: 0,
     unauthorized: 0,
     routes: new Map<string, number>(),
@@ -187,13 +187,13 @@ export class LocalHttpApi {
 
   constructor(options: LocalHttpApiOptions) {
     this.spec = options.spec;
-    this.lambda = options.lambda;
-    this.credentials = options.credentials;
-    this.env = options.env;
-    this.log = options.log;
-    this.clock = options.clock ?? Date.now;
-    this.unsignedHint = options.unsignedHint;
-    this.logSource = `apigw:${this.spec.name}`;
+    this.#lambda = options.lambda;
+    this.#credentials = options.credentials;
+    this.#env = options.env;
+    this.#log = options.log;
+    this.#clock = options.clock ?? Date.now;
+    this.#unsignedHint = options.unsignedHint;
+    this.#logSource = `apigw:${this.spec.name}`;
 
     const unsupported: string[] = [];
     const warnings: string[] = [];
@@ -218,7 +218,7 @@ export class LocalHttpApi {
         unsupported.push(
           `Route '${route.routeKey}' uses payload format ${integration.payloadFormatVersion}, which is not emulated: it answers 500.`,
         );
-      } else if (!this.isInvokable(integration.functionArn)) {
+      } else if (!this.#isInvokable(integration.functionArn)) {
         warnings.push(
           `Route '${route.routeKey}': no AWS::Lambda::Permission lets this API invoke ${integration.functionArn}, so it answers 500 as AWS would.`,
         );
@@ -229,7 +229,7 @@ export class LocalHttpApi {
         'IAM policies are not evaluated: every local credential may call AWS_IAM routes (execute-api:Invoke is assumed).',
       );
     }
-    this.routes = new RouteTable(valid);
+    this.#routes = new RouteTable(valid);
     this.unsupportedFeatures = unsupported;
     this.warnings = warnings;
   }
@@ -238,7 +238,7 @@ export class LocalHttpApi {
 
   /** Serves one request: the whole gateway, without a network. */
   async handleRequest(request: GatewayRequest): Promise<GatewayResponse> {
-    const startedAt = this.clock();
+    const startedAt = this.#clock();
     const headers = lowerCaseHeaders(request.headers);
     const host = headers.get('host')?.[0] ?? 'localhost';
     const exchange: Exchange = {
@@ -253,9 +253,9 @@ export class LocalHttpApi {
     };
     let response: GatewayResponse;
     try {
-      response = await this.route(request, headers, exchange);
+      response = await this.#route(request, headers, exchange);
     } catch (error) {
-      this.note(
+      this.#note(
         `500 for ${exchange.method} ${exchange.path}: local gateway error: ${describe(error)}`,
       );
       exchange.errorMessage = 'Internal Server Error';
@@ -265,8 +265,8 @@ export class LocalHttpApi {
       ...response,
       headers: { ...response.headers, 'apigw-requestid': exchange.requestId },
     };
-    this.writeAccessLog(exchange, final);
-    this.count(exchange);
+    this.#writeAccessLog(exchange, final);
+    this.#count(exchange);
     return final;
   }
 
@@ -277,8 +277,8 @@ export class LocalHttpApi {
    * requests they answer themselves (`../extensions.ts`).
    */
   async authorize(request: AuthorizableRequest, label: string): Promise<IamAuthorization> {
-    const verdict = await verifyRequest({ ...request, now: this.clock() }, this.credentials, {
-      region: this.env.region,
+    const verdict = await verifyRequest({ ...request, now: this.#clock() }, this.#credentials, {
+      region: this.#env.region,
       service: 'execute-api',
     });
     if (verdict.ok) return { ok: true, caller: verdict.credential };
@@ -290,33 +290,33 @@ export class LocalHttpApi {
     });
     if (
       !unsigned ||
-      this.unsignedHint === undefined ||
+      this.#unsignedHint === undefined ||
       !isUnsignedRequest(request.headers, request.rawQuery)
     ) {
       return { ok: false, message, response: refused };
     }
-    this.note(`403 for ${label}: the request is not signed. ${this.unsignedHint}`);
-    return { ok: false, message, response: withLocalHint(refused, this.unsignedHint) };
+    this.#note(`403 for ${label}: the request is not signed. ${this.#unsignedHint}`);
+    return { ok: false, message, response: withLocalHint(refused, this.#unsignedHint) };
   }
 
   /** Requests so far, in all and per route key (plain JSON). */
   usage(): HttpApiUsage {
     return {
-      requests: this.usageCounts.requests,
-      unauthorized: this.usageCounts.unauthorized,
-      routes: Object.fromEntries(this.usageCounts.routes),
+      requests: this.#usageCounts.requests,
+      unauthorized: this.#usageCounts.unauthorized,
+      routes: Object.fromEntries(this.#usageCounts.routes),
     };
   }
 
-  private count(exchange: Exchange): void {
-    const { usageCounts } = this;
+  #count(exchange: Exchange): void {
+    const usageCounts = this.#usageCounts;
     usageCounts.requests += 1;
     if (exchange.authorizerError !== undefined) usageCounts.unauthorized += 1;
     const route = exchange.routeKey ?? '(none)';
     usageCounts.routes.set(route, (usageCounts.routes.get(route) ?? 0) + 1);
   }
 
-  private async route(
+  async #route(
     request: GatewayRequest,
     headers: Map<string, string[]>,
     exchange: Exchange,
@@ -360,12 +360,12 @@ export class LocalHttpApi {
       routingPath = decodedPath.slice(prefix.length) || '/';
     }
     const segments = routingPath === '/' ? [] : routingPath.slice(1).split('/');
-    const match = this.routes.match(exchange.method, segments);
+    const match = this.#routes.match(exchange.method, segments);
     if (match === undefined) return fail(404, 'Not Found');
     const route = match.route;
     exchange.routeKey = route.routeKey;
 
-    if (!this.takeToken(route.routeKey)) return fail(429, 'Too Many Requests');
+    if (!this.#takeToken(route.routeKey)) return fail(429, 'Too Many Requests');
 
     switch (route.authorizationType) {
       case 'NONE':
@@ -390,7 +390,7 @@ export class LocalHttpApi {
         break;
       }
       default:
-        this.note(
+        this.#note(
           `500 for ${route.routeKey}: ${route.authorizationType} authorizers are not emulated by the local cloud.`,
         );
         exchange.authorizerError = `${route.authorizationType} authorizers are not emulated locally`;
@@ -399,25 +399,25 @@ export class LocalHttpApi {
 
     const integration = route.integration;
     if (integration === undefined) {
-      this.note(`404 for ${route.routeKey}: the route has no integration.`);
+      this.#note(`404 for ${route.routeKey}: the route has no integration.`);
       return fail(404, 'Not Found');
     }
     if (integration.payloadFormatVersion !== '2.0') {
-      this.note(
+      this.#note(
         `500 for ${route.routeKey}: payload format ${integration.payloadFormatVersion} is not emulated.`,
       );
       exchange.integrationError = `payload format ${integration.payloadFormatVersion} is not emulated locally`;
       return fail(500, 'Internal Server Error');
     }
-    if (!this.isInvokable(integration.functionArn)) {
-      this.note(
+    if (!this.#isInvokable(integration.functionArn)) {
+      this.#note(
         `500 for ${route.routeKey}: no AWS::Lambda::Permission lets apigateway.amazonaws.com invoke ${integration.functionArn} from this API.`,
       );
       exchange.integrationError = MISSING_PERMISSION;
       return fail(500, 'Internal Server Error');
     }
 
-    const event = this.buildEvent({
+    const event = this.#buildEvent({
       request,
       headers,
       body,
@@ -427,10 +427,10 @@ export class LocalHttpApi {
       routeKey: route.routeKey,
       exchange,
     });
-    return this.invoke(integration, event, exchange, fail);
+    return this.#invoke(integration, event, exchange, fail);
   }
 
-  private async invoke(
+  async #invoke(
     integration: HttpIntegrationSpec,
     event: HttpApiEventV2,
     exchange: Exchange,
@@ -440,9 +440,9 @@ export class LocalHttpApi {
       Math.max(integration.timeoutMs, HTTP_API_LIMITS.minIntegrationTimeoutMs),
       HTTP_API_LIMITS.maxIntegrationTimeoutMs,
     );
-    const invokedAt = this.clock();
+    const invokedAt = this.#clock();
     const invocation = Promise.resolve().then(() =>
-      this.lambda.invoke(integration.functionArn, JSON.stringify(event), 'RequestResponse'),
+      this.#lambda.invoke(integration.functionArn, JSON.stringify(event), 'RequestResponse'),
     );
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<'timeout'>((resolve) => {
@@ -456,16 +456,16 @@ export class LocalHttpApi {
     } finally {
       clearTimeout(timer);
     }
-    exchange.integrationLatency = this.clock() - invokedAt;
+    exchange.integrationLatency = this.#clock() - invokedAt;
 
     if (outcome === 'timeout') {
       exchange.integrationError = `The integration did not answer within ${timeoutMs} ms.`;
-      this.note(
+      this.#note(
         `503 for ${exchange.routeKey}: ${integration.functionArn} did not answer within the integration timeout of ${timeoutMs} ms.`,
       );
       invocation.then(
         () =>
-          this.note(
+          this.#note(
             `${exchange.requestId}: ${integration.functionArn} finished after its 503 was sent.`,
           ),
         () => undefined,
@@ -480,7 +480,7 @@ export class LocalHttpApi {
       } else {
         exchange.integrationError = describe(error);
       }
-      this.note(
+      this.#note(
         `500 for ${exchange.routeKey}: invoking ${integration.functionArn} failed: ${exchange.integrationError}`,
       );
       return fail(500, 'Internal Server Error');
@@ -489,7 +489,7 @@ export class LocalHttpApi {
     exchange.integrationStatus = outcome.statusCode;
     if (outcome.functionError !== undefined) {
       exchange.integrationError = `The Lambda function returned the following error: ${functionErrorMessage(outcome.payload)}. Check your Lambda function code and try again.`;
-      this.note(
+      this.#note(
         `500 for ${exchange.routeKey}: ${integration.functionArn} failed: ${functionErrorMessage(outcome.payload)}`,
       );
       return fail(500, 'Internal Server Error');
@@ -497,14 +497,14 @@ export class LocalHttpApi {
     const mapped = mapLambdaResult(outcome.payload);
     if (!mapped.ok) {
       exchange.integrationError = mapped.error;
-      this.note(`500 for ${exchange.routeKey}: ${mapped.error}`);
+      this.#note(`500 for ${exchange.routeKey}: ${mapped.error}`);
       return fail(500, 'Internal Server Error');
     }
     exchange.integrationFunctionStatus = mapped.response.status;
     return mapped.response;
   }
 
-  private buildEvent(input: {
+  #buildEvent(input: {
     readonly request: GatewayRequest;
     readonly headers: Map<string, string[]>;
     readonly body: Buffer;
@@ -515,26 +515,37 @@ export class LocalHttpApi {
     readonly exchange: Exchange;
   }): HttpApiEventV2 {
     const { headers, body, exchange } = input;
-    const eventHeaders: Record<string, string> = {};
+    // A map, then own properties: a header named `__proto__` is passed on like any other.
+    const eventHeaders = new Map<string, string>();
     for (const [name, values] of headers) {
       if (name === 'cookie' || HOP_BY_HOP.has(name)) continue;
-      eventHeaders[name] = values.join(',');
+      eventHeaders.set(name, values.join(','));
     }
     const forwardedFor = headers.get('x-forwarded-for');
-    eventHeaders['x-forwarded-for'] =
+    eventHeaders.set(
+      'x-forwarded-for',
       forwardedFor === undefined
         ? exchange.sourceIp
-        : `${forwardedFor.join(', ')}, ${exchange.sourceIp}`;
-    eventHeaders['x-forwarded-port'] = String(
-      input.request.port ?? portOfHost(exchange.domainName),
+        : `${forwardedFor.join(', ')}, ${exchange.sourceIp}`,
     );
-    eventHeaders['x-forwarded-proto'] = 'http';
-    eventHeaders['x-amzn-trace-id'] ??= newTraceId(exchange.startedAt);
+    eventHeaders.set(
+      'x-forwarded-port',
+      String(input.request.port ?? portOfHost(exchange.domainName)),
+    );
+    eventHeaders.set('x-forwarded-proto', 'http');
+    if (!eventHeaders.has('x-amzn-trace-id')) {
+      eventHeaders.set('x-amzn-trace-id', newTraceId(exchange.startedAt));
+    }
 
     const cookies = splitCookies(headers.get('cookie') ?? []);
     const query = queryStringParameters(input.rawQuery);
     const hasPathParameters = Object.keys(input.pathParameters).length > 0;
-    const isText = isTextContentType(headers.get('content-type')?.[0]);
+    // A text body goes as text only if it is UTF-8: decoding other bytes would put U+FFFD
+    // in their place, and the function could never tell (or refuse) what was sent. Such a
+    // body goes base64-encoded, as a binary one does, with its bytes intact.
+    const asText = isTextContentType(headers.get('content-type')?.[0])
+      ? strictUtf8(body)
+      : undefined;
     const domainName = exchange.domainName;
 
     return {
@@ -543,11 +554,11 @@ export class LocalHttpApi {
       rawPath: input.decodedPath,
       rawQueryString: input.rawQuery,
       ...(cookies.length > 0 ? { cookies } : {}),
-      headers: eventHeaders,
+      headers: Object.fromEntries(eventHeaders),
       ...(query !== undefined ? { queryStringParameters: query } : {}),
       ...(hasPathParameters ? { pathParameters: { ...input.pathParameters } } : {}),
       requestContext: {
-        accountId: this.env.accountId,
+        accountId: this.#env.accountId,
         apiId: this.spec.id,
         ...(exchange.caller !== undefined
           ? { authorizer: { iam: iamAuthorizerContext(exchange.caller) } }
@@ -567,29 +578,27 @@ export class LocalHttpApi {
         time: clfTime(exchange.startedAt),
         timeEpoch: exchange.startedAt,
       },
-      ...(body.length > 0
-        ? { body: isText ? body.toString('utf8') : body.toString('base64') }
-        : {}),
-      isBase64Encoded: body.length > 0 && !isText,
+      ...(body.length > 0 ? { body: asText !== undefined ? asText : body.toString('base64') } : {}),
+      isBase64Encoded: body.length > 0 && asText === undefined,
     };
   }
 
-  private takeToken(routeKey: string): boolean {
+  #takeToken(routeKey: string): boolean {
     const limits = this.spec.stage.throttling;
     if (limits === undefined) return true;
-    let bucket = this.buckets.get(routeKey);
+    let bucket = this.#buckets.get(routeKey);
     if (bucket === undefined) {
       // Stage throttling is a default route setting: each route has a bucket of its own.
-      bucket = new TokenBucket(limits.rateLimit, limits.burstLimit, this.clock());
-      this.buckets.set(routeKey, bucket);
+      bucket = new TokenBucket(limits.rateLimit, limits.burstLimit, this.#clock());
+      this.#buckets.set(routeKey, bucket);
     }
-    return bucket.take(this.clock());
+    return bucket.take(this.#clock());
   }
 
-  private isInvokable(functionArn: string): boolean {
+  #isInvokable(functionArn: string): boolean {
     const unqualified = (arn: string) => arn.replace(/:\$LATEST$/, '');
     const wanted = unqualified(functionArn);
-    const resolved = this.lambda.find(functionArn)?.arn;
+    const resolved = this.#lambda.find(functionArn)?.arn;
     return this.spec.invokableFunctionArns.some(
       (arn) =>
         unqualified(arn) === wanted ||
@@ -597,12 +606,12 @@ export class LocalHttpApi {
     );
   }
 
-  private writeAccessLog(exchange: Exchange, response: GatewayResponse): void {
+  #writeAccessLog(exchange: Exchange, response: GatewayResponse): void {
     const format = this.spec.stage.accessLogFormat;
     if (format === undefined) return;
     const caller = exchange.caller;
     const values: AccessLogValues = {
-      accountId: this.env.accountId,
+      accountId: this.#env.accountId,
       apiId: this.spec.id,
       'authorizer.error': exchange.authorizerError,
       dataProcessed: undefined,
@@ -632,17 +641,17 @@ export class LocalHttpApi {
       requestId: exchange.requestId,
       requestTime: clfTime(exchange.startedAt),
       requestTimeEpoch: exchange.startedAt,
-      responseLatency: this.clock() - exchange.startedAt,
+      responseLatency: this.#clock() - exchange.startedAt,
       responseLength: response.body.length,
       routeKey: exchange.routeKey,
       stage: this.spec.stage.name,
       status: response.status,
     };
-    this.log.line(this.logSource, renderAccessLog(format, values));
+    this.#log.line(this.#logSource, renderAccessLog(format, values));
   }
 
-  private note(text: string): void {
-    this.log.line(this.logSource, text);
+  #note(text: string): void {
+    this.#log.line(this.#logSource, text);
   }
 
   // ---------------------------------------------------------------- node http
@@ -650,8 +659,8 @@ export class LocalHttpApi {
   /** A node `request` listener: reads the request, serves it, writes the answer. Never throws. */
   handle(req: IncomingMessage, res: ServerResponse): void {
     res.on('error', () => undefined);
-    this.serveNode(req, res).catch((error: unknown) => {
-      this.note(`local gateway error: ${describe(error)}`);
+    this.#serveNode(req, res).catch((error: unknown) => {
+      this.#note(`local gateway error: ${describe(error)}`);
       if (!res.headersSent && !res.destroyed) {
         writeGatewayResponse(res, gatewayError(500, 'Internal Server Error'), true);
       } else {
@@ -660,14 +669,8 @@ export class LocalHttpApi {
     });
   }
 
-  private async serveNode(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const headers: Record<string, string[]> = {};
-    for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
-      const name = (req.rawHeaders[i] as string).toLowerCase();
-      const values = headers[name] ?? [];
-      values.push(req.rawHeaders[i + 1] as string);
-      headers[name] = values;
-    }
+  async #serveNode(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const headers = receivedHeaders(req);
     const base = {
       method: req.method ?? 'GET',
       target: originForm(req.url ?? '/'),
@@ -877,4 +880,30 @@ function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
     `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json\r\n` +
       `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
   );
+}
+
+/** The request's headers as received: lower-case names, a repeated one as all its values. */
+export function receivedHeaders(req: IncomingMessage): Record<string, string[]> {
+  // A map, then own properties: on a plain object a header named `__proto__`
+  // would read as the prototype and fail the request.
+  const headers = new Map<string, string[]>();
+  for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
+    const name = (req.rawHeaders[i] as string).toLowerCase();
+    const values = headers.get(name) ?? [];
+    values.push(req.rawHeaders[i + 1] as string);
+    headers.set(name, values);
+  }
+  return Object.fromEntries(headers);
+}
+
+/** A body's decoder keeps a byte order mark, as the bytes had it. */
+const BODY_UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** The bytes as text if they are UTF-8, else undefined. */
+function strictUtf8(bytes: Buffer): string | undefined {
+  try {
+    return BODY_UTF8.decode(bytes);
+  } catch {
+    return undefined;
+  }
 }

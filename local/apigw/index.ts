@@ -8,6 +8,7 @@ export {
   LocalHttpApi,
   type LocalHttpApiOptions,
   type RunningHttpApi,
+  receivedHeaders,
   writeGatewayResponse,
 } from './http-api';
 export type { GatewayResponse } from './response';

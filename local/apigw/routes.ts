@@ -51,13 +51,13 @@ export function parseRouteKey(route: HttpRouteSpec): ParsedRoute {
 
 /** The routes of one API, ready to match requests. */
 export class RouteTable {
-  private readonly routes: readonly ParsedRoute[];
-  private readonly defaultRoute?: HttpRouteSpec;
+  readonly #routes: readonly ParsedRoute[];
+  readonly #defaultRoute?: HttpRouteSpec;
 
   constructor(routes: readonly HttpRouteSpec[]) {
     const parsed = routes.map(parseRouteKey);
-    this.routes = parsed.filter((r) => r.method !== undefined);
-    this.defaultRoute = parsed.find((r) => r.method === undefined)?.route;
+    this.#routes = parsed.filter((r) => r.method !== undefined);
+    this.#defaultRoute = parsed.find((r) => r.method === undefined)?.route;
   }
 
   /**
@@ -66,7 +66,7 @@ export class RouteTable {
    */
   match(method: string, segments: readonly string[]): RouteMatch | undefined {
     let best: { parsed: ParsedRoute; params: Record<string, string> } | undefined;
-    for (const parsed of this.routes) {
+    for (const parsed of this.#routes) {
       if (parsed.method !== method && parsed.method !== 'ANY') continue;
       const params = matchSegments(parsed.segments, segments);
       if (params === undefined) continue;
@@ -75,7 +75,7 @@ export class RouteTable {
       }
     }
     if (best) return { route: best.parsed.route, pathParameters: best.params };
-    if (this.defaultRoute) return { route: this.defaultRoute, pathParameters: {} };
+    if (this.#defaultRoute) return { route: this.#defaultRoute, pathParameters: {} };
     return undefined;
   }
 }
@@ -84,7 +84,8 @@ function matchSegments(
   pattern: readonly Segment[],
   segments: readonly string[],
 ): Record<string, string> | undefined {
-  const params: Record<string, string> = {};
+  // No prototype: a variable named `__proto__` is a name like any other.
+  const params: Record<string, string> = Object.create(null);
   for (let i = 0; i < pattern.length; i++) {
     const want = pattern[i] as Segment;
     if (want.kind === 'greedy') {

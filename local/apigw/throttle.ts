@@ -4,25 +4,26 @@
  * refused with 429.
  */
 export class TokenBucket {
-  private tokens: number;
-  private updatedAt: number;
+  #tokens: number;
+  #updatedAt: number;
 
-  constructor(
-    private readonly rateLimit: number,
-    private readonly burstLimit: number,
-    now: number,
-  ) {
-    this.tokens = burstLimit;
-    this.updatedAt = now;
+  readonly #rateLimit: number;
+  readonly #burstLimit: number;
+
+  constructor(rateLimit: number, burstLimit: number, now: number) {
+    this.#rateLimit = rateLimit;
+    this.#burstLimit = burstLimit;
+    this.#tokens = burstLimit;
+    this.#updatedAt = now;
   }
 
   /** Takes a token if there is one. */
   take(now: number): boolean {
-    const elapsed = Math.max(0, now - this.updatedAt) / 1000;
-    this.tokens = Math.min(this.burstLimit, this.tokens + elapsed * this.rateLimit);
-    this.updatedAt = now;
-    if (this.tokens < 1) return false;
-    this.tokens -= 1;
+    const elapsed = Math.max(0, now - this.#updatedAt) / 1000;
+    this.#tokens = Math.min(this.#burstLimit, this.#tokens + elapsed * this.#rateLimit);
+    this.#updatedAt = now;
+    if (this.#tokens < 1) return false;
+    this.#tokens -= 1;
     return true;
   }
 }

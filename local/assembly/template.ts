@@ -44,7 +44,7 @@ const NO_VALUE = Symbol('AWS::NoValue');
 type Resolved = Json | typeof NO_VALUE;
 
 export class ResolvedTemplate {
-  private readonly conditionCache = new Map<string, boolean>();
+  readonly #conditionCache = new Map<string, boolean>();
 
   constructor(
     readonly template: Template,
@@ -54,7 +54,7 @@ export class ResolvedTemplate {
   /** Logical ids of the resources that exist (their `Condition`, if any, is true). */
   resourceIds(): string[] {
     return Object.entries(this.template.Resources)
-      .filter(([, resource]) => !resource.Condition || this.condition(resource.Condition))
+      .filter(([, resource]) => !resource.Condition || this.#condition(resource.Condition))
       .map(([id]) => id);
   }
 
@@ -74,7 +74,7 @@ export class ResolvedTemplate {
 
   /** Resolves any template value; `where` names the place for error messages. */
   resolve(value: Json, where: string): Json {
-    const resolved = this.resolveValue(value, where);
+    const resolved = this.#resolveValue(value, where);
     return resolved === NO_VALUE ? null : resolved;
   }
 
@@ -218,7 +218,7 @@ export class ResolvedTemplate {
 
   // ------------------------------------------------------------ intrinsics
 
-  private pseudo(name: string): Resolved | undefined {
+  #pseudo(name: string): Resolved | undefined {
     const { region, accountId, partition, stackName } = this.context;
     switch (name) {
       case 'AWS::Region':
@@ -242,8 +242,8 @@ export class ResolvedTemplate {
     }
   }
 
-  private refValue(name: string, where: string): Resolved {
-    const pseudo = this.pseudo(name);
+  #refValue(name: string, where: string): Resolved {
+    const pseudo = this.#pseudo(name);
     if (pseudo !== undefined) return pseudo;
     const parameter = this.template.Parameters?.[name];
     if (parameter) {
@@ -259,54 +259,54 @@ export class ResolvedTemplate {
   }
 
   /** `getAtt` for a reference in the template, whose error says where the reference is. */
-  private getAttAt(logicalId: string, attribute: string, where: string): Json {
+  #getAttAt(logicalId: string, attribute: string, where: string): Json {
     if (!this.template.Resources[logicalId]) {
       throw new TemplateError(`Fn::GetAtt to unknown resource "${logicalId}" at ${where}`);
     }
     return this.getAtt(logicalId, attribute);
   }
 
-  private condition(name: string): boolean {
-    const cached = this.conditionCache.get(name);
+  #condition(name: string): boolean {
+    const cached = this.#conditionCache.get(name);
     if (cached !== undefined) return cached;
     const definition = this.template.Conditions?.[name];
     if (definition === undefined) throw new TemplateError(`Unknown condition "${name}"`);
-    const value = this.resolveValue(definition, `Conditions.${name}`) === true;
-    this.conditionCache.set(name, value);
+    const value = this.#resolveValue(definition, `Conditions.${name}`) === true;
+    this.#conditionCache.set(name, value);
     return value;
   }
 
-  private resolveValue(value: Json, where: string): Resolved {
+  #resolveValue(value: Json, where: string): Resolved {
     if (Array.isArray(value)) {
-      return value.map((v, i) => this.resolveValue(v, `${where}[${i}]`)).filter(notNoValue);
+      return value.map((v, i) => this.#resolveValue(v, `${where}[${i}]`)).filter(notNoValue);
     }
     if (value === null || typeof value !== 'object') return value;
     const keys = Object.keys(value);
     const only = keys.length === 1 ? keys[0] : undefined;
     if (only !== undefined && (only === 'Ref' || only.startsWith('Fn::') || only === 'Condition')) {
-      return this.intrinsic(only, value[only] ?? null, where);
+      return this.#intrinsic(only, value[only] ?? null, where);
     }
     const out: { [key: string]: Json } = {};
     for (const [key, v] of Object.entries(value)) {
-      const resolved = this.resolveValue(v, `${where}.${key}`);
+      const resolved = this.#resolveValue(v, `${where}.${key}`);
       if (resolved !== NO_VALUE) out[key] = resolved;
     }
     return out;
   }
 
-  private intrinsic(name: string, arg: Json, where: string): Resolved {
+  #intrinsic(name: string, arg: Json, where: string): Resolved {
     const at = `${where} (${name})`;
     switch (name) {
       case 'Ref':
-        return this.refValue(asString(arg, at), where);
+        return this.#refValue(asString(arg, at), where);
       case 'Condition':
-        return this.condition(asString(arg, at));
+        return this.#condition(asString(arg, at));
       case 'Fn::GetAtt': {
         const [id, ...attr] = Array.isArray(arg)
           ? arg.map((a) => asString(this.resolve(a, at), at))
           : asString(arg, at).split('.');
         if (!id || attr.length === 0) throw new TemplateError(`Malformed Fn::GetAtt at ${where}`);
-        return this.getAttAt(id, attr.join('.'), where);
+        return this.#getAttAt(id, attr.join('.'), where);
       }
       case 'Fn::Join': {
         const [sep, list] = asArray(arg, at);
@@ -316,7 +316,7 @@ export class ResolvedTemplate {
           .join(asString(sep ?? '', at));
       }
       case 'Fn::Sub':
-        return this.sub(arg, where);
+        return this.#sub(arg, where);
       case 'Fn::Select': {
         const [index, list] = asArray(arg, at);
         const i = Number(this.resolve(index ?? 0, at));
@@ -332,9 +332,9 @@ export class ResolvedTemplate {
       }
       case 'Fn::If': {
         const [cond, whenTrue, whenFalse] = asArray(arg, at);
-        return this.condition(asString(cond ?? '', at))
-          ? this.resolveValue(whenTrue ?? null, at)
-          : this.resolveValue(whenFalse ?? null, at);
+        return this.#condition(asString(cond ?? '', at))
+          ? this.#resolveValue(whenTrue ?? null, at)
+          : this.#resolveValue(whenFalse ?? null, at);
       }
       case 'Fn::Equals': {
         const [a, b] = asArray(arg, at);
@@ -344,11 +344,11 @@ export class ResolvedTemplate {
         );
       }
       case 'Fn::Not':
-        return this.resolveValue(asArray(arg, at)[0] ?? null, at) !== true;
+        return this.#resolveValue(asArray(arg, at)[0] ?? null, at) !== true;
       case 'Fn::And':
-        return asArray(arg, at).every((c) => this.resolveValue(c, at) === true);
+        return asArray(arg, at).every((c) => this.#resolveValue(c, at) === true);
       case 'Fn::Or':
-        return asArray(arg, at).some((c) => this.resolveValue(c, at) === true);
+        return asArray(arg, at).some((c) => this.#resolveValue(c, at) === true);
       case 'Fn::Contains': {
         const [list, item] = asArray(arg, at);
         const needle = JSON.stringify(this.resolve(item ?? null, at));
@@ -371,7 +371,7 @@ export class ResolvedTemplate {
     }
   }
 
-  private sub(arg: Json, where: string): string {
+  #sub(arg: Json, where: string): string {
     const [text, vars] = Array.isArray(arg) ? [arg[0], arg[1]] : [arg, undefined];
     const variables = vars && typeof vars === 'object' && !Array.isArray(vars) ? vars : {};
     return asString(text ?? '', where).replace(/\$\{([^}]*)\}/g, (_match, expr: string) => {
@@ -380,9 +380,9 @@ export class ResolvedTemplate {
       if (local !== undefined) return stringify(this.resolve(local, where), where);
       const dot = expr.indexOf('.');
       if (dot > 0 && !expr.startsWith('AWS::')) {
-        return stringify(this.getAttAt(expr.slice(0, dot), expr.slice(dot + 1), where), where);
+        return stringify(this.#getAttAt(expr.slice(0, dot), expr.slice(dot + 1), where), where);
       }
-      return stringify(this.refValue(expr, where), where);
+      return stringify(this.#refValue(expr, where), where);
     });
   }
 }

@@ -7,7 +7,9 @@ import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import { SignatureV4 } from '@smithy/signature-v4';
+import { contentType } from '../aws-json';
 import { BackendError, DynamoDbSetupError } from './errors';
+import { DYNAMODB_PROTOCOL } from './wire';
 
 export interface BackendResponse {
   readonly status: number;
@@ -48,7 +50,6 @@ export const BACKEND_CREDENTIALS = {
   secretAccessKey: 'local-cloud-dynamodb',
 } as const;
 
-const TARGET_PREFIX = 'DynamoDB_20120810.';
 const REQUEST_TIMEOUT_MS = 60_000;
 
 /** Headers that describe one hop, not the message; the server in front sets its own. */
@@ -62,23 +63,23 @@ const HOP_HEADERS = new Set([
 
 /** Sends DynamoDB JSON 1.0 requests to an external endpoint, signed with {@link BACKEND_CREDENTIALS}. */
 export class HttpBackend implements DynamoDbBackend {
-  private readonly url: URL;
-  private readonly agent: http.Agent;
-  private readonly signer: SignatureV4;
+  readonly #url: URL;
+  readonly #agent: http.Agent;
+  readonly #signer: SignatureV4;
 
   constructor(
     readonly endpoint: string,
     region: string,
   ) {
-    this.url = new URL(endpoint);
-    if (this.url.protocol !== 'http:' && this.url.protocol !== 'https:') {
+    this.#url = new URL(endpoint);
+    if (this.#url.protocol !== 'http:' && this.#url.protocol !== 'https:') {
       throw new DynamoDbSetupError(`DynamoDB endpoint must be an http(s) URL, got "${endpoint}"`);
     }
-    this.agent =
-      this.url.protocol === 'https:'
+    this.#agent =
+      this.#url.protocol === 'https:'
         ? new https.Agent({ keepAlive: true })
         : new http.Agent({ keepAlive: true });
-    this.signer = new SignatureV4({
+    this.#signer = new SignatureV4({
       service: 'dynamodb',
       region,
       credentials: BACKEND_CREDENTIALS,
@@ -89,29 +90,29 @@ export class HttpBackend implements DynamoDbBackend {
   async send(operation: string, input: BackendInput): Promise<BackendResponse> {
     const body =
       typeof input === 'string' || Buffer.isBuffer(input) ? input : JSON.stringify(input);
-    const signed = await this.signer.sign({
+    const signed = await this.#signer.sign({
       method: 'POST',
-      protocol: this.url.protocol,
-      hostname: this.url.hostname,
-      port: this.url.port ? Number(this.url.port) : undefined,
-      path: this.url.pathname || '/',
+      protocol: this.#url.protocol,
+      hostname: this.#url.hostname,
+      port: this.#url.port ? Number(this.#url.port) : undefined,
+      path: this.#url.pathname || '/',
       query: {},
       headers: {
-        host: this.url.host,
-        'content-type': 'application/x-amz-json-1.0',
-        'x-amz-target': `${TARGET_PREFIX}${operation}`,
+        host: this.#url.host,
+        'content-type': contentType(DYNAMODB_PROTOCOL),
+        'x-amz-target': `${DYNAMODB_PROTOCOL.targetPrefix}${operation}`,
       },
       body,
     });
-    const client = this.url.protocol === 'https:' ? https : http;
+    const client = this.#url.protocol === 'https:' ? https : http;
     return new Promise<BackendResponse>((resolve, reject) => {
       const request = client.request(
         {
-          agent: this.agent,
+          agent: this.#agent,
           method: 'POST',
-          protocol: this.url.protocol,
-          hostname: this.url.hostname,
-          port: this.url.port || undefined,
+          protocol: this.#url.protocol,
+          hostname: this.#url.hostname,
+          port: this.#url.port || undefined,
           path: signed.path,
           headers: signed.headers,
         },
@@ -145,7 +146,7 @@ export class HttpBackend implements DynamoDbBackend {
   }
 
   async close(): Promise<void> {
-    this.agent.destroy();
+    this.#agent.destroy();
   }
 }
 
@@ -191,28 +192,31 @@ type SourceData = string | ArrayBuffer | ArrayBufferView;
 
 /** SHA-256 (and HMAC-SHA-256 when given a secret) for the signer, from node:crypto. */
 class NodeSha256 {
-  private hash: Hash | Hmac;
+  #hash: Hash | Hmac;
 
-  constructor(private readonly secret?: SourceData) {
-    this.hash = this.create();
+  readonly #secret?: SourceData;
+
+  constructor(secret?: SourceData) {
+    this.#secret = secret;
+    this.#hash = this.#create();
   }
 
   update(data: SourceData, encoding?: 'utf8' | 'ascii' | 'latin1'): void {
-    this.hash.update(toBuffer(data, encoding));
+    this.#hash.update(toBuffer(data, encoding));
   }
 
   async digest(): Promise<Uint8Array> {
-    return new Uint8Array(this.hash.digest());
+    return new Uint8Array(this.#hash.digest());
   }
 
   reset(): void {
-    this.hash = this.create();
+    this.#hash = this.#create();
   }
 
-  private create(): Hash | Hmac {
-    return this.secret === undefined
+  #create(): Hash | Hmac {
+    return this.#secret === undefined
       ? createHash('sha256')
-      : createHmac('sha256', toBuffer(this.secret));
+      : createHmac('sha256', toBuffer(this.#secret));
   }
 }
 

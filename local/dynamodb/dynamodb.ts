@@ -20,6 +20,8 @@
  * it is (no second HTTP hop, signature or JSON round trip), an external one
  * gets it re-signed with one local identity. Answers are the backend's own.
  */
+
+import { operationOf } from '../aws-json';
 import type {
   AwsRequest,
   AwsResponse,
@@ -44,7 +46,7 @@ import { ensureTables, type Item, isObject, type KeySchema, keyOf, keySchemaOf }
 import { TransactionEmulator } from './transactions';
 import { TimeToLive } from './ttl';
 import { CapacityTally, type DynamoDbUsage, isFunctionCaller } from './usage';
-import { errorResponse, fromBackend, internalError, withBody } from './wire';
+import { DYNAMODB_PROTOCOL, errorResponse, fromBackend, internalError, withBody } from './wire';
 
 export type { DynamoDbOperationUsage, DynamoDbUsage } from './usage';
 
@@ -78,7 +80,6 @@ export interface LocalDynamoDbOptions {
   readonly log?: LogSink;
 }
 
-const TARGET_PREFIX = 'DynamoDB_20120810.';
 const SINGLE_WRITES = new Set(['PutItem', 'UpdateItem', 'DeleteItem']);
 const TRANSACTIONS = new Set(['TransactWriteItems', 'TransactGetItems']);
 const TABLE_CHANGES = new Set(['CreateTable', 'DeleteTable', 'UpdateTable']);
@@ -104,16 +105,16 @@ const NO_LOCKS: readonly LockRequest[] = [];
 export class LocalDynamoDb implements AwsService {
   readonly signingNames: readonly string[] = ['dynamodb'];
 
-  private readonly locks = new ItemLocks();
-  private readonly transactions: TransactionEmulator;
-  private readonly ttl: TimeToLive;
+  readonly #locks = new ItemLocks();
+  readonly #transactions: TransactionEmulator;
+  readonly #ttl: TimeToLive;
   /** Operations the backend answered with UnknownOperationException: emulated from then on. */
-  private readonly emulated = new Set<string>();
-  private readonly schemas = new Map<string, Promise<KeySchema>>();
-  private readonly usageTally = new CapacityTally();
-  private readonly sweepTimer: NodeJS.Timeout | undefined;
-  private sweeps: Promise<unknown> = Promise.resolve();
-  private closed = false;
+  readonly #emulated = new Set<string>();
+  readonly #schemas = new Map<string, Promise<KeySchema>>();
+  readonly #usageTally = new CapacityTally();
+  readonly #sweepTimer: NodeJS.Timeout | undefined;
+  #sweeps: Promise<unknown> = Promise.resolve();
+  #closed = false;
 
   /** Starts the backend (the embedded dynalite unless `endpoint` is given) and the TTL sweeper. */
   static async start(options: LocalDynamoDbOptions): Promise<LocalDynamoDb> {
@@ -140,27 +141,34 @@ export class LocalDynamoDb implements AwsService {
     return new LocalDynamoDb(backend, options);
   }
 
-  private constructor(
-    private readonly backend: DynamoDbBackend,
-    private readonly options: LocalDynamoDbOptions,
-  ) {
-    const schemaOf = (table: string) => this.keySchema(table);
-    this.transactions = new TransactionEmulator(backend, schemaOf, options.log);
-    this.ttl = new TimeToLive(this.usageTally.internal(backend), this.locks, schemaOf, options.log);
+  readonly #backend: DynamoDbBackend;
+  readonly #options: LocalDynamoDbOptions;
+
+  private constructor(backend: DynamoDbBackend, options: LocalDynamoDbOptions) {
+    this.#backend = backend;
+    this.#options = options;
+    const schemaOf = (table: string) => this.#keySchema(table);
+    this.#transactions = new TransactionEmulator(backend, schemaOf, options.log);
+    this.#ttl = new TimeToLive(
+      this.#usageTally.internal(backend),
+      this.#locks,
+      schemaOf,
+      options.log,
+    );
     const interval = options.ttlSweepIntervalMs ?? 60_000;
     if (interval > 0) {
-      this.sweepTimer = setInterval(() => {
+      this.#sweepTimer = setInterval(() => {
         this.sweepNow().catch((error: unknown) =>
-          this.options.log?.line('dynamodb', `TTL sweep failed: ${String(error)}`),
+          this.#options.log?.line('dynamodb', `TTL sweep failed: ${String(error)}`),
         );
       }, interval);
-      this.sweepTimer.unref();
+      this.#sweepTimer.unref();
     }
   }
 
   /** The backend's URL: the embedded dynalite's, or the external endpoint. Another instance can use it as its `endpoint`. */
   get backendEndpoint(): string {
-    return this.backend.endpoint;
+    return this.#backend.endpoint;
   }
 
   /**
@@ -171,22 +179,22 @@ export class LocalDynamoDb implements AwsService {
    */
   async ensureTables(specs: readonly TableSpec[]): Promise<void> {
     const where =
-      this.options.dataDir !== undefined
-        ? `the data directory ${this.options.dataDir}`
-        : this.options.endpoint !== undefined
-          ? `the DynamoDB at ${this.options.endpoint}`
+      this.#options.dataDir !== undefined
+        ? `the data directory ${this.#options.dataDir}`
+        : this.#options.endpoint !== undefined
+          ? `the DynamoDB at ${this.#options.endpoint}`
           : 'the in-memory DynamoDB';
-    await ensureTables(this.backend, specs, {
-      timeoutMs: this.options.tableReadyTimeoutMs ?? 60_000,
+    await ensureTables(this.#backend, specs, {
+      timeoutMs: this.#options.tableReadyTimeoutMs ?? 60_000,
       where,
     });
     for (const spec of specs) {
-      if (spec.ttlAttribute !== undefined) this.ttl.enable(spec.name, spec.ttlAttribute);
+      if (spec.ttlAttribute !== undefined) this.#ttl.enable(spec.name, spec.ttlAttribute);
     }
   }
 
   async handle(request: AwsRequest): Promise<AwsResponse> {
-    const operation = request.operation ?? operationOf(request.headers['x-amz-target']);
+    const operation = operationOf(request, DYNAMODB_PROTOCOL.targetPrefix);
     if (request.method !== 'POST' || operation === undefined) {
       return errorResponse(
         400,
@@ -194,17 +202,17 @@ export class LocalDynamoDb implements AwsService {
         'Expected a POST with X-Amz-Target DynamoDB_20120810.<Operation>',
       );
     }
-    if (this.closed) return internalError('The local DynamoDB is shut down');
-    const usage = this.usageTally.call(
+    if (this.#closed) return internalError('The local DynamoDB is shut down');
+    const usage = this.#usageTally.call(
       request.caller && isFunctionCaller(request.caller) ? 'functions' : 'others',
       operation,
     );
     try {
       // Index writes are counted by the embedded DynamoDB as it updates the indexes.
-      return await indexWriteUnits.run(usage, () => this.route(operation, request.body, usage));
+      return await indexWriteUnits.run(usage, () => this.#route(operation, request.body, usage));
     } catch (error) {
       if (error instanceof BackendError) return fromBackend(error.response);
-      this.options.log?.line('dynamodb', `${operation} failed: ${String(error)}`);
+      this.#options.log?.line('dynamodb', `${operation} failed: ${String(error)}`);
       return internalError(`The local DynamoDB could not process ${operation}: ${String(error)}`);
     }
   }
@@ -215,75 +223,75 @@ export class LocalDynamoDb implements AwsService {
    * the calls the local cloud made itself (TTL sweeps; free on AWS).
    */
   usage(): DynamoDbUsage {
-    return this.usageTally.snapshot();
+    return this.#usageTally.snapshot();
   }
 
   /** Deletes expired items now (after any sweep in progress); resolves to the number deleted. */
   sweepNow(): Promise<number> {
-    const run = this.sweeps.then(() => this.ttl.sweep(Date.now() / 1000));
-    this.sweeps = run.catch(() => undefined);
+    const run = this.#sweeps.then(() => this.#ttl.sweep(Date.now() / 1000));
+    this.#sweeps = run.catch(() => undefined);
     return run;
   }
 
   /** Stops the sweeper, lets requests in flight finish, and stops the backend (flushing it to disk). */
   async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    if (this.sweepTimer) clearInterval(this.sweepTimer);
-    await this.sweeps;
-    await this.locks.whenIdle();
-    await this.backend.close();
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#sweepTimer) clearInterval(this.#sweepTimer);
+    await this.#sweeps;
+    await this.#locks.whenIdle();
+    await this.#backend.close();
   }
 
-  private async route(
+  async #route(
     operation: string,
     body: Buffer,
     usage: { readUnits: number; writeUnits: number },
   ): Promise<AwsResponse> {
-    if (this.emulated.has(operation)) return this.transact(operation, body, usage);
+    if (this.#emulated.has(operation)) return this.#transact(operation, body, usage);
     if (operation === 'UpdateTimeToLive') {
       const input = parseObject(body);
-      if (input) return this.ttl.update(input);
+      if (input) return this.#ttl.update(input);
     }
     if (operation === 'DescribeTimeToLive') {
       const input = parseObject(body);
-      const answer = input && (await this.ttl.describe(input));
+      const answer = input && (await this.#ttl.describe(input));
       if (answer) return answer;
     }
-    if (TABLE_CHANGES.has(operation)) this.schemas.clear();
+    if (TABLE_CHANGES.has(operation)) this.#schemas.clear();
     const input = parseObject(body);
     if (!input) {
       // Not a JSON object: the backend answers with its own error.
-      return fromBackend(await this.locks.run([], () => this.backend.send(operation, body)));
+      return fromBackend(await this.#locks.run([], () => this.#backend.send(operation, body)));
     }
     const asked =
       input.ReturnConsumedCapacity === 'TOTAL' || input.ReturnConsumedCapacity === 'INDEXES';
     const metered = METERED.has(operation);
     const request = metered && !asked ? { ...input, ReturnConsumedCapacity: 'TOTAL' } : input;
     const locks = TRANSACTIONS.has(operation)
-      ? await this.transactionLocks(operation, input)
-      : await this.lockPlan(operation, input);
-    return this.locks.run(locks, async () => {
-      let response = await this.backend.send(operation, request);
+      ? await this.#transactionLocks(operation, input)
+      : await this.#lockPlan(operation, input);
+    return this.#locks.run(locks, async () => {
+      let response = await this.#backend.send(operation, request);
       if (
         TRANSACTIONS.has(operation) &&
         response.status === 400 &&
         errorCode(bodyOf(response) ?? {}) === 'UnknownOperationException'
       ) {
-        this.emulated.add(operation);
-        this.options.log?.line(
+        this.#emulated.add(operation);
+        this.#options.log?.line(
           'dynamodb',
           `The backend lacks ${operation}: the local cloud emulates it`,
         );
         return operation === 'TransactWriteItems'
-          ? this.transactions.write(input, usage)
-          : this.transactions.get(input, usage);
+          ? this.#transactions.write(input, usage)
+          : this.#transactions.get(input, usage);
       }
       if (SINGLE_WRITES.has(operation)) {
-        response = await this.afterSingleWrite(operation, input, response, usage);
+        response = await this.#afterSingleWrite(operation, input, response, usage);
       }
       if (!metered) return fromBackend(response);
-      return this.meter(operation, response, asked, usage);
+      return this.#meter(operation, response, asked, usage);
     });
   }
 
@@ -293,7 +301,7 @@ export class LocalDynamoDb implements AwsService {
    * ALL_OLD` returns that item (dynalite ignores the parameter). The caller
    * holds the item's lock, so the item read now is the one the condition failed on.
    */
-  private async afterSingleWrite(
+  async #afterSingleWrite(
     operation: string,
     input: Json,
     response: BackendResponse,
@@ -304,9 +312,9 @@ export class LocalDynamoDb implements AwsService {
     let old = isObject(error.Item) ? (error.Item as Item) : undefined;
     const table = input.TableName;
     if (!old && typeof table === 'string') {
-      const key = await this.keyOfRequest(operation, input, table);
+      const key = await this.#keyOfRequest(operation, input, table);
       if (key) {
-        const { Item } = await this.backend.call('GetItem', {
+        const { Item } = await this.#backend.call('GetItem', {
           TableName: table,
           Key: key,
           ConsistentRead: true,
@@ -322,7 +330,7 @@ export class LocalDynamoDb implements AwsService {
   }
 
   /** Takes the units from the backend's ConsumedCapacity, and removes it when the caller did not ask for it. */
-  private meter(
+  #meter(
     operation: string,
     response: BackendResponse,
     asked: boolean,
@@ -343,7 +351,7 @@ export class LocalDynamoDb implements AwsService {
     return withBody(response, rest);
   }
 
-  private transact(
+  #transact(
     operation: string,
     body: Buffer,
     usage: { readUnits: number; writeUnits: number },
@@ -354,20 +362,20 @@ export class LocalDynamoDb implements AwsService {
         errorResponse(400, 'com.amazon.coral.service#SerializationException', 'Invalid JSON'),
       );
     }
-    return this.transactParsed(operation, input, usage);
+    return this.#transactParsed(operation, input, usage);
   }
 
   /** An emulated transaction, holding the locks of all its items. */
-  private async transactParsed(
+  async #transactParsed(
     operation: string,
     input: Json,
     usage: { readUnits: number; writeUnits: number },
   ): Promise<AwsResponse> {
-    const locks = await this.transactionLocks(operation, input);
-    return this.locks.run(locks, () =>
+    const locks = await this.#transactionLocks(operation, input);
+    return this.#locks.run(locks, () =>
       operation === 'TransactWriteItems'
-        ? this.transactions.write(input, usage)
-        : this.transactions.get(input, usage),
+        ? this.#transactions.write(input, usage)
+        : this.#transactions.get(input, usage),
     );
   }
 
@@ -376,7 +384,7 @@ export class LocalDynamoDb implements AwsService {
    * partition's and an intent on its table. Items it cannot name are left out
    * (the emulator refuses them).
    */
-  private async transactionLocks(operation: string, input: Json): Promise<LockRequest[]> {
+  async #transactionLocks(operation: string, input: Json): Promise<LockRequest[]> {
     const write = operation === 'TransactWriteItems';
     const list = Array.isArray(input.TransactItems) ? input.TransactItems : [];
     const locks: LockRequest[] = [];
@@ -386,13 +394,13 @@ export class LocalDynamoDb implements AwsService {
         if (!isObject(params) || typeof params.TableName !== 'string') continue;
         const table = params.TableName;
         try {
-          const key = await this.keyOfRequest(
+          const key = await this.#keyOfRequest(
             kind === 'Put' ? 'PutItem' : 'GetItem',
             params,
             table,
           );
           if (!key) continue;
-          const schema = await this.keySchema(table);
+          const schema = await this.#keySchema(table);
           locks.push({ id: itemLock(table, key, schema), mode: write ? 'exclusive' : 'shared' });
           if (write) {
             locks.push({ id: partitionLock(table, key[schema.hash]), mode: 'exclusive' });
@@ -407,20 +415,20 @@ export class LocalDynamoDb implements AwsService {
   }
 
   /** The locks a request other than a transaction takes (see item-locks.ts). */
-  private async lockPlan(operation: string, input: Json): Promise<readonly LockRequest[]> {
+  async #lockPlan(operation: string, input: Json): Promise<readonly LockRequest[]> {
     const table = input.TableName;
     try {
       if (SINGLE_WRITES.has(operation) || operation === 'GetItem') {
         if (typeof table !== 'string') return NO_LOCKS;
-        const key = await this.keyOfRequest(operation, input, table);
+        const key = await this.#keyOfRequest(operation, input, table);
         if (!key) return NO_LOCKS;
-        const id = itemLock(table, key, await this.keySchema(table));
+        const id = itemLock(table, key, await this.#keySchema(table));
         return [{ id, mode: operation === 'GetItem' ? 'shared' : 'exclusive' }];
       }
       if (operation === 'Query' && typeof table === 'string') {
         // An index's queries may see part of a transaction on AWS too.
         if (input.IndexName !== undefined) return NO_LOCKS;
-        const schema = await this.keySchema(table);
+        const schema = await this.#keySchema(table);
         const hash = hashValueOfQuery(input, schema.hash);
         return [
           hash === undefined
@@ -435,7 +443,7 @@ export class LocalDynamoDb implements AwsService {
         const locks: LockRequest[] = [];
         for (const [name, requests] of Object.entries(input.RequestItems)) {
           if (!Array.isArray(requests)) continue;
-          const schema = await this.keySchema(name);
+          const schema = await this.#keySchema(name);
           for (const request of requests) {
             if (!isObject(request)) continue;
             const put = isObject(request.PutRequest) ? request.PutRequest.Item : undefined;
@@ -459,15 +467,11 @@ export class LocalDynamoDb implements AwsService {
   }
 
   /** The key a single-item request addresses (PutItem: from its item). */
-  private async keyOfRequest(
-    operation: string,
-    input: Json,
-    table: string,
-  ): Promise<Item | undefined> {
+  async #keyOfRequest(operation: string, input: Json, table: string): Promise<Item | undefined> {
     if (operation === 'PutItem') {
       if (!isObject(input.Item)) return undefined;
       try {
-        return keyOf(input.Item as Item, await this.keySchema(table));
+        return keyOf(input.Item as Item, await this.#keySchema(table));
       } catch (error) {
         if (error instanceof BackendError) return undefined;
         throw error;
@@ -477,20 +481,15 @@ export class LocalDynamoDb implements AwsService {
   }
 
   /** Key schemas, read once per table (again after a table changes through this API). */
-  private keySchema(table: string): Promise<KeySchema> {
-    let schema = this.schemas.get(table);
+  #keySchema(table: string): Promise<KeySchema> {
+    let schema = this.#schemas.get(table);
     if (!schema) {
-      schema = keySchemaOf(this.backend, table);
-      this.schemas.set(table, schema);
-      schema.catch(() => this.schemas.delete(table));
+      schema = keySchemaOf(this.#backend, table);
+      this.#schemas.set(table, schema);
+      schema.catch(() => this.#schemas.delete(table));
     }
     return schema;
   }
-}
-
-function operationOf(target: string | undefined): string | undefined {
-  if (!target?.startsWith(TARGET_PREFIX)) return undefined;
-  return target.slice(TARGET_PREFIX.length) || undefined;
 }
 
 /**

@@ -8,13 +8,13 @@
  * another local cloud or a tool can share the data, as with the plain
  * dynalite server.
  */
-import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { crc32 } from 'node:zlib';
 import type { DynaliteStore } from 'dynalite/db';
+import { contentType, targetOperation } from '../aws-json';
 import {
   type BackendInput,
   type BackendResponse,
@@ -24,6 +24,7 @@ import {
 import type { ItemJson } from './capacity';
 import { DynamoDbSetupError } from './errors';
 import { meterIndexWrites, type TableDescription } from './index-writes';
+import { DYNAMODB_PROTOCOL, dynamoDbRequestId } from './wire';
 
 type Json = Record<string, unknown>;
 type ActionCallback = (error: unknown, result?: Json) => void;
@@ -72,8 +73,6 @@ const actions = new Map<string, { readonly run: Action; readonly validation: Act
   }),
 );
 
-const CONTENT_TYPE = 'application/x-amz-json-1.0';
-const TARGET_PREFIX = 'DynamoDB_20120810.';
 const MAX_REQUEST_BYTES = 16 * 1024 * 1024;
 
 /**
@@ -136,13 +135,19 @@ export interface EmbeddedDynaliteOptions {
 
 /** dynalite in process, with tables ACTIVE as soon as they are created (no 500 ms CREATING phase). */
 export class EmbeddedDynalite implements DynamoDbBackend {
-  private closed = false;
+  #closed = false;
+
+  readonly #store: DynaliteStore;
+  readonly #server: Server;
 
   private constructor(
-    private readonly store: DynaliteStore,
-    private readonly server: Server,
+    store: DynaliteStore,
+    server: Server,
     readonly endpoint: string,
-  ) {}
+  ) {
+    this.#store = store;
+    this.#server = server;
+  }
 
   static async start(options: EmbeddedDynaliteOptions): Promise<EmbeddedDynalite> {
     if (options.dataDir !== undefined) await mkdir(options.dataDir, { recursive: true });
@@ -180,7 +185,7 @@ export class EmbeddedDynalite implements DynamoDbBackend {
   }
 
   async send(operation: string, input: BackendInput): Promise<BackendResponse> {
-    if (this.closed) throw new Error('The embedded DynamoDB is closed');
+    if (this.#closed) throw new Error('The embedded DynamoDB is closed');
     let data: Json;
     if (typeof input === 'string' || Buffer.isBuffer(input)) {
       const parsed = parseJson(input);
@@ -199,7 +204,7 @@ export class EmbeddedDynalite implements DynamoDbBackend {
         data,
         action.validation.types,
         action.validation.custom,
-        this.store,
+        this.#store,
       );
     } catch (error) {
       const refusal = dynaliteError(error);
@@ -208,7 +213,7 @@ export class EmbeddedDynalite implements DynamoDbBackend {
     }
     return new Promise<BackendResponse>((resolve, reject) => {
       try {
-        action.run(this.store, data, (error, result) => {
+        action.run(this.#store, data, (error, result) => {
           if (error === null || error === undefined) resolve(answer(200, result ?? {}));
           else {
             const refusal = dynaliteError(error);
@@ -228,11 +233,11 @@ export class EmbeddedDynalite implements DynamoDbBackend {
 
   /** Stops the HTTP server and closes the store (on disk: flushes it). Callers finish their requests first. */
   async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
-    await closeStore(this.store);
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#server.closeAllConnections();
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    await closeStore(this.#store);
   }
 }
 
@@ -249,9 +254,9 @@ function answer(status: number, json: Json): BackendResponse {
     },
     get headers(): Readonly<Record<string, string>> {
       text ??= JSON.stringify(json);
-      requestId ??= rand52CharId();
+      requestId ??= dynamoDbRequestId();
       return {
-        'content-type': CONTENT_TYPE,
+        'content-type': contentType(DYNAMODB_PROTOCOL),
         'x-amzn-requestid': requestId,
         'x-amz-crc32': String(crc32(text)),
       };
@@ -301,10 +306,10 @@ function serveHttp(backend: EmbeddedDynalite, req: IncomingMessage, res: ServerR
       return;
     }
     const target = req.headers['x-amz-target'];
-    const operation =
-      typeof target === 'string' && target.startsWith(TARGET_PREFIX)
-        ? target.slice(TARGET_PREFIX.length)
-        : undefined;
+    const operation = targetOperation(
+      typeof target === 'string' ? target : undefined,
+      DYNAMODB_PROTOCOL.targetPrefix,
+    );
     if (req.method !== 'POST' || operation === undefined) {
       write(answer(400, { __type: 'com.amazon.coral.service#UnknownOperationException' }));
       return;
@@ -349,11 +354,6 @@ function closeStore(store: DynaliteStore): Promise<void> {
     if (store.lifecycleManager) store.lifecycleManager.gracefulClose(done);
     else store.db.close(done);
   });
-}
-
-/** 52 upper-case alphanumerics, like DynamoDB's (and dynalite's) request ids. */
-function rand52CharId(): string {
-  return randomBytes(39).toString('base64').toUpperCase().replace(/[+/]/g, '0');
 }
 
 /**

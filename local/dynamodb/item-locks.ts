@@ -45,9 +45,9 @@ interface Lock {
 }
 
 export class ItemLocks {
-  private readonly locks = new Map<string, Lock>();
-  private running = 0;
-  private readonly idleWaiters: (() => void)[] = [];
+  readonly #locks = new Map<string, Lock>();
+  #running = 0;
+  readonly #idleWaiters: (() => void)[] = [];
 
   /**
    * Runs `work` holding `requests` (the strongest mode wins for an id asked for
@@ -57,32 +57,32 @@ export class ItemLocks {
     const wanted = new Map<string, LockMode>();
     for (const { id, mode } of requests) wanted.set(id, strongest(wanted.get(id), mode));
     const ordered = [...wanted].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    this.running += 1;
+    this.#running += 1;
     const taken: [string, LockMode][] = [];
     try {
       for (const [id, mode] of ordered) {
-        await this.acquire(id, mode);
+        await this.#acquire(id, mode);
         taken.push([id, mode]);
       }
       return await work();
     } finally {
-      for (const [id, mode] of taken.reverse()) this.release(id, mode);
-      this.running -= 1;
-      if (this.running === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
+      for (const [id, mode] of taken.reverse()) this.#release(id, mode);
+      this.#running -= 1;
+      if (this.#running === 0) for (const resolve of this.#idleWaiters.splice(0)) resolve();
     }
   }
 
   /** Resolves when no work runs or waits under these locks. */
   whenIdle(): Promise<void> {
-    if (this.running === 0) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
+    if (this.#running === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
   }
 
-  private acquire(id: string, mode: LockMode): Promise<void> {
-    let lock = this.locks.get(id);
+  #acquire(id: string, mode: LockMode): Promise<void> {
+    let lock = this.#locks.get(id);
     if (!lock) {
       lock = { shared: 0, intent: 0, exclusive: false, waiting: [] };
-      this.locks.set(id, lock);
+      this.#locks.set(id, lock);
     }
     if (lock.waiting.length === 0 && compatible(lock, mode)) {
       take(lock, mode);
@@ -92,8 +92,8 @@ export class ItemLocks {
     return new Promise((grant) => target.waiting.push({ mode, grant }));
   }
 
-  private release(id: string, mode: LockMode): void {
-    const lock = this.locks.get(id);
+  #release(id: string, mode: LockMode): void {
+    const lock = this.#locks.get(id);
     if (!lock) return;
     if (mode === 'exclusive') lock.exclusive = false;
     else if (mode === 'shared') lock.shared -= 1;
@@ -106,7 +106,7 @@ export class ItemLocks {
       next.grant();
     }
     if (!lock.exclusive && lock.shared === 0 && lock.intent === 0 && lock.waiting.length === 0) {
-      this.locks.delete(id);
+      this.#locks.delete(id);
     }
   }
 }

@@ -89,16 +89,21 @@ const OPERATION: Readonly<Record<Exclude<WriteKind, 'ConditionCheck'>, string>> 
 
 export class TransactionEmulator {
   /** ClientRequestToken -> the request it was first used with, for successful transactions. */
-  private readonly tokens = new Map<
-    string,
-    { readonly request: string; readonly expires: number }
-  >();
+  readonly #tokens = new Map<string, { readonly request: string; readonly expires: number }>();
+
+  readonly #backend: DynamoDbBackend;
+  readonly #schemaOf: (table: string) => Promise<KeySchema>;
+  readonly #log?: LogSink;
 
   constructor(
-    private readonly backend: DynamoDbBackend,
-    private readonly schemaOf: (table: string) => Promise<KeySchema>,
-    private readonly log?: LogSink,
-  ) {}
+    backend: DynamoDbBackend,
+    schemaOf: (table: string) => Promise<KeySchema>,
+    log?: LogSink,
+  ) {
+    this.#backend = backend;
+    this.#schemaOf = schemaOf;
+    this.#log = log;
+  }
 
   /**
    * TransactWriteItems. The caller holds the exclusive lock of every item. Adds to
@@ -121,7 +126,7 @@ export class TransactionEmulator {
     }
     const fingerprint = JSON.stringify(items);
     if (typeof token === 'string') {
-      const seen = this.rememberedToken(token);
+      const seen = this.#rememberedToken(token);
       if (seen && seen !== fingerprint) {
         return jsonResponse(
           {
@@ -135,19 +140,19 @@ export class TransactionEmulator {
       if (seen) return jsonResponse({});
     }
 
-    const parsed = await this.parseWrites(items);
+    const parsed = await this.#parseWrites(items);
     if (!Array.isArray(parsed)) return parsed;
     const actions: readonly WriteAction[] = parsed;
 
     const snapshots: (Item | undefined)[] = [];
-    for (const action of actions) snapshots.push(await this.read(action));
+    for (const action of actions) snapshots.push(await this.#read(action));
 
     const failed: boolean[] = [];
     for (const [index, action] of actions.entries()) {
       failed.push(
         action.condition === undefined
           ? false
-          : !(await this.conditionHolds(action, action.condition, snapshots[index])),
+          : !(await this.#conditionHolds(action, action.condition, snapshots[index])),
       );
     }
     if (failed.some(Boolean)) {
@@ -164,7 +169,7 @@ export class TransactionEmulator {
         continue;
       }
       try {
-        const result = await this.backend.call(OPERATION[action.kind], {
+        const result = await this.#backend.call(OPERATION[action.kind], {
           ...pick(action.params, WRITE_FIELDS[action.kind]),
           // The item after the write, for the units it costs.
           ...(action.kind === 'Update' ? { ReturnValues: 'ALL_NEW' } : {}),
@@ -178,7 +183,7 @@ export class TransactionEmulator {
         usage.writeUnits += itemWriteUnits(snapshot, after, true);
         written.push(index);
       } catch (error) {
-        const rollback = await this.restore(actions, snapshots, written);
+        const rollback = await this.#restore(actions, snapshots, written);
         if (rollback) return rollback;
         if (error instanceof BackendError) {
           if (error.code !== 'ConditionalCheckFailedException') return fromBackend(error.response);
@@ -192,7 +197,7 @@ export class TransactionEmulator {
       }
     }
     if (typeof token === 'string') {
-      this.tokens.set(token, { request: fingerprint, expires: Date.now() + TOKEN_TTL_MS });
+      this.#tokens.set(token, { request: fingerprint, expires: Date.now() + TOKEN_TTL_MS });
     }
     return jsonResponse({});
   }
@@ -212,7 +217,7 @@ export class TransactionEmulator {
       if (kinds.length !== 1 || !isObject(params)) {
         return validationError('TransactItems can only contain one of Get');
       }
-      const target = await this.target(params, 'Key', index, schemas);
+      const target = await this.#target(params, 'Key', index, schemas);
       if (!('key' in target)) return target;
       const unused = unusedPlaceholders(params, [params.ProjectionExpression]);
       if (unused) return validationError(unused);
@@ -224,7 +229,7 @@ export class TransactionEmulator {
     const responses: Json[] = [];
     for (const target of targets) {
       try {
-        const { Item } = await this.backend.call('GetItem', {
+        const { Item } = await this.#backend.call('GetItem', {
           ...pick(target.params, [
             'TableName',
             'Key',
@@ -246,7 +251,7 @@ export class TransactionEmulator {
     return jsonResponse({ Responses: responses });
   }
 
-  private async parseWrites(items: readonly Json[]): Promise<WriteAction[] | AwsResponse> {
+  async #parseWrites(items: readonly Json[]): Promise<WriteAction[] | AwsResponse> {
     const actions: WriteAction[] = [];
     const schemas = new Map<string, KeySchema>();
     for (const [index, item] of items.entries()) {
@@ -258,7 +263,7 @@ export class TransactionEmulator {
           'TransactItems can only contain one of Check, Put, Update or Delete',
         );
       }
-      const target = await this.target(params, kind === 'Put' ? 'Item' : 'Key', index, schemas);
+      const target = await this.#target(params, kind === 'Put' ? 'Item' : 'Key', index, schemas);
       if (!('key' in target)) return target;
       const condition = params.ConditionExpression;
       if (condition !== undefined && typeof condition !== 'string') {
@@ -287,7 +292,7 @@ export class TransactionEmulator {
   }
 
   /** The table and key an action addresses; an error answer when they are missing or wrong. */
-  private async target(
+  async #target(
     params: Json,
     keyField: 'Key' | 'Item',
     index: number,
@@ -305,7 +310,7 @@ export class TransactionEmulator {
     let schema = schemas.get(table);
     if (!schema) {
       try {
-        schema = await this.schemaOf(table);
+        schema = await this.#schemaOf(table);
       } catch (error) {
         if (error instanceof BackendError) return fromBackend(error.response);
         throw error;
@@ -324,8 +329,8 @@ export class TransactionEmulator {
       : validationError('The provided key element does not match the schema');
   }
 
-  private async read(target: Target): Promise<Item | undefined> {
-    const { Item } = await this.backend.call('GetItem', {
+  async #read(target: Target): Promise<Item | undefined> {
+    const { Item } = await this.#backend.call('GetItem', {
       TableName: target.table,
       Key: target.key,
       ConsistentRead: true,
@@ -338,7 +343,7 @@ export class TransactionEmulator {
    * changes it (see the module comment). Errors other than a failed
    * condition (a bad expression) propagate as BackendError.
    */
-  private async conditionHolds(
+  async #conditionHolds(
     action: WriteAction,
     condition: string,
     snapshot: Item | undefined,
@@ -349,8 +354,8 @@ export class TransactionEmulator {
       ...usedPlaceholders(action.params, condition),
     };
     try {
-      if (snapshot) await this.backend.call('PutItem', { ...request, Item: snapshot });
-      else await this.backend.call('DeleteItem', { ...request, Key: action.key });
+      if (snapshot) await this.#backend.call('PutItem', { ...request, Item: snapshot });
+      else await this.#backend.call('DeleteItem', { ...request, Key: action.key });
       return true;
     } catch (error) {
       if (error instanceof BackendError && error.code === 'ConditionalCheckFailedException') {
@@ -361,7 +366,7 @@ export class TransactionEmulator {
   }
 
   /** Puts the written items back as they were; an error answer if that fails. */
-  private async restore(
+  async #restore(
     actions: readonly WriteAction[],
     snapshots: readonly (Item | undefined)[],
     written: readonly number[],
@@ -373,22 +378,22 @@ export class TransactionEmulator {
       const snapshot = snapshots[index];
       try {
         if (snapshot)
-          await this.backend.call('PutItem', { TableName: action.table, Item: snapshot });
-        else await this.backend.call('DeleteItem', { TableName: action.table, Key: action.key });
+          await this.#backend.call('PutItem', { TableName: action.table, Item: snapshot });
+        else await this.#backend.call('DeleteItem', { TableName: action.table, Key: action.key });
       } catch (error) {
         failures.push(`${action.table} ${JSON.stringify(action.key)}: ${String(error)}`);
       }
     }
     if (failures.length === 0) return undefined;
     const message = `Transaction rollback failed; these items may hold a partial transaction: ${failures.join('; ')}`;
-    this.log?.line('dynamodb', message);
+    this.#log?.line('dynamodb', message);
     return jsonResponse({ __type: `${DYNAMODB_NS}InternalServerError`, message }, 500);
   }
 
-  private rememberedToken(token: string): string | undefined {
+  #rememberedToken(token: string): string | undefined {
     const now = Date.now();
-    for (const [name, entry] of this.tokens) if (entry.expires <= now) this.tokens.delete(name);
-    return this.tokens.get(token)?.request;
+    for (const [name, entry] of this.#tokens) if (entry.expires <= now) this.#tokens.delete(name);
+    return this.#tokens.get(token)?.request;
   }
 }
 
@@ -420,17 +425,22 @@ function duplicateTarget(targets: readonly Target[]): string | undefined {
 const NAME_TOKEN = /#[A-Za-z0-9_]+/g;
 const VALUE_TOKEN = /:[A-Za-z0-9_]+/g;
 
+/** Each placeholder map an action defines (`ExpressionAttributeNames`/`Values`), with its token pattern. */
+function* placeholderMaps(params: Json) {
+  for (const [field, pattern] of [
+    ['ExpressionAttributeNames', NAME_TOKEN],
+    ['ExpressionAttributeValues', VALUE_TOKEN],
+  ] as const) {
+    const defined = params[field];
+    if (isObject(defined)) yield { field, defined, pattern };
+  }
+}
+
 /** AWS's message when an action defines expression names or values that none of its expressions use. */
 function unusedPlaceholders(params: Json, expressions: readonly unknown[]): string | undefined {
   const text = expressions.filter((expression) => typeof expression === 'string').join(' ');
-  const usedNames = new Set(text.match(NAME_TOKEN) ?? []);
-  const usedValues = new Set(text.match(VALUE_TOKEN) ?? []);
-  for (const [field, used] of [
-    ['ExpressionAttributeNames', usedNames],
-    ['ExpressionAttributeValues', usedValues],
-  ] as const) {
-    const defined = params[field];
-    if (!isObject(defined)) continue;
+  for (const { field, defined, pattern } of placeholderMaps(params)) {
+    const used = new Set(text.match(pattern) ?? []);
     const unused = Object.keys(defined).filter((name) => !used.has(name));
     if (unused.length > 0) {
       return `Value provided in ${field} unused in expressions: keys: {${unused.join(', ')}}`;
@@ -442,12 +452,7 @@ function unusedPlaceholders(params: Json, expressions: readonly unknown[]): stri
 /** The expression names and values one expression refers to (the backend rejects unused ones). */
 function usedPlaceholders(params: Json, expression: string): Json {
   const result: Record<string, unknown> = {};
-  for (const [field, pattern] of [
-    ['ExpressionAttributeNames', NAME_TOKEN],
-    ['ExpressionAttributeValues', VALUE_TOKEN],
-  ] as const) {
-    const defined = params[field];
-    if (!isObject(defined)) continue;
+  for (const { field, defined, pattern } of placeholderMaps(params)) {
     const subset: Record<string, unknown> = {};
     for (const name of expression.match(pattern) ?? []) {
       if (defined[name] !== undefined) subset[name] = defined[name];

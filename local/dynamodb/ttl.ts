@@ -29,30 +29,40 @@ const FIVE_YEARS_SECONDS = 5 * 365 * 24 * 60 * 60;
 
 export class TimeToLive {
   /** Table name -> TTL attribute, for tables with TTL enabled. */
-  private readonly attributes = new Map<string, string>();
+  readonly #attributes = new Map<string, string>();
+
+  readonly #backend: DynamoDbBackend;
+  readonly #locks: ItemLocks;
+  readonly #schemaOf: (table: string) => Promise<KeySchema>;
+  readonly #log?: LogSink;
 
   constructor(
-    private readonly backend: DynamoDbBackend,
-    private readonly locks: ItemLocks,
-    private readonly schemaOf: (table: string) => Promise<KeySchema>,
-    private readonly log?: LogSink,
-  ) {}
+    backend: DynamoDbBackend,
+    locks: ItemLocks,
+    schemaOf: (table: string) => Promise<KeySchema>,
+    log?: LogSink,
+  ) {
+    this.#backend = backend;
+    this.#locks = locks;
+    this.#schemaOf = schemaOf;
+    this.#log = log;
+  }
 
   enable(tableName: string, attribute: string): void {
-    this.attributes.set(tableName, attribute);
+    this.#attributes.set(tableName, attribute);
   }
 
   attributeOf(tableName: string): string | undefined {
-    return this.attributes.get(tableName);
+    return this.#attributes.get(tableName);
   }
 
   /** DescribeTimeToLive for a table with TTL enabled here; undefined to let the backend answer. */
   async describe(input: Json): Promise<AwsResponse | undefined> {
     const table = input.TableName;
     if (typeof table !== 'string') return undefined;
-    const attribute = this.attributes.get(table);
+    const attribute = this.#attributes.get(table);
     if (attribute === undefined) return undefined;
-    const missing = await this.missingTable(table);
+    const missing = await this.#missingTable(table);
     if (missing) return missing;
     return jsonResponse({
       TimeToLiveDescription: { AttributeName: attribute, TimeToLiveStatus: 'ENABLED' },
@@ -83,15 +93,15 @@ export class TimeToLive {
           'Member must have length less than or equal to 255',
       );
     }
-    const missing = await this.missingTable(table);
+    const missing = await this.#missingTable(table);
     if (missing) return missing;
-    const current = this.attributes.get(table);
+    const current = this.#attributes.get(table);
     if (spec.Enabled) {
       if (current !== undefined) return validationError('TimeToLive is already enabled');
-      this.attributes.set(table, spec.AttributeName);
+      this.#attributes.set(table, spec.AttributeName);
     } else {
       if (current === undefined) return validationError('TimeToLive is already disabled');
-      this.attributes.delete(table);
+      this.#attributes.delete(table);
     }
     return jsonResponse({
       TimeToLiveSpecification: { AttributeName: spec.AttributeName, Enabled: spec.Enabled },
@@ -101,9 +111,9 @@ export class TimeToLive {
   /** Deletes every expired item of every table with TTL enabled; returns how many it deleted. */
   async sweep(nowSeconds: number): Promise<number> {
     let deleted = 0;
-    for (const [table, attribute] of [...this.attributes]) {
+    for (const [table, attribute] of [...this.#attributes]) {
       try {
-        deleted += await this.sweepTable(table, attribute, nowSeconds);
+        deleted += await this.#sweepTable(table, attribute, nowSeconds);
       } catch (error) {
         if (error instanceof BackendError && error.code === 'ResourceNotFoundException') continue;
         throw error;
@@ -112,16 +122,16 @@ export class TimeToLive {
     return deleted;
   }
 
-  private async sweepTable(table: string, attribute: string, nowSeconds: number): Promise<number> {
-    const schema = await this.schemaOf(table);
+  async #sweepTable(table: string, attribute: string, nowSeconds: number): Promise<number> {
+    const schema = await this.#schemaOf(table);
     const keyNames = schema.range === undefined ? [schema.hash] : [schema.hash, schema.range];
     const names: Record<string, string> = { '#ttl': attribute };
     for (const [index, name] of keyNames.entries()) names[`#k${index}`] = name;
     let deleted = 0;
     let startKey: unknown;
     do {
-      const page = await this.locks.run([{ id: tableLock(table), mode: 'shared' }], () =>
-        this.backend.call('Scan', {
+      const page = await this.#locks.run([{ id: tableLock(table), mode: 'shared' }], () =>
+        this.#backend.call('Scan', {
           TableName: table,
           ConsistentRead: true,
           ProjectionExpression: Object.keys(names).join(', '),
@@ -140,16 +150,16 @@ export class TimeToLive {
         const key = keyOf(item as Item, schema);
         if (!expiry || !key) continue;
         const id = itemLock(table, key, schema);
-        if (await this.deleteIfUnchanged(table, key, id, attribute, expiry)) deleted += 1;
+        if (await this.#deleteIfUnchanged(table, key, id, attribute, expiry)) deleted += 1;
       }
       startKey = page.LastEvaluatedKey;
     } while (startKey);
     if (deleted > 0)
-      this.log?.line('dynamodb', `TTL deleted ${deleted} expired item(s) from ${table}`);
+      this.#log?.line('dynamodb', `TTL deleted ${deleted} expired item(s) from ${table}`);
     return deleted;
   }
 
-  private async deleteIfUnchanged(
+  async #deleteIfUnchanged(
     table: string,
     key: Item,
     id: string,
@@ -157,8 +167,8 @@ export class TimeToLive {
     expiry: Json,
   ): Promise<boolean> {
     try {
-      await this.locks.run([{ id, mode: 'exclusive' }], () =>
-        this.backend.call('DeleteItem', {
+      await this.#locks.run([{ id, mode: 'exclusive' }], () =>
+        this.#backend.call('DeleteItem', {
           TableName: table,
           Key: key,
           ConditionExpression: '#ttl = :seen',
@@ -175,9 +185,9 @@ export class TimeToLive {
     }
   }
 
-  private async missingTable(table: string): Promise<AwsResponse | undefined> {
+  async #missingTable(table: string): Promise<AwsResponse | undefined> {
     try {
-      await describeTable(this.backend, table);
+      await describeTable(this.#backend, table);
       return undefined;
     } catch (error) {
       if (error instanceof BackendError) return fromBackend(error.response);

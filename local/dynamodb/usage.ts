@@ -34,18 +34,18 @@ export function isFunctionCaller(caller: Caller): boolean {
 }
 
 export class CapacityTally {
-  private readonly byCaller = {
+  readonly #byCaller = {
     functions: new Map<string, MutableUsage>(),
     others: new Map<string, MutableUsage>(),
   };
-  private readonly internalCalls = new Map<string, number>();
+  readonly #internalCalls = new Map<string, number>();
 
   /** Counts one API call; the returned record takes the units it consumes. */
   call(
     who: 'functions' | 'others',
     operation: string,
   ): { readUnits: number; writeUnits: number; indexWriteUnits: number } {
-    const map = this.byCaller[who];
+    const map = this.#byCaller[who];
     let entry = map.get(operation);
     if (!entry) {
       entry = { calls: 0, readUnits: 0, writeUnits: 0, indexWriteUnits: 0 };
@@ -58,7 +58,7 @@ export class CapacityTally {
   /** The backend as the local cloud's own services use it: each call counted as internal. */
   internal(backend: DynamoDbBackend): DynamoDbBackend {
     const count = (operation: string) =>
-      this.internalCalls.set(operation, (this.internalCalls.get(operation) ?? 0) + 1);
+      this.#internalCalls.set(operation, (this.#internalCalls.get(operation) ?? 0) + 1);
     return {
       get endpoint() {
         return backend.endpoint;
@@ -79,10 +79,10 @@ export class CapacityTally {
     const plain = (map: Map<string, MutableUsage>) =>
       Object.fromEntries([...map].map(([operation, usage]) => [operation, { ...usage }]));
     return {
-      functions: plain(this.byCaller.functions),
-      others: plain(this.byCaller.others),
+      functions: plain(this.#byCaller.functions),
+      others: plain(this.#byCaller.others),
       internal: Object.fromEntries(
-        [...this.internalCalls].map(([operation, calls]) => [operation, { calls }]),
+        [...this.#internalCalls].map(([operation, calls]) => [operation, { calls }]),
       ),
     };
   }

@@ -1,25 +1,28 @@
 /** DynamoDB's JSON 1.0 wire format for the answers the local cloud writes itself. */
 import { randomBytes } from 'node:crypto';
 import { crc32 } from 'node:zlib';
+import { type AwsJsonProtocol, jsonAnswer } from '../aws-json';
 import type { AwsResponse } from '../contracts';
 import type { BackendResponse } from './backend';
+
+/**
+ * DynamoDB's dialect: JSON 1.0, DynamoDB's request ids and a CRC32 of every
+ * body. Its errors carry their namespace in `__type` (see `errorResponse`).
+ */
+export const DYNAMODB_PROTOCOL: AwsJsonProtocol = {
+  version: '1.0',
+  targetPrefix: 'DynamoDB_20120810.',
+  errors: {},
+  requestId: dynamoDbRequestId,
+  checksum: true,
+};
 
 /** Error `__type` namespaces as DynamoDB sends them. */
 export const DYNAMODB_NS = 'com.amazonaws.dynamodb.v20120810#';
 export const VALIDATE_NS = 'com.amazon.coral.validate#';
 
 export function jsonResponse(body: object, status = 200): AwsResponse {
-  const text = JSON.stringify(body);
-  return {
-    status,
-    headers: {
-      'content-type': 'application/x-amz-json-1.0',
-      'x-amzn-requestid': requestId(),
-      // The SDK checks the body against this CRC when the header is present.
-      'x-amz-crc32': String(crc32(text)),
-    },
-    body: text,
-  };
+  return jsonAnswer(DYNAMODB_PROTOCOL, body, status);
 }
 
 /** An error as DynamoDB writes it; `type` includes the namespace. */
@@ -56,7 +59,7 @@ export function withBody(response: BackendResponse, body: object): AwsResponse {
   };
 }
 
-/** 52 upper-case alphanumerics, like DynamoDB's request ids. */
-function requestId(): string {
+/** 52 upper-case alphanumerics, like DynamoDB's (and dynalite's) request ids. */
+export function dynamoDbRequestId(): string {
   return randomBytes(39).toString('base64').toUpperCase().replace(/[+/=]/g, '0');
 }

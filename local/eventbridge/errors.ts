@@ -1,18 +1,15 @@
+import { AwsJsonError } from '../aws-json';
+
 /**
  * Errors the local EventBridge refuses a whole request with. Each carries the
  * `__type` and HTTP status AWS answers with, so the wire layer can put it on
  * the wire unchanged and in-process callers (Lambda destinations) can read the
  * same code.
  */
-export class EventBridgeError extends Error {
-  readonly code: string;
-  readonly status: number;
-
+export class EventBridgeError extends AwsJsonError {
   constructor(code: string, message: string, status = 400, options?: ErrorOptions) {
-    super(message, options);
+    super(code, message, status, options);
     this.name = code;
-    this.code = code;
-    this.status = status;
   }
 }
 

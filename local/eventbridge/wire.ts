@@ -8,16 +8,15 @@
  * that is not a JSON object, or fields of the wrong type, are
  * `SerializationException` (both 400).
  */
-import { randomUUID } from 'node:crypto';
-import {
-  type AwsRequest,
-  type AwsResponse,
-  type AwsService,
-  awsJsonError,
-  type BusSpec,
-  type PutEventsEntry,
-  type PutEventsResultEntry,
-  type RuleSpec,
+import { type AwsJsonProtocol, type AwsJsonService, type Json, serveAwsJson } from '../aws-json';
+import type {
+  AwsRequest,
+  AwsResponse,
+  AwsService,
+  BusSpec,
+  PutEventsEntry,
+  PutEventsResultEntry,
+  RuleSpec,
 } from '../contracts';
 import { EventBridgeError } from './errors';
 
@@ -33,51 +32,17 @@ export interface EventBridgeApi {
   listRules(busRef: string | undefined): readonly RuleSpec[] | undefined;
 }
 
-const CONTENT_TYPE = 'application/x-amz-json-1.1';
-const OPERATIONS = new Set([
-  'PutEvents',
-  'DescribeEventBus',
-  'ListEventBuses',
-  'ListRules',
-  'ListTargetsByRule',
-]);
-const TARGET_PREFIX = 'AWSEvents.';
+/** EventBridge's dialect: JSON 1.1, errors with `x-amzn-errortype` and no request id. */
+const EVENTBRIDGE_PROTOCOL: AwsJsonProtocol = {
+  version: '1.1',
+  targetPrefix: 'AWSEvents.',
+  errors: { typeHeader: true, requestId: false },
+};
 
 class SerializationError extends EventBridgeError {
   constructor(message: string) {
     super('SerializationException', message);
   }
-}
-
-type Json = Record<string, unknown>;
-
-function ok(body: unknown): AwsResponse {
-  return {
-    status: 200,
-    headers: { 'content-type': CONTENT_TYPE, 'x-amzn-requestid': randomUUID() },
-    body: JSON.stringify(body),
-  };
-}
-
-function operationOf(request: AwsRequest): string | undefined {
-  if (request.operation !== undefined) return request.operation;
-  const target = request.headers['x-amz-target'];
-  return target?.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : undefined;
-}
-
-function parseBody(body: Buffer): Json {
-  const text = body.toString('utf8');
-  if (text.trim() === '') return {};
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    throw new SerializationError('Request body is not valid JSON.');
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw new SerializationError('Start of structure or map expected.');
-  }
-  return parsed as Json;
 }
 
 function optionalString(input: Json, field: string): string | undefined {
@@ -166,83 +131,97 @@ function describeTarget(target: RuleSpec['targets'][number]) {
   };
 }
 
-async function dispatch(api: EventBridgeApi, operation: string, input: Json): Promise<unknown> {
-  switch (operation) {
-    case 'PutEvents': {
-      const entries = input.Entries;
-      if (entries === undefined || entries === null) {
-        throw new EventBridgeError(
-          'ValidationException',
-          "1 validation error detected: Value null at 'entries' failed to satisfy constraint: " +
-            'Member must not be null',
-        );
-      }
-      if (!Array.isArray(entries)) throw new SerializationError('Entries must be a list.');
-      return api.putEvents(entries.map(readEntry));
-    }
-    case 'DescribeEventBus': {
-      const ref = optionalString(input, 'Name');
-      const bus = api.describeBus(ref);
-      if (bus === undefined) throw busNotFound(ref);
-      return { Name: bus.name, Arn: bus.arn };
-    }
-    case 'ListEventBuses': {
-      const prefix = optionalString(input, 'NamePrefix') ?? '';
-      return {
-        EventBuses: api
-          .listBuses()
-          .filter((bus) => bus.name.startsWith(prefix))
-          .map((bus) => ({ Name: bus.name, Arn: bus.arn })),
-      };
-    }
-    case 'ListRules': {
-      const ref = optionalString(input, 'EventBusName');
-      const rules = api.listRules(ref);
-      if (rules === undefined) throw busNotFound(ref);
-      const prefix = optionalString(input, 'NamePrefix') ?? '';
-      return { Rules: rules.filter((rule) => rule.name.startsWith(prefix)).map(describeRule) };
-    }
-    case 'ListTargetsByRule': {
-      const ref = optionalString(input, 'EventBusName');
-      const name = optionalString(input, 'Rule');
-      const rules = api.listRules(ref);
-      if (rules === undefined) throw busNotFound(ref);
-      const rule = rules.find((r) => r.name === name);
-      if (rule === undefined) {
-        const bus = api.describeBus(ref)?.name ?? 'default';
-        throw new EventBridgeError(
-          'ResourceNotFoundException',
-          `Rule ${name ?? ''} does not exist on EventBus ${bus}.`,
-        );
-      }
-      return { Targets: rule.targets.map(describeTarget) };
-    }
-    default:
-      throw new EventBridgeError('UnknownOperationException', `Operation ${operation} is unknown.`);
+function putEvents(api: EventBridgeApi, input: Json) {
+  const entries = input.Entries;
+  if (entries === undefined || entries === null) {
+    throw new EventBridgeError(
+      'ValidationException',
+      "1 validation error detected: Value null at 'entries' failed to satisfy constraint: " +
+        'Member must not be null',
+    );
   }
+  if (!Array.isArray(entries)) throw new SerializationError('Entries must be a list.');
+  return api.putEvents(entries.map(readEntry));
+}
+
+function describeEventBus(api: EventBridgeApi, input: Json) {
+  const ref = optionalString(input, 'Name');
+  const bus = api.describeBus(ref);
+  if (bus === undefined) throw busNotFound(ref);
+  return { Name: bus.name, Arn: bus.arn };
+}
+
+function listEventBuses(api: EventBridgeApi, input: Json) {
+  const prefix = optionalString(input, 'NamePrefix') ?? '';
+  return {
+    EventBuses: api
+      .listBuses()
+      .filter((bus) => bus.name.startsWith(prefix))
+      .map((bus) => ({ Name: bus.name, Arn: bus.arn })),
+  };
+}
+
+function listRules(api: EventBridgeApi, input: Json) {
+  const ref = optionalString(input, 'EventBusName');
+  const rules = api.listRules(ref);
+  if (rules === undefined) throw busNotFound(ref);
+  const prefix = optionalString(input, 'NamePrefix') ?? '';
+  return { Rules: rules.filter((rule) => rule.name.startsWith(prefix)).map(describeRule) };
+}
+
+function listTargetsByRule(api: EventBridgeApi, input: Json) {
+  const ref = optionalString(input, 'EventBusName');
+  const name = optionalString(input, 'Rule');
+  const rules = api.listRules(ref);
+  if (rules === undefined) throw busNotFound(ref);
+  const rule = rules.find((r) => r.name === name);
+  if (rule === undefined) {
+    const bus = api.describeBus(ref)?.name ?? 'default';
+    throw new EventBridgeError(
+      'ResourceNotFoundException',
+      `Rule ${name ?? ''} does not exist on EventBus ${bus}.`,
+    );
+  }
+  return { Targets: rule.targets.map(describeTarget) };
 }
 
 /** The EventBridge endpoint of the local cloud, answering to the `events` signing name. */
 export function createEventBridgeService(api: EventBridgeApi): AwsService {
+  const operations = {
+    PutEvents: (input: Json) => putEvents(api, input),
+    DescribeEventBus: (input: Json) => describeEventBus(api, input),
+    ListEventBuses: (input: Json) => listEventBuses(api, input),
+    ListRules: (input: Json) => listRules(api, input),
+    ListTargetsByRule: (input: Json) => listTargetsByRule(api, input),
+  };
+  const unsupported = (operation: string | undefined) =>
+    new EventBridgeError(
+      'UnknownOperationException',
+      `Operation ${operation ?? '(no X-Amz-Target)'} is not supported by the local EventBridge.`,
+    );
+  const service: AwsJsonService = {
+    protocol: EVENTBRIDGE_PROTOCOL,
+    operations,
+    serialization: {
+      invalidJson: 'Request body is not valid JSON.',
+      notAnObject: 'Start of structure or map expected.',
+      blankIsEmpty: true,
+    },
+    // Any method will do, but an operation it lacks is refused before the body is read.
+    refuse: (_method, operation) =>
+      operation === undefined || !Object.hasOwn(operations, operation)
+        ? unsupported(operation)
+        : undefined,
+    unknownOperation: unsupported,
+    internalError: (error) =>
+      new EventBridgeError(
+        'InternalException',
+        error instanceof Error ? error.message : String(error),
+        500,
+      ),
+  };
   return {
     signingNames: ['events'],
-    async handle(request: AwsRequest): Promise<AwsResponse> {
-      try {
-        const operation = operationOf(request);
-        if (operation === undefined || !OPERATIONS.has(operation)) {
-          throw new EventBridgeError(
-            'UnknownOperationException',
-            `Operation ${operation ?? '(no X-Amz-Target)'} is not supported by the local EventBridge.`,
-          );
-        }
-        return ok(await dispatch(api, operation, parseBody(request.body)));
-      } catch (error) {
-        if (error instanceof EventBridgeError) {
-          return awsJsonError(error.status, error.code, error.message);
-        }
-        const message = error instanceof Error ? error.message : String(error);
-        return awsJsonError(500, 'InternalException', message);
-      }
-    },
+    handle: (request: AwsRequest): Promise<AwsResponse> => serveAwsJson(service, request),
   };
 }

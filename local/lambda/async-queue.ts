@@ -63,16 +63,20 @@ interface QueuedEvent {
 }
 
 export class AsyncQueue {
-  private readonly events = new Set<QueuedEvent>();
-  private readonly idleWaiters: (() => void)[] = [];
-  private closed = false;
+  readonly #events = new Set<QueuedEvent>();
+  readonly #idleWaiters: (() => void)[] = [];
+  #closed = false;
 
-  constructor(private readonly options: AsyncQueueOptions) {}
+  readonly #options: AsyncQueueOptions;
+
+  constructor(options: AsyncQueueOptions) {
+    this.#options = options;
+  }
 
   /** Accepts an event; it is first tried on the next turn of the event loop. */
   enqueue(event: AsyncEvent): void {
-    if (this.closed) throw new Error('The local Lambda is closed');
-    const maxAgeMs = event.spec.asyncConfig.maximumEventAgeSeconds * 1000 * this.scale;
+    if (this.#closed) throw new Error('The local Lambda is closed');
+    const maxAgeMs = event.spec.asyncConfig.maximumEventAgeSeconds * 1000 * this.#scale;
     const queued: QueuedEvent = {
       event,
       expiresAt: Date.now() + maxAgeMs,
@@ -81,70 +85,70 @@ export class AsyncQueue {
       expireOnWake: false,
       running: false,
     };
-    this.events.add(queued);
-    this.wakeAt(queued, Date.now());
+    this.#events.add(queued);
+    this.#wakeAt(queued, Date.now());
   }
 
   /** Events accepted and not yet finished, waiting or running. */
   get size(): number {
-    return this.events.size;
+    return this.#events.size;
   }
 
   /** Events waiting for their next attempt (not running right now). */
   get waiting(): number {
     let count = 0;
-    for (const queued of this.events) if (!queued.running) count += 1;
+    for (const queued of this.#events) if (!queued.running) count += 1;
     return count;
   }
 
   /** Resolves when every accepted event has reached its final outcome. */
   whenEmpty(): Promise<void> {
-    if (this.events.size === 0) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
+    if (this.#events.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
   }
 
   /** Drops every unfinished event (waiting or running) and stops the timers. Returns how many. */
   close(): number {
-    this.closed = true;
-    const dropped = this.events.size;
-    for (const queued of this.events) clearTimeout(queued.timer);
-    this.events.clear();
-    this.notifyIfEmpty();
+    this.#closed = true;
+    const dropped = this.#events.size;
+    for (const queued of this.#events) clearTimeout(queued.timer);
+    this.#events.clear();
+    this.#notifyIfEmpty();
     return dropped;
   }
 
-  private get scale(): number {
-    return this.options.env.timeScale;
+  get #scale(): number {
+    return this.#options.env.timeScale;
   }
 
-  private wakeAt(queued: QueuedEvent, at: number): void {
-    if (this.closed) return;
+  #wakeAt(queued: QueuedEvent, at: number): void {
+    if (this.#closed) return;
     queued.expireOnWake = at >= queued.expiresAt;
     const when = Math.min(at, queued.expiresAt);
-    queued.timer = setTimeout(() => void this.step(queued), Math.max(0, when - Date.now()));
+    queued.timer = setTimeout(() => void this.#step(queued), Math.max(0, when - Date.now()));
   }
 
-  private async step(queued: QueuedEvent): Promise<void> {
-    if (this.closed || !this.events.has(queued)) return;
+  async #step(queued: QueuedEvent): Promise<void> {
+    if (this.#closed || !this.#events.has(queued)) return;
     const { event } = queued;
     if (event.spec.reservedConcurrency === 0) {
-      return this.finish(queued, 'RetriesExhausted');
+      return this.#finish(queued, 'RetriesExhausted');
     }
     if (queued.expireOnWake || Date.now() >= queued.expiresAt) {
-      return this.finish(queued, 'EventAgeExceeded');
+      return this.#finish(queued, 'EventAgeExceeded');
     }
 
     queued.running = true;
     let outcome: AttemptOutcome | undefined;
     try {
-      outcome = await this.options.attempt(event);
+      outcome = await this.#options.attempt(event);
     } catch {
       // Lambda's own failure (a 5xx): backed off like a throttle, as AWS does.
       outcome = undefined;
     } finally {
       queued.running = false;
     }
-    if (this.closed) return;
+    if (this.#closed) return;
 
     if (outcome === undefined || outcome.kind === 'throttled') {
       const backoff = Math.min(
@@ -152,7 +156,7 @@ export class AsyncQueue {
         THROTTLE_BACKOFF_MAX_MS,
       );
       queued.throttles += 1;
-      this.wakeAt(queued, Date.now() + backoff * this.scale);
+      this.#wakeAt(queued, Date.now() + backoff * this.#scale);
       return;
     }
 
@@ -160,30 +164,30 @@ export class AsyncQueue {
     queued.throttles = 0;
     queued.last = outcome.result;
     if (outcome.result.functionError === undefined) {
-      return this.finish(queued, 'Success');
+      return this.#finish(queued, 'Success');
     }
     if (queued.invokeCount > event.spec.asyncConfig.maximumRetryAttempts) {
-      return this.finish(queued, 'RetriesExhausted');
+      return this.#finish(queued, 'RetriesExhausted');
     }
     const delay = queued.invokeCount === 1 ? FIRST_RETRY_DELAY_MS : SECOND_RETRY_DELAY_MS;
-    this.wakeAt(queued, Date.now() + delay * this.scale);
+    this.#wakeAt(queued, Date.now() + delay * this.#scale);
   }
 
-  private async finish(queued: QueuedEvent, condition: RecordCondition): Promise<void> {
+  async #finish(queued: QueuedEvent, condition: RecordCondition): Promise<void> {
     try {
-      await this.options.finish(queued.event, {
+      await this.#options.finish(queued.event, {
         condition,
         invokeCount: queued.invokeCount,
         last: queued.last,
       });
     } finally {
-      this.events.delete(queued);
-      this.notifyIfEmpty();
+      this.#events.delete(queued);
+      this.#notifyIfEmpty();
     }
   }
 
-  private notifyIfEmpty(): void {
-    if (this.events.size > 0) return;
-    for (const resolve of this.idleWaiters.splice(0)) resolve();
+  #notifyIfEmpty(): void {
+    if (this.#events.size > 0) return;
+    for (const resolve of this.#idleWaiters.splice(0)) resolve();
   }
 }

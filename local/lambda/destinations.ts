@@ -92,17 +92,20 @@ export interface DeadLetterInput {
 const DLQ_ERROR_MESSAGE_BYTES = 1024;
 
 export class Destinations {
-  private targets: DestinationTargets = {};
-  private readonly warned = new Set<string>();
+  #targets: DestinationTargets = {};
+  readonly #warned = new Set<string>();
 
-  constructor(
-    private readonly log: LogSink,
-    /** Invokes a function asynchronously, for Lambda destinations. */
-    private readonly invokeAsync: (functionArn: string, payload: string) => Promise<void>,
-  ) {}
+  readonly #log: LogSink;
+  /** Invokes a function asynchronously, for Lambda destinations. */
+  readonly #invokeAsync: (functionArn: string, payload: string) => Promise<void>;
+
+  constructor(log: LogSink, invokeAsync: (functionArn: string, payload: string) => Promise<void>) {
+    this.#log = log;
+    this.#invokeAsync = invokeAsync;
+  }
 
   setTargets(targets: DestinationTargets): void {
-    this.targets = { ...this.targets, ...targets };
+    this.#targets = { ...this.#targets, ...targets };
   }
 
   /** Sends an invocation record to an OnSuccess / OnFailure destination. */
@@ -112,48 +115,48 @@ export class Destinations {
     try {
       switch (arnService(destinationArn)) {
         case 'events':
-          await this.putEvent(destinationArn, record, body, success);
+          await this.#putEvent(destinationArn, record, body, success);
           return;
         case 'sqs':
-          await this.queues(destinationArn)?.send(destinationArn, body);
+          await this.#queues(destinationArn)?.send(destinationArn, body);
           return;
         case 'lambda':
-          await this.invokeAsync(destinationArn, body);
+          await this.#invokeAsync(destinationArn, body);
           return;
         default:
-          this.warnOnce(destinationArn, `destination type not emulated: ${destinationArn}`);
+          this.#warnOnce(destinationArn, `destination type not emulated: ${destinationArn}`);
       }
     } catch (error) {
-      this.failed(destinationArn, error);
+      this.#failed(destinationArn, error);
     }
   }
 
   /** Sends the original event to the function's dead-letter queue, with AWS's attributes. */
   async deadLetter(input: DeadLetterInput): Promise<void> {
     if (arnService(input.targetArn) !== 'sqs') {
-      this.warnOnce(input.targetArn, `dead-letter target type not emulated: ${input.targetArn}`);
+      this.#warnOnce(input.targetArn, `dead-letter target type not emulated: ${input.targetArn}`);
       return;
     }
     try {
-      await this.queues(input.targetArn)?.send(input.targetArn, input.payload, {
+      await this.#queues(input.targetArn)?.send(input.targetArn, input.payload, {
         RequestID: { DataType: 'String', StringValue: input.requestId },
         ErrorCode: { DataType: 'Number', StringValue: String(input.errorCode) },
         ErrorMessage: { DataType: 'String', StringValue: truncateUtf8(input.errorMessage) },
       });
     } catch (error) {
-      this.failed(input.targetArn, error);
+      this.#failed(input.targetArn, error);
     }
   }
 
-  private async putEvent(
+  async #putEvent(
     busArn: string,
     record: InvocationRecord,
     detail: string,
     success: boolean,
   ): Promise<void> {
-    const events = this.targets.events;
+    const events = this.#targets.events;
     if (!events) {
-      this.warnOnce(
+      this.#warnOnce(
         busArn,
         `no EventBridge is wired to the local Lambda; dropped a record for ${busArn}`,
       );
@@ -170,29 +173,29 @@ export class Destinations {
     ]);
     if (result.FailedEntryCount > 0) {
       const entry = result.Entries[0];
-      this.log.line(
+      this.#log.line(
         LAMBDA_LOG_SOURCE,
         `DestinationDeliveryFailures: ${busArn} refused the record of ${record.requestContext.requestId}: ${entry?.ErrorCode ?? 'error'} ${entry?.ErrorMessage ?? ''}`.trimEnd(),
       );
     }
   }
 
-  private queues(arn: string): QueueSender | undefined {
-    const queues = this.targets.queues;
+  #queues(arn: string): QueueSender | undefined {
+    const queues = this.#targets.queues;
     if (!queues)
-      this.warnOnce(arn, `no SQS is wired to the local Lambda; dropped a message for ${arn}`);
+      this.#warnOnce(arn, `no SQS is wired to the local Lambda; dropped a message for ${arn}`);
     return queues;
   }
 
-  private failed(arn: string, error: unknown): void {
+  #failed(arn: string, error: unknown): void {
     const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-    this.log.line(LAMBDA_LOG_SOURCE, `DestinationDeliveryFailures: ${arn}: ${reason}`);
+    this.#log.line(LAMBDA_LOG_SOURCE, `DestinationDeliveryFailures: ${arn}: ${reason}`);
   }
 
-  private warnOnce(key: string, text: string): void {
-    if (this.warned.has(key)) return;
-    this.warned.add(key);
-    this.log.line(LAMBDA_LOG_SOURCE, text);
+  #warnOnce(key: string, text: string): void {
+    if (this.#warned.has(key)) return;
+    this.#warned.add(key);
+    this.#log.line(LAMBDA_LOG_SOURCE, text);
   }
 }
 

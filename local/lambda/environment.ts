@@ -77,22 +77,25 @@ export class ExecutionEnvironment {
   readonly logStreamName: string;
   /** The function this environment runs (its code is the spec's `codeDir` at start). */
   readonly functionName: string;
-  private readonly host: RuntimeHost;
-  private readonly initOutcome: Promise<InitOutcome>;
-  private resolveInit?: (outcome: InitOutcome) => void;
-  private pending?: PendingInvocation;
-  private exited = false;
-  private readonly exitedPromise: Promise<void>;
+  readonly #host: RuntimeHost;
+  readonly #initOutcome: Promise<InitOutcome>;
+  #resolveInit?: (outcome: InitOutcome) => void;
+  #pending?: PendingInvocation;
+  #exited = false;
+  readonly #exitedPromise: Promise<void>;
 
-  constructor(private readonly options: EnvironmentOptions) {
+  readonly #options: EnvironmentOptions;
+
+  constructor(options: EnvironmentOptions) {
+    this.#options = options;
     const { spec, runner } = options;
     this.logStreamName = logStreamName(new Date());
     this.functionName = spec.name;
-    this.initOutcome = new Promise((resolve) => {
-      this.resolveInit = resolve;
+    this.#initOutcome = new Promise((resolve) => {
+      this.#resolveInit = resolve;
     });
     let exitedNow: () => void = () => {};
-    this.exitedPromise = new Promise((resolve) => {
+    this.#exitedPromise = new Promise((resolve) => {
       exitedNow = resolve;
     });
     const hostOptions = {
@@ -107,23 +110,23 @@ export class ExecutionEnvironment {
         logGroupName: spec.logGroupName,
         logStreamName: this.logStreamName,
       },
-      onMessage: (message: unknown) => this.onMessage(message),
+      onMessage: (message: unknown) => this.#onMessage(message),
       onExit: (exit: HostExit) => {
-        this.onRuntimeExit(exit);
+        this.#onRuntimeExit(exit);
         exitedNow();
       },
     };
-    this.host =
+    this.#host =
       runner.kind === 'process'
         ? startProcess(runner.nodePath, hostOptions)
         : startThread(hostOptions);
-    this.pipe(this.host.stdout, 'stdout');
-    this.pipe(this.host.stderr, 'stderr');
+    this.#pipe(this.#host.stdout, 'stdout');
+    this.#pipe(this.#host.stderr, 'stderr');
   }
 
   /** Whether the runtime is still running. */
   get alive(): boolean {
-    return !this.exited;
+    return !this.#exited;
   }
 
   /** Waits for the function's module to load, at most `timeoutMs`. */
@@ -133,7 +136,7 @@ export class ExecutionEnvironment {
       timer = setTimeout(() => resolve({ kind: 'timeout' }), timeoutMs);
     });
     try {
-      return await Promise.race([this.initOutcome, timeout]);
+      return await Promise.race([this.#initOutcome, timeout]);
     } finally {
       clearTimeout(timer);
     }
@@ -141,26 +144,26 @@ export class ExecutionEnvironment {
 
   /** Runs one invocation; at the deadline the runtime is stopped and the outcome is `timeout`. */
   invoke(input: InvocationInput): Promise<InvocationOutcome> {
-    if (this.pending) throw new Error('An execution environment runs one invocation at a time');
+    if (this.#pending) throw new Error('An execution environment runs one invocation at a time');
     return new Promise((resolve) => {
       const pending: PendingInvocation = {
         requestId: input.requestId,
         resolve,
         flushed: new Set(),
       };
-      this.pending = pending;
-      if (this.exited) {
-        this.settle({ kind: 'exit', exitCode: 1, outOfMemory: false });
+      this.#pending = pending;
+      if (this.#exited) {
+        this.#settle({ kind: 'exit', exitCode: 1, outOfMemory: false });
         return;
       }
       pending.timer = setTimeout(
         () => {
-          this.settle({ kind: 'timeout' });
+          this.#settle({ kind: 'timeout' });
           void this.terminate();
         },
         Math.max(0, input.deadlineMs - Date.now()),
       );
-      this.host.send({
+      this.#host.send({
         type: 'invoke',
         requestId: input.requestId,
         payload: input.payload,
@@ -173,19 +176,19 @@ export class ExecutionEnvironment {
 
   /** Stops the runtime, even one stuck in a busy loop; resolves when it is gone. */
   async terminate(): Promise<void> {
-    if (!this.exited) this.host.kill();
-    await this.exitedPromise;
+    if (!this.#exited) this.#host.kill();
+    await this.#exitedPromise;
   }
 
-  private onMessage(value: unknown): void {
+  #onMessage(value: unknown): void {
     const message = asWorkerMessage(value);
     if (!message) return;
     switch (message.type) {
       case 'ready':
-        this.resolveInit?.({ kind: 'ready', durationMs: message.initDurationMs });
+        this.#resolveInit?.({ kind: 'ready', durationMs: message.initDurationMs });
         return;
       case 'init-error':
-        this.resolveInit?.({
+        this.#resolveInit?.({
           kind: 'error',
           error: message.error,
           durationMs: message.initDurationMs,
@@ -193,7 +196,7 @@ export class ExecutionEnvironment {
         return;
       case 'result':
       case 'error': {
-        const pending = this.pending;
+        const pending = this.#pending;
         if (pending?.requestId !== message.requestId) return;
         const outcome: InvocationOutcome =
           message.type === 'result'
@@ -201,51 +204,51 @@ export class ExecutionEnvironment {
             : { kind: 'error', error: message.error };
         clearTimeout(pending.timer);
         pending.outcome = outcome;
-        if (pending.flushed.size === 2) this.settle(outcome);
-        else pending.timer = setTimeout(() => this.settle(outcome), FLUSH_GRACE_MS);
+        if (pending.flushed.size === 2) this.#settle(outcome);
+        else pending.timer = setTimeout(() => this.#settle(outcome), FLUSH_GRACE_MS);
         return;
       }
       case 'fatal':
-        this.options.onLine(`${message.label} \t${JSON.stringify(message.error)}`);
+        this.#options.onLine(`${message.label} \t${JSON.stringify(message.error)}`);
         return;
     }
   }
 
-  private onRuntimeExit({ exitCode, outOfMemory, report }: HostExit): void {
-    this.exited = true;
-    if (report) this.options.onLine(report);
-    this.resolveInit?.({ kind: 'exit', exitCode, outOfMemory });
-    const pending = this.pending;
-    if (pending) this.settle(pending.outcome ?? { kind: 'exit', exitCode, outOfMemory });
-    this.options.onExit(this);
+  #onRuntimeExit({ exitCode, outOfMemory, report }: HostExit): void {
+    this.#exited = true;
+    if (report) this.#options.onLine(report);
+    this.#resolveInit?.({ kind: 'exit', exitCode, outOfMemory });
+    const pending = this.#pending;
+    if (pending) this.#settle(pending.outcome ?? { kind: 'exit', exitCode, outOfMemory });
+    this.#options.onExit(this);
   }
 
-  private settle(outcome: InvocationOutcome): void {
-    const pending = this.pending;
+  #settle(outcome: InvocationOutcome): void {
+    const pending = this.#pending;
     if (!pending) return;
     clearTimeout(pending.timer);
-    this.pending = undefined;
+    this.#pending = undefined;
     pending.resolve(outcome);
   }
 
-  private onFlushMark(stream: 'stdout' | 'stderr', requestId: string): void {
-    const pending = this.pending;
+  #onFlushMark(stream: 'stdout' | 'stderr', requestId: string): void {
+    const pending = this.#pending;
     if (pending?.requestId !== requestId) return;
     pending.flushed.add(stream);
-    if (pending.flushed.size === 2 && pending.outcome) this.settle(pending.outcome);
+    if (pending.flushed.size === 2 && pending.outcome) this.#settle(pending.outcome);
   }
 
-  private pipe(stream: NodeJS.ReadableStream, name: 'stdout' | 'stderr'): void {
+  #pipe(stream: NodeJS.ReadableStream, name: 'stdout' | 'stderr'): void {
     const decoder = new StringDecoder('utf8');
     let buffer = '';
     const emit = (line: string) => {
       const mark = line.indexOf(FLUSH_MARK);
       if (mark === -1) {
-        this.options.onLine(line.endsWith('\r') ? line.slice(0, -1) : line);
+        this.#options.onLine(line.endsWith('\r') ? line.slice(0, -1) : line);
         return;
       }
-      if (mark > 0) this.options.onLine(line.slice(0, mark));
-      this.onFlushMark(name, line.slice(mark + FLUSH_MARK.length));
+      if (mark > 0) this.#options.onLine(line.slice(0, mark));
+      this.#onFlushMark(name, line.slice(mark + FLUSH_MARK.length));
     };
     stream.on('data', (chunk: Buffer) => {
       buffer += decoder.write(chunk);

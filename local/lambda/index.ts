@@ -1,5 +1,9 @@
 export type { AsyncEvent, FinalOutcome } from './async-queue';
-export { DEFAULT_ACCOUNT_CONCURRENCY } from './concurrency';
+export {
+  ConcurrencySettingError,
+  DEFAULT_ACCOUNT_CONCURRENCY,
+  MIN_UNRESERVED_CONCURRENCY,
+} from './concurrency';
 export type { DestinationTargets, InvocationRecord, RecordCondition } from './destinations';
 export {
   DEFAULT_ASYNC_REQUEST_LIMIT_BYTES,

@@ -52,7 +52,10 @@ export interface LocalLambdaOptions {
   readonly queues?: QueueSender;
   /** Where EventBridge destinations go. @default - set later with `setDestinations`; until then such records are dropped with a log line. */
   readonly events?: EventPublisher;
-  /** The account's concurrency limit, shared by every function without reserved concurrency. @default 100 */
+  /**
+   * The account's concurrency limit; what functions do not reserve of it they share.
+   * Reservations must leave at least 100 unreserved, as on AWS. @default 1000 (AWS's default)
+   */
   readonly accountConcurrency?: number;
   /** Largest Event (async) payload. @default 1048576 (1 MB; it was 256 KB until late 2025) */
   readonly asyncPayloadLimitBytes?: number;
@@ -119,65 +122,65 @@ const INVOCATION_TYPES: readonly InvocationType[] = ['RequestResponse', 'Event',
 
 export class LocalLambda implements LambdaInvoker {
   readonly env: LocalEnv;
-  private readonly functions = new Map<string, FunctionSpec>();
-  private readonly log: LogSink;
-  private readonly limiter: ConcurrencyLimiter;
-  private readonly runtime: FunctionRuntime;
-  private readonly queue: AsyncQueue;
-  private readonly destinations: Destinations;
-  private readonly asyncLimit: number;
-  private readonly counters = {
+  readonly #functions = new Map<string, FunctionSpec>();
+  readonly #log: LogSink;
+  readonly #limiter: ConcurrencyLimiter;
+  readonly #runtime: FunctionRuntime;
+  readonly #queue: AsyncQueue;
+  readonly #destinations: Destinations;
+  readonly #asyncLimit: number;
+  readonly #counters = {
     invocations: new Map<string, number>(),
     coldStarts: new Map<string, number>(),
     throttles: new Map<string, number>(),
   };
-  private readonly durations = new Map<
+  readonly #durations = new Map<
     string,
     { durationMs: number; billedDurationMs: number; initDurationMs: number }
   >();
-  private syncInFlight = 0;
-  private readonly syncWaiters: (() => void)[] = [];
-  private closed = false;
-  private readonly chaos?: Chaos;
+  #syncInFlight = 0;
+  readonly #syncWaiters: (() => void)[] = [];
+  #closed = false;
+  readonly #chaos?: Chaos;
   /** Ends the invocations chaos made hang, at close. */
-  private readonly hangs = new Set<() => void>();
+  readonly #hangs = new Set<() => void>();
 
   constructor(options: LocalLambdaOptions) {
     this.env = options.env;
-    this.log = options.log;
-    this.chaos = options.chaos;
-    for (const spec of options.functions) this.functions.set(spec.name, spec);
-    this.limiter = new ConcurrencyLimiter(
+    this.#log = options.log;
+    this.#chaos = options.chaos;
+    for (const spec of options.functions) this.#functions.set(spec.name, spec);
+    this.#limiter = new ConcurrencyLimiter(
       options.accountConcurrency ?? DEFAULT_ACCOUNT_CONCURRENCY,
       options.functions,
     );
-    this.runtime = new FunctionRuntime({
+    this.#runtime = new FunctionRuntime({
       env: options.env,
       log: options.log,
       idleTimeoutMs: options.idleTimeoutMs,
       runnerFor: options.runnerFor,
     });
-    this.asyncLimit = options.asyncPayloadLimitBytes ?? DEFAULT_ASYNC_REQUEST_LIMIT_BYTES;
-    this.destinations = new Destinations(options.log, async (arn, payload) => {
+    this.#asyncLimit = options.asyncPayloadLimitBytes ?? DEFAULT_ASYNC_REQUEST_LIMIT_BYTES;
+    this.#destinations = new Destinations(options.log, async (arn, payload) => {
       await this.invoke(arn, payload, 'Event');
     });
-    this.destinations.setTargets({ queues: options.queues, events: options.events });
-    this.queue = new AsyncQueue({
+    this.#destinations.setTargets({ queues: options.queues, events: options.events });
+    this.#queue = new AsyncQueue({
       env: options.env,
-      attempt: (event) => this.attempt(event),
-      finish: (event, outcome) => this.finish(event, outcome),
+      attempt: (event) => this.#attempt(event),
+      finish: (event, outcome) => this.#finish(event, outcome),
     });
   }
 
   /** Wires the services destinations deliver to, once they exist (they may depend on Lambda). */
   setDestinations(targets: DestinationTargets): void {
-    this.destinations.setTargets(targets);
+    this.#destinations.setTargets(targets);
   }
 
   find(functionRef: string): FunctionSpec | undefined {
     const ref = parseFunctionRef(functionRef);
     if (!ref || (ref.qualifier !== undefined && ref.qualifier !== LATEST)) return undefined;
-    return this.lookup(ref);
+    return this.#lookup(ref);
   }
 
   async invoke(
@@ -196,7 +199,7 @@ export class LocalLambda implements LambdaInvoker {
     type: InvocationType,
     options: InvokeOptions = {},
   ): Promise<InvokeDetails> {
-    if (this.closed)
+    if (this.#closed)
       throw new LambdaServiceError(503, 'ServiceException', 'The local Lambda is closed');
     if (!INVOCATION_TYPES.includes(type)) {
       throw invalidParameter(
@@ -204,7 +207,7 @@ export class LocalLambda implements LambdaInvoker {
       );
     }
     const { spec, invokedFunctionArn } = this.resolve(functionRef, options.qualifier);
-    const limit = type === 'Event' ? this.asyncLimit : SYNC_REQUEST_LIMIT_BYTES;
+    const limit = type === 'Event' ? this.#asyncLimit : SYNC_REQUEST_LIMIT_BYTES;
     if (Buffer.byteLength(payload, 'utf8') > limit) throw requestTooLarge(limit);
     const event = payload.length === 0 ? '{}' : payload;
     validateJson(event);
@@ -216,26 +219,26 @@ export class LocalLambda implements LambdaInvoker {
     }
     if (type === 'Event') {
       const queued = { requestId, spec, payload: event, invokedFunctionArn, clientContext };
-      this.queue.enqueue(queued);
-      if (this.chaos?.inject('duplicate', spec)) {
+      this.#queue.enqueue(queued);
+      if (this.#chaos?.inject('duplicate', spec)) {
         // Lambda's async queue delivers at least once: the same event, same request id, twice.
-        this.log.line(
+        this.#log.line(
           LAMBDA_LOG_SOURCE,
           `chaos: async event ${requestId} of ${spec.name} queued twice`,
         );
-        this.queue.enqueue(queued);
+        this.#queue.enqueue(queued);
       }
       return { result: { statusCode: 202, payload: '', executedVersion: LATEST }, requestId };
     }
 
-    const reason = this.limiter.tryAcquire(spec);
+    const reason = this.#limiter.tryAcquire(spec);
     if (reason) {
-      increment(this.counters.throttles, spec.name);
+      increment(this.#counters.throttles, spec.name);
       throw new TooManyRequestsError(reason);
     }
-    this.syncInFlight += 1;
+    this.#syncInFlight += 1;
     try {
-      const result = await this.execute(spec, {
+      const result = await this.#execute(spec, {
         requestId,
         payload: event,
         invokedFunctionArn,
@@ -254,9 +257,9 @@ export class LocalLambda implements LambdaInvoker {
           : {}),
       };
     } finally {
-      this.limiter.release(spec);
-      this.syncInFlight -= 1;
-      if (this.syncInFlight === 0) for (const resolve of this.syncWaiters.splice(0)) resolve();
+      this.#limiter.release(spec);
+      this.#syncInFlight -= 1;
+      if (this.#syncInFlight === 0) for (const resolve of this.#syncWaiters.splice(0)) resolve();
     }
   }
 
@@ -289,7 +292,7 @@ export class LocalLambda implements LambdaInvoker {
       );
     }
     const effective = ref.qualifier ?? qualifier;
-    const spec = this.lookup(ref);
+    const spec = this.#lookup(ref);
     if (!spec || (effective !== undefined && effective !== LATEST)) {
       const arn =
         spec?.arn ??
@@ -311,42 +314,42 @@ export class LocalLambda implements LambdaInvoker {
    * Throws ResourceNotFoundException for an unknown function, like the API.
    */
   updateFunctionCode(functionNameOrArn: string, codeDir: string): void {
-    if (this.closed)
+    if (this.#closed)
       throw new LambdaServiceError(503, 'ServiceException', 'The local Lambda is closed');
     const { spec } = this.resolve(functionNameOrArn);
     if (!isDirectory(codeDir)) {
       throw invalidParameter(`The code directory ${codeDir} does not exist or is not a directory.`);
     }
     const updated: FunctionSpec = { ...spec, codeDir };
-    this.functions.set(spec.name, updated);
-    this.runtime.updateCode(updated);
-    this.log.line(LAMBDA_LOG_SOURCE, `code of ${spec.name} updated from ${codeDir}`);
+    this.#functions.set(spec.name, updated);
+    this.#runtime.updateCode(updated);
+    this.#log.line(LAMBDA_LOG_SOURCE, `code of ${spec.name} updated from ${codeDir}`);
   }
 
   /** The functions, as they run now (after any `updateFunctionCode`). */
   functionList(): readonly FunctionSpec[] {
-    return [...this.functions.values()];
+    return [...this.#functions.values()];
   }
 
   stats(): LambdaStats {
     return {
-      queued: this.queue.size,
-      inFlight: this.limiter.inFlight,
-      workers: this.runtime.workerCount,
-      invocations: Object.fromEntries(this.counters.invocations),
-      coldStarts: Object.fromEntries(this.counters.coldStarts),
-      throttles: Object.fromEntries(this.counters.throttles),
+      queued: this.#queue.size,
+      inFlight: this.#limiter.inFlight,
+      workers: this.#runtime.workerCount,
+      invocations: Object.fromEntries(this.#counters.invocations),
+      coldStarts: Object.fromEntries(this.#counters.coldStarts),
+      throttles: Object.fromEntries(this.#counters.throttles),
     };
   }
 
   /** Per function name: invocations, cold starts, durations and memory, cumulatively (plain JSON). */
   usage(): Record<string, FunctionUsage> {
     const usage: Record<string, FunctionUsage> = {};
-    for (const spec of this.functions.values()) {
-      const times = this.durations.get(spec.name);
+    for (const spec of this.#functions.values()) {
+      const times = this.#durations.get(spec.name);
       usage[spec.name] = {
-        invocations: this.counters.invocations.get(spec.name) ?? 0,
-        coldStarts: this.counters.coldStarts.get(spec.name) ?? 0,
+        invocations: this.#counters.invocations.get(spec.name) ?? 0,
+        coldStarts: this.#counters.coldStarts.get(spec.name) ?? 0,
         durationMs: times?.durationMs ?? 0,
         billedDurationMs: times?.billedDurationMs ?? 0,
         initDurationMs: times?.initDurationMs ?? 0,
@@ -358,29 +361,29 @@ export class LocalLambda implements LambdaInvoker {
 
   /** Resolves when no invocation is running and every async event has reached its outcome. */
   async whenIdle(): Promise<void> {
-    while (!this.closed && (this.queue.size > 0 || this.syncInFlight > 0)) {
-      await this.queue.whenEmpty();
-      if (this.syncInFlight > 0) {
-        await new Promise<void>((resolve) => this.syncWaiters.push(resolve));
+    while (!this.#closed && (this.#queue.size > 0 || this.#syncInFlight > 0)) {
+      await this.#queue.whenEmpty();
+      if (this.#syncInFlight > 0) {
+        await new Promise<void>((resolve) => this.#syncWaiters.push(resolve));
       }
     }
   }
 
   /** Drops queued events, stops every worker thread and timer; resolves when all are gone. */
   async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    const dropped = this.queue.close();
+    if (this.#closed) return;
+    this.#closed = true;
+    const dropped = this.#queue.close();
     if (dropped > 0) {
-      this.log.line(LAMBDA_LOG_SOURCE, `closing: dropped ${dropped} unfinished async event(s)`);
+      this.#log.line(LAMBDA_LOG_SOURCE, `closing: dropped ${dropped} unfinished async event(s)`);
     }
-    for (const end of [...this.hangs]) end();
-    await this.runtime.close();
-    for (const resolve of this.syncWaiters.splice(0)) resolve();
+    for (const end of [...this.#hangs]) end();
+    await this.#runtime.close();
+    for (const resolve of this.#syncWaiters.splice(0)) resolve();
   }
 
-  private lookup(ref: FunctionRef): FunctionSpec | undefined {
-    const spec = this.functions.get(ref.name);
+  #lookup(ref: FunctionRef): FunctionSpec | undefined {
+    const spec = this.#functions.get(ref.name);
     if (!spec) return undefined;
     const [, partition, , region, accountId] = spec.arn.split(':');
     if (ref.partition !== undefined && ref.partition !== partition) return undefined;
@@ -389,30 +392,30 @@ export class LocalLambda implements LambdaInvoker {
     return spec;
   }
 
-  private async execute(
+  async #execute(
     spec: FunctionSpec,
     request: Parameters<FunctionRuntime['execute']>[1],
   ): Promise<ExecutionResult> {
-    increment(this.counters.invocations, spec.name);
-    if (this.chaos?.inject('hang', spec)) {
-      return this.measured(spec, await this.hang(spec, request.requestId));
+    increment(this.#counters.invocations, spec.name);
+    if (this.#chaos?.inject('hang', spec)) {
+      return this.#measured(spec, await this.#hang(spec, request.requestId));
     }
-    if (this.chaos?.inject('crash', spec)) {
+    if (this.#chaos?.inject('crash', spec)) {
       // Half the crashes come before the handler runs, half after it ran and before it answered.
-      const afterRun = this.chaos.draw() < 0.5;
-      const ran = afterRun ? await this.runtime.execute(spec, request) : undefined;
-      if (ran?.coldStart) increment(this.counters.coldStarts, spec.name);
-      const crashed = this.crash(spec, request.requestId, afterRun);
-      return this.measured(spec, { ...crashed, durationMs: ran?.durationMs ?? 0 });
+      const afterRun = this.#chaos.draw() < 0.5;
+      const ran = afterRun ? await this.#runtime.execute(spec, request) : undefined;
+      if (ran?.coldStart) increment(this.#counters.coldStarts, spec.name);
+      const crashed = this.#crash(spec, request.requestId, afterRun);
+      return this.#measured(spec, { ...crashed, durationMs: ran?.durationMs ?? 0 });
     }
-    const result = await this.runtime.execute(spec, request);
-    if (result.coldStart) increment(this.counters.coldStarts, spec.name);
-    return this.measured(spec, result);
+    const result = await this.#runtime.execute(spec, request);
+    if (result.coldStart) increment(this.#counters.coldStarts, spec.name);
+    return this.#measured(spec, result);
   }
 
   /** Adds an execution's durations to its function's usage. */
-  private measured(spec: FunctionSpec, result: ExecutionResult): ExecutionResult {
-    const times = this.durations.get(spec.name) ?? {
+  #measured(spec: FunctionSpec, result: ExecutionResult): ExecutionResult {
+    const times = this.#durations.get(spec.name) ?? {
       durationMs: 0,
       billedDurationMs: 0,
       initDurationMs: 0,
@@ -420,12 +423,12 @@ export class LocalLambda implements LambdaInvoker {
     times.durationMs += result.durationMs;
     times.initDurationMs += result.initDurationMs ?? 0;
     times.billedDurationMs += Math.ceil(result.durationMs + (result.initDurationMs ?? 0));
-    this.durations.set(spec.name, times);
+    this.#durations.set(spec.name, times);
     return result;
   }
 
   /** A chaos crash: the runtime process died (exit status 137, as when killed). */
-  private crash(spec: FunctionSpec, requestId: string, afterRun: boolean): ExecutionResult {
+  #crash(spec: FunctionSpec, requestId: string, afterRun: boolean): ExecutionResult {
     const error = runtimeExited(requestId, 137);
     const lines = [
       ...(afterRun ? [] : [`START RequestId: ${requestId} Version: $LATEST`]),
@@ -433,29 +436,29 @@ export class LocalLambda implements LambdaInvoker {
       `END RequestId: ${requestId}`,
       `REPORT RequestId: ${requestId}\tDuration: 0.00 ms\tStatus: error\tError Type: ${error.errorType}`,
     ];
-    for (const line of lines) this.log.line(spec.name, line);
+    for (const line of lines) this.#log.line(spec.name, line);
     return chaosResult(requestId, error, lines);
   }
 
   /** A chaos hang: the invocation holds its slot until its timeout, then times out. */
-  private async hang(spec: FunctionSpec, requestId: string): Promise<ExecutionResult> {
-    this.log.line(spec.name, `START RequestId: ${requestId} Version: $LATEST`);
-    this.log.line(spec.name, 'chaos: hanging until the timeout');
+  async #hang(spec: FunctionSpec, requestId: string): Promise<ExecutionResult> {
+    this.#log.line(spec.name, `START RequestId: ${requestId} Version: $LATEST`);
+    this.#log.line(spec.name, 'chaos: hanging until the timeout');
     await new Promise<void>((resolve) => {
       const end = () => {
         clearTimeout(timer);
-        this.hangs.delete(end);
+        this.#hangs.delete(end);
         resolve();
       };
       const timer = setTimeout(end, spec.timeoutSeconds * 1000);
-      this.hangs.add(end);
+      this.#hangs.add(end);
     });
     const lines = [
       `${new Date().toISOString()} ${requestId} Task timed out after ${spec.timeoutSeconds.toFixed(2)} seconds`,
       `END RequestId: ${requestId}`,
       `REPORT RequestId: ${requestId}\tDuration: ${spec.timeoutSeconds * 1000}.00 ms\tStatus: timeout`,
     ];
-    for (const line of lines) this.log.line(spec.name, line);
+    for (const line of lines) this.#log.line(spec.name, line);
     return chaosResult(
       requestId,
       timedOut(requestId, spec.timeoutSeconds),
@@ -464,16 +467,16 @@ export class LocalLambda implements LambdaInvoker {
     );
   }
 
-  private async attempt(event: AsyncEvent): Promise<AttemptOutcome> {
-    const reason = this.limiter.tryAcquire(event.spec);
+  async #attempt(event: AsyncEvent): Promise<AttemptOutcome> {
+    const reason = this.#limiter.tryAcquire(event.spec);
     if (reason) {
-      increment(this.counters.throttles, event.spec.name);
+      increment(this.#counters.throttles, event.spec.name);
       return { kind: 'throttled', reason };
     }
     // An event queued before a code update runs the code current when it is attempted, as on AWS.
-    const spec = this.functions.get(event.spec.name) ?? event.spec;
+    const spec = this.#functions.get(event.spec.name) ?? event.spec;
     try {
-      const result = await this.execute(spec, {
+      const result = await this.#execute(spec, {
         requestId: event.requestId,
         payload: event.payload,
         invokedFunctionArn: event.invokedFunctionArn,
@@ -481,15 +484,15 @@ export class LocalLambda implements LambdaInvoker {
       });
       return { kind: 'ran', result };
     } finally {
-      this.limiter.release(event.spec);
+      this.#limiter.release(event.spec);
     }
   }
 
-  private async finish(event: AsyncEvent, outcome: FinalOutcome): Promise<void> {
+  async #finish(event: AsyncEvent, outcome: FinalOutcome): Promise<void> {
     const { spec, requestId } = event;
     const success = outcome.condition === 'Success';
     if (!success) {
-      this.log.line(
+      this.#log.line(
         LAMBDA_LOG_SOURCE,
         `async invocation ${requestId} of ${spec.name} failed: ${outcome.condition} after ${outcome.invokeCount} attempt(s)`,
       );
@@ -505,11 +508,11 @@ export class LocalLambda implements LambdaInvoker {
         response: outcome.last,
         now: new Date(),
       });
-      await this.destinations.send(destination, record);
+      await this.#destinations.send(destination, record);
     }
     if (!success && spec.deadLetterTargetArn) {
       const last = outcome.last;
-      await this.destinations.deadLetter({
+      await this.#destinations.deadLetter({
         targetArn: spec.deadLetterTargetArn,
         payload: event.payload,
         requestId,

@@ -8,13 +8,7 @@
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import {
-  type HostOptions,
-  heapLimitMb,
-  RUNTIME_SCRIPT,
-  type RuntimeHost,
-  YOUNG_GENERATION_MB,
-} from './runtime-host';
+import { type HostOptions, memoryLimits, RUNTIME_SCRIPT, type RuntimeHost } from './runtime-host';
 
 /** What V8 prints to stderr before it aborts on a full heap. */
 const OUT_OF_MEMORY = 'JavaScript heap out of memory';
@@ -22,12 +16,13 @@ const OUT_OF_MEMORY = 'JavaScript heap out of memory';
 const OUTPUT_GRACE_MS = 500;
 
 export function startProcess(nodePath: string, options: HostOptions): RuntimeHost {
+  const memory = memoryLimits(options.memoryMb);
   const child = spawn(
     nodePath,
     [
-      `--max-old-space-size=${heapLimitMb(options.memoryMb)}`,
+      `--max-old-space-size=${memory.heapMb}`,
       // A young generation is three semi-spaces: about the threads' cap.
-      `--max-semi-space-size=${Math.max(1, Math.round(YOUNG_GENERATION_MB / 3))}`,
+      `--max-semi-space-size=${Math.max(1, Math.round(memory.youngMb / 3))}`,
       fileURLToPath(RUNTIME_SCRIPT),
     ],
     {

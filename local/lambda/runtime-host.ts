@@ -61,3 +61,11 @@ export const YOUNG_GENERATION_MB = 4;
 export function heapLimitMb(memoryMb: number): number {
   return Math.max(16, memoryMb);
 }
+
+/** An environment's memory limits in MB, as both hosts set them: the heap and the young generation. */
+export function memoryLimits(memoryMb: number): {
+  readonly heapMb: number;
+  readonly youngMb: number;
+} {
+  return { heapMb: heapLimitMb(memoryMb), youngMb: YOUNG_GENERATION_MB };
+}

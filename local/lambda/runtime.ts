@@ -93,67 +93,73 @@ interface IdleEnvironment {
 
 /** Lines of one invocation, kept for its log tail. */
 class InvocationLog {
-  private readonly lines: string[] = [];
+  readonly #lines: string[] = [];
 
-  constructor(
-    private readonly sink: LogSink,
-    private readonly source: string,
-  ) {}
+  readonly #sink: LogSink;
+  readonly #source: string;
+
+  constructor(sink: LogSink, source: string) {
+    this.#sink = sink;
+    this.#source = source;
+  }
 
   line(text: string): void {
-    this.lines.push(text);
-    this.sink.line(this.source, text);
+    this.#lines.push(text);
+    this.#sink.line(this.#source, text);
   }
 
   tail(): string {
-    const bytes = Buffer.from(`${this.lines.join('\n')}\n`, 'utf8');
+    const bytes = Buffer.from(`${this.#lines.join('\n')}\n`, 'utf8');
     return bytes.subarray(Math.max(0, bytes.length - LOG_TAIL_BYTES)).toString('utf8');
   }
 }
 
 export class FunctionRuntime {
-  private readonly idle = new Map<string, IdleEnvironment[]>();
-  private readonly all = new Set<ExecutionEnvironment>();
+  readonly #idle = new Map<string, IdleEnvironment[]>();
+  readonly #all = new Set<ExecutionEnvironment>();
   /** Where each environment's output goes right now (its invocation's log, or the sink). */
-  private readonly currentLog = new Map<ExecutionEnvironment, InvocationLog>();
-  private readonly idleTimeoutMs: number;
-  private readonly parallelInits: number;
-  private initsRunning = 0;
-  private readonly waiters: EnvironmentWaiter[] = [];
+  readonly #currentLog = new Map<ExecutionEnvironment, InvocationLog>();
+  readonly #idleTimeoutMs: number;
+  readonly #parallelInits: number;
+  #initsRunning = 0;
+  readonly #waiters: EnvironmentWaiter[] = [];
   /** The spec new environments start from, per function name, once its code was updated. */
-  private readonly latest = new Map<string, FunctionSpec>();
+  readonly #latest = new Map<string, FunctionSpec>();
   /** Busy environments of replaced code: never reused, stopped when their invocation ends. */
-  private readonly retired = new Set<ExecutionEnvironment>();
-  private closed = false;
+  readonly #retired = new Set<ExecutionEnvironment>();
+  #closed = false;
 
-  constructor(private readonly options: RuntimeOptions) {
-    this.idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
-    this.parallelInits = Math.max(1, options.parallelInits ?? DEFAULT_PARALLEL_INITS);
+  readonly #options: RuntimeOptions;
+
+  constructor(options: RuntimeOptions) {
+    this.#options = options;
+    this.#idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+    this.#parallelInits = Math.max(1, options.parallelInits ?? DEFAULT_PARALLEL_INITS);
   }
 
   /** Execution environments (worker threads or processes) alive now, busy or idle. */
   get workerCount(): number {
-    return this.all.size;
+    return this.#all.size;
   }
 
   /** Runs one invocation to its end: a result, a function error, a timeout or a crash. */
   async execute(spec: FunctionSpec, request: ExecutionRequest): Promise<ExecutionResult> {
-    if (this.closed) throw new Error('The local Lambda runtime is closed');
-    const log = new InvocationLog(this.options.log, spec.name);
+    if (this.#closed) throw new Error('The local Lambda runtime is closed');
+    const log = new InvocationLog(this.#options.log, spec.name);
     const { requestId } = request;
 
-    const warm = this.takeIdle(spec.name) ?? (await this.waitForTurn(spec));
-    if (this.closed) throw new Error('The local Lambda runtime is closed');
-    const environment = warm ?? this.start(spec);
-    this.currentLog.set(environment, log);
+    const warm = this.#takeIdle(spec.name) ?? (await this.#waitForTurn(spec));
+    if (this.#closed) throw new Error('The local Lambda runtime is closed');
+    const environment = warm ?? this.#start(spec);
+    this.#currentLog.set(environment, log);
     let initDurationMs: number | undefined;
     if (!warm) {
       let init: Awaited<ReturnType<ExecutionEnvironment['init']>>;
       try {
         init = await environment.init(INIT_TIMEOUT_SECONDS * 1000);
       } finally {
-        this.initsRunning -= 1;
-        this.nextTurn();
+        this.#initsRunning -= 1;
+        this.#nextTurn();
       }
       if (init.kind !== 'ready') {
         const error =
@@ -168,7 +174,7 @@ export class FunctionRuntime {
         log.line(
           `REPORT RequestId: ${requestId}\tDuration: 0.00 ms\tStatus: error\tError Type: ${error.errorType}`,
         );
-        this.discard(environment);
+        this.#discard(environment);
         return { ...failed(request, error), logTail: log.tail(), coldStart: true, durationMs: 0 };
       }
       initDurationMs = init.durationMs;
@@ -185,15 +191,15 @@ export class FunctionRuntime {
     });
     const durationMs = performance.now() - started;
 
-    const result = this.interpret(spec, request, outcome, log, durationMs);
+    const result = this.#interpret(spec, request, outcome, log, durationMs);
     log.line(`END RequestId: ${requestId}`);
     log.line(report(spec, requestId, durationMs, initDurationMs, outcome, result.errorType));
 
     const reusable =
       outcome.kind === 'error' || (outcome.kind === 'result' && result.functionError === undefined);
     // Timed out, crashed, or answered more than Lambda can carry: the sandbox is reset.
-    if (reusable) this.release(spec.name, environment);
-    else this.discard(environment);
+    if (reusable) this.#release(spec.name, environment);
+    else this.#discard(environment);
     return {
       ...result,
       logTail: log.tail(),
@@ -210,30 +216,30 @@ export class FunctionRuntime {
    * are stopped; busy ones are retired when their invocation ends.
    */
   updateCode(spec: FunctionSpec): void {
-    this.latest.set(spec.name, spec);
-    for (const environment of this.all) {
-      if (environment.functionName === spec.name) this.retired.add(environment);
+    this.#latest.set(spec.name, spec);
+    for (const environment of this.#all) {
+      if (environment.functionName === spec.name) this.#retired.add(environment);
     }
-    const idle = this.idle.get(spec.name) ?? [];
-    this.idle.delete(spec.name);
+    const idle = this.#idle.get(spec.name) ?? [];
+    this.#idle.delete(spec.name);
     for (const entry of idle) {
       clearTimeout(entry.timer);
-      this.discard(entry.environment);
+      this.#discard(entry.environment);
     }
   }
 
   /** Stops every environment; resolves when all of them are gone. */
   async close(): Promise<void> {
-    this.closed = true;
-    for (const waiter of this.waiters.splice(0)) waiter.resolve(undefined);
-    for (const entries of this.idle.values()) {
+    this.#closed = true;
+    for (const waiter of this.#waiters.splice(0)) waiter.resolve(undefined);
+    for (const entries of this.#idle.values()) {
       for (const entry of entries) clearTimeout(entry.timer);
     }
-    this.idle.clear();
-    await Promise.all([...this.all].map((environment) => environment.terminate()));
+    this.#idle.clear();
+    await Promise.all([...this.#all].map((environment) => environment.terminate()));
   }
 
-  private interpret(
+  #interpret(
     spec: FunctionSpec,
     request: ExecutionRequest,
     outcome: InvocationOutcome,
@@ -264,22 +270,22 @@ export class FunctionRuntime {
     }
   }
 
-  private start(requested: FunctionSpec): ExecutionEnvironment {
+  #start(requested: FunctionSpec): ExecutionEnvironment {
     // An invocation that waited for its turn across a code update starts the new code.
-    const spec = this.latest.get(requested.name) ?? requested;
-    const runner = this.options.runnerFor?.(spec) ?? THREAD_RUNNER;
+    const spec = this.#latest.get(requested.name) ?? requested;
+    const runner = this.#options.runnerFor?.(spec) ?? THREAD_RUNNER;
     const environment = new ExecutionEnvironment({
       spec,
       runner,
-      env: lambdaEnvironment(spec, this.options.env, runner.nodeVersion),
+      env: lambdaEnvironment(spec, this.#options.env, runner.nodeVersion),
       onLine: (text) => {
-        const log = this.currentLog.get(environment);
+        const log = this.#currentLog.get(environment);
         if (log) log.line(text);
-        else this.options.log.line(spec.name, text);
+        else this.#options.log.line(spec.name, text);
       },
-      onExit: (gone) => this.forget(spec.name, gone),
+      onExit: (gone) => this.#forget(spec.name, gone),
     });
-    this.all.add(environment);
+    this.#all.add(environment);
     return environment;
   }
 
@@ -287,27 +293,27 @@ export class FunctionRuntime {
    * Resolves with a warm environment that came free while waiting, or with
    * undefined once this invocation may start one (it then holds an init turn).
    */
-  private waitForTurn(spec: FunctionSpec): Promise<ExecutionEnvironment | undefined> {
-    if (this.initsRunning < this.parallelInits && this.waiters.length === 0) {
-      this.initsRunning += 1;
+  #waitForTurn(spec: FunctionSpec): Promise<ExecutionEnvironment | undefined> {
+    if (this.#initsRunning < this.#parallelInits && this.#waiters.length === 0) {
+      this.#initsRunning += 1;
       return Promise.resolve(undefined);
     }
-    return new Promise((resolve) => this.waiters.push({ spec, resolve }));
+    return new Promise((resolve) => this.#waiters.push({ spec, resolve }));
   }
 
   /** An init turn came free: the first waiter takes a warm environment if one is idle, else the turn. */
-  private nextTurn(): void {
-    while (this.initsRunning < this.parallelInits) {
-      const waiter = this.waiters.shift();
+  #nextTurn(): void {
+    while (this.#initsRunning < this.#parallelInits) {
+      const waiter = this.#waiters.shift();
       if (!waiter) return;
-      const warm = this.takeIdle(waiter.spec.name);
-      if (!warm) this.initsRunning += 1;
+      const warm = this.#takeIdle(waiter.spec.name);
+      if (!warm) this.#initsRunning += 1;
       waiter.resolve(warm);
     }
   }
 
-  private takeIdle(name: string): ExecutionEnvironment | undefined {
-    const entries = this.idle.get(name);
+  #takeIdle(name: string): ExecutionEnvironment | undefined {
+    const entries = this.#idle.get(name);
     // Most recently used first, as Lambda tends to route to the warmest sandbox.
     for (let entry = entries?.pop(); entry; entry = entries?.pop()) {
       clearTimeout(entry.timer);
@@ -316,42 +322,42 @@ export class FunctionRuntime {
     return undefined;
   }
 
-  private release(name: string, environment: ExecutionEnvironment): void {
-    this.currentLog.delete(environment);
-    if (this.closed || !environment.alive || this.retired.has(environment)) {
-      this.discard(environment);
+  #release(name: string, environment: ExecutionEnvironment): void {
+    this.#currentLog.delete(environment);
+    if (this.#closed || !environment.alive || this.#retired.has(environment)) {
+      this.#discard(environment);
       return;
     }
     // An invocation of this function waiting to start an environment takes this one instead.
-    const waiting = this.waiters.findIndex((waiter) => waiter.spec.name === name);
+    const waiting = this.#waiters.findIndex((waiter) => waiter.spec.name === name);
     if (waiting !== -1) {
-      const [waiter] = this.waiters.splice(waiting, 1);
+      const [waiter] = this.#waiters.splice(waiting, 1);
       waiter?.resolve(environment);
       return;
     }
     const timer = setTimeout(() => {
-      this.removeIdle(name, environment);
-      this.discard(environment);
-    }, this.idleTimeoutMs);
+      this.#removeIdle(name, environment);
+      this.#discard(environment);
+    }, this.#idleTimeoutMs);
     timer.unref();
-    const entries = this.idle.get(name) ?? [];
+    const entries = this.#idle.get(name) ?? [];
     entries.push({ environment, timer });
-    this.idle.set(name, entries);
+    this.#idle.set(name, entries);
   }
 
-  private discard(environment: ExecutionEnvironment): void {
-    this.currentLog.delete(environment);
+  #discard(environment: ExecutionEnvironment): void {
+    this.#currentLog.delete(environment);
     void environment.terminate();
   }
 
-  private forget(name: string, environment: ExecutionEnvironment): void {
-    this.all.delete(environment);
-    this.retired.delete(environment);
-    this.removeIdle(name, environment);
+  #forget(name: string, environment: ExecutionEnvironment): void {
+    this.#all.delete(environment);
+    this.#retired.delete(environment);
+    this.#removeIdle(name, environment);
   }
 
-  private removeIdle(name: string, environment: ExecutionEnvironment): void {
-    const entries = this.idle.get(name);
+  #removeIdle(name: string, environment: ExecutionEnvironment): void {
+    const entries = this.#idle.get(name);
     if (!entries) return;
     const index = entries.findIndex((entry) => entry.environment === environment);
     if (index === -1) return;

@@ -3,15 +3,10 @@
  * this process's Node, with V8's resource limits as its memory.
  */
 import { Worker } from 'node:worker_threads';
-import {
-  type HostOptions,
-  heapLimitMb,
-  RUNTIME_SCRIPT,
-  type RuntimeHost,
-  YOUNG_GENERATION_MB,
-} from './runtime-host';
+import { type HostOptions, memoryLimits, RUNTIME_SCRIPT, type RuntimeHost } from './runtime-host';
 
 export function startThread(options: HostOptions): RuntimeHost {
+  const memory = memoryLimits(options.memoryMb);
   const worker = new Worker(RUNTIME_SCRIPT, {
     env: options.env,
     argv: [],
@@ -22,8 +17,8 @@ export function startThread(options: HostOptions): RuntimeHost {
     stdout: true,
     stderr: true,
     resourceLimits: {
-      maxOldGenerationSizeMb: heapLimitMb(options.memoryMb),
-      maxYoungGenerationSizeMb: YOUNG_GENERATION_MB,
+      maxOldGenerationSizeMb: memory.heapMb,
+      maxYoungGenerationSizeMb: memory.youngMb,
     },
     workerData: options.setup,
   });

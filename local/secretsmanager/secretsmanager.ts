@@ -13,9 +13,15 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import {
+  AwsJsonError,
+  type AwsJsonProtocol,
+  type AwsJsonService,
+  type Json,
+  refuseUnlessPost,
+  serveAwsJson,
+} from '../aws-json';
 import type { AwsRequest, AwsResponse, AwsService, SecretSpec } from '../contracts';
-
-const TARGET_PREFIX = 'secretsmanager.';
 
 export interface LocalSecretsManagerOptions {
   readonly secrets: readonly SecretSpec[];
@@ -25,27 +31,14 @@ export interface LocalSecretsManagerOptions {
   readonly secretsFile?: string;
 }
 
-class SecretsManagerError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-    readonly status = 400,
-  ) {
-    super(message);
-  }
+class SecretsManagerError extends AwsJsonError {}
 
-  toResponse(): AwsResponse {
-    return {
-      status: this.status,
-      headers: {
-        'content-type': 'application/x-amz-json-1.1',
-        'x-amzn-requestid': randomUUID(),
-        'x-amzn-errortype': this.code,
-      },
-      body: JSON.stringify({ __type: this.code, Message: this.message }),
-    };
-  }
-}
+/** Secrets Manager's dialect: JSON 1.1, and the error message spelled `Message`. */
+const SECRETS_MANAGER_PROTOCOL: AwsJsonProtocol = {
+  version: '1.1',
+  targetPrefix: 'secretsmanager.',
+  errors: { messageMember: 'Message', typeHeader: true },
+};
 
 export class LocalSecretsManager implements AwsService {
   readonly signingNames: readonly string[] = ['secretsmanager'];
@@ -53,7 +46,10 @@ export class LocalSecretsManager implements AwsService {
   readonly #created = new Date();
   readonly #versionId = randomUUID();
 
-  constructor(private readonly options: LocalSecretsManagerOptions) {
+  readonly #options: LocalSecretsManagerOptions;
+
+  constructor(options: LocalSecretsManagerOptions) {
+    this.#options = options;
     const stored = readSecretsFile(options.secretsFile);
     let generated = false;
     for (const secret of options.secrets) {
@@ -84,77 +80,73 @@ export class LocalSecretsManager implements AwsService {
     return Object.fromEntries(this.#values);
   }
 
-  async handle(request: AwsRequest): Promise<AwsResponse> {
-    const target = request.headers['x-amz-target'];
-    const operation =
-      request.operation ??
-      (target?.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : undefined);
-    try {
-      if (request.method !== 'POST' || !operation) {
-        throw new SecretsManagerError(
+  handle(request: AwsRequest): Promise<AwsResponse> {
+    return serveAwsJson(this.#json, request);
+  }
+
+  readonly #json: AwsJsonService = {
+    protocol: SECRETS_MANAGER_PROTOCOL,
+    operations: {
+      GetSecretValue: (input) => this.#getSecretValue(input),
+      DescribeSecret: (input) => this.#describeSecret(input),
+    },
+    serialization: {
+      invalidJson: 'The request body is not valid JSON',
+      notAnObject: 'The request body is not a JSON object',
+    },
+    refuse: refuseUnlessPost(
+      () =>
+        new SecretsManagerError(
           'InvalidRequestException',
           'The local Secrets Manager speaks the JSON protocol only (X-Amz-Target: secretsmanager.<Operation>).',
-        );
-      }
-      this.#calls.set(operation, (this.#calls.get(operation) ?? 0) + 1);
-      const input = parseInput(request.body);
-      const output = this.dispatch(operation, input);
-      return {
-        status: 200,
-        headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': randomUUID() },
-        body: JSON.stringify(output),
-      };
-    } catch (error) {
-      if (error instanceof SecretsManagerError) return error.toResponse();
-      return new SecretsManagerError('InternalServiceError', String(error), 500).toResponse();
+        ),
+    ),
+    received: (operation) => this.#calls.set(operation, (this.#calls.get(operation) ?? 0) + 1),
+    unknownOperation: (operation) =>
+      new SecretsManagerError(
+        'InvalidRequestException',
+        `The local Secrets Manager does not emulate ${operation}`,
+      ),
+    internalError: (error) => new SecretsManagerError('InternalServiceError', String(error), 500),
+  };
+
+  #getSecretValue(input: Json): Json {
+    const secret = this.#find(input.SecretId);
+    if (input.VersionStage !== undefined && input.VersionStage !== 'AWSCURRENT') {
+      throw new SecretsManagerError(
+        'ResourceNotFoundException',
+        "Secrets Manager can't find the specified secret value for staging label: " +
+          String(input.VersionStage),
+      );
     }
+    return {
+      ARN: secret.arn,
+      Name: secret.name,
+      VersionId: this.#versionId,
+      SecretString: this.#values.get(secret.logicalId),
+      VersionStages: ['AWSCURRENT'],
+      CreatedDate: this.#created.getTime() / 1000,
+    };
   }
 
-  private dispatch(operation: string, input: Record<string, unknown>): Record<string, unknown> {
-    switch (operation) {
-      case 'GetSecretValue': {
-        const secret = this.find(input.SecretId);
-        if (input.VersionStage !== undefined && input.VersionStage !== 'AWSCURRENT') {
-          throw new SecretsManagerError(
-            'ResourceNotFoundException',
-            "Secrets Manager can't find the specified secret value for staging label: " +
-              String(input.VersionStage),
-          );
-        }
-        return {
-          ARN: secret.arn,
-          Name: secret.name,
-          VersionId: this.#versionId,
-          SecretString: this.#values.get(secret.logicalId),
-          VersionStages: ['AWSCURRENT'],
-          CreatedDate: this.#created.getTime() / 1000,
-        };
-      }
-      case 'DescribeSecret': {
-        const secret = this.find(input.SecretId);
-        return {
-          ARN: secret.arn,
-          Name: secret.name,
-          CreatedDate: this.#created.getTime() / 1000,
-          VersionIdsToStages: { [this.#versionId]: ['AWSCURRENT'] },
-        };
-      }
-      default:
-        throw new SecretsManagerError(
-          'InvalidRequestException',
-          `The local Secrets Manager does not emulate ${operation}`,
-        );
-    }
+  #describeSecret(input: Json): Json {
+    const secret = this.#find(input.SecretId);
+    return {
+      ARN: secret.arn,
+      Name: secret.name,
+      CreatedDate: this.#created.getTime() / 1000,
+      VersionIdsToStages: { [this.#versionId]: ['AWSCURRENT'] },
+    };
   }
 
-  private find(id: unknown): SecretSpec {
+  #find(id: unknown): SecretSpec {
     if (typeof id !== 'string' || id.length === 0 || id.length > 2048) {
       throw new SecretsManagerError(
         'InvalidParameterException',
         'SecretId must be a string of 1 to 2048 characters',
       );
     }
-    const secret = this.options.secrets.find(
+    const secret = this.#options.secrets.find(
       (s) => s.arn === id || s.name === id || partialArnMatches(s.arn, id),
     );
     if (!secret) {
@@ -170,22 +162,6 @@ export class LocalSecretsManager implements AwsService {
 /** A partial ARN leaves out the six random characters AWS appends to the name. */
 function partialArnMatches(arn: string, id: string): boolean {
   return id.startsWith('arn:') && arn.length === id.length + 7 && arn.startsWith(`${id}-`);
-}
-
-function parseInput(body: Buffer): Record<string, unknown> {
-  let value: unknown;
-  try {
-    value = body.length === 0 ? {} : JSON.parse(body.toString('utf8'));
-  } catch {
-    throw new SecretsManagerError('SerializationException', 'The request body is not valid JSON');
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new SecretsManagerError(
-      'SerializationException',
-      'The request body is not a JSON object',
-    );
-  }
-  return value as Record<string, unknown>;
 }
 
 function readSecretsFile(path: string | undefined): Record<string, string> {

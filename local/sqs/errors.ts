@@ -1,5 +1,4 @@
-import { randomUUID } from 'node:crypto';
-import type { AwsResponse } from '../contracts';
+import { AwsJsonError, type AwsJsonProtocol } from '../aws-json';
 
 /**
  * An SQS error as the JSON protocol puts it on the wire. SQS's JSON API is
@@ -8,32 +7,29 @@ import type { AwsResponse } from '../contracts';
  * (`AWS.SimpleQueueService.NonExistentQueue;Sender`). SDK v3 resolves the
  * error class from that header first and exposes it as `error.Code`.
  */
-export class SqsError extends Error {
+export class SqsError extends AwsJsonError {
   override readonly name = 'SqsError';
+  /** The query-API code, e.g. `AWS.SimpleQueueService.NonExistentQueue`; defaults to the shape's. */
+  readonly queryCode: string;
 
-  constructor(
-    /** The error shape, e.g. `QueueDoesNotExist`. */
-    readonly type: string,
-    message: string,
-    /** The query-API code, e.g. `AWS.SimpleQueueService.NonExistentQueue`; defaults to `type`. */
-    readonly queryCode: string = type,
-    readonly status = 400,
-  ) {
-    super(message);
-  }
-
-  toResponse(): AwsResponse {
-    return {
-      status: this.status,
-      headers: {
-        'content-type': 'application/x-amz-json-1.0',
-        'x-amzn-requestid': randomUUID(),
-        'x-amzn-query-error': `${this.queryCode};${this.status >= 500 ? 'Receiver' : 'Sender'}`,
-      },
-      body: JSON.stringify({ __type: `com.amazonaws.sqs#${this.type}`, message: this.message }),
-    };
+  /** `type` is the error shape, e.g. `QueueDoesNotExist`. */
+  constructor(type: string, message: string, queryCode: string = type, status = 400) {
+    super(type, message, status);
+    this.queryCode = queryCode;
   }
 }
+
+/** SQS's dialect: JSON 1.0, `__type` in SQS's namespace, and the query API's code in a header. */
+export const SQS_PROTOCOL: AwsJsonProtocol = {
+  version: '1.0',
+  targetPrefix: 'AmazonSQS.',
+  errors: {
+    typePrefix: 'com.amazonaws.sqs#',
+    headers: (error: AwsJsonError) => ({
+      'x-amzn-query-error': `${error instanceof SqsError ? error.queryCode : error.code};${error.status >= 500 ? 'Receiver' : 'Sender'}`,
+    }),
+  },
+};
 
 export const SqsErrors = {
   nonExistentQueue: () =>

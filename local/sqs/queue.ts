@@ -53,13 +53,13 @@ const DEDUPLICATION_MS = 5 * 60 * 1000;
 
 export class LocalQueue {
   readonly createdAt: number;
-  private messages: StoredMessage[] = [];
-  private readonly waiters = new Set<() => void>();
-  private readonly deduplication = new Map<
+  #messages: StoredMessage[] = [];
+  readonly #waiters = new Set<() => void>();
+  readonly #deduplication = new Map<
     string,
     { readonly messageId: string; readonly sequenceNumber?: string; readonly until: number }
   >();
-  private sequence = 0n;
+  #sequence = 0n;
 
   constructor(
     readonly spec: QueueSpec,
@@ -73,13 +73,13 @@ export class LocalQueue {
     message: NewMessage,
     now: number,
   ): { readonly messageId: string; readonly sequenceNumber?: string } {
-    this.expire(now);
+    this.#expire(now);
     if (this.spec.fifo && message.deduplicationId !== undefined) {
-      const seen = this.deduplication.get(message.deduplicationId);
+      const seen = this.#deduplication.get(message.deduplicationId);
       if (seen && seen.until > now) return seen;
     }
-    this.sequence += 1n;
-    const sequenceNumber = this.spec.fifo ? this.sequence.toString().padStart(20, '0') : undefined;
+    this.#sequence += 1n;
+    const sequenceNumber = this.spec.fifo ? this.#sequence.toString().padStart(20, '0') : undefined;
     const stored: StoredMessage = {
       messageId: message.messageId ?? randomUUID(),
       body: message.body,
@@ -97,9 +97,9 @@ export class LocalQueue {
       received: false,
       receiveCount: 0,
     };
-    this.messages.push(stored);
+    this.#messages.push(stored);
     if (this.spec.fifo && message.deduplicationId !== undefined) {
-      this.deduplication.set(message.deduplicationId, {
+      this.#deduplication.set(message.deduplicationId, {
         messageId: stored.messageId,
         sequenceNumber,
         until: now + DEDUPLICATION_MS,
@@ -123,10 +123,10 @@ export class LocalQueue {
     now: number,
     redrive: (message: StoredMessage) => boolean,
   ): StoredMessage[] {
-    this.expire(now);
+    this.#expire(now);
     const blockedGroups = new Set<string>();
     if (this.spec.fifo) {
-      for (const message of this.messages) {
+      for (const message of this.#messages) {
         if (message.groupId !== undefined && message.received && message.visibleAt > now) {
           blockedGroups.add(message.groupId);
         }
@@ -134,7 +134,7 @@ export class LocalQueue {
     }
     const taken: StoredMessage[] = [];
     const moved = new Set<StoredMessage>();
-    for (const message of this.messages) {
+    for (const message of this.#messages) {
       if (taken.length >= max) break;
       if (message.visibleAt > now) {
         // A delayed or in-flight message holds back the rest of its group.
@@ -154,13 +154,13 @@ export class LocalQueue {
       message.receiptHandle = receiptHandle(this.spec.name, message.messageId);
       taken.push(message);
     }
-    if (moved.size > 0) this.messages = this.messages.filter((message) => !moved.has(message));
+    if (moved.size > 0) this.#messages = this.#messages.filter((message) => !moved.has(message));
     return taken;
   }
 
   /** Deletes the message of a receipt handle; a stale handle (an older receive) deletes nothing, as AWS allows. */
   delete(handle: ReceiptHandle): void {
-    this.messages = this.messages.filter(
+    this.#messages = this.#messages.filter(
       (message) =>
         !(message.messageId === handle.messageId && message.receiptHandle === handle.raw),
     );
@@ -168,8 +168,8 @@ export class LocalQueue {
 
   /** Changes how long a received message stays invisible, counting from now. */
   changeVisibility(handle: ReceiptHandle, seconds: number, now: number): void {
-    this.expire(now);
-    const message = this.messages.find(
+    this.#expire(now);
+    const message = this.#messages.find(
       (candidate) =>
         candidate.messageId === handle.messageId && candidate.receiptHandle === handle.raw,
     );
@@ -181,7 +181,7 @@ export class LocalQueue {
   }
 
   purge(): void {
-    this.messages = [];
+    this.#messages = [];
   }
 
   counts(now: number): {
@@ -189,11 +189,11 @@ export class LocalQueue {
     readonly inFlight: number;
     readonly delayed: number;
   } {
-    this.expire(now);
+    this.#expire(now);
     let visible = 0;
     let inFlight = 0;
     let delayed = 0;
-    for (const message of this.messages) {
+    for (const message of this.#messages) {
       if (message.visibleAt <= now) visible += 1;
       else if (message.received) inFlight += 1;
       else delayed += 1;
@@ -203,14 +203,14 @@ export class LocalQueue {
 
   /** Every message (visible, in flight or delayed), oldest first. */
   list(now: number): readonly StoredMessage[] {
-    this.expire(now);
-    return [...this.messages];
+    this.#expire(now);
+    return [...this.#messages];
   }
 
   /** When the next invisible message becomes visible, if any does. */
   nextVisibleAt(now: number): number | undefined {
     let next: number | undefined;
-    for (const message of this.messages) {
+    for (const message of this.#messages) {
       if (message.visibleAt > now && (next === undefined || message.visibleAt < next)) {
         next = message.visibleAt;
       }
@@ -223,27 +223,27 @@ export class LocalQueue {
     return new Promise<void>((resolve) => {
       const done = () => {
         clearTimeout(timer);
-        this.waiters.delete(done);
+        this.#waiters.delete(done);
         resolve();
       };
       const timer = setTimeout(done, Math.max(0, ms));
-      this.waiters.add(done);
+      this.#waiters.add(done);
     });
   }
 
   /** Wakes every waiting receive. */
   notify(): void {
-    for (const wake of [...this.waiters]) wake();
+    for (const wake of [...this.#waiters]) wake();
   }
 
   /** Drops messages older than the retention period. */
-  private expire(now: number): void {
+  #expire(now: number): void {
     const limit = now - this.spec.messageRetentionSeconds * 1000;
-    if (this.messages.some((message) => message.enqueuedAt <= limit)) {
-      this.messages = this.messages.filter((message) => message.enqueuedAt > limit);
+    if (this.#messages.some((message) => message.enqueuedAt <= limit)) {
+      this.#messages = this.#messages.filter((message) => message.enqueuedAt > limit);
     }
-    for (const [id, entry] of this.deduplication) {
-      if (entry.until <= now) this.deduplication.delete(id);
+    for (const [id, entry] of this.#deduplication) {
+      if (entry.until <= now) this.#deduplication.delete(id);
     }
   }
 }

@@ -14,6 +14,7 @@
  * what callers choose themselves (visibility, delays, waits).
  */
 import { randomUUID } from 'node:crypto';
+import { type AwsJsonService, type Json, refuseUnlessPost, serveAwsJson } from '../aws-json';
 import type {
   AwsRequest,
   AwsResponse,
@@ -24,7 +25,7 @@ import type {
   QueueSender,
   QueueSpec,
 } from '../contracts';
-import { SqsError, SqsErrors } from './errors';
+import { SQS_PROTOCOL, SqsError, SqsErrors } from './errors';
 import { type MessageAttributeValue, md5OfBody, md5OfMessageAttributes } from './md5';
 import {
   LocalQueue,
@@ -56,9 +57,6 @@ export interface QueueContents {
   readonly messages: readonly QueueMessage[];
 }
 
-type Json = Readonly<Record<string, unknown>>;
-
-const TARGET_PREFIX = 'AmazonSQS.';
 const MAX_BATCH = 10;
 const MAX_ATTRIBUTES = 10;
 const MAX_WAIT_SECONDS = 20;
@@ -102,47 +100,65 @@ const MESSAGE_SYSTEM_ATTRIBUTES = new Set([
 export class LocalSqs implements AwsService, QueueSender {
   readonly signingNames: readonly string[] = ['sqs'];
 
-  private readonly byName = new Map<string, LocalQueue>();
-  private readonly byArn = new Map<string, LocalQueue>();
-  private readonly now: () => number;
-  private readonly maxMessageBytes: number;
-  private readonly warnedMissingDeadLetter = new Set<string>();
-  private closed = false;
+  readonly #byName = new Map<string, LocalQueue>();
+  readonly #byArn = new Map<string, LocalQueue>();
+  readonly #now: () => number;
+  readonly #maxMessageBytes: number;
+  readonly #warnedMissingDeadLetter = new Set<string>();
+  #closed = false;
 
-  constructor(private readonly options: LocalSqsOptions) {
-    this.now = options.now ?? Date.now;
-    this.maxMessageBytes = options.maxMessageBytes ?? 1_048_576;
+  readonly #options: LocalSqsOptions;
+
+  readonly #json: AwsJsonService = {
+    protocol: SQS_PROTOCOL,
+    operations: {
+      SendMessage: (input, request) => this.#sendMessage(input, request),
+      SendMessageBatch: (input, request) => this.#sendMessageBatch(input, request),
+      ReceiveMessage: (input) => this.#receiveMessage(input),
+      DeleteMessage: (input) => this.#deleteMessage(input),
+      DeleteMessageBatch: (input) => this.#deleteMessageBatch(input),
+      ChangeMessageVisibility: (input) => this.#changeMessageVisibility(input),
+      ChangeMessageVisibilityBatch: (input) => this.#changeMessageVisibilityBatch(input),
+      GetQueueUrl: (input) => this.#getQueueUrl(input),
+      GetQueueAttributes: (input) => this.#getQueueAttributes(input),
+      ListQueues: (input) => this.#listQueues(input),
+      ListDeadLetterSourceQueues: (input) => this.#listDeadLetterSourceQueues(input),
+      PurgeQueue: (input) => {
+        this.#queueOf(input).purge();
+        return {};
+      },
+    },
+    serialization: {
+      invalidJson: 'The request body is not valid JSON.',
+      notAnObject: 'The request body must be a JSON object.',
+    },
+    refuse: refuseUnlessPost(
+      () =>
+        new SqsError(
+          'InvalidAction',
+          'The local SQS speaks the JSON protocol only (X-Amz-Target: AmazonSQS.<Operation>).',
+        ),
+    ),
+    unknownOperation: (operation) => SqsErrors.unsupportedOperation(operation),
+    internalError: (error, operation) => {
+      this.#options.log?.line('sqs', `${operation ?? 'request'} failed: ${String(error)}`);
+      return new SqsError('InternalError', String(error), 'InternalError', 500);
+    },
+  };
+
+  constructor(options: LocalSqsOptions) {
+    this.#options = options;
+    this.#now = options.now ?? Date.now;
+    this.#maxMessageBytes = options.maxMessageBytes ?? 1_048_576;
     for (const spec of options.queues) {
-      const queue = new LocalQueue(spec, this.now());
-      this.byName.set(spec.name, queue);
-      this.byArn.set(spec.arn, queue);
+      const queue = new LocalQueue(spec, this.#now());
+      this.#byName.set(spec.name, queue);
+      this.#byArn.set(spec.arn, queue);
     }
   }
 
-  async handle(request: AwsRequest): Promise<AwsResponse> {
-    const target = request.headers['x-amz-target'];
-    const operation =
-      request.operation ??
-      (target?.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : undefined);
-    try {
-      if (request.method !== 'POST' || !operation) {
-        throw new SqsError(
-          'InvalidAction',
-          'The local SQS speaks the JSON protocol only (X-Amz-Target: AmazonSQS.<Operation>).',
-        );
-      }
-      const input = parseBody(request.body);
-      const output = await this.dispatch(operation, input, request);
-      return {
-        status: 200,
-        headers: { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-requestid': randomUUID() },
-        body: JSON.stringify(output),
-      };
-    } catch (error) {
-      if (error instanceof SqsError) return error.toResponse();
-      this.options.log?.line('sqs', `${operation ?? 'request'} failed: ${String(error)}`);
-      return new SqsError('InternalError', String(error), 'InternalError', 500).toResponse();
-    }
+  handle(request: AwsRequest): Promise<AwsResponse> {
+    return serveAwsJson(this.#json, request);
   }
 
   async send(
@@ -150,32 +166,32 @@ export class LocalSqs implements AwsService, QueueSender {
     body: string,
     messageAttributes: QueueMessage['messageAttributes'] = {},
   ): Promise<string> {
-    const queue = this.byArn.get(queueArn);
+    const queue = this.#byArn.get(queueArn);
     if (!queue) throw SqsErrors.nonExistentQueue();
-    const attributes = this.checkMessage(body, messageAttributes);
+    const attributes = this.#checkMessage(body, messageAttributes);
     return queue.add(
       {
         body,
         messageAttributes: attributes,
-        senderId: this.options.env.accountId,
+        senderId: this.#options.env.accountId,
         delaySeconds: 0,
         // Services that write to a FIFO dead-letter queue use one group.
         ...(queue.spec.fifo ? { groupId: 'local-cloud', deduplicationId: randomUUID() } : {}),
       },
-      this.now(),
+      this.#now(),
     ).messageId;
   }
 
   peek(queueArn: string): readonly QueueMessage[] {
-    const queue = this.byArn.get(queueArn);
+    const queue = this.#byArn.get(queueArn);
     if (!queue) throw SqsErrors.nonExistentQueue();
-    return queue.list(this.now()).map(toQueueMessage);
+    return queue.list(this.#now()).map(toQueueMessage);
   }
 
   /** Every queue with its messages (visible, in flight or delayed), in template order. */
   contents(): readonly QueueContents[] {
-    const now = this.now();
-    return [...this.byName.values()].map((queue) => ({
+    const now = this.#now();
+    return [...this.#byName.values()].map((queue) => ({
       queue: queue.spec,
       messages: queue.list(now).map(toQueueMessage),
     }));
@@ -183,51 +199,19 @@ export class LocalSqs implements AwsService, QueueSender {
 
   /** Ends long polls in progress (they answer with no messages); later receives do not wait. */
   close(): void {
-    this.closed = true;
-    for (const queue of this.byName.values()) queue.notify();
-  }
-
-  private dispatch(operation: string, input: Json, request: AwsRequest): Promise<object> | object {
-    switch (operation) {
-      case 'SendMessage':
-        return this.sendMessage(input, request);
-      case 'SendMessageBatch':
-        return this.sendMessageBatch(input, request);
-      case 'ReceiveMessage':
-        return this.receiveMessage(input);
-      case 'DeleteMessage':
-        return this.deleteMessage(input);
-      case 'DeleteMessageBatch':
-        return this.deleteMessageBatch(input);
-      case 'ChangeMessageVisibility':
-        return this.changeMessageVisibility(input);
-      case 'ChangeMessageVisibilityBatch':
-        return this.changeMessageVisibilityBatch(input);
-      case 'GetQueueUrl':
-        return this.getQueueUrl(input);
-      case 'GetQueueAttributes':
-        return this.getQueueAttributes(input);
-      case 'ListQueues':
-        return this.listQueues(input);
-      case 'ListDeadLetterSourceQueues':
-        return this.listDeadLetterSourceQueues(input);
-      case 'PurgeQueue':
-        this.queueOf(input).purge();
-        return {};
-      default:
-        throw SqsErrors.unsupportedOperation(operation);
-    }
+    this.#closed = true;
+    for (const queue of this.#byName.values()) queue.notify();
   }
 
   // ------------------------------------------------------------------ sending
 
-  private sendMessage(input: Json, request: AwsRequest): object {
-    const queue = this.queueOf(input);
-    return this.enqueue(queue, input, senderOf(request, this.options.env));
+  #sendMessage(input: Json, request: AwsRequest): object {
+    const queue = this.#queueOf(input);
+    return this.#enqueue(queue, input, senderOf(request, this.#options.env));
   }
 
-  private sendMessageBatch(input: Json, request: AwsRequest): object {
-    const queue = this.queueOf(input);
+  #sendMessageBatch(input: Json, request: AwsRequest): object {
+    const queue = this.#queueOf(input);
     const entries = batchEntries(input.Entries);
     const bytes = entries.reduce(
       (total, entry) =>
@@ -236,31 +220,16 @@ export class LocalSqs implements AwsService, QueueSender {
         attributesSize(isObject(entry.MessageAttributes) ? entry.MessageAttributes : {}),
       0,
     );
-    if (bytes > this.maxMessageBytes) throw SqsErrors.batchTooLong(bytes, this.maxMessageBytes);
-    const sender = senderOf(request, this.options.env);
-    const successful: object[] = [];
-    const failed: object[] = [];
-    for (const entry of entries) {
-      try {
-        successful.push({ Id: entry.Id, ...this.enqueue(queue, entry, sender) });
-      } catch (error) {
-        if (!(error instanceof SqsError)) throw error;
-        failed.push({
-          Id: entry.Id,
-          SenderFault: true,
-          Code: error.queryCode,
-          Message: error.message,
-        });
-      }
-    }
-    return { Successful: successful, Failed: failed };
+    if (bytes > this.#maxMessageBytes) throw SqsErrors.batchTooLong(bytes, this.#maxMessageBytes);
+    const sender = senderOf(request, this.#options.env);
+    return batchResult(entries, (entry) => this.#enqueue(queue, entry, sender));
   }
 
-  private enqueue(queue: LocalQueue, input: Json, senderId: string): object {
+  #enqueue(queue: LocalQueue, input: Json, senderId: string): object {
     const body = input.MessageBody;
     if (typeof body !== 'string' || body.length === 0)
       throw SqsErrors.missingParameter('MessageBody');
-    const attributes = this.checkMessage(
+    const attributes = this.#checkMessage(
       body,
       isObject(input.MessageAttributes) ? input.MessageAttributes : {},
     );
@@ -309,7 +278,7 @@ export class LocalSqs implements AwsService, QueueSender {
       deduplicationId,
       delaySeconds: delaySeconds ?? 0,
     };
-    const { messageId, sequenceNumber } = queue.add(message, this.now());
+    const { messageId, sequenceNumber } = queue.add(message, this.#now());
     const attributesDigest = md5OfMessageAttributes(attributes);
     return {
       MessageId: messageId,
@@ -320,7 +289,7 @@ export class LocalSqs implements AwsService, QueueSender {
   }
 
   /** Validates a body and its attributes as SQS does; returns the attributes in their stored form. */
-  private checkMessage(
+  #checkMessage(
     body: string,
     raw: Readonly<Record<string, unknown>>,
   ): Record<string, MessageAttributeValue> {
@@ -375,9 +344,9 @@ export class LocalSqs implements AwsService, QueueSender {
       attributes[name] = { DataType: type, StringValue: text };
     }
     const size = Buffer.byteLength(body) + attributesSize(attributes);
-    if (size > this.maxMessageBytes) {
+    if (size > this.#maxMessageBytes) {
       throw SqsErrors.invalidParameterValue(
-        `One or more parameters are invalid. Reason: Message must be shorter than ${this.maxMessageBytes} bytes.`,
+        `One or more parameters are invalid. Reason: Message must be shorter than ${this.#maxMessageBytes} bytes.`,
       );
     }
     return attributes;
@@ -385,8 +354,8 @@ export class LocalSqs implements AwsService, QueueSender {
 
   // ---------------------------------------------------------------- receiving
 
-  private async receiveMessage(input: Json): Promise<object> {
-    const queue = this.queueOf(input);
+  async #receiveMessage(input: Json): Promise<object> {
+    const queue = this.#queueOf(input);
     const max =
       optionalInteger(
         input,
@@ -422,11 +391,11 @@ export class LocalSqs implements AwsService, QueueSender {
 
     const deadline = Date.now() + waitSeconds * 1000;
     for (;;) {
-      const messages = queue.receive(max, visibility * 1000, this.now(), (message) =>
-        this.moveToDeadLetterQueue(queue, message),
+      const messages = queue.receive(max, visibility * 1000, this.#now(), (message) =>
+        this.#moveToDeadLetterQueue(queue, message),
       );
       const remaining = deadline - Date.now();
-      if (messages.length > 0 || remaining <= 0 || this.closed) {
+      if (messages.length > 0 || remaining <= 0 || this.#closed) {
         return messages.length > 0
           ? {
               Messages: messages.map((message) =>
@@ -435,19 +404,19 @@ export class LocalSqs implements AwsService, QueueSender {
             }
           : {};
       }
-      const next = queue.nextVisibleAt(this.now());
-      await queue.wait(next === undefined ? remaining : Math.min(remaining, next - this.now()));
+      const next = queue.nextVisibleAt(this.#now());
+      await queue.wait(next === undefined ? remaining : Math.min(remaining, next - this.#now()));
     }
   }
 
   /** Redrive: a message received `maxReceiveCount` times goes to the dead-letter queue instead of out again. */
-  private moveToDeadLetterQueue(source: LocalQueue, message: StoredMessage): boolean {
+  #moveToDeadLetterQueue(source: LocalQueue, message: StoredMessage): boolean {
     const arn = source.spec.redrive?.deadLetterTargetArn;
-    const target = arn === undefined ? undefined : this.byArn.get(arn);
+    const target = arn === undefined ? undefined : this.#byArn.get(arn);
     if (!target) {
-      if (arn !== undefined && !this.warnedMissingDeadLetter.has(arn)) {
-        this.warnedMissingDeadLetter.add(arn);
-        this.options.log?.line(
+      if (arn !== undefined && !this.#warnedMissingDeadLetter.has(arn)) {
+        this.#warnedMissingDeadLetter.add(arn);
+        this.#options.log?.line(
           'sqs',
           `${source.spec.name}: dead-letter queue ${arn} does not exist here; messages stay`,
         );
@@ -469,9 +438,9 @@ export class LocalSqs implements AwsService, QueueSender {
         // AWS keeps a standard queue message's enqueue time (retention runs on); FIFO resets it.
         enqueuedAt: source.spec.fifo ? undefined : message.enqueuedAt,
       },
-      this.now(),
+      this.#now(),
     );
-    this.options.log?.line(
+    this.#options.log?.line(
       'sqs',
       `${source.spec.name}: message ${message.messageId} moved to ${target.spec.name} after ${message.receiveCount} receives`,
     );
@@ -480,60 +449,47 @@ export class LocalSqs implements AwsService, QueueSender {
 
   // ------------------------------------------------------------ handles
 
-  private deleteMessage(input: Json): object {
-    const queue = this.queueOf(input);
-    queue.delete(this.handleOf(queue, input.ReceiptHandle));
+  #deleteMessage(input: Json): object {
+    const queue = this.#queueOf(input);
+    queue.delete(this.#handleOf(queue, input.ReceiptHandle));
     return {};
   }
 
-  private deleteMessageBatch(input: Json): object {
-    const queue = this.queueOf(input);
-    return this.batch(input.Entries, (entry) => {
-      queue.delete(this.handleOf(queue, entry.ReceiptHandle));
+  #deleteMessageBatch(input: Json): object {
+    const queue = this.#queueOf(input);
+    return this.#batch(input.Entries, (entry) => {
+      queue.delete(this.#handleOf(queue, entry.ReceiptHandle));
     });
   }
 
-  private changeMessageVisibility(input: Json): object {
-    const queue = this.queueOf(input);
-    const handle = this.handleOf(queue, input.ReceiptHandle);
+  #changeMessageVisibility(input: Json): object {
+    const queue = this.#queueOf(input);
+    const handle = this.#handleOf(queue, input.ReceiptHandle);
     const seconds = requiredInteger(input, 'VisibilityTimeout', 0, MAX_VISIBILITY_SECONDS);
-    queue.changeVisibility(handle, seconds, this.now());
+    queue.changeVisibility(handle, seconds, this.#now());
     return {};
   }
 
-  private changeMessageVisibilityBatch(input: Json): object {
-    const queue = this.queueOf(input);
-    return this.batch(input.Entries, (entry) => {
-      const handle = this.handleOf(queue, entry.ReceiptHandle);
+  #changeMessageVisibilityBatch(input: Json): object {
+    const queue = this.#queueOf(input);
+    return this.#batch(input.Entries, (entry) => {
+      const handle = this.#handleOf(queue, entry.ReceiptHandle);
       queue.changeVisibility(
         handle,
         requiredInteger(entry, 'VisibilityTimeout', 0, MAX_VISIBILITY_SECONDS),
-        this.now(),
+        this.#now(),
       );
     });
   }
 
-  private batch(raw: unknown, apply: (entry: Json) => void): object {
-    const successful: object[] = [];
-    const failed: object[] = [];
-    for (const entry of batchEntries(raw)) {
-      try {
-        apply(entry);
-        successful.push({ Id: entry.Id });
-      } catch (error) {
-        if (!(error instanceof SqsError)) throw error;
-        failed.push({
-          Id: entry.Id,
-          SenderFault: true,
-          Code: error.queryCode,
-          Message: error.message,
-        });
-      }
-    }
-    return { Successful: successful, Failed: failed };
+  #batch(raw: unknown, apply: (entry: Json) => void): object {
+    return batchResult(batchEntries(raw), (entry) => {
+      apply(entry);
+      return {};
+    });
   }
 
-  private handleOf(queue: LocalQueue, raw: unknown) {
+  #handleOf(queue: LocalQueue, raw: unknown) {
     if (typeof raw !== 'string' || raw.length === 0)
       throw SqsErrors.missingParameter('ReceiptHandle');
     const handle = parseReceiptHandle(raw);
@@ -543,26 +499,26 @@ export class LocalSqs implements AwsService, QueueSender {
 
   // ------------------------------------------------------------ queues
 
-  private getQueueUrl(input: Json): object {
+  #getQueueUrl(input: Json): object {
     const name = input.QueueName;
     if (typeof name !== 'string') throw SqsErrors.missingParameter('QueueName');
     const owner = input.QueueOwnerAWSAccountId;
-    const queue = this.byName.get(name);
-    if (!queue || (owner !== undefined && owner !== this.options.env.accountId)) {
+    const queue = this.#byName.get(name);
+    if (!queue || (owner !== undefined && owner !== this.#options.env.accountId)) {
       throw SqsErrors.nonExistentQueue();
     }
     return { QueueUrl: queue.spec.url };
   }
 
-  private getQueueAttributes(input: Json): object {
-    const queue = this.queueOf(input);
+  #getQueueAttributes(input: Json): object {
+    const queue = this.#queueOf(input);
     const requested = stringList(input.AttributeNames);
     for (const name of requested) {
       if (name !== 'All' && !(QUEUE_ATTRIBUTES as readonly string[]).includes(name)) {
         throw SqsErrors.invalidAttributeName(name);
       }
     }
-    const all = this.queueAttributes(queue);
+    const all = this.#queueAttributes(queue);
     const wanted = requested.includes('All') ? Object.keys(all) : requested;
     const attributes: Record<string, string> = {};
     for (const name of wanted) {
@@ -572,8 +528,8 @@ export class LocalSqs implements AwsService, QueueSender {
     return Object.keys(attributes).length > 0 ? { Attributes: attributes } : {};
   }
 
-  private queueAttributes(queue: LocalQueue): Record<string, string> {
-    const counts = queue.counts(this.now());
+  #queueAttributes(queue: LocalQueue): Record<string, string> {
+    const counts = queue.counts(this.#now());
     const created = String(Math.floor(queue.createdAt / 1000));
     const { spec } = queue;
     return {
@@ -584,7 +540,7 @@ export class LocalSqs implements AwsService, QueueSender {
       CreatedTimestamp: created,
       LastModifiedTimestamp: created,
       VisibilityTimeout: String(spec.visibilityTimeoutSeconds),
-      MaximumMessageSize: String(this.maxMessageBytes),
+      MaximumMessageSize: String(this.#maxMessageBytes),
       MessageRetentionPeriod: String(spec.messageRetentionSeconds),
       DelaySeconds: '0',
       ReceiveMessageWaitTimeSeconds: '0',
@@ -601,7 +557,7 @@ export class LocalSqs implements AwsService, QueueSender {
     };
   }
 
-  private listQueues(input: Json): object {
+  #listQueues(input: Json): object {
     const prefix = optionalString(input, 'QueueNamePrefix') ?? '';
     const max = optionalInteger(
       input,
@@ -610,22 +566,22 @@ export class LocalSqs implements AwsService, QueueSender {
       1000,
       'Must be between 1 and 1000, if provided',
     );
-    const names = [...this.byName.keys()].filter((name) => name.startsWith(prefix)).sort();
+    const names = [...this.#byName.keys()].filter((name) => name.startsWith(prefix)).sort();
     const token = optionalString(input, 'NextToken');
     const start = token === undefined ? 0 : names.findIndex((name) => name > token);
     const page = start < 0 ? [] : names.slice(start, max === undefined ? undefined : start + max);
     const last = page[page.length - 1];
     const more = max !== undefined && last !== undefined && names.indexOf(last) < names.length - 1;
-    const urls = page.map((name) => this.byName.get(name)?.spec.url ?? '');
+    const urls = page.map((name) => this.#byName.get(name)?.spec.url ?? '');
     return {
       ...(urls.length > 0 ? { QueueUrls: urls } : {}),
       ...(more && last !== undefined ? { NextToken: last } : {}),
     };
   }
 
-  private listDeadLetterSourceQueues(input: Json): object {
-    const queue = this.queueOf(input);
-    const sources = [...this.byName.values()]
+  #listDeadLetterSourceQueues(input: Json): object {
+    const queue = this.#queueOf(input);
+    const sources = [...this.#byName.values()]
       .filter((source) => source.spec.redrive?.deadLetterTargetArn === queue.spec.arn)
       .map((source) => source.spec.url);
     // This operation's output member is lower-case on the wire.
@@ -633,7 +589,7 @@ export class LocalSqs implements AwsService, QueueSender {
   }
 
   /** The queue of a request's QueueUrl: `<endpoint>/<account>/<name>`, matched on account and name. */
-  private queueOf(input: Json): LocalQueue {
+  #queueOf(input: Json): LocalQueue {
     const raw = input.QueueUrl;
     if (typeof raw !== 'string' || raw.length === 0) throw SqsErrors.missingParameter('QueueUrl');
     let segments: string[];
@@ -643,26 +599,13 @@ export class LocalSqs implements AwsService, QueueSender {
       throw SqsErrors.nonExistentQueue();
     }
     const [account, name] = segments.slice(-2);
-    const queue = name === undefined ? undefined : this.byName.get(name);
-    if (!queue || account !== this.options.env.accountId) throw SqsErrors.nonExistentQueue();
+    const queue = name === undefined ? undefined : this.#byName.get(name);
+    if (!queue || account !== this.#options.env.accountId) throw SqsErrors.nonExistentQueue();
     return queue;
   }
 }
 
 // ---------------------------------------------------------------- helpers
-
-function parseBody(body: Buffer): Json {
-  if (body.length === 0) return {};
-  let value: unknown;
-  try {
-    value = JSON.parse(body.toString('utf8'));
-  } catch {
-    throw new SqsError('SerializationException', 'The request body is not valid JSON.');
-  }
-  if (!isObject(value))
-    throw new SqsError('SerializationException', 'The request body must be a JSON object.');
-  return value;
-}
 
 function wireMessage(
   message: StoredMessage,
@@ -719,6 +662,26 @@ function attributesSize(attributes: Readonly<Record<string, unknown>>): number {
       size += Buffer.from(value.BinaryValue, 'base64').length;
   }
   return size;
+}
+
+/** A batch's answer: each entry's output under its Id, or why SQS refused that entry. */
+function batchResult(entries: readonly Json[], apply: (entry: Json) => object): object {
+  const successful: object[] = [];
+  const failed: object[] = [];
+  for (const entry of entries) {
+    try {
+      successful.push({ Id: entry.Id, ...apply(entry) });
+    } catch (error) {
+      if (!(error instanceof SqsError)) throw error;
+      failed.push({
+        Id: entry.Id,
+        SenderFault: true,
+        Code: error.queryCode,
+        Message: error.message,
+      });
+    }
+  }
+  return { Successful: successful, Failed: failed };
 }
 
 function batchEntries(raw: unknown): Json[] {

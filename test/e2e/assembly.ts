@@ -14,8 +14,8 @@ export const E2E_WORKER_TIMEOUT_SECONDS = 6;
 
 /**
  * - `workerRetryAttempts=0`: a failed invocation goes straight to the failure destination.
- * - `workerReservedConcurrency=50`: half of the local account's 100, so a burst of jobs
- *   cannot throttle the API functions (as in AWS, a throttled API call would be a 500).
+ * - `workerReservedConcurrency=50`: 50 of the local account's 1,000 (as AWS's), and also
+ *   the stack's limit of runs at once; jobs beyond it are queued by eventjobs.
  * - `sweeperStartWindowSeconds=120`: a run whose invocation was lost (a local cloud killed
  *   with SIGKILL loses its queued invocations) is ended two minutes after its creation.
  * - `apiRateLimit=500`, `apiBurstLimit=1000`: the suite's files run in parallel and the
@@ -38,7 +38,15 @@ export const E2E_ASSEMBLY = resolve(
 
 /** Synthesizes the e2e assembly once, even when several processes ask at the same time. */
 export async function ensureE2eAssembly(): Promise<string> {
-  const lock = `${E2E_ASSEMBLY}.lock`;
+  return ensureAssembly(E2E_ASSEMBLY, E2E_CONTEXT);
+}
+
+/** The app synthesized into `dir` with `context`, once, however many processes ask at once. */
+export async function ensureAssembly(
+  dir: string,
+  context: Readonly<Record<string, string>>,
+): Promise<string> {
+  const lock = `${dir}.lock`;
   const deadline = Date.now() + 300_000;
   mkdirSync(resolve(ROOT, '.vitest'), { recursive: true });
   for (;;) {
@@ -56,12 +64,12 @@ export async function ensureE2eAssembly(): Promise<string> {
     }
   }
   try {
-    if (!isStale(ROOT, E2E_ASSEMBLY)) return E2E_ASSEMBLY;
-    const synth = synthesize(ROOT, E2E_ASSEMBLY, { context: E2E_CONTEXT });
+    if (!isStale(ROOT, dir)) return dir;
+    const synth = synthesize(ROOT, dir, { context });
     if (synth.status !== 0) {
       throw new Error(`cdk synth for the e2e stack failed:\n${synth.output}`);
     }
-    return E2E_ASSEMBLY;
+    return dir;
   } finally {
     rmSync(lock, { recursive: true, force: true });
   }

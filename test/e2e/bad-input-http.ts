@@ -4,11 +4,12 @@
  * so these requests go out through `node:http` exactly as written, and are
  * signed over the path as it travels on the wire.
  */
+import { createHash, createHmac } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { Sha256 } from '@smithy/core/checksum';
 import { SignatureV4 } from '@smithy/signature-v4';
-import { parseQuery, type SigV4Credentials } from '../../functions/shared/signer';
+import { parseQuery, type SigV4Credentials, uriEncode } from '../../functions/shared/signer';
 import type { ApiResponse } from './client';
 import type { E2eTarget } from './target';
 
@@ -25,6 +26,12 @@ export interface SignOptions {
   readonly signedBody?: string | Buffer;
   /** Sign at this time instead of now. */
   readonly at?: number;
+  /**
+   * Sign with this file's own SigV4 instead of the SDK's: for a query the SDK
+   * cannot sign (it builds the canonical query in a plain object, so a
+   * parameter named `__proto__` comes out as `[object Object]`).
+   */
+  readonly byHand?: boolean;
 }
 
 /**
@@ -38,10 +45,9 @@ export async function signRaw(
   request: RawRequest,
   options: SignOptions = {},
 ): Promise<Record<string, string>> {
+  if (options.byHand) return signByHand(target, who, request, options);
   const url = new URL(target.apiUrl);
-  const queryAt = request.path.indexOf('?');
-  const rawPath = queryAt < 0 ? request.path : request.path.slice(0, queryAt);
-  const rawQuery = queryAt < 0 ? '' : request.path.slice(queryAt + 1);
+  const { rawPath, rawQuery } = splitTarget(request.path);
   const headers: Record<string, string> = { host: url.host, ...lowerCase(request.headers) };
   const signer = new SignatureV4({
     credentials: who,
@@ -71,6 +77,72 @@ export async function signRaw(
     if (value !== undefined) added[name] = value;
   }
   return added;
+}
+
+/**
+ * SigV4 (header signing) as the IAM User Guide describes it: every query
+ * parameter signed, sorted by encoded name then value, and the path's segments
+ * encoded once more, as the SDK's signer encodes them.
+ */
+function signByHand(
+  target: E2eTarget,
+  who: SigV4Credentials,
+  request: RawRequest,
+  options: SignOptions,
+): Record<string, string> {
+  const url = new URL(target.apiUrl);
+  const { rawPath, rawQuery } = splitTarget(request.path);
+  const amzDate = new Date(options.at ?? Date.now()).toISOString().replace(/[-:]|\.\d{3}/g, '');
+  const scope = `${amzDate.slice(0, 8)}/${target.region}/execute-api/aws4_request`;
+  const headers: Record<string, string> = {
+    host: url.host,
+    'x-amz-date': amzDate,
+    ...(who.sessionToken ? { 'x-amz-security-token': who.sessionToken } : {}),
+    ...lowerCase(request.headers),
+  };
+  const names = Object.keys(headers).sort();
+  const query = Object.entries(parseQuery(rawQuery))
+    .flatMap(([name, values]) =>
+      (Array.isArray(values) ? values : [values]).map((value) => [
+        uriEncode(name),
+        uriEncode(value),
+      ]),
+    )
+    .sort(([a = '', x = ''], [b = '', y = '']) => (a === b ? compare(x, y) : compare(a, b)))
+    .map(([name, value]) => `${name}=${value}`)
+    .join('&');
+  const canonical = [
+    request.method,
+    `${basePath(target)}${rawPath}`.split('/').map(uriEncode).join('/'),
+    query,
+    names.map((name) => `${name}:${headers[name]?.trim().replace(/\s+/g, ' ')}\n`).join(''),
+    names.join(';'),
+    sha256Hex(options.signedBody ?? request.body ?? ''),
+  ].join('\n');
+  const stringToSign = ['AWS4-HMAC-SHA256', amzDate, scope, sha256Hex(canonical)].join('\n');
+  let key: Buffer = Buffer.from(`AWS4${who.secretAccessKey}`, 'utf8');
+  for (const part of scope.split('/')) key = createHmac('sha256', key).update(part).digest();
+  const signature = createHmac('sha256', key).update(stringToSign).digest('hex');
+  return {
+    'x-amz-date': amzDate,
+    ...(who.sessionToken ? { 'x-amz-security-token': who.sessionToken } : {}),
+    authorization: `AWS4-HMAC-SHA256 Credential=${who.accessKeyId}/${scope}, SignedHeaders=${names.join(';')}, Signature=${signature}`,
+  };
+}
+
+function splitTarget(path: string): { rawPath: string; rawQuery: string } {
+  const queryAt = path.indexOf('?');
+  return queryAt < 0
+    ? { rawPath: path, rawQuery: '' }
+    : { rawPath: path.slice(0, queryAt), rawQuery: path.slice(queryAt + 1) };
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function sha256Hex(data: string | Buffer): string {
+  return createHash('sha256').update(data).digest('hex');
 }
 
 /** Sends a request as written, signed by `who` (over every header it carries) unless unsigned. */

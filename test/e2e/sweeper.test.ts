@@ -124,6 +124,6 @@ describe('the sweeper', () => {
     expect(response.status).toBe(200);
     expect((response.body as JobBody).status).toBe('RUNNING');
     // Cleared by the test itself, so no record is left behind.
-    await store.deleteActive(job.owner, job.jobName, job.runId);
+    await store.deleteActive(job);
   });
 });

@@ -182,6 +182,14 @@ describe('functions', () => {
   it('have explicit memory, timeout and exactly the environment they read', () => {
     const table = ref(jobs.table);
     const sourceMaps = { NODE_OPTIONS: '--enable-source-maps' };
+    const limits = {
+      OWNER_CONCURRENCY: String(Defaults.ownerConcurrency),
+      MAX_QUEUED_PER_OWNER: String(Defaults.maxQueuedPerOwner),
+      TOTAL_CONCURRENCY: String(Defaults.workerReservedConcurrency),
+      TYPE_CONCURRENCY: '{}',
+      QUEUE_TIMEOUT_SECONDS: String(Defaults.queueTimeoutSeconds),
+    };
+    const owner = { OWNER_MODEL: 'principal' };
     const expected = [
       {
         fn: jobs.startJobFunction,
@@ -189,14 +197,32 @@ describe('functions', () => {
         timeout: 10,
         env: {
           JOBS_TABLE_NAME: table,
+          ...owner,
+          ...limits,
           WORKER_FUNCTION_NAME: ref(jobs.workerFunction),
           MAX_INPUT_BYTES: String(Defaults.maxInputBytes),
           WORKER_TIMEOUT_SECONDS: '900',
+          EVENT_BUS_NAME: ref(jobs.eventBus),
         },
       },
-      { fn: jobs.getJobFunction, memory: 256, timeout: 10, env: { JOBS_TABLE_NAME: table } },
-      { fn: jobs.listJobsFunction, memory: 256, timeout: 10, env: { JOBS_TABLE_NAME: table } },
-      { fn: jobs.cancelJobFunction, memory: 256, timeout: 10, env: { JOBS_TABLE_NAME: table } },
+      {
+        fn: jobs.getJobFunction,
+        memory: 256,
+        timeout: 10,
+        env: { JOBS_TABLE_NAME: table, ...owner, ...limits },
+      },
+      {
+        fn: jobs.listJobsFunction,
+        memory: 256,
+        timeout: 10,
+        env: { JOBS_TABLE_NAME: table, ...owner },
+      },
+      {
+        fn: jobs.cancelJobFunction,
+        memory: 256,
+        timeout: 10,
+        env: { JOBS_TABLE_NAME: table, ...owner, ...limits, EVENT_BUS_NAME: ref(jobs.eventBus) },
+      },
       {
         fn: jobs.workerFunction,
         memory: 1024,
@@ -221,6 +247,8 @@ describe('functions', () => {
           SWEEP_SILENT_AFTER_SECONDS: '1320',
           // 6 h maximum event age + 60 s
           SWEEP_START_WINDOW_SECONDS: String(6 * 3600 + 60),
+          ...limits,
+          WORKER_FUNCTION_NAME: ref(jobs.workerFunction),
         },
       },
       {
@@ -232,6 +260,8 @@ describe('functions', () => {
           OUTCOME_RETENTION_SECONDS: String(Defaults.outcomeRetentionSeconds),
           EVENT_BUS_NAME: ref(jobs.eventBus),
           WEBHOOK_SECRET_ARN: ref(jobs.webhookSecret),
+          ...limits,
+          WORKER_FUNCTION_NAME: ref(jobs.workerFunction),
         },
       },
     ];
@@ -395,7 +425,12 @@ describe('completion rules', () => {
       EventPattern: Match.objectEquals({
         source: [LAMBDA_DESTINATION_SOURCE],
         'detail-type': [LambdaDestinationType.Failure],
-        resources: [{ prefix: { 'Fn::Join': ['', [arnOf(jobs.workerFunction), ':']] } }],
+        // The field AWS documents; `resources` is not, so it is not matched on.
+        detail: {
+          requestContext: {
+            functionArn: [{ prefix: { 'Fn::Join': ['', [arnOf(jobs.workerFunction), ':']] } }],
+          },
+        },
       }),
     });
   });
@@ -517,21 +552,40 @@ describe('least privilege', () => {
 
   it('grants each function exactly the actions it uses', () => {
     const expected = {
-      startJob: ['dynamodb:DeleteItem', 'dynamodb:PutItem', 'lambda:InvokeFunction'],
-      getJob: ['dynamodb:GetItem', 'dynamodb:Query'],
-      listJobs: ['dynamodb:Query'],
-      cancelJob: ['dynamodb:Query', 'dynamodb:UpdateItem'],
-      worker: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'events:PutEvents'],
-      completion: [
+      startJob: [
+        'dynamodb:BatchGetItem',
         'dynamodb:DeleteItem',
         'dynamodb:GetItem',
         'dynamodb:PutItem',
+        'dynamodb:Query',
         'dynamodb:UpdateItem',
         'events:PutEvents',
+        'lambda:InvokeFunction',
+      ],
+      getJob: ['dynamodb:GetItem', 'dynamodb:Query'],
+      listJobs: ['dynamodb:Query'],
+      cancelJob: ['dynamodb:Query', 'dynamodb:UpdateItem', 'events:PutEvents'],
+      worker: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'events:PutEvents'],
+      completion: [
+        'dynamodb:BatchGetItem',
+        'dynamodb:DeleteItem',
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:Query',
+        'dynamodb:UpdateItem',
+        'events:PutEvents',
+        'lambda:InvokeFunction',
         'secretsmanager:GetSecretValue',
         'sqs:SendMessage',
       ],
-      sweeper: ['dynamodb:Query', 'events:PutEvents'],
+      sweeper: [
+        'dynamodb:BatchGetItem',
+        'dynamodb:DeleteItem',
+        'dynamodb:Query',
+        'dynamodb:UpdateItem',
+        'events:PutEvents',
+        'lambda:InvokeFunction',
+      ],
     };
     const actual = Object.fromEntries(
       Object.entries(functionsOf(jobs)).map(([key, fn]) => [
@@ -568,7 +622,7 @@ describe('least privilege', () => {
     ]);
   });
 
-  it('lets the sweeper query the active-jobs index and put events on the bus, nothing else', () => {
+  it('lets the sweeper read the active-jobs index, tend the queues, end runs and start the worker, nothing else', () => {
     const statements = nonBaseline(statementsOfRole(template, roleIdOf(jobs.sweeperFunction)));
     expect(statements).toEqual([
       {
@@ -576,7 +630,22 @@ describe('least privilege', () => {
         Action: ['dynamodb:Query'],
         Resource: [tableArnJoin(JobsTable.byActive.indexName)],
       },
+      {
+        Effect: 'Allow',
+        Action: [
+          'dynamodb:BatchGetItem',
+          'dynamodb:DeleteItem',
+          'dynamodb:Query',
+          'dynamodb:UpdateItem',
+        ],
+        Resource: [arnOf(jobs.table)],
+      },
       { Effect: 'Allow', Action: ['events:PutEvents'], Resource: [arnOf(jobs.eventBus)] },
+      {
+        Effect: 'Allow',
+        Action: ['lambda:InvokeFunction'],
+        Resource: [arnOf(jobs.workerFunction)],
+      },
     ]);
   });
 

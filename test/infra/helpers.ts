@@ -51,6 +51,7 @@ export interface Statement {
   readonly Effect: string;
   readonly Action: string[];
   readonly Resource: unknown[];
+  readonly Condition?: unknown;
 }
 
 /** Every statement of the IAM policies attached to the role with this logical ID. */
@@ -68,6 +69,7 @@ export function statementsOfRole(template: Template, roleId: string): Statement[
         Effect: String(s.Effect),
         Action: ([] as string[]).concat(s.Action as string | string[]),
         Resource: ([] as unknown[]).concat(s.Resource),
+        ...(s.Condition !== undefined ? { Condition: s.Condition } : {}),
       });
     }
   }

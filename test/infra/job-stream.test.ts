@@ -162,6 +162,7 @@ describe('JobEventStream', () => {
         Variables: Match.objectEquals({
           JOBS_TABLE_NAME: ref(jobs.table),
           STREAM_CALLBACK_URL: callbackUrl,
+          OWNER_MODEL: 'principal',
           NODE_OPTIONS: '--enable-source-maps',
         }),
       },
@@ -191,15 +192,16 @@ describe('JobEventStream', () => {
       statements.filter((s) => s.Action.some((a) => a.startsWith(prefix)));
 
     it.each([
-      ['recorder', () => stream.recorderFunction, ['PutItem', 'Query', 'DeleteItem']],
+      ['recorder', () => stream.recorderFunction, ['PutItem', 'Query', 'DeleteItem'], ['JOB#*']],
       [
         'connection',
         () => stream.connectionFunction,
         ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'],
+        ['JOB#*', 'CONN#*'],
       ],
     ] as const)(
-      '%s: DynamoDB on the jobs table only, @connections of this stage only',
-      (_, fn, actions) => {
+      '%s: DynamoDB on its own partitions of the jobs table only, @connections of this stage only',
+      (_, fn, actions, leadingKeys) => {
         const statements = statementsOfRole(template, roleIdOf(fn()));
         const dynamo = byService(statements, 'dynamodb:');
         expect(dynamo).toHaveLength(1);
@@ -207,6 +209,10 @@ describe('JobEventStream', () => {
           actions.map((a) => `dynamodb:${a}`).sort(),
         );
         expect(dynamo[0]?.Resource).toEqual([tableArn()]);
+        // Never the queues' and counters' items (SLOTS#, QUEUE#, ROUND#) of the same table.
+        expect(dynamo[0]?.Condition).toEqual({
+          'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...leadingKeys] },
+        });
         const manage = byService(statements, 'execute-api:');
         expect(manage).toHaveLength(1);
         expect(manage[0]?.Action).toEqual(['execute-api:ManageConnections']);

@@ -83,6 +83,29 @@ describe('props validation', () => {
       { sweeperStartWindow: Duration.seconds(30) },
       /sweeperStartWindow must be between 1 minute and 7 hours/,
     ],
+    ['no runs per owner', { ownerConcurrency: 0 }, /ownerConcurrency must be at least 1/],
+    ['a fractional owner limit', { ownerConcurrency: 1.5 }, /ownerConcurrency must be a whole/],
+    ['no room in the queue', { maxQueuedPerOwner: 0 }, /maxQueuedPerOwner must be at least 1/],
+    [
+      'a queue timeout over 14 days',
+      { queueTimeout: Duration.days(15) },
+      /queueTimeout must be between 1 minute and 14 days/,
+    ],
+    [
+      'a limit for a type that does not exist',
+      { typeConcurrency: { nosuch: 2 } },
+      /typeConcurrency names "nosuch", which is not a job type of jobTypes.entry \(its types: .*echo/,
+    ],
+    [
+      'a type limit of zero',
+      { typeConcurrency: { echo: 0 } },
+      /typeConcurrency.echo must be at least 1/,
+    ],
+    [
+      'an owner model it does not know',
+      { ownerModel: 'role' as unknown as 'session' },
+      /ownerModel must be one of 'principal', 'session', got "role"/,
+    ],
   ])('rejects %s', (_name, props, message) => {
     expect(() => build(props)).toThrow(message);
   });
@@ -91,6 +114,29 @@ describe('props validation', () => {
     const { stack } = build({ sweeperStartWindow: Duration.minutes(2) });
     Template.fromStack(stack).hasResourceProperties('AWS::Lambda::Function', {
       Environment: { Variables: Match.objectLike({ SWEEP_START_WINDOW_SECONDS: '120' }) },
+    });
+  });
+
+  it('passes the fair-share limits and the owner model to the functions that use them', () => {
+    const { stack } = build({
+      ownerConcurrency: 3,
+      maxQueuedPerOwner: 7,
+      typeConcurrency: { sleep: 2 },
+      queueTimeout: Duration.hours(2),
+      workerReservedConcurrency: 40,
+      ownerModel: 'session',
+    });
+    Template.fromStack(stack).hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          OWNER_MODEL: 'session',
+          OWNER_CONCURRENCY: '3',
+          MAX_QUEUED_PER_OWNER: '7',
+          TOTAL_CONCURRENCY: '40',
+          TYPE_CONCURRENCY: '{"sleep":2}',
+          QUEUE_TIMEOUT_SECONDS: '7200',
+        }),
+      },
     });
   });
 

@@ -8,12 +8,20 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyResultV2, Context } from 'aws-lambda';
 import { EnvVar, requireEnv } from '../../../core/config';
 import { ForbiddenError } from '../../../core/errors';
+import { decodeUtf8 } from '../../shared/http';
 import { describeError, log, withLogContext } from '../../shared/log';
 import { JobStore } from '../../shared/store';
 import { createConnectionsApi } from '../connections';
 import { connectionOwner, type WebSocketEvent } from '../identity';
 import { StreamStore } from '../store';
-import { type ConnectionDeps, connect, disconnect, subscribe, unknownMessage } from './service';
+import {
+  badMessage,
+  type ConnectionDeps,
+  connect,
+  disconnect,
+  subscribe,
+  unknownMessage,
+} from './service';
 
 const client = new DynamoDBClient({});
 const tableName = requireEnv(EnvVar.TableName);
@@ -57,8 +65,12 @@ export async function route(
     case 'subscribe': {
       const body =
         event.body && event.isBase64Encoded
-          ? Buffer.from(event.body, 'base64').toString('utf8')
+          ? decodeUtf8(Buffer.from(event.body, 'base64'))
           : event.body;
+      if (body === undefined && event.body) {
+        await badMessage(connectionId, 'The message is not valid UTF-8', routeDeps);
+        return { statusCode: 200 };
+      }
       const result = await subscribe(connectionId, body, routeDeps);
       log.info('Subscribe', { connectionId, ...result });
       return { statusCode: 200 };

@@ -105,6 +105,15 @@ export async function subscribe(
   }
 }
 
+/** A message that cannot be read at all (bytes that are not UTF-8): refused, like any bad request. */
+export async function badMessage(
+  connectionId: string,
+  message: string,
+  deps: ConnectionDeps,
+): Promise<void> {
+  await sendError(connectionId, new StreamRequestError(StreamErrorCode.BadRequest, message), deps);
+}
+
 /** Any message other than a subscribe request (API Gateway's `$default` route). */
 export async function unknownMessage(connectionId: string, deps: ConnectionDeps): Promise<void> {
   await sendError(

@@ -280,7 +280,11 @@ describe('API errors and exit codes', () => {
       'eventjobs: The input is not valid for job type "sleep" (400 InvalidInput)',
     );
     expect(h.stderr).toContain('  seconds: Too big: expected number to be <=900');
-    expect(JSON.parse(h.calls[0]?.body ?? '')).toEqual({ type: 'sleep', input: { seconds: 1000 } });
+    expect(JSON.parse(h.calls[0]?.body ?? '')).toEqual({
+      type: 'sleep',
+      name: expect.stringMatching(/^[0-9A-Z]{26}$/),
+      input: { seconds: 1000 },
+    });
   });
 
   it('404: exit 7 with a hint', async () => {

@@ -142,6 +142,24 @@ describe('watch views', () => {
 });
 
 describe('formatEvent', () => {
+  it('says a queued job waits, and where', () => {
+    const style = { fancy: false };
+    const queued = (position?: number) =>
+      formatEvent(style, {
+        ...base,
+        id: 'q',
+        time: '2026-01-01T10:00:00Z',
+        'detail-type': 'Job Queued',
+        detail: {
+          ...who,
+          queuedAt: '2026-01-01T10:00:00.000Z',
+          ...(position !== undefined ? { position } : {}),
+        },
+      });
+    expect(queued(3)).toBe('10:00:00  Job Queued     waiting for a slot, position 3');
+    expect(queued()).toBe('10:00:00  Job Queued     waiting for a slot');
+  });
+
   it('describes failures, cancellations and timeouts', () => {
     const style = { fancy: false };
     const stopped = {

@@ -376,14 +376,14 @@ describe('the methods', () => {
 
     // Act
     const first = await client.start(request);
-    const again = await client.start({ type: 'sleep' });
+    const again = await client.start(request);
 
     // Assess
     expect(first).toEqual({ ...answer, created: true });
     expect(again.created).toBe(false);
     expect(fake.calls[0]).toMatchObject({ method: 'POST', url: `${LOCAL_URL}/jobs` });
     expect(JSON.parse(fake.calls[0]?.body ?? '')).toEqual(request);
-    expect(JSON.parse(fake.calls[1]?.body ?? '')).toEqual({ type: 'sleep' });
+    expect(JSON.parse(fake.calls[1]?.body ?? '')).toEqual(request);
     expect(fake.calls[0]?.headers['content-type']).toBe('application/json');
     expect(await verifyCall(fake.calls[0] as Call, LOCAL, 'us-east-1')).toMatchObject({ ok: true });
   });

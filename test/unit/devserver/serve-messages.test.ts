@@ -34,14 +34,28 @@ const BOB: LocalCredential = {
   secretAccessKey: 'bob/secret/key/00000000000000000000000001',
 };
 
-function fakeCloud(apiUrl: string, region = 'eu-west-1'): BannerCloud {
+/** The reference stack's functions: only the worker reserves concurrency (its default, 100). */
+const FUNCTIONS = [
+  { name: 'EventJobs-AsyncJobsWorkerCD585522', reservedConcurrency: 100 },
+  { name: 'EventJobs-AsyncJobsStartJob6FB19366' },
+  { name: 'EventJobs-AsyncJobsCompletionA4F8B9CD' },
+];
+
+function fakeCloud(
+  apiUrl: string,
+  region = 'eu-west-1',
+  functions: readonly { name: string; reservedConcurrency?: number }[] = FUNCTIONS,
+): BannerCloud {
   return {
     apiUrl,
     awsEndpoint: 'http://127.0.0.1:4566',
     region,
     users: [ALICE, BOB],
     notes: ['DynamoDB: embedded (dynalite), in memory'],
-    services: { secretsManager: { values: () => ({ WebhookSecret: 's3cr3t' }) } },
+    services: {
+      secretsManager: { values: () => ({ WebhookSecret: 's3cr3t' }) },
+      lambda: { functionList: () => functions },
+    },
   };
 }
 
@@ -91,6 +105,27 @@ describe('formatBanner', () => {
       `${SIGNED} -X DELETE "$API_URL/jobs/hello"`,
       `${SIGNED} -N "$API_URL/jobs/hello/events"`,
     ]);
+  });
+
+  it("says the account's Lambda concurrency and what the reservations leave unreserved", () => {
+    expect(banner).toContain(
+      "  Lambda         account concurrency 1,000 (AWS's default); reserved: " +
+        'EventJobs-AsyncJobsWorkerCD585522 100; 900 unreserved for the other functions ' +
+        '(AWS keeps at least 100)',
+    );
+  });
+
+  it('says so when no function reserves concurrency', () => {
+    // Prepare
+    const cloud = fakeCloud('http://127.0.0.1:3000', 'eu-west-1', [{ name: 'Stack-Api' }]);
+
+    // Act
+    const plain = formatBanner(cloud, TIMING);
+
+    // Assess
+    expect(plain).toContain(
+      "  Lambda         account concurrency 1,000 (AWS's default), all of it shared: no function reserves any",
+    );
   });
 
   it('says in one line why the query is sorted', () => {

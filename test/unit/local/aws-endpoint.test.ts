@@ -298,6 +298,31 @@ describe('the request a service is given', () => {
     expect(headers.authorization).toBe(authorization('sqs'));
     expect(Object.keys(headers).filter((name) => name !== name.toLowerCase())).toEqual([]);
   });
+
+  it('keeps headers named like Object members as they came', async () => {
+    // prepare
+    const sqs = new FakeService(['sqs']);
+    const { url } = await start([sqs]);
+
+    // act
+    const response = await rawRequest(url, [
+      `Authorization: ${authorization('sqs')}`,
+      'Constructor: a',
+      '__proto__: b',
+      'toString: c',
+    ]);
+
+    // assess
+    expect(response).toMatch(/^HTTP\/1\.1 200 /);
+    const headers = sqs.requests[0]?.headers ?? {};
+    expect(Object.entries(headers)).toEqual(
+      expect.arrayContaining([
+        ['constructor', 'a'],
+        ['__proto__', 'b'],
+        ['tostring', 'c'],
+      ]),
+    );
+  });
 });
 
 describe('errors the endpoint answers itself', () => {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Sha256 } from '@smithy/core/checksum';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { describe, expect, it } from 'vitest';
@@ -214,7 +215,8 @@ describe('the canonical request the verifier computes', () => {
     expect(await line('q=a+b&r=%7e&s=%2a&t=x%20y&u=%E2%9C%93&v=100%')).toBe(
       'q=a%2Bb&r=~&s=%2A&t=x%20y&u=%E2%9C%93&v=100%25',
     );
-    expect(await line('X-Amz-Signature=abc&a=1')).toBe('a=1');
+    // Header-signed: a parameter named X-Amz-Signature is signed like any other.
+    expect(await line('X-Amz-Signature=abc&a=1')).toBe('X-Amz-Signature=abc&a=1');
     expect(await line('toString=2&constructor=1')).toBe('constructor=1&toString=2');
   });
 
@@ -711,6 +713,143 @@ describe('verifyRequest', () => {
       ...request,
       headers: { ...request.headers, 'x-custom': [' a', 'b '] },
     });
+    expect(result.ok).toBe(true);
+  });
+});
+
+describe('names of Object members', () => {
+  it('reads a signed header named constructor, whatever the case of its key', async () => {
+    // Prepare
+    const signed = await sdkSigner(ALICE).sign(
+      {
+        method: 'GET',
+        protocol: 'https:',
+        hostname: HOST,
+        path: '/jobs',
+        query: {},
+        headers: { host: HOST, constructor: 'x' },
+      },
+      { signingDate: new Date(NOW) },
+    );
+    const { constructor: value, ...rest } = signed.headers;
+
+    // Act
+    const result = await verify({
+      method: 'GET',
+      rawPath: '/jobs',
+      rawQuery: '',
+      headers: Object.fromEntries([...Object.entries(rest), ['Constructor', value ?? '']]),
+      body: '',
+      now: NOW,
+    });
+
+    // Assess
+    expect(signed.headers.authorization).toContain('SignedHeaders=constructor;host;');
+    expect(result.ok).toBe(true);
+  });
+});
+
+describe('query parameters named like the presign ones', () => {
+  /** A GET of `path` signed in its Authorization header, the signature covering exactly `signedQuery`. */
+  async function headerSigned(path: string, signedQuery: string): Promise<VerifiableRequest> {
+    // By hand: the SDK's signer leaves any x-amz-signature parameter out of the
+    // canonical query even when it signs in a header, where AWS signs every parameter.
+    const canonical = [
+      'GET',
+      path,
+      signedQuery,
+      `host:${HOST}`,
+      'x-amz-date:20261128T100000Z',
+      '',
+      'host;x-amz-date',
+      EMPTY_SHA256,
+    ].join('\n');
+    const scope = `20261128/${REGION}/${SERVICE}/aws4_request`;
+    const toSign = [
+      'AWS4-HMAC-SHA256',
+      '20261128T100000Z',
+      scope,
+      createHash('sha256').update(canonical).digest('hex'),
+    ].join('\n');
+    const signature = await sdkSigner(ALICE).sign(toSign, { signingDate: new Date(NOW) });
+    return {
+      method: 'GET',
+      rawPath: path,
+      rawQuery: signedQuery,
+      headers: {
+        host: HOST,
+        'x-amz-date': '20261128T100000Z',
+        authorization: `AWS4-HMAC-SHA256 Credential=${ALICE.accessKeyId}/${scope}, SignedHeaders=host;x-amz-date, Signature=${signature}`,
+      },
+      body: '',
+      now: NOW,
+    };
+  }
+
+  it('signs an X-AMZ-SIGNATURE parameter of a header-signed request, in any case', async () => {
+    // Prepare
+    const withoutIt = await headerSigned('/jobs/a', 'page=1');
+    const withIt = await headerSigned('/jobs/a', 'X-AMZ-SIGNATURE=x&page=1');
+
+    // Act
+    const added = await verify({ ...withoutIt, rawQuery: 'X-AMZ-SIGNATURE=x&page=1' });
+    const addedExactCase = await verify({ ...withoutIt, rawQuery: 'X-Amz-Signature=x&page=1' });
+    const signedOver = await verify(withIt);
+
+    // Assess
+    expect(added).toMatchObject({ ok: false, code: 'InvalidSignatureException' });
+    expect(addedExactCase).toMatchObject({ ok: false, code: 'InvalidSignatureException' });
+    expect(signedOver.ok).toBe(true);
+  });
+
+  it("leaves out only a presigned request's own X-Amz-Signature", async () => {
+    // Prepare
+    const url = await presignUrl({
+      method: 'GET',
+      url: `https://${HOST}/jobs?page=1`,
+      credentials: ALICE,
+      region: REGION,
+      service: SERVICE,
+      now: NOW,
+      expiresIn: 300,
+    });
+
+    // Act
+    const asSigned = await verify(received('GET', url, {}));
+    const lowerCaseAdded = await verify(received('GET', `${url}&x-amz-signature=x`, {}));
+
+    // Assess
+    expect(asSigned.ok).toBe(true);
+    expect(lowerCaseAdded).toMatchObject({ ok: false, code: 'InvalidSignatureException' });
+  });
+
+  it('reads X-Amz-Content-Sha256 from the query only on a presigned request', async () => {
+    // Prepare: an SDK client signs the body's hash and the parameter as an ordinary one.
+    const body = '{"type":"report"}';
+    const signed = await sdkSigner(ALICE, { applyChecksum: false }).sign(
+      {
+        method: 'POST',
+        protocol: 'https:',
+        hostname: HOST,
+        path: '/jobs',
+        query: { 'X-Amz-Content-Sha256': 'UNSIGNED-PAYLOAD' },
+        headers: { host: HOST, 'content-type': 'application/json' },
+        body,
+      },
+      { signingDate: new Date(NOW) },
+    );
+
+    // Act
+    const result = await verify({
+      method: 'POST',
+      rawPath: '/jobs',
+      rawQuery: 'X-Amz-Content-Sha256=UNSIGNED-PAYLOAD',
+      headers: signed.headers,
+      body,
+      now: NOW,
+    });
+
+    // Assess
     expect(result.ok).toBe(true);
   });
 });

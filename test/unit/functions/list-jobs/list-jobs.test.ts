@@ -303,6 +303,41 @@ describe('GET /jobs', () => {
     expect(ddb.calls()).toHaveLength(0);
   });
 
+  it('ignores the SigV4 presign parameters of a presigned list', async () => {
+    // Prepare: API Gateway passes a presigned URL's query on as it came.
+    const presign = {
+      'X-Amz-Algorithm': 'AWS4-HMAC-SHA256',
+      'X-Amz-Credential': 'AKIAEXAMPLE/20260105/eu-west-1/execute-api/aws4_request',
+      'X-Amz-Date': '20260105T100000Z',
+      'X-Amz-Expires': '300',
+      'X-Amz-SignedHeaders': 'host',
+      'X-Amz-Signature': 'f'.repeat(64),
+      'X-Amz-Security-Token': 'token',
+    };
+
+    // Act
+    const result = await handler(listJobsEvent({ ...presign, limit: '5' }));
+
+    // Assess
+    expect(result.statusCode).toBe(200);
+    const [query] = ddb.commandCalls(QueryCommand);
+    expect(query?.args[0].input.Limit).toBe(5);
+  });
+
+  it('still answers 400 InvalidQuery for an unknown parameter beside the presign ones', async () => {
+    // Act
+    const result = await handler(
+      listJobsEvent({ 'X-Amz-Signature': 'f'.repeat(64), 'X-Amz-Other': '1' }),
+    );
+
+    // Assess
+    expect(result.statusCode).toBe(400);
+    expect(bodyOf(result)).toMatchObject({
+      error: { code: 'InvalidQuery', message: expect.stringContaining('X-Amz-Other') },
+    });
+    expect(ddb.calls()).toHaveLength(0);
+  });
+
   it("lists only the caller's own partition", async () => {
     // Act
     await handler(listJobsEvent({}, { userArn: OTHER_USER_ARN }));

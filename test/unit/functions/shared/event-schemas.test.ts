@@ -130,7 +130,7 @@ describe('event details', () => {
         'reason: Invalid input: expected string, received undefined',
       ]);
       expect(issuesOf(schema, { ...detail, reason: 'x', reportedBy: 'completion' })).toEqual([
-        'reportedBy: Invalid option: expected one of "worker"|"sweeper"',
+        'reportedBy: Invalid option: expected one of "worker"|"sweeper"|"api"',
       ]);
     },
   );
@@ -209,7 +209,7 @@ describe('stream messages', () => {
 
     // Act & Assess
     expect(issuesOf(jobEventSchema, other)).toEqual([
-      'detail-type: Invalid option: expected one of "Job Started"|"Job Progress"|"Job Completed"|"Job Failed"|"Job Cancelled"|"Job Timed Out"',
+      'detail-type: Invalid option: expected one of "Job Queued"|"Job Started"|"Job Progress"|"Job Completed"|"Job Failed"|"Job Cancelled"|"Job Timed Out"',
       'source: Invalid input: expected "eventjobs"',
     ]);
   });
@@ -282,6 +282,9 @@ describe('the start request body', () => {
     const request = parseStartRequest({ type: 'echo', input: { value: 1 } }, 1024);
 
     // Assess
-    expect(request).toEqual({ type: 'echo', input: { value: 1 } });
+    expect(request).toMatchObject({ type: 'echo', input: { value: 1 } });
+    expect(request.name).toBeUndefined();
+    expect(request.timeoutSeconds).toBeUndefined();
+    expect(request.callbackUrl).toBeUndefined();
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ForbiddenError } from '../../../../core/errors';
-import { ownerOf } from '../../../../functions/shared/identity';
+import { ownerModelFromEnv, ownerOf } from '../../../../functions/shared/identity';
 import { apiEvent } from '../../helpers/api-event';
 
 describe('ownerOf', () => {
@@ -90,5 +90,36 @@ describe('ownerOf', () => {
     // Assess
     expect(act).toThrow(ForbiddenError);
     expect(act).toThrow(expect.objectContaining({ statusCode: 403, code: 'Forbidden' }));
+  });
+});
+
+describe('ownerOf with the session owner model', () => {
+  it('gives each Identity Center session of one role its own owner', () => {
+    // Prepare: two people signed in through IAM Identity Center with one permission set.
+    const role = 'arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_Developer_0123456789abcdef';
+    const alice = apiEvent({ userArn: `${role}/alice@example.com` });
+    const bob = apiEvent({ userArn: `${role}/bob@example.com` });
+
+    // Act
+    const owners = [ownerOf(alice, 'session'), ownerOf(bob, 'session')];
+
+    // Assess
+    expect(owners).toEqual([`${role}/alice@example.com`, `${role}/bob@example.com`]);
+    expect(ownerOf(alice, 'principal')).toBe(ownerOf(bob, 'principal'));
+  });
+
+  it('keeps an IAM user its own owner', () => {
+    // Act & Assess
+    const event = apiEvent({ userArn: 'arn:aws:iam::123456789012:user/alice' });
+    expect(ownerOf(event, 'session')).toBe('arn:aws:iam::123456789012:user/alice');
+  });
+});
+
+describe('ownerModelFromEnv', () => {
+  it('is principal when unset, and refuses a model it does not know', () => {
+    // Act & Assess
+    expect(ownerModelFromEnv({})).toBe('principal');
+    expect(ownerModelFromEnv({ OWNER_MODEL: 'session' })).toBe('session');
+    expect(() => ownerModelFromEnv({ OWNER_MODEL: 'role' })).toThrow(/OWNER_MODEL must be one of/);
   });
 });

@@ -26,6 +26,37 @@ describe('canonicalJson', () => {
     expect(sha256Hex(texts[0] ?? '')).toBe(sha256Hex(texts[1] ?? ''));
   });
 
+  it('keeps a __proto__ key as a key, so values that differ only under it differ', () => {
+    // Prepare: JSON.parse makes __proto__ an own property, as the request body's parser does.
+    const one = JSON.parse('{"__proto__":{"a":1}}');
+    const other = JSON.parse('{"__proto__":{"b":2}}');
+    const nested = JSON.parse('{"z":{"__proto__":1,"y":[{"__proto__":null}]}}');
+
+    // Act
+    const texts = [canonicalJson(one), canonicalJson(other), canonicalJson(nested)];
+
+    // Assess
+    expect(texts[0]).toBe('{"__proto__":{"a":1}}');
+    expect(texts[1]).toBe('{"__proto__":{"b":2}}');
+    expect(texts[2]).toBe('{"z":{"__proto__":1,"y":[{"__proto__":null}]}}');
+    expect(canonicalJson(JSON.parse('{"__proto__":1}'))).not.toBe(canonicalJson({}));
+  });
+
+  it('keeps keys that name Object.prototype members as ordinary keys', () => {
+    // Prepare
+    const value = JSON.parse(
+      '{"toString":1,"constructor":{"prototype":2},"hasOwnProperty":null,"__proto__":[]}',
+    );
+
+    // Act
+    const text = canonicalJson(value);
+
+    // Assess
+    expect(text).toBe(
+      '{"__proto__":[],"constructor":{"prototype":2},"hasOwnProperty":null,"toString":1}',
+    );
+  });
+
   it('tells different values apart', () => {
     // Act
     const texts = [canonicalJson({ a: [1, 2] }), canonicalJson({ a: [2, 1] })];

@@ -52,6 +52,10 @@ const URL_CASES: readonly UrlCase[] = [
   ['172.16/12 low', 'https://172.16.0.1/', '172.16.0.0/12'],
   ['172.16/12 high', 'https://172.31.255.254/', '172.16.0.0/12'],
   ['192.0.0/24', 'https://192.0.0.170/', '192.0.0.0/24'],
+  ['192.88.99/24 6to4 relay anycast', 'https://192.88.99.1/', '192.88.99.0/24'],
+  ['192.88.99/24, last address', 'https://192.88.99.255/', '192.88.99.0/24'],
+  ['just below 192.88.99/24', 'https://192.88.98.255/', 'ok'],
+  ['just above 192.88.99/24', 'https://192.88.100.1/', 'ok'],
   ['192.168/16', 'https://192.168.1.1/', '192.168.0.0/16'],
   ['198.18/15', 'https://198.19.0.1/', '198.18.0.0/15'],
   ['224/4 multicast', 'https://224.0.0.251/', '224.0.0.0/4'],
@@ -84,6 +88,11 @@ const URL_CASES: readonly UrlCase[] = [
   ['IPv4-compatible loopback', 'https://[::127.0.0.1]/', '::/96'],
   ['6to4 of a private address', 'https://[2002:c0a8:101::1]/', '192.168.0.0/16'],
   ['documentation prefix', 'https://[2001:db8::1]/', '2001:db8::/32'],
+  ['Teredo', 'https://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/', '2001::/32'],
+  ['Teredo, shortest form', 'https://[2001::1]/', '2001::/32'],
+  ['6to4 of the 6to4 relay anycast', 'https://[2002:c058:6301::1]/', '192.88.99.0/24'],
+  ['a public 2001:: address outside Teredo', 'https://[2001:4860:4860::8888]/', 'ok'],
+  ['just above Teredo', 'https://[2001:1::1]/', 'ok'],
 ];
 
 describe('checkCallbackUrl', () => {
@@ -300,6 +309,83 @@ describe('resolveSafeAddress', () => {
     expect(allowed).toEqual({ ok: true, address: '127.0.0.1', family: 4 });
     expect(v6).toEqual({ ok: true, address: '::1', family: 6 });
     expect(lookup.calls).toEqual(['localhost', 'localhost', '::1']);
+  });
+
+  it('refuses a name that resolves to a Teredo or 6to4 relay address', async () => {
+    // Prepare
+    const lookup = fakeLookup({
+      'teredo.example.com': ['2001:0:4136:e378:8000:63bf:3fff:fdd2'],
+      'relay.example.com': ['192.88.99.1'],
+    });
+
+    // Act
+    const teredo = await resolveSafeAddress('teredo.example.com', { lookup });
+    const relay = await resolveSafeAddress('relay.example.com', { lookup });
+
+    // Assess
+    expect(teredo).toMatchObject({ ok: false, blocked: true });
+    expect(teredo.ok ? '' : teredo.reason).toContain('2001::/32');
+    expect(relay).toMatchObject({ ok: false, blocked: true });
+    expect(relay.ok ? '' : relay.reason).toContain('192.88.99.0/24');
+  });
+
+  it('abandons a lookup that outlives its deadline, as a timeout that is not a refusal', async () => {
+    // Prepare: a name server that never answers.
+    let asked = 0;
+    const lookup: LookupAll = () => {
+      asked++;
+      return new Promise(() => undefined);
+    };
+    const deadline = new AbortController();
+
+    // Act
+    const pending = resolveSafeAddress('slow.example.com', { lookup, signal: deadline.signal });
+    deadline.abort();
+    const result = await pending;
+
+    // Assess
+    expect(asked).toBe(1);
+    expect(result).toEqual({
+      ok: false,
+      blocked: false,
+      timedOut: true,
+      reason: 'The callback host slow.example.com did not resolve in time.',
+    });
+  });
+
+  it('gives up at once when the deadline has already passed, ignoring a late failure', async () => {
+    // Prepare
+    let fail: (error: Error) => void = () => undefined;
+    const lookup: LookupAll = () =>
+      new Promise((_resolve, reject) => {
+        fail = reject;
+      });
+
+    // Act
+    const result = await resolveSafeAddress('late.example.com', {
+      lookup,
+      signal: AbortSignal.abort(),
+    });
+    fail(Object.assign(new Error('late'), { code: 'ENOTFOUND' }));
+
+    // Assess
+    expect(result).toMatchObject({ ok: false, blocked: false, timedOut: true });
+  });
+
+  it('answers as usual when the lookup beats its deadline', async () => {
+    // Prepare
+    const lookup = fakeLookup({ 'hooks.example.com': ['93.184.216.34'] });
+    const deadline = new AbortController();
+
+    // Act
+    const result = await resolveSafeAddress('hooks.example.com', {
+      lookup,
+      signal: deadline.signal,
+    });
+    deadline.abort();
+
+    // Assess
+    expect(result).toEqual({ ok: true, address: '93.184.216.34', family: 4 });
   });
 
   it('uses the system resolver by default (an IP literal resolves to itself)', async () => {

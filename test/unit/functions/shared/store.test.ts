@@ -59,7 +59,7 @@ describe('JobStore.createActive', () => {
     const result = await store.createActive(activeJob());
 
     // Assess
-    expect(result).toEqual({ created: true });
+    expect(result).toEqual({ created: true, job: activeJob() });
     const [put] = ddb.commandCalls(PutItemCommand);
     expect(put?.args[0].input).toMatchObject({
       TableName: 'jobs-table',
@@ -104,7 +104,7 @@ describe('JobStore.deleteActive', () => {
     ddb.on(DeleteItemCommand).resolves({});
 
     // Act
-    const deleted = await store.deleteActive(USER_ARN, 'job', 'RUN1');
+    const deleted = await store.deleteActive(activeJob({ jobName: 'job', runId: 'RUN1' }));
 
     // Assess
     expect(deleted).toBe(true);
@@ -120,7 +120,9 @@ describe('JobStore.deleteActive', () => {
     ddb.on(DeleteItemCommand).rejects(conditionFailed());
 
     // Act & Assess
-    await expect(store.deleteActive(USER_ARN, 'job', 'RUN1')).resolves.toBe(false);
+    await expect(store.deleteActive(activeJob({ jobName: 'job', runId: 'RUN1' }))).resolves.toBe(
+      false,
+    );
   });
 });
 
@@ -344,9 +346,10 @@ describe('JobStore lifecycle writes', () => {
     expect(input?.UpdateExpression).toContain('deadlineAt = if_not_exists(deadlineAt, :deadline)');
     expect(input?.UpdateExpression).toContain('leaseId = :lease');
     expect(input?.ConditionExpression).toBe(
-      'runId = :runId AND (attribute_not_exists(leaseId) OR leaseId = :lease OR ' +
-        'attribute_not_exists(heartbeatAt) OR heartbeatAt < :stale)',
+      'runId = :runId AND #status <> :queued AND (attribute_not_exists(leaseId) OR ' +
+        'leaseId = :lease OR attribute_not_exists(heartbeatAt) OR heartbeatAt < :stale)',
     );
+    expect(input?.ExpressionAttributeValues?.[':queued']).toEqual({ S: 'QUEUED' });
   });
 
   it('claimRun tells a live lease of the same run from a finished run', async () => {

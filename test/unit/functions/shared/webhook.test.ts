@@ -902,6 +902,68 @@ describe('deliverWebhook', () => {
     expect(receiver.received).toHaveLength(0);
   });
 
+  describe('one deadline for the lookup and the request', () => {
+    it('abandons a lookup that outlives the attempt timeout, and fails the attempt as a timeout', async () => {
+      // Prepare: a name server that never answers; the receiver is never reached.
+      const receiver = await startReceiver(answer(200));
+      let lookups = 0;
+      const lookup: LookupAll = () => {
+        lookups++;
+        return new Promise(() => undefined);
+      };
+      const sleeps: number[] = [];
+
+      // Act
+      const result = await deliverWebhook({
+        url: `http://localhost:${receiver.port}/cb`,
+        ...fast(sleeps),
+        attempts: 2,
+        timeoutMs: 50,
+        lookup,
+      });
+
+      // Assess: each attempt was a timeout worth a retry, and both were abandoned.
+      expect(result).toMatchObject({
+        delivered: false,
+        attempts: 2,
+        error: 'The callback host localhost did not resolve within 50 ms.',
+      });
+      expect(result.status).toBeUndefined();
+      expect(lookups).toBe(2);
+      expect(sleeps).toHaveLength(1);
+      expect(receiver.received).toHaveLength(0);
+    });
+
+    it('counts the lookup against the timeout: a slow lookup leaves the request less time', async () => {
+      // Prepare: the lookup takes 60 ms of a 100 ms attempt, and the receiver
+      // answers 80 ms after the request arrives: in time on its own, not after the lookup.
+      const receiver = await startReceiver((response) => {
+        setTimeout(() => answer(200)(response), 80);
+      });
+      const lookup: LookupAll = () =>
+        new Promise((resolve) => {
+          setTimeout(() => resolve([{ address: '127.0.0.1', family: 4 }]), 60);
+        });
+
+      // Act
+      const result = await deliverWebhook({
+        url: `http://localhost:${receiver.port}/cb`,
+        ...fast(),
+        attempts: 1,
+        timeoutMs: 100,
+        lookup,
+      });
+
+      // Assess
+      expect(result).toMatchObject({
+        delivered: false,
+        attempts: 1,
+        error: 'The receiver did not answer within 100 ms.',
+      });
+      expect(receiver.received).toHaveLength(1);
+    });
+  });
+
   describe('DNS pinning', () => {
     /** A lookup that gives each answer in turn (the last one from then on), and counts calls. */
     function sequence(...answers: string[]): { lookup: LookupAll; calls: () => number } {

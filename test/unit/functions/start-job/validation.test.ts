@@ -8,7 +8,14 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } 
 import { Defaults } from '../../../../core/config';
 import type { ApiHandler } from '../../../../functions/shared/http';
 import { jobTypeNames } from '../../../../functions/shared/job-registry';
-import { MAX_INPUT_DEPTH } from '../../../../functions/start-job/service';
+import type { LookupAll } from '../../../../functions/shared/ssrf';
+import type { JobStore } from '../../../../functions/shared/store';
+import {
+  CALLBACK_LOOKUP_TIMEOUT_MS,
+  MAX_INPUT_DEPTH,
+  type StartJobDeps,
+  startJob,
+} from '../../../../functions/start-job/service';
 import { apiEvent, bodyOf, startJobEvent } from '../../helpers/api-event';
 import { type LambdaEndpoint, startLambdaEndpoint } from '../../helpers/lambda-endpoint';
 
@@ -22,6 +29,7 @@ beforeAll(async () => {
   vi.resetModules();
   vi.stubEnv('JOBS_TABLE_NAME', 'jobs-table');
   vi.stubEnv('WORKER_FUNCTION_NAME', 'eventjobs-worker');
+  vi.stubEnv('EVENT_BUS_NAME', 'eventjobs-bus');
   vi.stubEnv('MAX_INPUT_BYTES', '');
   vi.stubEnv('AWS_REGION', 'eu-west-1');
   vi.stubEnv('AWS_ACCESS_KEY_ID', 'AKIAUNITTEST00000000');
@@ -73,6 +81,28 @@ describe('POST /jobs: the body', () => {
     // Assess
     expect(result.statusCode).toBe(400);
     expect(bodyOf(result)).toMatchObject({ error: { code: 'InvalidJson' } });
+    expectNothingChanged();
+  });
+
+  it('answers 400 InvalidJson for a body whose bytes are not UTF-8, never storing U+FFFD', async () => {
+    // Prepare: "Müller" in Latin-1, inside an otherwise valid start request.
+    const bytes = Buffer.from(
+      '{"type":"echo","name":"latin1","input":{"value":"Müller"}}',
+      'latin1',
+    );
+    const event = { ...startJobEvent('{}'), body: bytes.toString('base64'), isBase64Encoded: true };
+
+    // Act
+    const result = await handler(event);
+
+    // Assess
+    expect(result.statusCode).toBe(400);
+    expect(bodyOf(result)).toEqual({
+      error: {
+        code: 'InvalidJson',
+        message: 'The request body is not valid UTF-8; JSON must be encoded in UTF-8',
+      },
+    });
     expectNothingChanged();
   });
 
@@ -358,4 +388,74 @@ describe('POST /jobs: the name', () => {
       expect(bodyOf(result)).toMatchObject({ jobName: name });
     },
   );
+});
+
+describe('POST /jobs: the callback host', () => {
+  /** The service's dependencies, with a store and a Lambda client that fail if anything reaches them. */
+  function untouchedDeps(overrides: Partial<StartJobDeps>): StartJobDeps {
+    const untouched = new Proxy(
+      {},
+      {
+        get: (_target, property) => {
+          throw new Error(`nothing may be called on a bad request, got ${String(property)}`);
+        },
+      },
+    );
+    return {
+      store: untouched as JobStore,
+      lambda: untouched as StartJobDeps['lambda'],
+      workerFunctionName: 'eventjobs-worker',
+      maxInputBytes: Defaults.maxInputBytes,
+      now: () => new Date('2025-11-28T12:00:00.000Z'),
+      ...overrides,
+    };
+  }
+
+  const request = {
+    type: 'echo',
+    name: 'hooked',
+    input: { value: 1 },
+    callback: { url: 'https://hooks.slow.example/cb' },
+  };
+
+  it('answers 400 InvalidCallback when the host does not resolve before the deadline, abandoning the lookup', async () => {
+    // Prepare: a name server that never answers.
+    let lookups = 0;
+    const lookup: LookupAll = () => {
+      lookups++;
+      return new Promise(() => undefined);
+    };
+
+    // Act
+    const act = startJob('owner', request, untouchedDeps({ lookup, callbackLookupTimeoutMs: 50 }));
+
+    // Assess
+    await expect(act).rejects.toMatchObject({
+      statusCode: 400,
+      code: 'InvalidCallback',
+      message: 'The callback host hooks.slow.example did not resolve within 50 ms.',
+    });
+    expect(lookups).toBe(1);
+  });
+
+  it('has a lookup deadline of a few seconds by default', () => {
+    // Assess: well inside API Gateway's 30 s, long enough for a healthy resolver.
+    expect(CALLBACK_LOOKUP_TIMEOUT_MS).toBeGreaterThanOrEqual(1000);
+    expect(CALLBACK_LOOKUP_TIMEOUT_MS).toBeLessThanOrEqual(5000);
+  });
+
+  it('still refuses a host that resolves in time to a blocked address', async () => {
+    // Prepare
+    const lookup: LookupAll = async () => [{ address: '192.88.99.1', family: 4 }];
+
+    // Act
+    const act = startJob('owner', request, untouchedDeps({ lookup, callbackLookupTimeoutMs: 50 }));
+
+    // Assess
+    await expect(act).rejects.toMatchObject({
+      statusCode: 400,
+      code: 'InvalidCallback',
+      message: expect.stringContaining('192.88.99.0/24'),
+    });
+  });
 });

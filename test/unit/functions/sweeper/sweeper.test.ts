@@ -9,7 +9,8 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { jobCancelledDetailSchema, jobTimedOutDetailSchema } from '../../../../core/event-schemas';
 import type { ActiveJob } from '../../../../core/model';
 import { ACTIVE_SHARDS, activePartitionKey } from '../../../../core/table';
-import { type ActiveSummary, JobStore } from '../../../../functions/shared/store';
+import { JobStore } from '../../../../functions/shared/store';
+import type { ActiveSummary } from '../../../../functions/shared/store-items';
 import { judge, type SweeperDeps, sweep } from '../../../../functions/sweeper/service';
 import { activeItem, activeJob } from '../../helpers/api-event';
 
@@ -32,6 +33,7 @@ function healthy(overrides: Partial<ActiveSummary> = {}): ActiveSummary {
     attempt: 1,
     heartbeatAt: '2026-01-05T11:59:59.000Z',
     deadlineAt: '2026-01-05T12:10:00.000Z',
+    status: 'RUNNING',
     ...overrides,
   };
 }

@@ -2,6 +2,8 @@ import { execFile } from 'node:child_process';
 import { connect } from 'node:net';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
+import { parseListQuery } from '../../../../functions/list-jobs/service';
+import { errorResponse } from '../../../../functions/shared/http';
 import { signRequest } from '../../../../functions/shared/signer';
 import {
   type GatewayRequest,
@@ -376,7 +378,7 @@ describe('the payload 2.0 event', () => {
     ['application/json', false],
   ])('sends a %s body base64-encoded: %s', async (contentType, base64) => {
     const { api, lambda } = setup();
-    const body = Buffer.from([0x68, 0x69, 0x00, 0xff]);
+    const body = Buffer.from('hi\u0000é', 'utf8');
     await api.handleRequest({
       method: 'POST',
       target: '/open',
@@ -385,6 +387,75 @@ describe('the payload 2.0 event', () => {
     });
     expect(lambda.lastEvent.isBase64Encoded).toBe(base64);
     expect(lambda.lastEvent.body).toBe(base64 ? body.toString('base64') : body.toString('utf8'));
+  });
+
+  it.each(['application/json', 'text/plain; charset=utf-8'])(
+    'sends a %s body whose bytes are not UTF-8 base64-encoded, every byte intact',
+    async (contentType) => {
+      // Prepare
+      const { api, lambda } = setup();
+      const body = Buffer.from([0x7b, 0x22, 0x61, 0xff, 0x22, 0x7d]);
+
+      // Act
+      await api.handleRequest({
+        method: 'POST',
+        target: '/open',
+        headers: { host: HOST, 'content-type': contentType },
+        body,
+      });
+
+      // Assess
+      expect(lambda.lastEvent.isBase64Encoded).toBe(true);
+      expect(Buffer.from(lambda.lastEvent.body ?? '', 'base64')).toEqual(body);
+    },
+  );
+});
+
+describe('request data named like Object members', () => {
+  it('passes headers and path parameters named __proto__ or constructor on', async () => {
+    // Prepare
+    const { api, lambda } = setup({
+      spec: spec({ routes: [iam('GET /things/{__proto__}/{constructor}', GET)] }),
+    });
+    const request = await signed('GET', '/things/a/b');
+    const headers = Object.fromEntries([
+      ...Object.entries(request.headers),
+      ['__proto__', 'x'],
+      ['constructor', 'y'],
+    ]);
+
+    // Act
+    const response = await api.handleRequest({ ...request, headers });
+
+    // Assess
+    expect(response.status).toBe(200);
+    const event = lambda.lastEvent;
+    expect(Object.entries(event.pathParameters ?? {})).toEqual([
+      ['__proto__', 'a'],
+      ['constructor', 'b'],
+    ]);
+    expect(Object.entries(event.headers)).toEqual(
+      expect.arrayContaining([
+        ['__proto__', 'x'],
+        ['constructor', 'y'],
+      ]),
+    );
+  });
+
+  it('signs an X-AMZ-SIGNATURE query parameter of a header-signed request: 403 when left out', async () => {
+    // Prepare: signRequest signs with the AWS SDK's signer, which leaves any
+    // x-amz-signature parameter out; AWS signs every parameter of such a request.
+    const { api, lambda } = setup();
+
+    // Act
+    const plain = await api.handleRequest(await signed('GET', '/jobs/a?page=1'));
+    const extra = await api.handleRequest(await signed('GET', '/jobs/a?X-AMZ-SIGNATURE=x&page=1'));
+
+    // Assess
+    expect(plain.status).toBe(200);
+    expect(extra.status).toBe(403);
+    expect(extra.headers['x-amzn-errortype']).toBe('InvalidSignatureException');
+    expect(lambda.calls).toHaveLength(1);
   });
 });
 
@@ -793,8 +864,8 @@ describe('over a real socket', () => {
     server = undefined;
   });
 
-  async function start() {
-    const ctx = setup();
+  async function start(options: { spec?: HttpApiSpec } = {}) {
+    const ctx = setup(options);
     server = await ctx.api.listen(0);
     return { ...ctx, server };
   }
@@ -846,6 +917,30 @@ describe('over a real socket', () => {
     expect(lambda.lastEvent.queryStringParameters).toEqual({ x: '1 2' });
   });
 
+  it('passes on a header named __proto__ instead of failing the request', async () => {
+    // Prepare: written by hand, as fetch drops such a header.
+    const { lambda, server } = await start();
+    const host = new URL(server.url).host;
+    const added = await signRequest({
+      method: 'GET',
+      url: `${server.url}/jobs/a`,
+      credentials: ALICE,
+      region: ENV.region,
+      service: 'execute-api',
+    });
+    const lines = Object.entries({ host, ...added }).map(([name, value]) => `${name}: ${value}`);
+
+    // Act
+    const answer = await raw(
+      server.port,
+      ['GET /jobs/a HTTP/1.1', ...lines, '__proto__: x', 'connection: close', '', ''].join('\r\n'),
+    );
+
+    // Assess
+    expect(answer).toMatch(/^HTTP\/1\.1 200 /);
+    expect(Object.entries(lambda.lastEvent.headers)).toContainEqual(['__proto__', 'x']);
+  });
+
   it('serves a request signed by curl --aws-sigv4, and refuses a wrong key', async () => {
     const { lambda, server } = await start();
     lambda.handler = (event) => ok({ user: event.requestContext.authorizer?.iam.userArn });
@@ -880,6 +975,42 @@ describe('over a real socket', () => {
       /^The request signature we calculated/,
     );
     expect(lambda.calls).toHaveLength(1);
+  });
+
+  it('passes a __proto__ query parameter on, and list-jobs answers 400 InvalidQuery', async () => {
+    // Prepare: the list route, its function reading the query as list-jobs does.
+    const { lambda, server } = await start({ spec: spec({ routes: [iam('GET /jobs', GET)] }) });
+    lambda.handler = (event) => {
+      try {
+        parseListQuery(event.queryStringParameters);
+        return ok({ statusCode: 200, body: '[]' });
+      } catch (error) {
+        return ok(errorResponse(error));
+      }
+    };
+
+    // Act: curl signs every query parameter, as AWS reads them. (The AWS SDK's
+    // signer cannot sign a parameter named __proto__: its canonical query
+    // becomes `[object Object]`.)
+    const { stdout } = await run('curl', [
+      '-s',
+      '-w',
+      '\n%{http_code}',
+      '--aws-sigv4',
+      `aws:amz:${ENV.region}:execute-api`,
+      '--user',
+      `${ALICE.accessKeyId}:${ALICE.secretAccessKey}`,
+      `${server.url}/jobs?__proto__=1&limit=5`,
+    ]);
+
+    // Assess
+    const at = stdout.lastIndexOf('\n');
+    expect(Object.entries(lambda.lastEvent.queryStringParameters ?? {})).toEqual([
+      ['__proto__', '1'],
+      ['limit', '5'],
+    ]);
+    expect(Number(stdout.slice(at + 1))).toBe(400);
+    expect(JSON.parse(stdout.slice(0, at))).toMatchObject({ error: { code: 'InvalidQuery' } });
   });
 
   /** Sends raw bytes and returns what the server answers before closing. */

@@ -195,7 +195,7 @@ describe('loadStack on the synthesized EventJobs assembly', () => {
       eventPattern: {
         source: ['lambda'],
         'detail-type': ['Lambda Function Invocation Result - Failure'],
-        resources: [{ prefix: `${fn('Worker').arn}:` }],
+        detail: { requestContext: { functionArn: [{ prefix: `${fn('Worker').arn}:` }] } },
       },
       targets: [target],
     });

@@ -667,7 +667,7 @@ describe('local DynamoDB (in memory)', () => {
         updatedAt: '2026-01-05T10:00:00.000Z',
       };
 
-      expect(await store.createActive(job)).toEqual({ created: true });
+      const created = await store.createActive(job);
       const again = await store.createActive({ ...job, runId: 'other' });
       const outcome = {
         ...job,
@@ -678,6 +678,8 @@ describe('local DynamoDB (in memory)', () => {
       const first = await store.finishRun(outcome);
       const duplicate = await store.finishRun(outcome);
 
+      expect(created).toMatchObject({ created: true, job: { runId: job.runId } });
+      expect(created.created && created.job.status).toBe(JobStatus.Running);
       expect(again).toMatchObject({ created: false, existing: { runId: job.runId } });
       expect(first).toBe(true);
       expect(duplicate).toBe(false);
