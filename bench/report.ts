@@ -12,8 +12,9 @@ export const TARGETS = {
   jobsPerSecond: 150,
   shareOfCeiling: 0.7,
   bytesPerJob: 20 * 1024,
-  bundleBytes: 350 * 1024,
-  initMs: 100,
+  // Issue 17's targets (infra/bundling.ts).
+  bundleBytes: 500 * 1024,
+  initMs: 150,
   dollarsPerMillion: 6,
 } as const;
 
@@ -175,12 +176,12 @@ function memoryLines(memory: MemoryFigures3): string[] {
   const last = memory.samples.at(-1);
   const first = memory.samples[0];
   return [
-    `3. Memory: ${memory.jobs} sleep jobs in flight (${last?.host.inFlight ?? 0} running, ${last?.host.queued ?? 0} in Lambda's queue)`,
+    `3. Memory: ${memory.jobs} sleep jobs in flight (${last?.host.inFlight ?? 0} running, ${last?.host.queued ?? 0} in Lambda's queue, the rest QUEUED by eventjobs)`,
     table([
       ['figure', 'value', 'target'],
       ['local cloud, idle (warm)', mib(memory.idle.rssBytes), ''],
       [
-        `local cloud, ${memory.base.queued + memory.base.inFlight} in flight, settled`,
+        `local cloud, ${memory.baseStarted ?? memory.base.queued + memory.base.inFlight} in flight, settled`,
         mib(memory.base.rssBytes),
         '',
       ],
@@ -206,7 +207,7 @@ function bundleLines(bundles: NonNullable<Report['bundles']>): string[] {
   return [
     '4. Function bundles: size and median of 10 fresh-process imports, against a naive build (CJS, not minified, SDK from node_modules)',
     table([
-      ['function', 'bundle', 'init ms', 'naive', 'naive init ms', 'target <= 350 KB, <= 100 ms'],
+      ['function', 'bundle', 'init ms', 'naive', 'naive init ms', 'target <= 500 KB, <= 150 ms'],
       ...bundles.functions.map((f) => [
         f.name,
         kib(f.shippedBytes),

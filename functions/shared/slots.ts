@@ -257,7 +257,7 @@ export class SlotStore {
     const started: QueuedRun[] = [];
     // Within its budget: what is left for later is started by the next release, or by the sweep.
     while (started.length < most && Date.now() < until) {
-      const promoted = await this.#promoteNext(queues, start);
+      const promoted = await this.#promoteNext(queues, start, until);
       if (!promoted) break;
       started.push(promoted);
     }
@@ -299,9 +299,13 @@ export class SlotStore {
   }
 
   /** Promotes one run, looking again (up to a few times) when a race made a counter fuller than read. */
-  async #promoteNext(queues: readonly SlotKey[], start: StartRun): Promise<QueuedRun | undefined> {
+  async #promoteNext(
+    queues: readonly SlotKey[],
+    start: StartRun,
+    until: number,
+  ): Promise<QueuedRun | undefined> {
     for (let look = 0; look < MAX_CONFLICTS; look++) {
-      const found = await this.#lookOnce(queues);
+      const found = await this.#lookOnce(queues, until);
       if (found === 'none') return undefined;
       if (found !== 'race') {
         await start(found);
@@ -313,7 +317,7 @@ export class SlotStore {
   }
 
   /** One pass over the queues, with counters read once: the run it promoted, a race, or none. */
-  async #lookOnce(queues: readonly SlotKey[]): Promise<QueuedRun | 'race' | 'none'> {
+  async #lookOnce(queues: readonly SlotKey[], until: number): Promise<QueuedRun | 'race' | 'none'> {
     const counters = new CounterCache(this);
     for (const queue of queues) {
       // The keys every run of this queue holds (its own, and the stack-wide one) full:
@@ -343,6 +347,8 @@ export class SlotStore {
           // 'skip': cancelled or already gone; look further.
         }
         startKey = page.LastEvaluatedKey;
+        // Out of time: what is left waits for the next release, or the sweep.
+        if (Date.now() >= until) return 'none';
       } while (startKey && scanned < SCAN_BUDGET);
     }
     return 'none';

@@ -317,8 +317,9 @@ async function queued(job: ActiveJob, deps: StartJobDeps): Promise<StartedJob> {
   deps.metrics?.queued(type);
   let position: number | undefined;
   try {
+    // Informational, so bounded: a caller waits, and a long queue under load is slow to count.
     position = job.queue
-      ? await deps.store.slots?.position({ owner, seq: job.queue.seq })
+      ? await within(POSITION_TIMEOUT_MS, deps.store.slots?.position({ owner, seq: job.queue.seq }))
       : undefined;
     await deps.putEvent?.(JobEventType.Queued, {
       owner,
@@ -334,6 +335,23 @@ async function queued(job: ActiveJob, deps: StartJobDeps): Promise<StartedJob> {
   }
   log.info('Job queued', { owner, jobName, runId, type, position });
   return { jobName, runId, status: JobStatus.Queued, created: true, position };
+}
+
+/** How long start-job waits for a queued run's position before answering without it. */
+const POSITION_TIMEOUT_MS = 1_000;
+
+/** `promise`'s value, or undefined when it has not settled within `ms`. */
+async function within<T>(ms: number, promise: Promise<T> | undefined): Promise<T | undefined> {
+  if (promise === undefined) return undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function queueFullError(deps: StartJobDeps): TooManyRequestsError {
