@@ -222,6 +222,21 @@ export class SlotStore {
     return ahead + 1;
   }
 
+  /** Whether a new run could take its slots now: every key has room, and nobody waits on it. */
+  async fits(keys: readonly SlotKey[]): Promise<boolean> {
+    const counters = await this.readCounters(keys.map((key) => key.id));
+    return keys.every((key) => {
+      const counter = counters.get(key.id);
+      return (counter?.running ?? 0) < key.limit && (counter?.queued ?? 0) <= 0;
+    });
+  }
+
+  /** Whether every key has a free slot (waiting runs or not). */
+  async hasRoom(keys: readonly SlotKey[]): Promise<boolean> {
+    const counters = await this.readCounters(keys.map((key) => key.id));
+    return keys.every((key) => (counters.get(key.id)?.running ?? 0) < key.limit);
+  }
+
   /** Counters by key id, read consistently; a key never used reads as all zero. */
   async readCounters(keyIds: readonly string[]): Promise<Map<string, SlotCounter>> {
     const unique = [...new Set(keyIds)];

@@ -120,9 +120,12 @@ export class JobStore {
     const slots = this.#slots;
     if (!slots) return this.#putActive(job, []);
     const keys = slots.keysOf(job.owner, job.type);
+    // A read first: when a key is full or others wait, the fast path's transaction would
+    // only be refused, and under load every transaction on the shared counters costs.
+    let fastPath = await slots.fits(keys);
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.#putActive(job, slots.takeItems(keys, job.createdAt));
+        if (fastPath) return await this.#putActive(job, slots.takeItems(keys, job.createdAt));
       } catch (error) {
         if (!(error instanceof TransactionCanceledException)) throw error;
         // Items 1.. are the counters: a refusal there is a full key; anything else, a race.
@@ -130,6 +133,7 @@ export class JobStore {
         if (!full && attempt < TRANSACTION_ATTEMPTS) continue;
         if (!full) throw error;
       }
+      fastPath = true;
       // A key is full, or others wait: the run joins the queues.
       const seq = `${job.createdAt}#${job.runId}`;
       const { items, rounds } = await slots.enqueueItems(

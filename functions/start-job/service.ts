@@ -302,8 +302,12 @@ async function queued(job: ActiveJob, deps: StartJobDeps): Promise<StartedJob> {
   const { owner, jobName, runId, type } = job;
   let startedNow = false;
   try {
+    // Read after the run's own write: a slot freed before it is seen here, and one freed
+    // after it finds the run in the queue. No room on its keys: nothing to look for.
+    const slots = deps.store.slots;
+    const room = slots ? await slots.hasRoom(slots.keysOf(owner, type)) : false;
     // A caller waits: a short look (its own run, or a couple of others that fit now).
-    const started = await dispatchQueued({ owner, type }, deps, START_DISPATCH_BUDGET);
+    const started = room ? await dispatchQueued({ owner, type }, deps, START_DISPATCH_BUDGET) : [];
     startedNow = started.some((run) => run.runId === runId);
   } catch (error) {
     // The run is safely queued; the next release (or the sweeper) starts it.
