@@ -144,7 +144,7 @@ export interface AsyncJobsProps {
   /**
    * Timeout of the four API functions. At most 30 seconds: the HTTP API stops waiting then.
    *
-   * @default Duration.seconds(10)
+   * @default Duration.seconds(29) - just under the HTTP API's 30 s integration timeout
    */
   readonly apiFunctionTimeout?: Duration;
   /**

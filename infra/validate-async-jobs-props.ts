@@ -188,7 +188,9 @@ function applyDefaults(props: AsyncJobsProps): ResolvedProps {
     sweeperStartWindow:
       props.sweeperStartWindow ?? Duration.seconds(workerMaxEventAge.toSeconds() + 60),
     apiFunctionMemorySize: props.apiFunctionMemorySize ?? 256,
-    apiFunctionTimeout: props.apiFunctionTimeout ?? Duration.seconds(10),
+    // Just under the HTTP API's 30 s: the function is never cut off while the gateway still
+    // waits, so a start under load answers rather than dying after its write (a bare 500).
+    apiFunctionTimeout: props.apiFunctionTimeout ?? Duration.seconds(29),
     completionMemorySize: props.completionMemorySize ?? 512,
     completionTimeout: props.completionTimeout ?? Duration.minutes(1),
     outcomeRetentionSeconds: wholeSeconds(

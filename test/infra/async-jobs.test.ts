@@ -194,7 +194,7 @@ describe('functions', () => {
       {
         fn: jobs.startJobFunction,
         memory: 256,
-        timeout: 10,
+        timeout: 29,
         env: {
           JOBS_TABLE_NAME: table,
           ...owner,
@@ -208,19 +208,19 @@ describe('functions', () => {
       {
         fn: jobs.getJobFunction,
         memory: 256,
-        timeout: 10,
+        timeout: 29,
         env: { JOBS_TABLE_NAME: table, ...owner, ...limits },
       },
       {
         fn: jobs.listJobsFunction,
         memory: 256,
-        timeout: 10,
+        timeout: 29,
         env: { JOBS_TABLE_NAME: table, ...owner },
       },
       {
         fn: jobs.cancelJobFunction,
         memory: 256,
-        timeout: 10,
+        timeout: 29,
         env: { JOBS_TABLE_NAME: table, ...owner, ...limits, EVENT_BUS_NAME: ref(jobs.eventBus) },
       },
       {
