@@ -33,6 +33,7 @@ import {
   type LocalDynamoDbOptions,
   TableMismatchError,
 } from '../../../../local/dynamodb';
+import { serveAwsService } from '../../helpers/local-dynamodb';
 
 const ENV: LocalEnv = {
   region: 'eu-west-1',
@@ -81,46 +82,7 @@ function jobsTableSpec(name = 'jobs'): TableSpec {
 }
 
 /** A tiny AWS endpoint: every request goes to the one service. */
-async function serve(service: AwsService): Promise<{ url: string; close(): Promise<void> }> {
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      const headers: Record<string, string> = {};
-      for (const [name, value] of Object.entries(req.headers)) {
-        if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(',') : value;
-      }
-      const url = new URL(req.url ?? '/', 'http://localhost');
-      service
-        .handle({
-          method: req.method ?? 'GET',
-          path: url.pathname,
-          query: url.searchParams,
-          headers,
-          body: Buffer.concat(chunks),
-          operation: headers['x-amz-target']?.split('.')[1],
-        })
-        .then((response) => {
-          res.writeHead(response.status, response.headers);
-          res.end(response.body);
-        })
-        .catch((error: unknown) => {
-          res.writeHead(500);
-          res.end(String(error));
-        });
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
+const serve = serveAwsService;
 
 function clientFor(url: string): DynamoDBClient {
   return new DynamoDBClient({
