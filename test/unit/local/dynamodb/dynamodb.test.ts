@@ -3,8 +3,6 @@
  * HTTP, as the functions reach it.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -27,7 +25,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { JobStatus } from '../../../../core/model';
 import { JobsTable } from '../../../../core/table';
 import { JobStore } from '../../../../functions/shared/store';
-import type { AwsService, LocalEnv, TableSpec } from '../../../../local/contracts';
+import type { LocalEnv, TableSpec } from '../../../../local/contracts';
 import {
   LocalDynamoDb,
   type LocalDynamoDbOptions,
