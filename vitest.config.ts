@@ -56,8 +56,13 @@ export default defineConfig({
         test: {
           name: 'e2e-dynamodb-endpoint',
           ...e2e,
-          // fair-share starts a local cloud of its own, with its own small limits.
-          exclude: ['test/e2e/cli.test.ts', 'test/e2e/demo.test.ts', 'test/e2e/fair-share.test.ts'],
+          // fair-share and long-jobs-kill start local clouds of their own (small limits; a SIGKILL).
+          exclude: [
+            'test/e2e/cli.test.ts',
+            'test/e2e/demo.test.ts',
+            'test/e2e/fair-share.test.ts',
+            'test/e2e/long-jobs-kill.test.ts',
+          ],
         },
       },
     ],

@@ -32,6 +32,10 @@ export function intEnv(
 export const EnvVar = {
   TableName: 'JOBS_TABLE_NAME',
   WorkerFunctionName: 'WORKER_FUNCTION_NAME',
+  /** The role EventBridge Scheduler assumes to invoke the worker when a sleep ends. */
+  TimerRoleArn: 'TIMER_ROLE_ARN',
+  /** The schedule group of the stack's sleep timers. */
+  TimerGroupName: 'TIMER_GROUP_NAME',
   EventBusName: 'EVENT_BUS_NAME',
   OutcomeRetentionSeconds: 'OUTCOME_RETENTION_SECONDS',
   MaxInputBytes: 'MAX_INPUT_BYTES',

@@ -124,6 +124,11 @@ export const workerPayloadSchema = z.object({
   ...runFields,
   input: optionalUnknown,
   submittedAt: isoTime,
+  /**
+   * Why an invocation after the first was made: a continuation, a sleep's
+   * timer, or a re-drive after the worker died. Informational: the record decides.
+   */
+  resume: z.optional(z.enum(['continue', 'wake', 'redrive'])),
 });
 export type WorkerPayload = z.infer<typeof workerPayloadSchema>;
 

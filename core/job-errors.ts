@@ -27,3 +27,20 @@ export function isJobCancelledError(error: unknown): boolean {
     (error instanceof Error && error.name === JobCancelledError.name)
   );
 }
+
+/**
+ * The run stops this invocation without ending: a durable sleep (`wakeAt`
+ * names when a timer resumes it) or a continuation (no `wakeAt`: a fresh
+ * invocation resumes it at once from its checkpoints). Job code must let it
+ * propagate; the worker aborts the job's signal with it as well.
+ */
+export class RunSuspendedError extends AppError {
+  readonly wakeAt?: string;
+  readonly sleepName?: string;
+
+  constructor(message: string, options?: { wakeAt?: string; sleepName?: string }) {
+    super(message);
+    this.wakeAt = options?.wakeAt;
+    this.sleepName = options?.sleepName;
+  }
+}

@@ -6,6 +6,7 @@
  */
 import { AppError } from './errors';
 import type { InferOutput, StandardSchemaV1 } from './standard-schema';
+import { MAX_RUN_TIMEOUT_SECONDS, type SleepDuration, type StepContext } from './steps';
 
 /** What a failed run reports: the error's name and message. */
 export interface JobError {
@@ -33,6 +34,23 @@ export interface JobContext {
    * Throws the signal's reason if a cancel was requested.
    */
   progress(percent: number, message?: string): Promise<void>;
+  /**
+   * Runs `fn` once per run and checkpoints its JSON result (at most
+   * `MAX_STEP_RESULT_BYTES`). A later invocation of the same run (a
+   * continuation, a wake from a sleep, a re-drive after a crash) gets the
+   * stored result back without running `fn` again. A step that throws fails
+   * the attempt; the type's retry policy runs the job again, and the steps
+   * that finished are not re-run. Names are unique within a run.
+   */
+  step<T>(name: string, fn: (step: StepContext) => Promise<T> | T): Promise<T>;
+  /**
+   * Suspends the run for `duration` with no Lambda running; a timer resumes
+   * it, from its checkpoints. A cancel ends a sleeping run at once, and so
+   * does its deadline. A sleep is a step: its name is unique within the run.
+   */
+  sleep(name: string, duration: SleepDuration): Promise<void>;
+  /** 1 for the run's first worker invocation; continuations and wakes count up. */
+  readonly invocation: number;
 }
 
 /** The terminal statuses of a run. */
@@ -80,8 +98,10 @@ export interface JobTypeDefinition<I = unknown, R = unknown> {
   readonly name: string;
   readonly description: string;
   /**
-   * How long a run may take, from its first start, unless the request asks for
-   * less; never more than the worker's timeout. Past it, the run ends TIMED_OUT.
+   * How long a run may take, from its first start, unless the request asks
+   * otherwise; up to `MAX_RUN_TIMEOUT_SECONDS` (30 days). Past it, the run ends
+   * TIMED_OUT. A run that uses no steps still stops at the worker's timeout:
+   * only a run with checkpoints can continue in a fresh invocation.
    *
    * @default - the worker's timeout
    */
@@ -151,8 +171,13 @@ export function defineJobType<S extends StandardSchemaV1, R>(
     fail('input must be a Standard Schema (zod, valibot, arktype, ...)');
   }
   const timeout = definition.defaultTimeoutSeconds;
-  if (timeout !== undefined && (!Number.isInteger(timeout) || timeout < 1)) {
-    fail('defaultTimeoutSeconds must be a whole number of seconds, at least 1');
+  if (
+    timeout !== undefined &&
+    (!Number.isInteger(timeout) || timeout < 1 || timeout > MAX_RUN_TIMEOUT_SECONDS)
+  ) {
+    fail(
+      `defaultTimeoutSeconds must be a whole number of seconds, from 1 to ${MAX_RUN_TIMEOUT_SECONDS} (30 days)`,
+    );
   }
   if (definition.retry !== undefined) checkRetry(definition.retry, fail);
   const concurrency = definition.concurrency;

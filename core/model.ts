@@ -1,4 +1,5 @@
 import type { AttemptError, JobError } from './events';
+import type { StepView } from './steps';
 
 export const JobStatus = {
   /** Accepted, waiting for a slot (see `core/limits.ts`). */
@@ -62,6 +63,20 @@ export interface ActiveJob {
   readonly queue?: QueuePlace;
   /** When a queued run was given its slots and handed to the worker. */
   readonly dispatchedAt?: string;
+  /** Worker invocations the run has taken (continuations, wakes and re-drives included). */
+  readonly invocations?: number;
+  /** The run has checkpointed steps: a crash re-drives it instead of ending it. */
+  readonly checkpointed?: boolean;
+  /** The type's `retry.maxAttempts` when the run started: how many crashes a re-drive may follow. */
+  readonly maxAttempts?: number;
+  /** A sleeping run's wake time; its `heartbeatAt` is set to it, so the sweeper leaves it be. */
+  readonly wakeAt?: string;
+  /** The sleep the run is in. */
+  readonly sleepName?: string;
+  /** When the run last stopped an invocation without ending (a sleep or a continuation). */
+  readonly suspendedAt?: string;
+  /** When the sweeper or the completion function last re-drove the run after its worker died. */
+  readonly redrivenAt?: string;
 }
 
 /** What became of a run's webhook: recorded on its outcome once delivery has ended. */
@@ -100,6 +115,10 @@ export interface JobOutcome {
   readonly callbackUrl?: string;
   /** Set once webhook delivery has ended, delivered or not. */
   readonly webhook?: WebhookDelivery;
+  /** Worker invocations the run took. */
+  readonly invocations?: number;
+  /** The run checkpointed steps (kept until `expiresAt` too). */
+  readonly checkpointed?: boolean;
 }
 
 /** The shape `GET /jobs/{name}` returns. */
@@ -129,6 +148,12 @@ export interface JobView {
   readonly expiresAt?: string;
   readonly callback?: { readonly url: string };
   readonly webhook?: WebhookDelivery;
+  /** Worker invocations the run has taken. */
+  readonly invocations?: number;
+  /** A sleeping run's sleep. */
+  readonly sleep?: { readonly name: string; readonly wakeAt: string };
+  /** The run's steps and sleeps, in the order they began (runs that use `ctx.step`). */
+  readonly steps?: readonly StepView[];
 }
 
 /** One row of `GET /jobs`: no input or result, which can be large. */
@@ -158,6 +183,10 @@ export function activeView(job: ActiveJob, position?: number): JobView {
     heartbeatAt: job.heartbeatAt,
     ...(position !== undefined ? { queue: { position } } : {}),
     ...(job.dispatchedAt ? { dispatchedAt: job.dispatchedAt } : {}),
+    ...(job.invocations ? { invocations: job.invocations } : {}),
+    ...(job.wakeAt && job.sleepName && !job.leaseId
+      ? { sleep: { name: job.sleepName, wakeAt: job.wakeAt } }
+      : {}),
     input: job.input,
     callback: job.callbackUrl ? { url: job.callbackUrl } : undefined,
   };
@@ -183,5 +212,6 @@ export function outcomeView(outcome: JobOutcome): JobView {
     expiresAt: new Date(outcome.expiresAt * 1000).toISOString(),
     callback: outcome.callbackUrl ? { url: outcome.callbackUrl } : undefined,
     webhook: outcome.webhook,
+    ...(outcome.invocations ? { invocations: outcome.invocations } : {}),
   };
 }

@@ -99,3 +99,14 @@ export function queuePartitionKey(keyId: string): string {
 export function roundKey(keyId: string, owner: string): { pk: string; sk: string } {
   return { pk: `ROUND#${keyId}#${owner}`, sk: 'ROUND' };
 }
+
+/** A run's step and sleep checkpoints sit in its job's partition, after its records. */
+export const STEP_SORT_KEY_PREFIX = 'STEP#';
+
+export function stepSortKeyPrefix(runId: string): string {
+  return `${STEP_SORT_KEY_PREFIX}${runId}#`;
+}
+
+export function stepSortKey(runId: string, name: string): string {
+  return `${stepSortKeyPrefix(runId)}${name}`;
+}

@@ -18,13 +18,20 @@ import {
   LAMBDA_DESTINATION_SOURCE,
   LambdaDestinationType,
 } from '../core/events';
-import { JobsTable } from '../core/table';
+import { JOB_PARTITION_PREFIX, JobsTable } from '../core/table';
 import type { AsyncJobsProps } from './async-jobs-props';
 import { createDeadLetterAlarms, deadLetterQueue } from './dead-letters';
 import { JobEventStream } from './job-stream';
 import { createApiFunctions, createHttpApi } from './jobs-api';
-import { acknowledge, allow, createFunction, type EventJobsFunctionSpec } from './lambda-function';
+import {
+  acknowledge,
+  allow,
+  allowOnKeys,
+  createFunction,
+  type EventJobsFunctionSpec,
+} from './lambda-function';
 import { createSweeper } from './sweeper';
+import { createSleepTimers, grantSleepTimers } from './timers';
 import { type ResolvedProps, resolveProps } from './validate-async-jobs-props';
 
 export type { AsyncJobsJobTypes, AsyncJobsProps, AsyncJobsThrottling } from './async-jobs-props';
@@ -266,6 +273,7 @@ export class AsyncJobs extends Construct {
 
   #createWorker(): lambda.Function {
     const config = this.#config;
+    const timers = createSleepTimers(this);
     const worker = this.#createFunction({
       id: 'Worker',
       dir: 'worker',
@@ -280,12 +288,20 @@ export class AsyncJobs extends Construct {
         [EnvVar.MaxEventBytes]: String(config.maxEventBytes),
         // The worker sizes a job's result to what is left of the item next to its input.
         [EnvVar.MaxInputBytes]: String(config.maxInputBytes),
-        // No run's deadline may be later than one invocation can last.
+        // The default timeout of a run whose type sets none.
         [EnvVar.WorkerTimeoutSeconds]: String(config.workerTimeout.toSeconds()),
+        // Step checkpoints are kept as long past the run's deadline as outcomes are.
+        [EnvVar.OutcomeRetentionSeconds]: String(config.outcomeRetentionSeconds),
+        ...timers.environment,
       },
       statements: [
         // GetItem: the worker checks that its run is still the active one before starting.
-        allow(['dynamodb:GetItem', 'dynamodb:UpdateItem'], [this.table.tableArn]),
+        // PutItem and Query: the run's step checkpoints, in its job's partition.
+        allowOnKeys(
+          ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem', 'dynamodb:Query'],
+          [this.table.tableArn],
+          [`${JOB_PARTITION_PREFIX}*`],
+        ),
         allow(['events:PutEvents'], [this.eventBus.eventBusArn]),
       ],
       options: {
@@ -305,6 +321,7 @@ export class AsyncJobs extends Construct {
         'its failure record carries the error and is routed to the completion function, which ' +
         'records the job as FAILED. A DLQ as well would only hold a second, unprocessed copy.',
     );
+    grantSleepTimers(this, timers, worker);
     return worker;
   }
 

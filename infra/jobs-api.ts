@@ -51,7 +51,6 @@ export function createApiFunctions(
         ...limitsEnvironment(),
         [EnvVar.WorkerFunctionName]: workerFunction.functionName,
         [EnvVar.MaxInputBytes]: String(config.maxInputBytes),
-        [EnvVar.WorkerTimeoutSeconds]: String(config.workerTimeout.toSeconds()),
         [EnvVar.EventBusName]: eventBus.eventBusName,
       },
       statements: [

@@ -40,13 +40,20 @@ export function createSweeper(
       // By default Lambda itself has reported an invocation that never ran (EventAgeExceeded) by then.
       [EnvVar.SweepStartWindowSeconds]: String(config.sweeperStartWindow.toSeconds()),
       ...parts.limitsEnvironment(),
-      // The sweep repairs the slot counters and starts the queued runs that fit.
+      // The sweep repairs the slot counters and starts the queued runs that fit, and it
+      // re-drives runs with checkpoints whose worker died.
       [EnvVar.WorkerFunctionName]: workerFunction.functionName,
     },
     statements: [
       allow(['dynamodb:Query'], [`${table.tableArn}/index/${JobsTable.byActive.indexName}`]),
       allow(
-        ['dynamodb:Query', 'dynamodb:BatchGetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+        [
+          'dynamodb:GetItem',
+          'dynamodb:Query',
+          'dynamodb:BatchGetItem',
+          'dynamodb:UpdateItem',
+          'dynamodb:DeleteItem',
+        ],
         [table.tableArn],
       ),
       allow(['events:PutEvents'], [eventBus.eventBusArn]),

@@ -1,6 +1,6 @@
 /**
  * The local cloud: runs a synthesized cloud assembly on one machine. It reads
- * the template, starts DynamoDB, SQS, EventBridge, Lambda and the HTTP APIs
+ * the template, starts DynamoDB, SQS, EventBridge, Scheduler, Lambda and the HTTP APIs
  * from it, and wires them together the way AWS does. Functions reach every AWS
  * API through one endpoint (`AWS_ENDPOINT_URL`) with their own credentials.
  */
@@ -182,8 +182,15 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Runni
       { options, env, log, chaos, stack, functions, runners },
       closers,
     );
-    const { dynamodb, sqs, events, lambda, secretsManager } = services;
-    for (const service of [dynamodb, sqs, events.service(), lambda.service(), secretsManager]) {
+    const { dynamodb, sqs, events, lambda, secretsManager, scheduler } = services;
+    for (const service of [
+      dynamodb,
+      sqs,
+      events.service(),
+      lambda.service(),
+      secretsManager,
+      scheduler,
+    ]) {
       aws.endpoint.register(service);
     }
     aws.authenticateWith(credentials);
@@ -206,6 +213,8 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Runni
       notes,
     );
     notes.push(...extensions.notes);
+    // Last: a schedule that is overdue fires now, and the extensions must see what it starts.
+    scheduler.start();
 
     return {
       stackName: stack.stackName,

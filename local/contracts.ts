@@ -316,3 +316,12 @@ export interface SecretSpec {
     readonly excludeCharacters?: string;
   };
 }
+
+// ---------------------------------------------------------------- EventBridge Scheduler
+
+/** An `AWS::Scheduler::ScheduleGroup` of the template (the `default` group always exists besides). */
+export interface ScheduleGroupSpec {
+  readonly logicalId?: string;
+  readonly name: string;
+  readonly arn: string;
+}

@@ -19,6 +19,7 @@ import { LocalDynamoDb } from './dynamodb';
 import { LocalEventBridge } from './eventbridge/bus';
 import type { StartedExtensions } from './extensions';
 import { chooseRunner, describeRunners, LocalLambda, type RunnerChoice } from './lambda';
+import { LocalScheduler } from './scheduler';
 import { LocalSecretsManager } from './secretsmanager';
 import { verifyRequest } from './sigv4';
 import { LocalSqs } from './sqs';
@@ -29,6 +30,7 @@ export interface LocalServices {
   readonly sqs: LocalSqs;
   readonly dynamodb: LocalDynamoDb;
   readonly secretsManager: LocalSecretsManager;
+  readonly scheduler: LocalScheduler;
 }
 
 /** What was started, stopped in the reverse order; a failure to stop one does not keep the others running. */
@@ -153,7 +155,7 @@ export function checkChaosTargets(chaos: Chaos, stack: LoadedStack): void {
   }
 }
 
-/** DynamoDB (tables ready), SQS, Lambda, EventBridge and Secrets Manager, wired to each other. */
+/** DynamoDB (tables ready), SQS, Lambda, EventBridge, Secrets Manager and Scheduler, wired to each other. */
 export async function startServices(
   setup: {
     readonly options: LocalCloudOptions;
@@ -209,7 +211,34 @@ export async function startServices(
     secretsFile:
       options.secretsFile ?? (options.dataDir ? join(options.dataDir, 'secrets.json') : undefined),
   });
-  return { lambda, events, sqs, dynamodb, secretsManager };
+  const scheduler = startScheduler({ options, env, log, stack, lambda }, closers);
+  return { lambda, events, sqs, dynamodb, secretsManager, scheduler };
+}
+
+/**
+ * EventBridge Scheduler, with its schedules read back from the data
+ * directory; they fire once `start()` is called, when the cloud is up.
+ */
+function startScheduler(
+  setup: {
+    readonly options: LocalCloudOptions;
+    readonly env: LocalEnv;
+    readonly log: LogSink;
+    readonly stack: LoadedStack;
+    readonly lambda: LocalLambda;
+  },
+  closers: Closers,
+): LocalScheduler {
+  const { options, env, log, stack, lambda } = setup;
+  const scheduler = new LocalScheduler({
+    env,
+    lambda,
+    log,
+    groups: stack.scheduleGroups,
+    stateFile: options.dataDir ? join(options.dataDir, 'scheduler.json') : undefined,
+  });
+  closers.push(() => scheduler.close());
+  return scheduler;
 }
 
 /** Each runtime on its own Node major when that binary is here (local/lambda/runner.ts). */

@@ -4,7 +4,7 @@
  * code uses, webhook verification, and the typed client.
  */
 export * from '../client';
-export { JobCancelledError, JobTimeoutError } from '../core/job-errors';
+export { JobCancelledError, JobTimeoutError, RunSuspendedError } from '../core/job-errors';
 export {
   type CompletedRun,
   defineJobType,
@@ -24,6 +24,22 @@ export type {
   InferOutput,
   StandardSchemaV1,
 } from '../core/standard-schema';
+export {
+  DuplicateStepNameError,
+  InvalidStepError,
+  MAX_RUN_TIMEOUT_SECONDS,
+  MAX_STEP_RESULT_BYTES,
+  MAX_STEPS_PER_RUN,
+  NonRetryableError,
+  type SleepDuration,
+  type StepContext,
+  StepKindMismatchError,
+  StepResultNotJsonError,
+  StepResultTooLargeError,
+  StepTooLongError,
+  type StepView,
+  TooManyStepsError,
+} from '../core/steps';
 export {
   type VerifyWebhookInput,
   type VerifyWebhookResult,

@@ -33,7 +33,12 @@ export async function cancelJob(
   const active = await deps.store.requestCancel(owner, jobName, at);
   if (active) {
     appendJobKeys({ runId: active.runId });
-    if (active.status === JobStatus.Queued) await endQueued(active, at, deps);
+    if (active.status === JobStatus.Queued) {
+      await endAtOnce(active, at, 'while the job was queued', deps);
+    } else if (active.wakeAt && active.sleepName && !active.leaseId) {
+      // No worker runs a sleeping run: nobody else would hear of the cancel before its timer.
+      await endAtOnce(active, at, `while the run slept in "${active.sleepName}"`, deps);
+    }
     return {
       jobName: active.jobName,
       runId: active.runId,
@@ -57,23 +62,34 @@ export async function cancelJob(
 }
 
 /**
- * Puts the queued run's `Job Cancelled`. Should that fail, the run still never
- * starts (its cancel request bars it), and the sweeper ends it a little later.
+ * Puts `Job Cancelled` for a run no worker is running: a queued one, or a
+ * sleeping one. Should that fail, a queued run still never starts (its cancel
+ * request bars it) and the sweeper ends it a little later; a sleeping run's
+ * timer wakes a worker that finds the cancel request and ends it.
  */
-async function endQueued(active: ActiveJob, at: string, deps: CancelJobDeps): Promise<void> {
+async function endAtOnce(
+  active: ActiveJob,
+  at: string,
+  where: string,
+  deps: CancelJobDeps,
+): Promise<void> {
+  const started = active.startedAt ? Date.parse(active.startedAt) : Number.NaN;
   const detail = parse(jobCancelledDetailSchema, {
     owner: active.owner,
     jobName: active.jobName,
     runId: active.runId,
     type: active.type,
+    ...(active.attempt ? { attempt: active.attempt } : {}),
+    ...(active.startedAt ? { startedAt: active.startedAt } : {}),
     finishedAt: at,
-    reason: `Cancel requested at ${active.cancelRequestedAt ?? at}, while the job was queued`,
+    ...(Number.isFinite(started) ? { durationMs: Math.max(0, Date.parse(at) - started) } : {}),
+    reason: `Cancel requested at ${active.cancelRequestedAt ?? at}, ${where}`,
     reportedBy: Reporter.Api,
   });
   try {
     await deps.putEvent?.(JobEventType.Cancelled, detail);
   } catch (error) {
-    log.warn('Job Cancelled of a queued run could not be put; the sweeper ends it', {
+    log.warn('Job Cancelled of a run no worker runs could not be put; it ends later', {
       ...describeError(error),
     });
   }

@@ -4,6 +4,7 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { LambdaClient } from '@aws-sdk/client-lambda';
 import type { Context, EventBridgeEvent } from 'aws-lambda';
 import { Defaults, EnvVar, intEnv, requireEnv } from '../../core/config';
 import { jobEventPutter } from '../shared/bus';
@@ -12,6 +13,7 @@ import { getJobType } from '../shared/job-registry';
 import { slotStoreFromEnv } from '../shared/limits-env';
 import { withLogContext } from '../shared/log';
 import { createJobMetrics, withMetrics } from '../shared/metrics';
+import { redrive } from '../shared/redrive';
 import { JobStore } from '../shared/store';
 import { deliverWebhook } from '../shared/webhook';
 import { type CompletionDeps, completeRun } from './service';
@@ -27,9 +29,15 @@ const tableName = requireEnv(EnvVar.TableName);
 const store = new JobStore(dynamodb, tableName, slotStoreFromEnv(dynamodb, tableName));
 const dispatch = dispatcherFor(store, metrics);
 
+const worker = {
+  lambda: new LambdaClient({}),
+  workerFunctionName: requireEnv(EnvVar.WorkerFunctionName),
+};
+
 const deps: CompletionDeps = {
   store,
   ...(dispatch ? { dispatch } : {}),
+  redrive: (job, now) => redrive(job, now, { store, worker }),
   retentionSeconds: intEnv(EnvVar.OutcomeRetentionSeconds, Defaults.outcomeRetentionSeconds),
   now: () => new Date(),
   getJobType,

@@ -45,6 +45,8 @@ export interface RunReport {
   readonly attempts?: readonly AttemptError[];
   /** Where the report came from, for the log. */
   readonly via: string;
+  /** The report is Lambda's OnFailure record of a worker invocation, not the worker's own event. */
+  readonly workerFailure?: boolean;
   /** No lifecycle event reported this end (Lambda's failure destination did): completion puts one. */
   readonly announce?: boolean;
 }
@@ -149,6 +151,7 @@ function readWorkerFailure(detail: LambdaFailureDetail, now: Date): RunReport {
     error: workerFailureError(detail),
     via: `${LambdaDestinationType.Failure} (${detail.requestContext.condition})`,
     announce: true,
+    workerFailure: true,
   };
 }
 

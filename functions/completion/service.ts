@@ -54,6 +54,13 @@ export interface CompletionDeps {
    * @default - nothing is queued, nothing to start
    */
   readonly dispatch?: (trigger: { owner: string; type: string }) => Promise<void>;
+  /**
+   * Resumes a run with checkpoints whose invocation Lambda gave up on
+   * (`redrive.ts`); true when it did.
+   *
+   * @default - such a run is recorded FAILED
+   */
+  readonly redrive?: (job: ActiveJob, now: Date) => Promise<boolean>;
 }
 
 /** One webhook to send: where, and the exact JSON body. */
@@ -95,6 +102,10 @@ export async function completeRun(event: unknown, deps: CompletionDeps): Promise
     });
   }
 
+  // Lambda gave up on an invocation of a run with checkpoints: it resumes from them instead.
+  if (report.workerFailure && (await deps.redrive?.(active, deps.now()))) {
+    return ignore('The worker died; the run resumes from its checkpoints', fields);
+  }
   const ended = await runHook(report, active, deps);
   const startedAt = report.startedAt ?? active.startedAt;
   const outcome: JobOutcome = {
@@ -114,6 +125,8 @@ export async function completeRun(event: unknown, deps: CompletionDeps): Promise
     deadlineAt: active.deadlineAt,
     expiresAt: Math.floor(deps.now().getTime() / 1000) + deps.retentionSeconds,
     callbackUrl: active.callbackUrl,
+    ...(active.invocations ? { invocations: active.invocations } : {}),
+    ...(active.checkpointed ? { checkpointed: true } : {}),
   };
 
   if (!(await deps.store.finishRun(outcome, active))) {

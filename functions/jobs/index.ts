@@ -15,4 +15,5 @@ export { echo } from './echo';
 export { fail } from './fail';
 export { flaky } from './flaky';
 export { hash } from './hash';
+export { pipeline } from './pipeline';
 export { sleep } from './sleep';

@@ -19,11 +19,14 @@ import {
 import { ownerOf } from './identity';
 import { slotStoreFromEnv } from './limits-env';
 import { appendJobKeys, withLogContext } from './log';
+import { StepStore } from './step-store';
 import { JobStore } from './store';
 
 /** What the owner-scoped services need: the jobs table, a clock, and (to cancel) the bus. */
 export interface OwnerApiDeps {
   readonly store: JobStore;
+  /** The runs' step checkpoints (GET shows them). @default - steps are not shown */
+  readonly steps?: StepStore;
   readonly now: () => Date;
   /** Puts a lifecycle event (cancel ends a queued run this way). @default - set when the function has a bus */
   readonly putEvent?: <T extends JobEventType>(detailType: T, detail: unknown) => Promise<void>;
@@ -42,6 +45,7 @@ export function ownerApiHandler(
   const busName = process.env[EnvVar.EventBusName];
   const deps: OwnerApiDeps = {
     store: new JobStore(dynamodb, tableName, slotStoreFromEnv(dynamodb, tableName)),
+    steps: new StepStore(dynamodb, tableName),
     now: () => new Date(),
     ...(busName ? { putEvent: jobEventPutter(new EventBridgeClient({}), busName) } : {}),
   };

@@ -140,6 +140,13 @@ export function activeToItem(job: ActiveJob): Item {
       leaseId: text(job.leaseId),
       dispatchedAt: text(job.dispatchedAt),
       queue: job.queue && queueToAttr(job.queue),
+      invocations: num(job.invocations),
+      checkpointed: job.checkpointed ? { BOOL: true } : undefined,
+      maxAttempts: num(job.maxAttempts),
+      wakeAt: text(job.wakeAt),
+      sleepName: text(job.sleepName),
+      suspendedAt: text(job.suspendedAt),
+      redrivenAt: text(job.redrivenAt),
     }),
   };
 }
@@ -156,6 +163,8 @@ export function outcomeToItem(outcome: JobOutcome): Item {
       error: outcome.error && errorToAttr(outcome.error),
       attempts: outcome.attempts?.length ? { S: JSON.stringify(outcome.attempts) } : undefined,
       webhook: outcome.webhook && { S: JSON.stringify(outcome.webhook) },
+      invocations: num(outcome.invocations),
+      checkpointed: outcome.checkpointed ? { BOOL: true } : undefined,
     }),
   };
 }
@@ -212,6 +221,13 @@ export function itemToActive(item: Item): ActiveJob {
     timeoutSeconds: optNum(item, 'timeoutSeconds'),
     leaseId: optStr(item, 'leaseId'),
     callbackUrl: optStr(item, 'callbackUrl'),
+    invocations: optNum(item, 'invocations'),
+    checkpointed: item.checkpointed?.BOOL === true ? true : undefined,
+    maxAttempts: optNum(item, 'maxAttempts'),
+    wakeAt: optStr(item, 'wakeAt'),
+    sleepName: optStr(item, 'sleepName'),
+    suspendedAt: optStr(item, 'suspendedAt'),
+    redrivenAt: optStr(item, 'redrivenAt'),
   };
 }
 
@@ -228,6 +244,8 @@ export function itemToOutcome(item: Item): JobOutcome {
     expiresAt: optNum(item, 'expiresAt') ?? 0,
     callbackUrl: optStr(item, 'callbackUrl'),
     webhook: json(item, 'webhook') as JobOutcome['webhook'],
+    invocations: optNum(item, 'invocations'),
+    checkpointed: item.checkpointed?.BOOL === true ? true : undefined,
   };
 }
 

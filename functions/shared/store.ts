@@ -63,6 +63,8 @@ export type ClaimResult =
 export interface ClaimRequest {
   readonly at: string;
   readonly attempt: number;
+  /** The type's `retry.maxAttempts`, kept for the sweeper's re-drive of a crashed run. */
+  readonly maxAttempts?: number;
   /** The Lambda request id; an async retry of the same invocation reuses it. */
   readonly leaseId: string;
   /** A holder whose last heartbeat is older than this has died: its lease can be taken. */
@@ -272,10 +274,17 @@ export class JobStore {
       values[':deadline'] = { S: request.deadlineAt };
       deadline = ', deadlineAt = if_not_exists(deadlineAt, :deadline)';
     }
+    if (request.maxAttempts !== undefined) values[':max'] = { N: String(request.maxAttempts) };
+    values[':one'] = { N: '1' };
+    values[':zero'] = { N: '0' };
+    const maxAttempts = request.maxAttempts !== undefined ? ', maxAttempts = :max' : '';
     try {
       const { Attributes } = await this.#table.update({
         Key: activeKey(owner, jobName),
-        UpdateExpression: `${START_ATTEMPT}, attemptStartedAt = :at, heartbeatAt = :at, leaseId = :lease${deadline}`,
+        // A claim ends a sleep or a suspension: the run is running again.
+        UpdateExpression:
+          `${START_ATTEMPT}, attemptStartedAt = :at, heartbeatAt = :at, leaseId = :lease${deadline}${maxAttempts}, ` +
+          'invocations = if_not_exists(invocations, :zero) + :one REMOVE wakeAt, sleepName',
         // A queued run is not the worker's until the queue has promoted it.
         ConditionExpression:
           'runId = :runId AND #status <> :queued AND (attribute_not_exists(leaseId) OR ' +
@@ -326,6 +335,84 @@ export class JobStore {
     return this.#updateActiveRun(owner, jobName, runId, {
       UpdateExpression: 'SET attempt = :attempt, heartbeatAt = :at, updatedAt = :at',
       ExpressionAttributeValues: { ':attempt': { N: String(attempt) }, ':at': { S: at } },
+    });
+  }
+
+  /**
+   * The run stops this invocation without ending: its lease is given up, and
+   * a sleeping run's heartbeat is set to its wake time (the sweeper judges
+   * silence from the heartbeat). Undefined when the run is gone or the lease
+   * is no longer this invocation's.
+   */
+  async suspendRun(
+    run: { owner: string; jobName: string; runId: string },
+    leaseId: string,
+    at: string,
+    sleep?: { readonly name: string; readonly wakeAt: string },
+  ): Promise<ActiveJob | undefined> {
+    const values: Item = {
+      ':runId': { S: run.runId },
+      ':lease': { S: leaseId },
+      ':at': { S: at },
+      ':beat': { S: sleep?.wakeAt ?? at },
+    };
+    let set = 'SET suspendedAt = :at, updatedAt = :at, heartbeatAt = :beat';
+    let remove = ' REMOVE leaseId';
+    if (sleep) {
+      values[':wake'] = { S: sleep.wakeAt };
+      values[':sleep'] = { S: sleep.name };
+      set += ', wakeAt = :wake, sleepName = :sleep';
+    } else {
+      remove += ', wakeAt, sleepName';
+    }
+    return this.#updateActive(run.owner, run.jobName, 'runId = :runId AND leaseId = :lease', {
+      UpdateExpression: set + remove,
+      ExpressionAttributeValues: values,
+    });
+  }
+
+  /** Marks the run as one with checkpoints: from now on a crash re-drives it. */
+  async markCheckpointed(
+    owner: string,
+    jobName: string,
+    runId: string,
+  ): Promise<ActiveJob | undefined> {
+    return this.#updateActiveRun(owner, jobName, runId, {
+      UpdateExpression: 'SET checkpointed = :true',
+      ExpressionAttributeValues: { ':true': { BOOL: true } },
+    });
+  }
+
+  /**
+   * Takes a run whose worker died (or whose timer was lost) over for a fresh
+   * invocation: frees its lease, counts a crash as an attempt when `bump`,
+   * and sets its heartbeat to now, so a second sweep waits for the new
+   * invocation. Conditional on the heartbeat the caller judged, so only one
+   * caller re-drives. Undefined when refused.
+   */
+  async redrive(
+    job: Pick<ActiveJob, 'owner' | 'jobName' | 'runId' | 'heartbeatAt'>,
+    at: string,
+    bump: boolean,
+  ): Promise<ActiveJob | undefined> {
+    const values: Item = {
+      ':runId': { S: job.runId },
+      ':at': { S: at },
+      ':bump': { N: bump ? '1' : '0' },
+      ':zero': { N: '0' },
+    };
+    let condition = 'runId = :runId AND ';
+    if (job.heartbeatAt) {
+      values[':seen'] = { S: job.heartbeatAt };
+      condition += 'heartbeatAt = :seen';
+    } else {
+      condition += 'attribute_not_exists(heartbeatAt)';
+    }
+    return this.#updateActive(job.owner, job.jobName, condition, {
+      UpdateExpression:
+        'SET heartbeatAt = :at, redrivenAt = :at, updatedAt = :at, ' +
+        'attempt = if_not_exists(attempt, :zero) + :bump REMOVE leaseId',
+      ExpressionAttributeValues: values,
     });
   }
 

@@ -10,12 +10,7 @@ import { slotStoreFromEnv } from '../shared/limits-env';
 import { withLogContext } from '../shared/log';
 import { createJobMetrics, withMetrics } from '../shared/metrics';
 import { JobStore } from '../shared/store';
-import {
-  BODY_OVERHEAD_BYTES,
-  DEFAULT_MAX_TIMEOUT_SECONDS,
-  type StartJobDeps,
-  startJob,
-} from './service';
+import { BODY_OVERHEAD_BYTES, type StartJobDeps, startJob } from './service';
 
 const metrics = createJobMetrics();
 const dynamodb = new DynamoDBClient({});
@@ -43,7 +38,6 @@ const deps: StartJobDeps = {
   }),
   workerFunctionName: requireEnv(EnvVar.WorkerFunctionName),
   maxInputBytes: intEnv(EnvVar.MaxInputBytes, Defaults.maxInputBytes),
-  maxTimeoutSeconds: intEnv(EnvVar.WorkerTimeoutSeconds, DEFAULT_MAX_TIMEOUT_SECONDS),
   allowHttpLocalhost: process.env[EnvVar.LocalCloud] === 'true',
   now: () => new Date(),
   metrics,

@@ -16,6 +16,7 @@ import {
 } from '../../core/errors';
 import { isJobName, JobEventType, type JobQueuedDetail } from '../../core/events';
 import { type ActiveJob, activeView, JobStatus } from '../../core/model';
+import { MAX_RUN_TIMEOUT_SECONDS } from '../../core/steps';
 import { type DispatchDeps, dispatchQueued, invokeWorker, workerPayload } from '../shared/dispatch';
 import { ulid } from '../shared/ids';
 import { getJobType, jobTypeNames } from '../shared/job-registry';
@@ -50,8 +51,12 @@ const startRequestSchema = z.strictObject({
   callback: z.optional(z.strictObject({ url: z.string() })),
 });
 
-/** Lambda's longest timeout: the ceiling of a request's `timeoutSeconds` when no other is set. */
-export const DEFAULT_MAX_TIMEOUT_SECONDS = 900;
+/**
+ * The ceiling of a request's `timeoutSeconds`: the longest a run may last (30
+ * days), whatever the worker's timeout; a run longer than one invocation
+ * continues from its checkpoints.
+ */
+export const DEFAULT_MAX_TIMEOUT_SECONDS = MAX_RUN_TIMEOUT_SECONDS;
 
 export interface StartJobDeps extends DispatchDeps {
   /** Puts a lifecycle event on the bus (`Job Queued`). @default - nothing is announced */
@@ -61,7 +66,7 @@ export interface StartJobDeps extends DispatchDeps {
   ) => Promise<void>;
   /** The largest accepted `input`, as JSON text in bytes. */
   readonly maxInputBytes: number;
-  /** The largest `timeoutSeconds` a request may ask for: the worker's own timeout. @default 900 */
+  /** The largest `timeoutSeconds` a request may ask for. @default DEFAULT_MAX_TIMEOUT_SECONDS (30 days) */
   readonly maxTimeoutSeconds?: number;
   /** Callbacks may be `http://localhost` (the local cloud only). @default false */
   readonly allowHttpLocalhost?: boolean;
@@ -138,7 +143,7 @@ export function parseStartRequest(
   if (timeoutSeconds !== undefined && timeoutSeconds > maxTimeoutSeconds) {
     throw new BadRequestError(
       'InvalidTimeout',
-      `timeoutSeconds must be at most ${maxTimeoutSeconds}, the worker's own timeout`,
+      `timeoutSeconds must be at most ${maxTimeoutSeconds} (${Math.round(maxTimeoutSeconds / 86_400)} days); a run without steps still stops at the worker's timeout`,
     );
   }
 

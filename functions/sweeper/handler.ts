@@ -4,11 +4,13 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { LambdaClient } from '@aws-sdk/client-lambda';
 import type { Context } from 'aws-lambda';
 import { Defaults, EnvVar, intEnv, requireEnv } from '../../core/config';
 import { dispatcherFor } from '../shared/dispatch';
 import { slotStoreFromEnv } from '../shared/limits-env';
 import { withLogContext } from '../shared/log';
+import { redrive } from '../shared/redrive';
 import { JobStore } from '../shared/store';
 import { type SweeperDeps, type SweepResult, sweep } from './service';
 
@@ -18,9 +20,15 @@ const store = new JobStore(dynamodb, tableName, slotStoreFromEnv(dynamodb, table
 // Each look is short: a sweep looks at every owner and type with queued runs.
 const dispatch = dispatcherFor(store, undefined, { timeMs: 5_000 });
 
+const worker = {
+  lambda: new LambdaClient({}),
+  workerFunctionName: requireEnv(EnvVar.WorkerFunctionName),
+};
+
 const deps: SweeperDeps = {
   store,
   ...(dispatch ? { dispatch } : {}),
+  redrive: (job, now) => redrive(job, now, { store, worker }),
   eventBridge: new EventBridgeClient({}),
   busName: requireEnv(EnvVar.EventBusName),
   graceMs: intEnv(EnvVar.SweepGraceSeconds, 30) * 1000,

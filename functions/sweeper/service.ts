@@ -23,7 +23,7 @@ import {
 } from '@aws-sdk/client-eventbridge';
 import { jobCancelledDetailSchema, jobTimedOutDetailSchema } from '../../core/event-schemas';
 import { JobEventType, Reporter } from '../../core/events';
-import { JobStatus } from '../../core/model';
+import { type ActiveJob, JobStatus } from '../../core/model';
 import { ACTIVE_SHARDS } from '../../core/table';
 import { jobEventEntry } from '../shared/bus';
 import { describeError, log } from '../shared/log';
@@ -53,6 +53,13 @@ export interface SweeperDeps extends SweepLimits {
   readonly now: () => Date;
   /** Starts the queued runs that fit (`dispatch.ts`). @default - nothing is queued */
   readonly dispatch?: (trigger: { owner: string; type: string }) => Promise<void>;
+  /**
+   * Resumes a run with checkpoints whose worker died (`redrive.ts`) instead of
+   * ending it; true when it did.
+   *
+   * @default - runs are ended
+   */
+  readonly redrive?: (job: ActiveJob, now: Date) => Promise<boolean>;
 }
 
 export interface Verdict {
@@ -64,6 +71,8 @@ export interface SweepResult {
   readonly examined: number;
   readonly ended: number;
   readonly failed: number;
+  /** Runs with checkpoints handed to a fresh invocation instead of being ended. */
+  readonly redriven?: number;
   /** With fair share: counters repaired, and queues looked at. */
   readonly slots?: SlotRepairResult;
 }
@@ -128,6 +137,7 @@ export async function sweep(deps: SweeperDeps): Promise<SweepResult> {
   const entries: PutEventsRequestEntry[] = [];
   const tally = deps.store.slots ? new SlotTally(deps.store.slots) : undefined;
   let examined = 0;
+  let redrivenCount = 0;
   for (let shard = 0; shard < ACTIVE_SHARDS; shard++) {
     let startKey: Awaited<ReturnType<JobStore['listActive']>>['nextKey'];
     do {
@@ -137,6 +147,10 @@ export async function sweep(deps: SweeperDeps): Promise<SweepResult> {
         tally?.add(job);
         const verdict = judge(job, now, deps);
         if (!verdict) continue;
+        if (await redriven(job, verdict, now, deps)) {
+          redrivenCount += 1;
+          continue;
+        }
         log.warn('Ending an abandoned run', {
           owner: job.owner,
           jobName: job.jobName,
@@ -163,9 +177,41 @@ export async function sweep(deps: SweeperDeps): Promise<SweepResult> {
     }
   }
   const slots = tally ? await tally.settle(now, deps.dispatch) : undefined;
-  const result = { examined, ended: entries.length - failed, failed, ...(slots ? { slots } : {}) };
+  const result = {
+    examined,
+    ended: entries.length - failed,
+    failed,
+    ...(redrivenCount ? { redriven: redrivenCount } : {}),
+    ...(slots ? { slots } : {}),
+  };
   log.info('Sweep done', { ...result });
   return result;
+}
+
+/** A timed-out verdict on a started run may be a crash that the run's checkpoints can outlive. */
+async function redriven(
+  job: ActiveSummary,
+  verdict: Verdict,
+  now: Date,
+  deps: SweeperDeps,
+): Promise<boolean> {
+  if (!deps.redrive || verdict.detailType !== JobEventType.TimedOut || !job.startedAt) {
+    return false;
+  }
+  try {
+    // The index has no checkpoint marker: read the record (only runs about to be ended).
+    const record = await deps.store.getActive(job.owner, job.jobName);
+    if (!record || record.runId !== job.runId) return false;
+    return await deps.redrive(record, now);
+  } catch (error) {
+    log.error('Could not re-drive a run; ending it instead', {
+      owner: job.owner,
+      jobName: job.jobName,
+      runId: job.runId,
+      ...describeError(error),
+    });
+    return false;
+  }
 }
 
 function entryFor(

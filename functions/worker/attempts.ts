@@ -10,7 +10,12 @@
  */
 
 import type { AttemptError } from '../../core/events';
-import { isJobCancelledError, JobTimeoutError, RunNotActiveError } from '../../core/job-errors';
+import {
+  isJobCancelledError,
+  JobTimeoutError,
+  RunNotActiveError,
+  RunSuspendedError,
+} from '../../core/job-errors';
 import {
   type JobContext,
   type JobError,
@@ -20,8 +25,10 @@ import {
 } from '../../core/job-type';
 import type { JobProgress } from '../../core/model';
 import { delay } from '../../core/signals';
+import { isNonRetryable } from '../../core/steps';
 import { log } from '../shared/log';
 import { truncate } from '../shared/text';
+import { StepRunner } from './steps';
 
 /** How a run ended, before it is turned into an event; `attempt` is the last one's number. */
 export type RunOutcome = { readonly attempt?: number } & (
@@ -33,6 +40,13 @@ export type RunOutcome = { readonly attempt?: number } & (
     }
   | { readonly kind: 'cancelled'; readonly reason: string }
   | { readonly kind: 'timedOut'; readonly reason: string }
+  | {
+      /** The run stops this invocation without ending: a sleep (`wakeAt`) or a continuation. */
+      readonly kind: 'suspended';
+      readonly reason: string;
+      readonly wakeAt?: string;
+      readonly sleepName?: string;
+    }
 );
 
 /**
@@ -73,6 +87,13 @@ export interface StopLimits {
   readonly remainingMs?: number;
   /** How long before the invocation's end the run is stopped; at most a quarter of `remainingMs`. */
   readonly marginMs: number;
+  /**
+   * What stops the run at the invocation's end, instead of `JobTimeoutError`:
+   * a `RunSuspendedError` for a run that can continue in a fresh invocation.
+   *
+   * @default - the run times out
+   */
+  readonly atInvocationEnd?: () => Error | undefined;
 }
 
 /** The two log lines the loop writes. */
@@ -106,6 +127,14 @@ export interface AttemptsRun {
   readonly random?: () => number;
   /** @default - nothing is persisted */
   readonly hooks?: AttemptHooks;
+  /**
+   * The run's steps and sleeps, with the checkpoints of earlier invocations.
+   *
+   * @default - no checkpoints, kept in memory only
+   */
+  readonly steps?: StepRunner;
+  /** `ctx.invocation`. @default 1 */
+  readonly invocation?: number;
   /** @default - the functions' structured log */
   readonly log?: AttemptLog;
 }
@@ -125,6 +154,8 @@ export function stopRun(controller: AbortController, reason: Error): void {
 export async function runAttempts(run: AttemptsRun): Promise<AttemptsResult> {
   const { controller, jobType } = run;
   const { signal } = controller;
+  const steps =
+    run.steps ?? new StepRunner([], { writer: { save: async () => undefined }, now: run.now });
   const logger = run.log ?? log;
   const stopAt = armStop(controller, run.limits, run.now().getTime());
   // The job gets to stop on its own first; if it ignores the signal, the race still ends the run.
@@ -137,7 +168,8 @@ export async function runAttempts(run: AttemptsRun): Promise<AttemptsResult> {
     // Stopped before it began (an outside cancel): the job is not started at all.
     if (signal.aborted) return end(outcomeOfError(signal.reason, attempt));
     for (;;) {
-      const ctx = jobContext(run, attempt, signal);
+      steps.newAttempt();
+      const ctx = jobContext(run, attempt, signal, steps);
       try {
         const result = await Promise.race([
           Promise.resolve().then(() => jobType.run(run.input, ctx)),
@@ -150,7 +182,7 @@ export async function runAttempts(run: AttemptsRun): Promise<AttemptsResult> {
         const at = run.now();
         failures.push({ attempt, error: outcome.error, at: at.toISOString() });
         const failed = { ...outcome, attempts: failures.length > 1 ? [...failures] : undefined };
-        if (attempt >= policy.maxAttempts) return end(failed);
+        if (attempt >= policy.maxAttempts || isNonRetryable(error)) return end(failed);
         const waitMs = backoffMs(policy, attempt, run.random ?? Math.random);
         if (stopAt !== undefined && at.getTime() + waitMs >= stopAt) {
           logger.warn('No time left for another attempt before the deadline', {
@@ -196,13 +228,29 @@ export function backoffMs(policy: RetryPolicy, attempt: number, random: () => nu
   return Math.floor(random() * Math.max(0, ceiling));
 }
 
-function jobContext(run: AttemptsRun, attempt: number, signal: AbortSignal): JobContext {
+function jobContext(
+  run: AttemptsRun,
+  attempt: number,
+  signal: AbortSignal,
+  steps: StepRunner,
+): JobContext {
   return {
     jobName: run.jobName,
     runId: run.runId,
     type: run.type,
     attempt,
+    invocation: run.invocation ?? 1,
     signal,
+    step: (name, fn) => steps.step(name, fn, signal),
+    sleep: async (name, duration) => {
+      try {
+        await steps.sleep(name, duration, signal);
+      } catch (error) {
+        // The run stops here even if the job catches the suspension.
+        if (error instanceof RunSuspendedError) stopRun(run.controller, error);
+        throw error;
+      }
+    },
     remainingTimeMs: () => run.remainingTimeMs(),
     async progress(percent, message) {
       if (typeof percent !== 'number' || !Number.isFinite(percent)) {
@@ -250,7 +298,11 @@ export function armStop(
     ? `The run did not finish by its deadline (${limits.deadlineAt})`
     : `The job did not finish within the worker's time limit (${remainingMs} ms were left when it started)`;
   const timer = setTimeout(
-    () => stopRun(controller, new JobTimeoutError(message)),
+    () =>
+      stopRun(
+        controller,
+        (!byDeadline && limits.atInvocationEnd?.()) || new JobTimeoutError(message),
+      ),
     Math.max(0, stopAt - now),
   );
   controller.signal.addEventListener('abort', () => clearTimeout(timer), { once: true });
@@ -260,6 +312,14 @@ export function armStop(
 /** What a thrown value (or an abort reason) means for the run; undefined when nobody wants it. */
 export function outcomeOfError(error: unknown, attempt: number): RunOutcome | undefined {
   if (error instanceof RunNotActiveError) return undefined;
+  if (error instanceof RunSuspendedError) {
+    return {
+      kind: 'suspended',
+      reason: error.message,
+      attempt,
+      ...(error.wakeAt ? { wakeAt: error.wakeAt, sleepName: error.sleepName } : {}),
+    };
+  }
   if (error instanceof JobTimeoutError) {
     return { kind: 'timedOut', reason: truncate(error.message), attempt };
   }

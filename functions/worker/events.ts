@@ -127,6 +127,9 @@ function outcomeEntry(
       );
     case 'completed':
       return completedEntry(base, outcome.result, deps);
+    case 'suspended':
+      // The worker hands a suspended run on (`suspend` in service.ts); it has no outcome yet.
+      throw new Error('A suspended run has no outcome event');
   }
 }
 

@@ -10,6 +10,7 @@ import { AppError } from '../../core/errors';
 import { JobCancelledError } from '../../core/job-errors';
 import type { CompletedRun, JobError, JobOutcomeStatus, JobType } from '../../core/job-type';
 import type { JobProgress } from '../../core/model';
+import { type StepRecord, type StepView, stepView } from '../../core/steps';
 import { describeIssues, type Issue, validate } from '../shared/validate';
 import {
   type AttemptLog,
@@ -20,6 +21,7 @@ import {
   runAttempts,
   stopRun,
 } from './attempts';
+import { StepRunner } from './steps';
 
 /** The run's deadline when neither the options nor the type give one: Lambda's longest timeout. */
 export const DEFAULT_TEST_TIMEOUT_MS = 15 * 60 * 1000;
@@ -62,8 +64,15 @@ export interface JobRunResult<R = unknown> {
   readonly failedAttempts: readonly FailedAttempt[];
   /** Every progress report, in order. */
   readonly progress: readonly ProgressReport[];
-  /** From the start to the outcome, on the `now` clock. */
+  /** From the start to the outcome, on the `now` clock (sleeps count, though they are skipped). */
   readonly durationMs: number;
+  /** The run's steps and sleeps, as `GET /jobs/{name}` would show them. */
+  readonly steps: readonly StepView[];
+  /**
+   * How many invocations the run took: 1, plus one per sleep (an in-process
+   * run has no invocation limit, so it never continues).
+   */
+  readonly invocations: number;
 }
 
 /** How to run the job: its identity, its limits and what the test controls. */
@@ -209,36 +218,91 @@ async function run<I, R>(
   if (!parsed.success) {
     throw new JobInputError(type.name, parsed.error.issues, { cause: parsed.error });
   }
-  const now = options.now ?? (() => new Date());
+  const clock = options.now ?? (() => new Date());
+  // Sleeps are skipped: the clock jumps to each sleep's end, as if its timer had fired.
+  let skippedMs = 0;
+  const now = (): Date => new Date(clock().getTime() + skippedMs);
   const start = now().getTime();
   const deadline = start + (options.timeoutMs ?? timeoutOf(type));
   const firstAttempt = options.attempt ?? 1;
+  const runId = options.runId ?? randomUUID();
   const release = armCancels(controller, options);
+  // The run's checkpoints, kept in memory across its invocations.
+  const checkpoints = new Map<string, StepRecord>();
+  // A sleep ends an invocation, not an attempt: the next one goes on with its count and failures.
+  let attempt = firstAttempt;
+  const failures: AttemptsResult['failures'][number][] = [];
   try {
-    const attempts = await runAttempts({
-      jobType: type,
-      input: parsed.data,
-      jobName: options.jobName ?? 'test-job',
-      runId: options.runId ?? randomUUID(),
-      type: type.name,
-      firstAttempt,
-      controller,
-      // No invocation limit: in a test, the deadline stands for both.
-      limits: { deadlineAt: new Date(deadline).toISOString(), marginMs: 0 },
-      remainingTimeMs: remainingTimeOf(options.remainingTimeMs, deadline, now),
-      now,
-      random: options.random,
-      log: quiet,
-      hooks: {
-        recordProgress: async (report: JobProgress, attempt: number) => {
-          const recorded: ProgressReport = { ...report, attempt };
-          progress.push(recorded);
-          await options.onProgress?.(recorded);
-        },
-      },
-    });
-    const durationMs = Math.max(0, Math.round(now().getTime() - start));
-    return resultOf<R>(attempts, { attempts: firstAttempt, progress: [...progress], durationMs });
+    for (let invocation = 1; ; invocation++) {
+      // Each invocation has its own signal; the run's cancel reaches every one.
+      const current = new AbortController();
+      const forward = (): void => stopRun(current, controller.signal.reason);
+      if (controller.signal.aborted) forward();
+      else controller.signal.addEventListener('abort', forward, { once: true });
+      let attempts: AttemptsResult;
+      try {
+        attempts = await runAttempts({
+          jobType: type,
+          input: parsed.data,
+          jobName: options.jobName ?? 'test-job',
+          runId,
+          type: type.name,
+          firstAttempt: attempt,
+          controller: current,
+          // No invocation limit: in a test, the deadline stands for both.
+          limits: { deadlineAt: new Date(deadline).toISOString(), marginMs: 0 },
+          remainingTimeMs: remainingTimeOf(options.remainingTimeMs, deadline, now),
+          now,
+          random: options.random,
+          log: quiet,
+          invocation,
+          steps: new StepRunner([...checkpoints.values()], {
+            now,
+            writer: { save: async (step) => void checkpoints.set(step.name, step) },
+          }),
+          hooks: {
+            recordProgress: async (report: JobProgress, attempt: number) => {
+              const recorded: ProgressReport = { ...report, attempt };
+              progress.push(recorded);
+              await options.onProgress?.(recorded);
+            },
+          },
+        });
+      } finally {
+        controller.signal.removeEventListener('abort', forward);
+      }
+      failures.push(...attempts.failures);
+      attempts = { ...attempts, failures: [...failures] };
+      const { outcome } = attempts;
+      attempt = outcome?.attempt ?? attempt;
+      const common = {
+        attempts: firstAttempt,
+        progress: [...progress],
+        durationMs: Math.max(0, Math.round(now().getTime() - start)),
+        steps: [...checkpoints.values()].map(stepView),
+        invocations: invocation,
+      };
+      if (outcome?.kind !== 'suspended' || outcome.wakeAt === undefined) {
+        return resultOf<R>(attempts, common);
+      }
+      // The worker's timer fires at the sleep's end, or at the deadline if that comes first.
+      const wake = Date.parse(outcome.wakeAt);
+      if (wake > deadline) {
+        skippedMs += Math.max(0, deadline - now().getTime());
+        return resultOf<R>(
+          {
+            outcome: {
+              kind: 'timedOut',
+              attempt: outcome.attempt,
+              reason: `The run's deadline (${new Date(deadline).toISOString()}) came while it slept in "${outcome.sleepName}", which was to end at ${outcome.wakeAt}`,
+            },
+            failures: attempts.failures,
+          },
+          { ...common, durationMs: Math.max(0, Math.round(now().getTime() - start)) },
+        );
+      }
+      skippedMs += Math.max(0, wake - now().getTime());
+    }
   } finally {
     release();
   }
@@ -299,7 +363,7 @@ function armCancels(controller: AbortController, options: RunJobOptions): () => 
   };
 }
 
-type Common = Pick<JobRunResult, 'attempts' | 'progress' | 'durationMs'>;
+type Common = Pick<JobRunResult, 'attempts' | 'progress' | 'durationMs' | 'steps' | 'invocations'>;
 
 /** The outcome as the test sees it: what the worker would have put in its terminal event. */
 function resultOf<R>({ outcome, failures }: AttemptsResult, common: Common): JobRunResult<R> {
@@ -318,6 +382,9 @@ function resultOf<R>({ outcome, failures }: AttemptsResult, common: Common): Job
       return { status: 'CANCELLED', reason: outcome.reason, ...base, failedAttempts };
     case 'timedOut':
       return { status: 'TIMED_OUT', reason: outcome.reason, ...base, failedAttempts };
+    case 'suspended':
+      // A continuation needs an invocation limit, which an in-process run has not.
+      throw new Error(`The run suspended without a sleep: ${outcome.reason}`);
   }
 }
 

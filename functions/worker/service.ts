@@ -20,11 +20,13 @@ import type { Context } from 'aws-lambda';
 import { MalformedEventError } from '../../core/errors';
 import { jobStartedDetailSchema, workerPayloadSchema } from '../../core/event-schemas';
 import { JobEventType, type JobOutcomeEventType, type WorkerPayload } from '../../core/events';
-import { JobCancelledError, RunNotActiveError } from '../../core/job-errors';
-import type { JobType } from '../../core/job-type';
+import { JobCancelledError, RunNotActiveError, RunSuspendedError } from '../../core/job-errors';
+import { type JobType, NO_RETRIES } from '../../core/job-type';
 import type { ActiveJob } from '../../core/model';
-import { appendJobKeys, log } from '../shared/log';
+import { MAX_RUN_TIMEOUT_SECONDS, type StepRecord, StepTooLongError } from '../../core/steps';
+import { appendJobKeys, log, runKeys } from '../shared/log';
 import type { JobMetrics } from '../shared/metrics';
+import type { StepStore } from '../shared/step-store';
 import type { JobStore } from '../shared/store';
 import { truncate } from '../shared/text';
 import { describeIssues, parse, validate } from '../shared/validate';
@@ -37,6 +39,8 @@ import {
   startHeartbeat,
   throttle,
 } from './heartbeat';
+import { type Resumer, timerName } from './resume';
+import { StepRunner } from './steps';
 
 // The loop's backoff is part of the worker's contract (and tested as such).
 export { backoffMs } from './attempts';
@@ -89,14 +93,24 @@ export interface WorkerDeps {
   readonly random?: () => number;
   /** Where a run's queue wait is recorded. @default - nothing is recorded */
   readonly metrics?: JobMetrics;
+  /** The runs' step checkpoints. */
+  readonly steps: StepStore;
+  /** How a suspended run is resumed: a continuation now, or a timer at a sleep's end. */
+  readonly resumer: Resumer;
+  /** How long outcomes are kept; step checkpoints are kept as long past the run's deadline. */
+  readonly retentionSeconds: number;
 }
 
 /** What the worker uses of the Lambda context. */
-export type Invocation = Pick<Context, 'awsRequestId' | 'getRemainingTimeInMillis'>;
+export type Invocation = Pick<
+  Context,
+  'awsRequestId' | 'getRemainingTimeInMillis' | 'functionName' | 'invokedFunctionArn'
+>;
 
 export type WorkerResult =
   | { readonly status: 'skipped'; readonly reason: string }
-  | { readonly status: 'reported'; readonly detailType: JobOutcomeEventType };
+  | { readonly status: 'reported'; readonly detailType: JobOutcomeEventType }
+  | { readonly status: 'suspended'; readonly wakeAt?: string };
 
 /** Runs the run `payload` names, once, and puts its outcome on the bus. */
 export async function runWorker(
@@ -119,16 +133,21 @@ export async function runWorker(
     return skip('The run is no longer active; not running it', logFields);
   }
   // Async invokes carry no attempt count; the record remembers how many attempts began.
-  const attempt = (active.attempt ?? 0) + 1;
+  // Taking over a lease (a dead invocation's, or this one's on Lambda's retry) starts a
+  // new attempt; after a suspension (sleep, continuation) the run goes on in the same one.
+  const attempt =
+    active.attempt === undefined ? 1 : active.leaseId ? active.attempt + 1 : active.attempt;
+  const jobType = deps.getJobType(run.type);
   const start = deps.now();
   const startAt = start.toISOString();
   const heartbeatMs = deps.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS;
   const claim = await deps.store.claimRun(run.owner, run.jobName, run.runId, {
     at: startAt,
     attempt,
+    maxAttempts: (jobType?.retry ?? NO_RETRIES).maxAttempts,
     leaseId: invocation.awsRequestId,
     staleBefore: new Date(start.getTime() - staleLeaseMs(heartbeatMs)).toISOString(),
-    deadlineAt: deadlineFor(active, deps.getJobType(run.type), start, deps),
+    deadlineAt: deadlineFor(active, jobType, start, deps),
   });
   if (!claim.claimed) {
     return claim.reason === 'gone'
@@ -153,33 +172,44 @@ export async function runWorker(
     startedAt: started.startedAt ?? startAt,
     deadlineAt: started.deadlineAt,
   };
-  log.info('Run started', { ...logFields, attempt, deadlineAt: info.deadlineAt ?? null });
-  await announce(
-    JobEventType.Started,
-    parse(jobStartedDetailSchema, {
-      owner: info.owner,
-      jobName: info.jobName,
-      runId: info.runId,
-      type: info.type,
-      attempt,
-      startedAt: startAt,
-      deadlineAt: info.deadlineAt,
-    }),
-    deps,
-  );
+  const invocations = started.invocations ?? 1;
+  log.info(invocations === 1 ? 'Run started' : 'Run resumed', {
+    ...logFields,
+    attempt,
+    invocations,
+    resume: run.resume ?? null,
+    deadlineAt: info.deadlineAt ?? null,
+  });
+  // A continuation or a wake goes on with the same attempt: no second `Job Started`.
+  const newAttempt = invocations === 1 || attempt !== active.attempt || run.resume === 'redrive';
+  if (newAttempt)
+    await announce(
+      JobEventType.Started,
+      parse(jobStartedDetailSchema, {
+        owner: info.owner,
+        jobName: info.jobName,
+        runId: info.runId,
+        type: info.type,
+        attempt,
+        startedAt: startAt,
+        deadlineAt: info.deadlineAt,
+      }),
+      deps,
+    );
 
-  const outcome = await decideOutcome(run, info, started, invocation, deps);
+  const outcome = await decideOutcome(run, info, active, started, invocation, deps);
   if (!outcome) {
     return skip('The run stopped being active while it ran; no outcome to report', logFields);
   }
+  if (outcome.kind === 'suspended') return suspend(run, info, outcome, invocation, deps, logFields);
   const detailType = await report(info, outcome, deps);
   log.info('Run ended', { ...logFields, attempt: outcome.attempt ?? attempt, detailType });
   return { status: 'reported', detailType };
 }
 
 /**
- * When the run times out: the request's timeout, else the type's default, never
- * more than the worker's own timeout; measured from the first attempt's start.
+ * When the run times out: the request's timeout, else the type's default, else
+ * the worker's own timeout; at most 30 days; measured from the first attempt's start.
  * A deadline already on the record (an earlier attempt's) wins in the store.
  */
 function deadlineFor(
@@ -189,10 +219,11 @@ function deadlineFor(
   deps: WorkerDeps,
 ): string | undefined {
   if (active.deadlineAt) return active.deadlineAt;
-  const requested = active.timeoutSeconds ?? jobType?.defaultTimeoutSeconds;
-  const cap = deps.maxTimeoutSeconds;
+  // A run that uses no steps still stops at the worker's timeout (see `armStop`).
+  const requested =
+    active.timeoutSeconds ?? jobType?.defaultTimeoutSeconds ?? deps.maxTimeoutSeconds;
   const seconds =
-    requested === undefined ? cap : cap === undefined ? requested : Math.min(requested, cap);
+    requested === undefined ? undefined : Math.min(requested, MAX_RUN_TIMEOUT_SECONDS);
   if (seconds === undefined || !Number.isFinite(seconds) || seconds <= 0) return undefined;
   const from = active.startedAt ? Date.parse(active.startedAt) : start.getTime();
   return new Date(from + seconds * 1000).toISOString();
@@ -219,6 +250,7 @@ function skip(reason: string, fields: Record<string, unknown>): WorkerResult {
 async function decideOutcome(
   run: WorkerPayload,
   info: AttemptInfo,
+  before: ActiveJob,
   started: ActiveJob,
   invocation: Invocation,
   deps: WorkerDeps,
@@ -230,7 +262,7 @@ async function decideOutcome(
     };
   }
   if (info.deadlineAt && Date.parse(info.deadlineAt) <= deps.now().getTime()) {
-    return { kind: 'timedOut', reason: `The run's deadline (${info.deadlineAt}) had passed` };
+    return { kind: 'timedOut', reason: deadlineReason(info.deadlineAt, before) };
   }
   const jobType = deps.getJobType(run.type);
   if (!jobType) {
@@ -252,7 +284,78 @@ async function decideOutcome(
       },
     };
   }
-  return execute(jobType, input.data, info, invocation, deps);
+  const steps = started.checkpointed
+    ? await deps.steps.list(run, Math.floor(deps.now().getTime() / 1000))
+    : [];
+  return execute(jobType, input.data, info, started, steps, invocation, deps);
+}
+
+/** Why a run's deadline ended it, naming the sleep it was in. */
+function deadlineReason(deadlineAt: string, before: ActiveJob): string {
+  const { sleepName, wakeAt } = before;
+  if (!sleepName || !wakeAt) return `The run's deadline (${deadlineAt}) had passed`;
+  if (Date.parse(wakeAt) > Date.parse(deadlineAt)) {
+    return (
+      `The run's deadline (${deadlineAt}) came while it slept in "${sleepName}", which was to ` +
+      `end at ${wakeAt}: a sleep must end before the run's deadline (ask for a longer ` +
+      `timeoutSeconds, up to ${MAX_RUN_TIMEOUT_SECONDS} s, or sleep less)`
+    );
+  }
+  return `The run's deadline (${deadlineAt}) passed while it slept in "${sleepName}"`;
+}
+
+/**
+ * Gives up this invocation without ending the run: frees the lease, then
+ * hands the run on, at once (a continuation) or by a timer at the sleep's end
+ * (or at the deadline, if that comes first). If the hand-over fails, the
+ * worker throws: Lambda retries the invocation, which replays to the same point.
+ */
+async function suspend(
+  run: WorkerPayload,
+  info: AttemptInfo,
+  outcome: Extract<RunOutcome, { kind: 'suspended' }>,
+  invocation: Invocation,
+  deps: WorkerDeps,
+  logFields: Record<string, unknown>,
+): Promise<WorkerResult> {
+  const at = deps.now().toISOString();
+  const sleep =
+    outcome.wakeAt !== undefined
+      ? { name: outcome.sleepName ?? 'sleep', wakeAt: outcome.wakeAt }
+      : undefined;
+  const suspended = await deps.store.suspendRun(run, invocation.awsRequestId, at, sleep);
+  if (!suspended) {
+    return skip('The run stopped being active while it ran; not resuming it', logFields);
+  }
+  const payload: WorkerPayload = {
+    ...runKeys(run),
+    type: run.type,
+    submittedAt: at,
+    resume: sleep ? 'wake' : 'continue',
+  };
+  if (!sleep) {
+    await deps.resumer.continueRun(payload, invocation.functionName);
+    log.info('Run continues in a fresh invocation', { ...logFields, reason: outcome.reason });
+    return { status: 'suspended' };
+  }
+  const wake = Date.parse(sleep.wakeAt);
+  const deadline = info.deadlineAt ? Date.parse(info.deadlineAt) : Number.POSITIVE_INFINITY;
+  if (wake > deadline) {
+    log.warn("The sleep ends after the run's deadline: the run will time out at its deadline", {
+      ...logFields,
+      sleep: sleep.name,
+      wakeAt: sleep.wakeAt,
+      deadlineAt: info.deadlineAt ?? null,
+    });
+  }
+  await deps.resumer.wakeAt(
+    payload,
+    new Date(Math.min(wake, deadline)),
+    timerName(run.runId, sleep.name),
+    invocation.invokedFunctionArn,
+  );
+  log.info('Run sleeps', { ...logFields, sleep: sleep.name, wakeAt: sleep.wakeAt });
+  return { status: 'suspended', wakeAt: sleep.wakeAt };
 }
 
 /**
@@ -265,6 +368,8 @@ async function execute(
   jobType: JobType,
   input: unknown,
   info: AttemptInfo,
+  started: ActiveJob,
+  checkpoints: readonly StepRecord[],
   invocation: Invocation,
   deps: WorkerDeps,
 ): Promise<RunOutcome | undefined> {
@@ -284,8 +389,31 @@ async function execute(
     signal: controller.signal,
     events: throttle(deps.progressEventIntervalMs ?? DEFAULT_PROGRESS_EVENT_INTERVAL_MS, deps),
   };
+  const expiresAt =
+    Math.floor((info.deadlineAt ? Date.parse(info.deadlineAt) : deps.now().getTime()) / 1000) +
+    deps.retentionSeconds;
+  let marked = started.checkpointed === true;
+  const steps = new StepRunner(checkpoints, {
+    now: deps.now,
+    writer: {
+      save: async (step) => {
+        if (!marked) {
+          const record = await deps.store.markCheckpointed(info.owner, info.jobName, info.runId);
+          heed(record);
+          if (!record) throw new RunNotActiveError('The run is no longer active');
+          marked = true;
+        }
+        // Refused only when the table has the step finished: another invocation holds the run.
+        if (!(await deps.steps.save(info, step, expiresAt))) {
+          throw new RunNotActiveError(`Another invocation finished step "${step.name}"`);
+        }
+      },
+    },
+  });
   try {
     const { outcome } = await runAttempts({
+      steps,
+      invocation: started.invocations ?? 1,
       jobType,
       input,
       jobName: info.jobName,
@@ -297,6 +425,7 @@ async function execute(
         deadlineAt: info.deadlineAt,
         remainingMs: invocation.getRemainingTimeInMillis(),
         marginMs: deps.deadlineMarginMs,
+        atInvocationEnd: () => continuation(steps, deps),
       },
       remainingTimeMs: () => invocation.getRemainingTimeInMillis(),
       now: () => deps.now(),
@@ -322,4 +451,25 @@ async function execute(
   } finally {
     heartbeat.stop();
   }
+}
+
+/**
+ * What stops a run at the invocation's end: nothing special for a run without
+ * checkpoints (it times out, as it always did); a continuation for a run that
+ * finished a step in this invocation; `StepTooLongError` for one that did not,
+ * since a fresh invocation would only start the same step over.
+ */
+function continuation(steps: StepRunner, deps: WorkerDeps): Error | undefined {
+  if (!steps.used) return undefined;
+  if (steps.completedHere === 0) {
+    const running = steps.running;
+    return new StepTooLongError(
+      `${running ? `Step "${running}"` : 'The job'} did not finish a step within a whole worker ` +
+        `invocation${deps.maxTimeoutSeconds ? ` (${deps.maxTimeoutSeconds} s)` : ''}: each step must ` +
+        'fit in one invocation, so split the work into shorter steps or raise the worker timeout',
+    );
+  }
+  return new RunSuspendedError(
+    'The worker invocation is near its end: the run continues in a fresh one',
+  );
 }

@@ -16,6 +16,7 @@ import type {
   QueueSpec,
   RuleSpec,
   RuleTargetSpec,
+  ScheduleGroupSpec,
   SecretSpec,
   TableSpec,
 } from '../contracts';
@@ -88,6 +89,7 @@ export const EMULATED_TYPES: ReadonlySet<string> = new Set([
   'AWS::ApiGatewayV2::Stage',
   'AWS::Logs::LogGroup',
   'AWS::SecretsManager::Secret',
+  'AWS::Scheduler::ScheduleGroup',
 ]);
 
 export const NO_LOCAL_EFFECT: Readonly<Record<string, string>> = {
@@ -108,6 +110,8 @@ export interface LoadedStack {
   readonly rules: RuleSpec[];
   readonly apis: HttpApiSpec[];
   readonly secrets: SecretSpec[];
+  /** The template's `AWS::Scheduler::ScheduleGroup`s (not the `default` group, which always exists). */
+  readonly scheduleGroups: ScheduleGroupSpec[];
   /** Resource types present in the template with no local emulation, and how many of each. */
   readonly notEmulated: ReadonlyMap<string, number>;
   /** Types read with no local effect, with why. */
@@ -295,6 +299,14 @@ export function loadStack(
     };
   });
 
+  const scheduleGroups = ofType('AWS::Scheduler::ScheduleGroup').map(
+    (id): ScheduleGroupSpec => ({
+      logicalId: id,
+      name: template.ref(id),
+      arn: str(template.getAtt(id, 'Arn')) ?? '',
+    }),
+  );
+
   const apis = loadHttpApis(template, ofType, notEmulated);
 
   return {
@@ -304,6 +316,7 @@ export function loadStack(
     tables,
     queues,
     secrets,
+    scheduleGroups,
     buses,
     rules,
     apis,

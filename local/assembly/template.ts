@@ -133,6 +133,8 @@ export class ResolvedTemplate {
         return shortId(`${this.context.stackName}/${logicalId}`);
       case 'AWS::ApiGatewayV2::Stage':
         return named('StageName', 128);
+      case 'AWS::Scheduler::ScheduleGroup':
+        return named('Name', 64);
       case 'AWS::SecretsManager::Secret': {
         // An ARN; AWS appends six random characters to the name, here derived from it.
         const name = named('Name', 512);
@@ -201,6 +203,8 @@ export class ResolvedTemplate {
         return `AROA${shortId(logicalId, 17).toUpperCase()}`;
       case 'AWS::Logs::LogGroup.Arn':
         return arn('logs', `log-group:${ref()}:*`);
+      case 'AWS::Scheduler::ScheduleGroup.Arn':
+        return arn('scheduler', `schedule-group/${ref()}`);
       case 'AWS::ApiGatewayV2::Api.ApiEndpoint':
         return this.context.apiEndpoint(ref());
       case 'AWS::ApiGatewayV2::Api.ApiId':

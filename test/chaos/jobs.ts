@@ -12,7 +12,7 @@ export const TERMINAL = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT'
 
 export interface Job {
   readonly name: string;
-  readonly type: 'echo' | 'sleep' | 'fail';
+  readonly type: 'echo' | 'sleep' | 'fail' | 'pipeline';
   /** Overrides the sleep length (seconds) of a `sleep` job. */
   readonly seconds?: number;
   runId?: string;
@@ -44,7 +44,14 @@ export function inputOf(job: Job, i: number): unknown {
       return { seconds: job.seconds ?? (i % 11) / 10 };
     case 'fail':
       return { message: `chaos job ${i} fails on purpose` };
+    case 'pipeline':
+      return { steps: 4, stepSeconds: 2 };
   }
+}
+
+/** A pipeline lasts several worker invocations; the others take the type's default. */
+export function timeoutOf(job: Job): number | undefined {
+  return job.type === 'pipeline' ? 600 : undefined;
 }
 
 export async function startJobs(api: Api, jobs: Job[], concurrency: number): Promise<void> {
@@ -57,6 +64,7 @@ export async function startJobs(api: Api, jobs: Job[], concurrency: number): Pro
           type: job.type,
           name: job.name,
           input: inputOf(job, i),
+          ...(timeoutOf(job) ? { timeoutSeconds: timeoutOf(job) } : {}),
         });
         job.startStatus = response.status;
         const body = response.body as { runId?: string } | undefined;

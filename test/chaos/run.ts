@@ -20,26 +20,35 @@
  * state; any failed check makes the exit status 1. Every wait is bounded by
  * `--timeout`.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { runMain } from '../../cli/run-main';
 import { formatChaosReport, parseChaos } from '../../local/chaos';
 import { startLocalCloud } from '../../local/cloud';
 import { ensureE2eAssembly } from '../e2e/assembly';
 import { ensureChaosAssembly } from './assembly';
-import { type Api, seconds } from './http';
-import { gatewayErrors, makeJobs, startJobs, summary, verify, waitTerminal } from './jobs';
+import { startCloudProcess } from './cloud-process';
+import { type Api, countBy, seconds } from './http';
+import {
+  type Check,
+  gatewayErrors,
+  type Job,
+  makeJobs,
+  startJobs,
+  summary,
+  verify,
+  waitTerminal,
+} from './jobs';
 import { noisyRun } from './noisy';
 import { formatSlots, readSettledSlots, slotChecks } from './slots';
 import { scanTable } from './table';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
-const ROOT = resolve(import.meta.dirname, '../..');
+/** Step-based jobs in the SIGKILL run. */
+const PIPELINE_JOBS = 6;
 /** The sweeper's once-a-minute schedule runs every 3 s (the e2e suite's setting). */
 const SCHEDULE_SCALE = 0.05;
 const DEFAULT_CHAOS =
@@ -280,13 +289,22 @@ async function killRun(options: {
     '--schedule-scale',
     String(SCHEDULE_SCALE),
   ];
-  const first = await startChild(args, options.work);
+  const first = await startCloudProcess(args, options.work);
   const prefix = `kill-${Date.now().toString(36)}`;
   // Sleeps of 3 to 5 s (within the 6 s worker timeout), started last, so that runs are in
   // flight at the kill.
-  const jobs = makeJobs(prefix, options.jobs)
-    .map((job, i) => (job.type === 'sleep' ? { ...job, seconds: 3 + (i % 3) } : job))
-    .sort((a, b) => Number(a.type === 'sleep') - Number(b.type === 'sleep'));
+  // Plus step-based jobs (issue 14): 4 checkpointed steps of 2 s, killed mid-run; after the
+  // restart they must resume from their checkpoints and succeed, not time out.
+  const pipelines: Job[] = Array.from({ length: PIPELINE_JOBS }, (_, i) => ({
+    name: `${prefix}-pipeline-${i}`,
+    type: 'pipeline',
+  }));
+  const jobs = [
+    ...pipelines,
+    ...makeJobs(prefix, options.jobs)
+      .map((job, i) => (job.type === 'sleep' ? { ...job, seconds: 3 + (i % 3) } : job))
+      .sort((a, b) => Number(a.type === 'sleep') - Number(b.type === 'sleep')),
+  ];
   const t0 = performance.now();
   await startJobs(first.api, jobs, options.concurrency);
   // Kill mid-run: as soon as every job is started (one table scan), while the sleeps still run.
@@ -301,7 +319,7 @@ async function killRun(options: {
   await new Promise((resolveExit) => first.child.once('exit', resolveExit));
   process.stdout.write('  killed with SIGKILL; restarting on the same --data\n');
 
-  const second = await startChild(args, options.work);
+  const second = await startCloudProcess(args, options.work);
   try {
     await waitTerminal(second.api, jobs, options.concurrency, Date.now() + options.timeoutMs);
     // Across the kill and restart: the counters must still match the (now zero) runs.
@@ -314,6 +332,7 @@ async function killRun(options: {
       },
       ...(await verify(second.api, jobs, undefined)),
       ...slotChecks(slots),
+      pipelineCheck(pipelines),
     ];
     process.stdout.write(summary(jobs, checks));
     process.stdout.write(formatSlots(slots.last));
@@ -327,66 +346,17 @@ async function killRun(options: {
   }
 }
 
-async function startChild(args: string[], cwd: string): Promise<{ child: ChildProcess; api: Api }> {
-  // One process (no tsx wrapper), so SIGKILL kills the cloud itself. Run from the
-  // scratch directory, so its .eventjobs/local.json is not the developer's.
-  const tsx = import.meta.resolve('tsx');
-  const child = spawn(
-    process.execPath,
-    ['--import', tsx, join(ROOT, 'devserver/cli.ts'), ...args],
-    {
-      cwd,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
-    },
-  );
-  let output = '';
-  const api = await new Promise<Api>((resolveApi, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`the local cloud did not start:\n${output}`)),
-      60_000,
-    );
-    child.once('exit', (code) => reject(new Error(`the local cloud exited (${code}):\n${output}`)));
-    child.stderr?.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    child.stdout?.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      if (!output.includes('Press Ctrl-C to stop.')) return;
-      clearTimeout(timer);
-      const apiUrl = /API base URL\s+(\S+)/.exec(output)?.[1];
-      const awsEndpoint = /AWS endpoint\s+(\S+)/.exec(output)?.[1];
-      const region = /Region\s+(\S+)/.exec(output)?.[1] ?? 'us-east-1';
-      const keys = /AWS_ACCESS_KEY_ID=(\S+) AWS_SECRET_ACCESS_KEY=(\S+)/.exec(output);
-      const tableName = /"TableName": "([^"]+)"/.exec(output)?.[1];
-      if (!apiUrl || !awsEndpoint || !keys?.[1] || !keys[2]) {
-        reject(new Error(`cannot read the banner:\n${output}`));
-        return;
-      }
-      resolveApi({
-        apiUrl,
-        awsEndpoint,
-        region,
-        user: { accessKeyId: keys[1], secretAccessKey: keys[2] },
-        tableName: tableName ?? '',
-      });
-    });
-  });
-  return { child, api: api.tableName ? api : { ...api, tableName: await findTable(api) } };
-}
-
-async function findTable(api: Api): Promise<string> {
-  const { ListTablesCommand } = await import('@aws-sdk/client-dynamodb');
-  const client = new DynamoDBClient({
-    endpoint: api.awsEndpoint,
-    region: api.region,
-    credentials: api.user,
-  });
-  const tables = await client.send(new ListTablesCommand({}));
-  client.destroy();
-  const name = tables.TableNames?.find((table) => table.includes('Jobs'));
-  if (!name) throw new Error('the local cloud has no jobs table');
-  return name;
+/** Every step-based job in flight at the kill resumed and succeeded. */
+function pipelineCheck(pipelines: Job[]): Check {
+  const statuses = Object.fromEntries(countBy(pipelines, (job) => job.status ?? 'unknown'));
+  const resumed = pipelines.filter(
+    (job) => ((job.last as { attempt?: number } | undefined)?.attempt ?? 1) > 1,
+  ).length;
+  return {
+    name: 'step-based jobs resume after the restart',
+    ok: pipelines.every((job) => job.status === 'SUCCEEDED'),
+    detail: `${JSON.stringify(statuses)}; ${resumed} of ${pipelines.length} resumed on a later attempt`,
+  };
 }
 
 void runMain(main);

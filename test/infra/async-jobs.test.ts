@@ -2,8 +2,10 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Stage } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Asset } from 'aws-cdk-lib/aws-s3-assets';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Defaults } from '../../core/config';
 import {
@@ -12,9 +14,18 @@ import {
   LAMBDA_DESTINATION_SOURCE,
   LambdaDestinationType,
 } from '../../core/events';
-import { JobsTable } from '../../core/table';
+import { JOB_PARTITION_PREFIX, JobsTable } from '../../core/table';
 import type { AsyncJobs } from '../../infra/async-jobs';
-import { arnOf, createStack, logicalId, ref, type Statement, statementsOfRole } from './helpers';
+import {
+  arnOf,
+  childOf,
+  createStack,
+  logicalId,
+  ref,
+  type Statement,
+  schedulesIn,
+  statementsOfRole,
+} from './helpers';
 
 let template: Template;
 let jobs: AsyncJobs;
@@ -52,6 +63,19 @@ const roleIdOf = (fn: { role?: unknown }) => {
   if (!fn.role) throw new Error('function has no role');
   return logicalId(fn.role as Parameters<typeof logicalId>[0]);
 };
+
+/** The sleep timers (infra/timers.ts), built in the construct's scope and not exposed by it. */
+const timerGroup = () => childOf(jobs, 'TimerGroup', scheduler.CfnScheduleGroup);
+const timerRole = () => childOf(jobs, 'TimerRole', iam.Role);
+const resumePolicy = () => childOf(jobs, 'WorkerResumePolicy', iam.Policy);
+
+/** The one statement that lets the worker touch the table: its job partitions only. */
+const workerTableStatement = () => ({
+  Effect: 'Allow',
+  Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
+  Resource: [arnOf(jobs.table)],
+  Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['JOB#*'] } },
+});
 
 const tableArnJoin = (indexName: string) => ({
   'Fn::Join': ['', [arnOf(jobs.table), `/index/${indexName}`]],
@@ -201,7 +225,6 @@ describe('functions', () => {
           ...limits,
           WORKER_FUNCTION_NAME: ref(jobs.workerFunction),
           MAX_INPUT_BYTES: String(Defaults.maxInputBytes),
-          WORKER_TIMEOUT_SECONDS: '900',
           EVENT_BUS_NAME: ref(jobs.eventBus),
         },
       },
@@ -233,6 +256,11 @@ describe('functions', () => {
           MAX_EVENT_BYTES: String(Defaults.maxEventBytes),
           MAX_INPUT_BYTES: String(Defaults.maxInputBytes),
           WORKER_TIMEOUT_SECONDS: '900',
+          // Step checkpoints live as long past the deadline as outcomes do.
+          OUTCOME_RETENTION_SECONDS: String(Defaults.outcomeRetentionSeconds),
+          // Sleeps: the role Scheduler assumes and the group the wake-up schedules go in.
+          TIMER_ROLE_ARN: arnOf(timerRole()),
+          TIMER_GROUP_NAME: ref(timerGroup()),
         },
       },
       {
@@ -506,12 +534,16 @@ describe('least privilege', () => {
     [...new Set(nonBaseline(statements).flatMap((s) => s.Action))].sort();
 
   it('gives every function role no managed policy and trusts only Lambda', () => {
-    const roles = Object.values(template.findResources('AWS::IAM::Role'));
-    expect(roles).toHaveLength(9);
-    for (const role of roles) {
-      expect(role.Properties.ManagedPolicyArns).toBeUndefined();
-      expect(role.Properties.Policies).toBeUndefined();
-      expect(role.Properties.AssumeRolePolicyDocument.Statement).toEqual([
+    const roles = template.findResources('AWS::IAM::Role');
+    // Nine function roles and the timer role, which is not a function's (below).
+    expect(Object.keys(roles)).toHaveLength(10);
+    const timerRoleId = logicalId(timerRole());
+    expect(Object.keys(roles)).toContain(timerRoleId);
+    for (const [id, role] of Object.entries(roles)) {
+      expect(role.Properties.ManagedPolicyArns, id).toBeUndefined();
+      expect(role.Properties.Policies, id).toBeUndefined();
+      if (id === timerRoleId) continue;
+      expect(role.Properties.AssumeRolePolicyDocument.Statement, id).toEqual([
         {
           Action: 'sts:AssumeRole',
           Effect: 'Allow',
@@ -520,6 +552,86 @@ describe('least privilege', () => {
       ]);
     }
     template.resourceCountIs('AWS::IAM::ManagedPolicy', 0);
+    // One default policy per role, and the worker's resume policy.
+    template.resourceCountIs('AWS::IAM::Policy', 11);
+  });
+
+  it('lets only EventBridge Scheduler of this account assume the timer role', () => {
+    const role = template.findResources('AWS::IAM::Role')[logicalId(timerRole())];
+    expect(role?.Properties.AssumeRolePolicyDocument).toEqual({
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Action: 'sts:AssumeRole',
+          Effect: 'Allow',
+          Principal: { Service: 'scheduler.amazonaws.com' },
+          Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+        },
+      ],
+    });
+  });
+
+  it('lets the timer role invoke the worker and nothing else', () => {
+    const roleId = logicalId(timerRole());
+    expect(statementsOfRole(template, roleId)).toEqual([
+      {
+        Effect: 'Allow',
+        Action: ['lambda:InvokeFunction'],
+        Resource: [arnOf(jobs.workerFunction)],
+      },
+    ]);
+    // That statement is the role's only policy (no inline policies, checked above).
+    const attached = Object.values(template.findResources('AWS::IAM::Policy')).filter((p) =>
+      JSON.stringify(p.Properties.Roles).includes(`"${roleId}"`),
+    );
+    expect(attached).toHaveLength(1);
+    expect(attached[0]?.Properties.Roles).toEqual([{ Ref: roleId }]);
+  });
+
+  it("gives the worker's resume policy exactly its three statements, on the worker role only", () => {
+    const policy = template.findResources('AWS::IAM::Policy')[logicalId(resumePolicy())];
+    expect(policy?.Properties.Roles).toEqual([{ Ref: roleIdOf(jobs.workerFunction) }]);
+    expect(policy?.Properties.Users).toBeUndefined();
+    expect(policy?.Properties.Groups).toBeUndefined();
+    expect(policy?.Properties.PolicyDocument).toEqual({
+      Version: '2012-10-17',
+      Statement: [
+        {
+          // Wake-up schedules in the stack's own timer group only.
+          Action: 'scheduler:CreateSchedule',
+          Effect: 'Allow',
+          Resource: schedulesIn(timerGroup()),
+        },
+        {
+          // The timer role only, and only to Scheduler.
+          Action: 'iam:PassRole',
+          Effect: 'Allow',
+          Resource: arnOf(timerRole()),
+          Condition: { StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } },
+        },
+        {
+          // Continuations: the worker hands a run to a fresh invocation of itself.
+          Action: 'lambda:InvokeFunction',
+          Effect: 'Allow',
+          Resource: arnOf(jobs.workerFunction),
+        },
+      ],
+    });
+  });
+
+  it('gives no role but the worker any Scheduler action or iam:PassRole', () => {
+    const workerRoleId = roleIdOf(jobs.workerFunction);
+    const roleIds = Object.keys(template.findResources('AWS::IAM::Role'));
+    expect(roleIds).toContain(workerRoleId);
+    for (const roleId of roleIds) {
+      const actions = statementsOfRole(template, roleId).flatMap((s) => s.Action);
+      const timerActions = actions.filter(
+        (a) => a.startsWith('scheduler:') || a === 'iam:PassRole',
+      );
+      expect(timerActions, roleId).toEqual(
+        roleId === workerRoleId ? ['scheduler:CreateSchedule', 'iam:PassRole'] : [],
+      );
+    }
   });
 
   it('lets each function write only to its own log group', () => {
@@ -539,15 +651,42 @@ describe('least privilege', () => {
     }
   });
 
-  it('uses "*" only for the X-Ray actions, which have no resource-level permissions', () => {
-    for (const fn of Object.values(functionsOf(jobs))) {
-      for (const s of statementsOfRole(template, roleIdOf(fn))) {
-        const wildcard = JSON.stringify(s.Resource).includes('*');
+  it('uses "*" only for the X-Ray actions, and a wildcard only for the timer group\'s schedules', () => {
+    const roles = {
+      ...Object.fromEntries(Object.entries(functionsOf(jobs)).map(([k, fn]) => [k, roleIdOf(fn)])),
+      timer: logicalId(timerRole()),
+    };
+    const wildcards: Array<{ role: string; statement: Statement }> = [];
+    for (const [key, roleId] of Object.entries(roles)) {
+      const statements = statementsOfRole(template, roleId);
+      expect(statements.length, key).toBeGreaterThan(0);
+      for (const s of statements) {
+        const json = JSON.stringify(s);
+        expect(
+          s.Action.some((a) => a.includes('*')),
+          json,
+        ).toBe(false);
         const isXray = s.Action.every((a) => a.startsWith('xray:'));
-        expect(wildcard, JSON.stringify(s)).toBe(isXray);
-        expect(s.Action.some((a) => a.includes('*'))).toBe(false);
+        if (isXray) {
+          // X-Ray has no resource-level permissions: its actions need the bare "*".
+          expect(s.Resource, json).toEqual(['*']);
+          continue;
+        }
+        expect(s.Resource, json).not.toContain('*');
+        if (JSON.stringify(s.Resource).includes('*')) wildcards.push({ role: key, statement: s });
       }
     }
+    // The only other wildcard: the worker's schedules, in its own timer group.
+    expect(wildcards).toEqual([
+      {
+        role: 'worker',
+        statement: {
+          Effect: 'Allow',
+          Action: ['scheduler:CreateSchedule'],
+          Resource: [schedulesIn(timerGroup())],
+        },
+      },
+    ]);
   });
 
   it('grants each function exactly the actions it uses', () => {
@@ -565,7 +704,16 @@ describe('least privilege', () => {
       getJob: ['dynamodb:GetItem', 'dynamodb:Query'],
       listJobs: ['dynamodb:Query'],
       cancelJob: ['dynamodb:Query', 'dynamodb:UpdateItem', 'events:PutEvents'],
-      worker: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'events:PutEvents'],
+      worker: [
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:Query',
+        'dynamodb:UpdateItem',
+        'events:PutEvents',
+        'iam:PassRole',
+        'lambda:InvokeFunction',
+        'scheduler:CreateSchedule',
+      ],
       completion: [
         'dynamodb:BatchGetItem',
         'dynamodb:DeleteItem',
@@ -581,6 +729,7 @@ describe('least privilege', () => {
       sweeper: [
         'dynamodb:BatchGetItem',
         'dynamodb:DeleteItem',
+        'dynamodb:GetItem',
         'dynamodb:Query',
         'dynamodb:UpdateItem',
         'events:PutEvents',
@@ -596,16 +745,20 @@ describe('least privilege', () => {
     expect(actual).toEqual(expected);
   });
 
-  it('lets the worker put events on the bus only, and never put or delete items', () => {
+  it('lets the worker put events on the bus only, never delete items, and touch only job partitions (LeadingKeys JOB#*)', () => {
+    expect(`${JOB_PARTITION_PREFIX}*`).toBe('JOB#*');
     const statements = nonBaseline(statementsOfRole(template, roleIdOf(jobs.workerFunction)));
     const putEvents = statements.filter((s) => s.Action.includes('events:PutEvents'));
-    expect(putEvents.flatMap((s) => s.Resource)).toEqual([arnOf(jobs.eventBus)]);
+    expect(putEvents).toEqual([
+      { Effect: 'Allow', Action: ['events:PutEvents'], Resource: [arnOf(jobs.eventBus)] },
+    ]);
     const actions = statements.flatMap((s) => s.Action);
-    expect(actions).not.toContain('dynamodb:PutItem');
-    expect(actions).not.toContain('dynamodb:DeleteItem');
-    for (const s of statements.filter((x) => x.Action.some((a) => a.startsWith('dynamodb:')))) {
-      expect(s.Resource).toEqual([arnOf(jobs.table)]);
+    for (const never of ['dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:Scan']) {
+      expect(actions).not.toContain(never);
     }
+    // Every table action it has is in that one statement, under the LeadingKeys condition.
+    const dynamo = statements.filter((s) => s.Action.some((a) => a.startsWith('dynamodb:')));
+    expect(dynamo).toEqual([workerTableStatement()]);
   });
 
   it('lets list-jobs query the two indexes only, not the table', () => {
@@ -622,7 +775,7 @@ describe('least privilege', () => {
     ]);
   });
 
-  it('lets the sweeper read the active-jobs index, tend the queues, end runs and start the worker, nothing else', () => {
+  it("lets the sweeper read the active-jobs index and a run's record, tend the queues, end runs and start the worker, nothing else", () => {
     const statements = nonBaseline(statementsOfRole(template, roleIdOf(jobs.sweeperFunction)));
     expect(statements).toEqual([
       {
@@ -635,6 +788,7 @@ describe('least privilege', () => {
         Action: [
           'dynamodb:BatchGetItem',
           'dynamodb:DeleteItem',
+          'dynamodb:GetItem',
           'dynamodb:Query',
           'dynamodb:UpdateItem',
         ],
@@ -694,6 +848,34 @@ describe('least privilege', () => {
       expect(dynamo.length).toBeGreaterThan(0);
       for (const s of dynamo) expect(s.Resource).toEqual([arnOf(jobs.table)]);
     }
+  });
+});
+
+describe('sleep timers', () => {
+  it('are one schedule group, named by CloudFormation', () => {
+    template.resourceCountIs('AWS::Scheduler::ScheduleGroup', 1);
+    const group = template.findResources('AWS::Scheduler::ScheduleGroup')[logicalId(timerGroup())];
+    expect(group).toBeDefined();
+    // No physical name: two stacks (or two AsyncJobs) in one account and region never clash.
+    expect(group?.Properties?.Name).toBeUndefined();
+  });
+
+  it("name the timer role's Arn and the group's Ref in the worker's environment", () => {
+    const worker = template.findResources('AWS::Lambda::Function')[logicalId(jobs.workerFunction)];
+    const variables = worker?.Properties.Environment.Variables as Record<string, unknown>;
+    expect(variables.TIMER_ROLE_ARN).toEqual(arnOf(timerRole()));
+    expect(variables.TIMER_GROUP_NAME).toEqual(ref(timerGroup()));
+    expect(variables.TIMER_ROLE_ARN).toEqual({
+      'Fn::GetAtt': [logicalId(timerRole()), 'Arn'],
+    });
+    // The role the worker passes and the group it creates schedules in are the same ones.
+    const resume = statementsOfRole(template, roleIdOf(jobs.workerFunction));
+    expect(resume.find((s) => s.Action.includes('iam:PassRole'))?.Resource).toEqual([
+      variables.TIMER_ROLE_ARN,
+    ]);
+    expect(
+      JSON.stringify(resume.find((s) => s.Action.includes('scheduler:CreateSchedule'))?.Resource),
+    ).toContain(JSON.stringify(variables.TIMER_GROUP_NAME));
   });
 });
 

@@ -75,3 +75,32 @@ export function statementsOfRole(template: Template, roleId: string): Statement[
   }
   return statements;
 }
+
+/** The ARN of every schedule in an EventBridge Scheduler group (`schedule/<group>/*`), as synthesized. */
+export const schedulesIn = (group: IConstruct) => ({
+  'Fn::Join': [
+    '',
+    [
+      'arn:',
+      { Ref: 'AWS::Partition' },
+      ':scheduler:',
+      { Ref: 'AWS::Region' },
+      ':',
+      { Ref: 'AWS::AccountId' },
+      ':schedule/',
+      ref(group),
+      '/*',
+    ],
+  ],
+});
+
+/** A construct's child of the given id, checked to be of the given class. */
+export function childOf<T>(
+  parent: IConstruct,
+  id: string,
+  type: abstract new (...args: never[]) => T,
+): T {
+  const child = parent.node.findChild(id);
+  if (!(child instanceof type)) throw new Error(`${parent.node.path}/${id} is not a ${type.name}`);
+  return child;
+}

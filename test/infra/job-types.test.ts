@@ -20,6 +20,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import type { NagPack } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -28,7 +29,16 @@ import { BUNDLE_METADATA_KEY } from '../../infra/bundling';
 import { REFERENCE_JOB_TYPES } from '../../infra/eventjobs-stack';
 import { inspectJobTypesModule, JobTypesModuleError } from '../../infra/job-types';
 import { addNagPacks } from '../../infra/nag';
-import { createApp, logicalId, PROJECT_ROOT, statementsOfRole } from './helpers';
+import {
+  arnOf,
+  childOf,
+  createApp,
+  logicalId,
+  PROJECT_ROOT,
+  ref,
+  schedulesIn,
+  statementsOfRole,
+} from './helpers';
 
 /** What the fixtures import `defineJobType` from: the package's own entry point, by path. */
 const EVENTJOBS = JSON.stringify(path.join(PROJECT_ROOT, 'src', 'index.ts'));
@@ -398,6 +408,7 @@ describe('two AsyncJobs in one stack', () => {
   let stack: Stack;
   let a: AsyncJobs;
   let b: AsyncJobs;
+  let template: Template;
   let resources: Record<string, TemplateResource>;
   let packs: NagPack[];
 
@@ -407,7 +418,8 @@ describe('two AsyncJobs in one stack', () => {
     stack = new Stack(app, 'TwoJobs');
     a = new AsyncJobs(stack, 'A', { jobTypes: { entry: REFERENCE_JOB_TYPES } });
     b = new AsyncJobs(stack, 'B', { jobTypes: { entry: REFERENCE_JOB_TYPES } });
-    resources = resourcesOf(Template.fromStack(stack));
+    template = Template.fromStack(stack);
+    resources = resourcesOf(template);
   });
 
   const ofType = (type: string) =>
@@ -460,6 +472,50 @@ describe('two AsyncJobs in one stack', () => {
     }
   });
 
+  it('give each its own timer group and timer role, wired to its own worker only', () => {
+    const groupOf = (jobs: AsyncJobs) => childOf(jobs, 'TimerGroup', scheduler.CfnScheduleGroup);
+    const timerRoleOf = (jobs: AsyncJobs) => childOf(jobs, 'TimerRole', iam.Role);
+    const groups = ofType('AWS::Scheduler::ScheduleGroup').map(([id]) => id);
+    expect(groups.sort()).toEqual([logicalId(groupOf(a)), logicalId(groupOf(b))].sort());
+    const schedulerRoles = ofType('AWS::IAM::Role')
+      .filter(([, r]) => JSON.stringify(r.Properties).includes('scheduler.amazonaws.com'))
+      .map(([id]) => id);
+    expect(schedulerRoles.sort()).toEqual(
+      [logicalId(timerRoleOf(a)), logicalId(timerRoleOf(b))].sort(),
+    );
+
+    for (const jobs of [a, b]) {
+      const group = groupOf(jobs);
+      const role = timerRoleOf(jobs);
+      const variables = resources[logicalId(jobs.workerFunction)]?.Properties?.Environment as {
+        Variables: Record<string, unknown>;
+      };
+      expect(variables.Variables.TIMER_ROLE_ARN).toEqual(arnOf(role));
+      expect(variables.Variables.TIMER_GROUP_NAME).toEqual(ref(group));
+      // Its timer role invokes its own worker only.
+      expect(statementsOfRole(template, logicalId(role))).toEqual([
+        {
+          Effect: 'Allow',
+          Action: ['lambda:InvokeFunction'],
+          Resource: [arnOf(jobs.workerFunction)],
+        },
+      ]);
+      // Its worker makes schedules in its own group and passes its own timer role only.
+      const resume = statementsOfRole(template, roleIdOf(jobs.workerFunction));
+      expect(resume.filter((s) => s.Action.some((x) => x.startsWith('scheduler:')))).toEqual([
+        { Effect: 'Allow', Action: ['scheduler:CreateSchedule'], Resource: [schedulesIn(group)] },
+      ]);
+      expect(resume.filter((s) => s.Action.includes('iam:PassRole'))).toEqual([
+        {
+          Effect: 'Allow',
+          Action: ['iam:PassRole'],
+          Resource: [arnOf(role)],
+          Condition: { StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } },
+        },
+      ]);
+    }
+  });
+
   it('set no physical name twice', () => {
     // The properties that name a resource uniquely in an account and region, where set.
     const uniqueNames: Record<string, string> = {
@@ -472,6 +528,7 @@ describe('two AsyncJobs in one stack', () => {
       'AWS::SQS::Queue': 'QueueName',
       'AWS::SecretsManager::Secret': 'Name',
       'AWS::CloudWatch::Alarm': 'AlarmName',
+      'AWS::Scheduler::ScheduleGroup': 'Name',
     };
 
     const names = Object.values(resources).flatMap((resource) => {

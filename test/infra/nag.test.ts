@@ -5,7 +5,7 @@ import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { EventJobsStack } from '../../infra/eventjobs-stack';
 import { addNagPacks } from '../../infra/nag';
-import { createStack } from './helpers';
+import { createStack, logicalId } from './helpers';
 
 interface Acknowledgement {
   readonly path: string;
@@ -112,6 +112,8 @@ describe('cdk-nag AwsSolutions and Serverless packs', () => {
         ),
         'AwsSolutions-SQS3 @ Stream/DeadLetterQueue/Resource',
         'Serverless-LambdaDLQ @ Stream/Connection/Resource',
+        // Sleep timers (infra/timers.ts): the worker's schedules in its own timer group.
+        `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/<${logicalId(stack.jobs.node.findChild('TimerGroup'))}>/*] @ WorkerResumePolicy/Resource`,
         'Serverless-SQSRedrivePolicy @ Stream/DeadLetterQueue/Resource',
       ].sort(),
     );

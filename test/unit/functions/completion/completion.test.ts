@@ -557,6 +557,11 @@ describe('completion handler', () => {
     return (await import('../../../../functions/completion/handler')).handler;
   }
 
+  beforeEach(() => {
+    // A run whose worker died is re-driven through the worker function.
+    vi.stubEnv('WORKER_FUNCTION_NAME', 'eventjobs-worker');
+  });
+
   it('records the outcome in the table named in its environment with its retention', async () => {
     // Prepare
     vi.useFakeTimers({ toFake: ['Date'], now: NOW });
@@ -1051,6 +1056,7 @@ describe('completion: metrics', () => {
       'arn:aws:secretsmanager:eu-west-1:123456789012:secret:hook-AbCdEf',
     );
     vi.stubEnv('AWS_REGION', 'eu-west-1');
+    vi.stubEnv('WORKER_FUNCTION_NAME', 'eventjobs-worker');
     vi.resetModules();
     const { handler } = await import('../../../../functions/completion/handler');
     let active: ActiveJob | undefined = running();

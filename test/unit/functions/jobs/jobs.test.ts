@@ -22,17 +22,22 @@ function jobContext(
 ) {
   const calls: ProgressCall[] = [];
   const builtAt = Date.now();
+  const signal = options.signal ?? new AbortController().signal;
   const ctx: JobContext = {
     jobName: 'job-1',
     runId: '01JDXR3Y5Q6Z8A9B0C1D2E3F4G',
     type: 'test',
     attempt: 1,
-    signal: options.signal ?? new AbortController().signal,
+    signal,
     remainingTimeMs: () => 900_000,
     async progress(percent, message) {
       calls.push({ percent, message, atMs: Date.now() - builtAt });
       await options.progress?.(percent);
     },
+    // The built-in types below use no steps; a step here just runs once, a sleep returns.
+    invocation: 1,
+    step: async (_name, fn) => fn({ attempt: 1, signal }),
+    sleep: async () => undefined,
   };
   return { ctx, calls };
 }
@@ -53,7 +58,7 @@ describe('registry', () => {
     const names = jobTypeNames();
 
     // Assess
-    expect(names).toEqual(['echo', 'fail', 'flaky', 'hash', 'sleep']);
+    expect(names).toEqual(['echo', 'fail', 'flaky', 'hash', 'pipeline', 'sleep']);
     for (const name of names) expect(getJobType(name)?.name).toBe(name);
   });
 

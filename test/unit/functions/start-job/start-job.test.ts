@@ -675,8 +675,48 @@ describe('POST /jobs: a timeout for the run', () => {
     expect(put?.Item?.timeoutSeconds).toEqual({ N: '60' });
   });
 
+  it("accepts a timeoutSeconds above the worker's timeout: a run with steps continues past it", async () => {
+    // Prepare
+    const handler = await loadHandler({ WORKER_TIMEOUT_SECONDS: '60' });
+
+    // Act
+    const result = await handler(
+      startJobEvent({ type: 'echo', name: 'long', input: { value: 1 }, timeoutSeconds: 2_592_000 }),
+    );
+
+    // Assess
+    expect(result.statusCode).toBe(202);
+    const put = ddb.commandCalls(PutItemCommand)[0]?.args[0].input;
+    expect(put?.Item?.timeoutSeconds).toEqual({ N: '2592000' });
+  });
+
+  it('answers 400 InvalidTimeout for a timeoutSeconds above 30 days, naming the limit', async () => {
+    // Prepare
+    const handler = await loadHandler({ WORKER_TIMEOUT_SECONDS: '60' });
+
+    // Act
+    const result = await handler(
+      startJobEvent({
+        type: 'echo',
+        name: 'timed',
+        input: { value: 1 },
+        timeoutSeconds: 2_592_001,
+      }),
+    );
+
+    // Assess
+    expect(result.statusCode).toBe(400);
+    expect(bodyOf(result)).toMatchObject({
+      error: {
+        code: 'InvalidTimeout',
+        message: expect.stringContaining('at most 2592000 (30 days)'),
+      },
+    });
+    expect(ddb.commandCalls(PutItemCommand)).toHaveLength(0);
+    expect(lambda.received).toHaveLength(0);
+  });
+
   it.each([
-    ['above the worker timeout', 61, 'InvalidTimeout'],
     ['zero', 0, 'InvalidBody'],
     ['a fraction', 1.5, 'InvalidBody'],
     ['a string', '30', 'InvalidBody'],

@@ -260,6 +260,7 @@ describe('sweeper handler', () => {
     vi.stubEnv('JOBS_TABLE_NAME', 'jobs-from-env');
     vi.stubEnv('EVENT_BUS_NAME', 'bus-from-env');
     vi.stubEnv('SWEEP_START_WINDOW_SECONDS', '60');
+    vi.stubEnv('WORKER_FUNCTION_NAME', 'eventjobs-worker');
     ddb.on(QueryCommand).callsFake(async (input: QueryCommandInput) => ({
       Items:
         input.ExpressionAttributeValues?.[':pk']?.S === activePartitionKey(0)

@@ -28,8 +28,10 @@ import { defineJobType, type JobContext, type JobType } from '../../../../core/j
 import type { ActiveJob } from '../../../../core/model';
 import { getJobType } from '../../../../functions/shared/job-registry';
 import { createJobMetrics } from '../../../../functions/shared/metrics';
+import { StepStore } from '../../../../functions/shared/step-store';
 import { JobStore } from '../../../../functions/shared/store';
 import { EventDeliveryError } from '../../../../functions/worker/errors';
+import type { Resumer } from '../../../../functions/worker/resume';
 import { backoffMs, runWorker, type WorkerDeps } from '../../../../functions/worker/service';
 import { activeItem, activeJob, USER_ARN } from '../../helpers/api-event';
 import { lambdaContext } from '../../helpers/lambda-context';
@@ -68,7 +70,21 @@ function deps(overrides: Partial<WorkerDeps> = {}): WorkerDeps {
     deadlineMarginMs: 2000,
     now: () => new Date(clock),
     getJobType,
+    // The runs here use no steps: neither the step store nor the resumer is reached.
+    steps: new StepStore(new DynamoDBClient({}), 'jobs-table'),
+    resumer: recordingResumer(),
+    retentionSeconds: 7 * 24 * 60 * 60,
     ...overrides,
+  };
+}
+
+/** A Resumer that records what it was asked and resumes nothing. */
+function recordingResumer(): Resumer & { readonly calls: unknown[][] } {
+  const calls: unknown[][] = [];
+  return {
+    calls,
+    continueRun: async (...args) => void calls.push(['continueRun', ...args]),
+    wakeAt: async (...args) => void calls.push(['wakeAt', ...args]),
   };
 }
 
@@ -120,6 +136,15 @@ function fakeTable(): void {
         leaseId: lease,
         deadlineAt: stored.deadlineAt ?? deadline,
       };
+      // A claim counts the invocation and ends a sleep.
+      if (input.UpdateExpression?.includes('invocations')) {
+        stored = {
+          ...stored,
+          invocations: (stored.invocations ?? 0) + 1,
+          wakeAt: undefined,
+          sleepName: undefined,
+        };
+      }
     }
     const attempt = values[':attempt']?.N;
     if (attempt !== undefined) {
@@ -237,8 +262,15 @@ describe('worker: a run that completes', () => {
   });
 
   it('counts a retried invocation as the next attempt and keeps the first start time', async () => {
-    // Prepare
-    stored = activeJob({ runId: RUN_ID, startedAt: '2026-01-05T09:58:00.000Z', attempt: 1 });
+    // Prepare: attempt 1 holds a lease whose holder died (no heartbeat for two minutes)
+    stored = activeJob({
+      runId: RUN_ID,
+      startedAt: '2026-01-05T09:58:00.000Z',
+      attempt: 1,
+      leaseId: 'dead-invocation',
+      heartbeatAt: '2026-01-05T09:58:00.000Z',
+      invocations: 1,
+    });
 
     // Act
     await runWorker(payload(), lambdaContext(), deps());
@@ -251,6 +283,67 @@ describe('worker: a run that completes', () => {
       durationMs: 120_000,
     });
     expect(stored?.attempt).toBe(2);
+  });
+
+  it('announces Job Started for a new attempt that takes over a lease', async () => {
+    // Prepare
+    stored = activeJob({
+      runId: RUN_ID,
+      startedAt: '2026-01-05T09:58:00.000Z',
+      attempt: 1,
+      leaseId: 'dead-invocation',
+      heartbeatAt: '2026-01-05T09:58:00.000Z',
+      invocations: 1,
+    });
+
+    // Act
+    await runWorker(payload(), lambdaContext(), deps());
+
+    // Assess
+    const started = allEntries().filter((entry) => entry.DetailType === 'Job Started');
+    expect(started).toHaveLength(1);
+    expect(JSON.parse(started[0]?.Detail ?? '{}')).toMatchObject({ attempt: 2 });
+  });
+
+  it('goes on in the same attempt after a suspension (no lease), with no second Job Started', async () => {
+    // Prepare: attempt 2 gave its invocation up (a continuation or a sleep)
+    stored = activeJob({
+      runId: RUN_ID,
+      startedAt: '2026-01-05T09:58:00.000Z',
+      attempt: 2,
+      invocations: 1,
+      heartbeatAt: '2026-01-05T09:59:59.000Z',
+      suspendedAt: '2026-01-05T09:59:59.000Z',
+    });
+
+    // Act
+    const result = await runWorker(payload({ resume: 'continue' }), lambdaContext(), deps());
+
+    // Assess
+    expect(result).toEqual({ status: 'reported', detailType: 'Job Completed' });
+    expect(sentEvent().detail).toMatchObject({ attempt: 2, startedAt: '2026-01-05T09:58:00.000Z' });
+    expect(allEntries().map((entry) => entry.DetailType)).toEqual(['Job Completed']);
+    expect(stored).toMatchObject({ attempt: 2, invocations: 2 });
+  });
+
+  it('announces Job Started again for a re-driven run, though its attempt is the same', async () => {
+    // Prepare: the sweeper re-drove the run (lease freed, attempt already counted)
+    stored = activeJob({
+      runId: RUN_ID,
+      startedAt: '2026-01-05T09:58:00.000Z',
+      attempt: 2,
+      invocations: 1,
+      heartbeatAt: '2026-01-05T09:59:59.000Z',
+      redrivenAt: '2026-01-05T09:59:59.000Z',
+    });
+
+    // Act
+    await runWorker(payload({ resume: 'redrive' }), lambdaContext(), deps());
+
+    // Assess
+    const types = allEntries().map((entry) => entry.DetailType);
+    expect(types).toEqual(['Job Started', 'Job Completed']);
+    expect(sentEvent().detail).toMatchObject({ attempt: 2 });
   });
 
   it('gives the job its identity, attempt and the time left in the invocation', async () => {
@@ -774,11 +867,21 @@ describe('worker: malformed payloads', () => {
   });
 });
 
+/** What the handler needs besides the table and the bus: the sleep timers' role and group. */
+function stubTimerEnv(): void {
+  vi.stubEnv('TIMER_ROLE_ARN', 'arn:aws:iam::123456789012:role/eventjobs-timers');
+  vi.stubEnv('TIMER_GROUP_NAME', 'eventjobs-timers');
+}
+
 describe('worker handler', () => {
   async function loadHandler() {
     vi.resetModules();
     return (await import('../../../../functions/worker/handler')).handler;
   }
+
+  beforeEach(() => {
+    stubTimerEnv();
+  });
 
   it('runs the payload and puts the outcome on the bus named in its environment', async () => {
     // Prepare
@@ -796,7 +899,7 @@ describe('worker handler', () => {
     expect(detail.result).toEqual({ value: 'hello' });
   });
 
-  it('caps the run deadline at WORKER_TIMEOUT_SECONDS', async () => {
+  it('takes the run deadline from WORKER_TIMEOUT_SECONDS when neither the request nor the type sets one', async () => {
     // Prepare
     vi.stubEnv('JOBS_TABLE_NAME', 'jobs-from-env');
     vi.stubEnv('EVENT_BUS_NAME', 'bus-from-env');
@@ -855,6 +958,25 @@ describe('worker handler', () => {
       message: expect.stringContaining('EVENT_BUS_NAME'),
     });
   });
+
+  it.each(['TIMER_ROLE_ARN', 'TIMER_GROUP_NAME'])(
+    'fails loudly at load when %s (the sleep timers) is not configured',
+    async (name) => {
+      // Prepare
+      vi.stubEnv('JOBS_TABLE_NAME', 'jobs-from-env');
+      vi.stubEnv('EVENT_BUS_NAME', 'bus-from-env');
+      vi.stubEnv(name, '');
+
+      // Act
+      const loading = loadHandler();
+
+      // Assess
+      await expect(loading).rejects.toMatchObject({
+        name: 'ConfigError',
+        message: expect.stringContaining(name),
+      });
+    },
+  );
 });
 
 describe('worker: heartbeat and cancellation while the job runs', () => {
@@ -944,15 +1066,57 @@ describe('worker: deadlines', () => {
     expect(stored?.deadlineAt).toBe('2026-01-05T10:00:30.000Z');
   });
 
-  it('honours a timeout on the record, capped at the worker timeout', async () => {
+  it("honours a timeout on the record, even one longer than the worker's timeout", async () => {
     // Prepare
     stored = stored && { ...stored, timeoutSeconds: 5000 };
 
     // Act
     await runWorker(payload(), lambdaContext(), deps({ maxTimeoutSeconds: 120 }));
 
+    // Assess: a run with steps may continue past one invocation
+    expect(stored?.deadlineAt).toBe('2026-01-05T11:23:20.000Z');
+  });
+
+  it("prefers the request's timeout to the type's default", async () => {
+    // Prepare
+    stored = stored && { ...stored, timeoutSeconds: 90 };
+    const typed = { ...testType(async () => 'ok'), defaultTimeoutSeconds: 30 };
+
+    // Act
+    await runWorker(
+      payload({ type: 'test' }),
+      lambdaContext(),
+      deps({ getJobType: only(typed), maxTimeoutSeconds: 60 }),
+    );
+
     // Assess
-    expect(stored?.deadlineAt).toBe('2026-01-05T10:02:00.000Z');
+    expect(stored?.deadlineAt).toBe('2026-01-05T10:01:30.000Z');
+  });
+
+  it("prefers the type's default to the worker's timeout, even a longer one", async () => {
+    // Prepare
+    const typed = { ...testType(async () => 'ok'), defaultTimeoutSeconds: 3600 };
+
+    // Act
+    await runWorker(
+      payload({ type: 'test' }),
+      lambdaContext(),
+      deps({ getJobType: only(typed), maxTimeoutSeconds: 60 }),
+    );
+
+    // Assess
+    expect(stored?.deadlineAt).toBe('2026-01-05T11:00:00.000Z');
+  });
+
+  it('caps any timeout at 30 days', async () => {
+    // Prepare
+    stored = stored && { ...stored, timeoutSeconds: 40 * 24 * 60 * 60 };
+
+    // Act
+    await runWorker(payload(), lambdaContext(), deps({ maxTimeoutSeconds: 120 }));
+
+    // Assess
+    expect(stored?.deadlineAt).toBe('2026-02-04T10:00:00.000Z');
   });
 
   it('stops a job at its deadline, before the Lambda limit, and reports Job Timed Out', async () => {
@@ -1244,6 +1408,7 @@ describe('worker: metrics and log keys', () => {
     vi.useFakeTimers({ toFake: ['Date'], now: START });
     vi.stubEnv('JOBS_TABLE_NAME', 'jobs-from-env');
     vi.stubEnv('EVENT_BUS_NAME', 'bus-from-env');
+    stubTimerEnv();
     vi.resetModules();
     const { handler } = await import('../../../../functions/worker/handler');
     const context = lambdaContext();
