@@ -32,6 +32,7 @@ export function costSection(
     dynamodbWriteUnits: 0,
     eventChunks: 0,
     sqsRequests: 0,
+    schedulerInvocations: 0,
   };
   const pollingPath = addOps(eventPath, perPoll, latency.polling.apiCallsPerJob);
   const workerName = Object.keys(eventPath.lambda).find((name) => /worker/i.test(name)) ?? '';

@@ -15,6 +15,8 @@ export const PRICES = {
   dynamodbPerReadUnit: 0.125 / 1e6,
   sqsPerRequest: 0.4 / 1e6,
   stepFunctionsStandardPerTransition: 25 / 1e6,
+  /** EventBridge Scheduler, per invocation (a schedule firing its target); the API calls are not billed. */
+  schedulerPerInvocation: 1 / 1e6,
 } as const;
 
 /** What one job used, on average. */
@@ -30,6 +32,8 @@ export interface OpsPerJob {
   /** EventBridge events in 64 KB chunks. */
   readonly eventChunks: number;
   readonly sqsRequests: number;
+  /** EventBridge Scheduler invocations: one-time schedules fired (a durable sleep's timer). */
+  readonly schedulerInvocations: number;
 }
 
 export interface CostBreakdown {
@@ -42,6 +46,7 @@ export interface CostBreakdown {
   readonly eventBridge: number;
   readonly sqs: number;
   readonly stepFunctions: number;
+  readonly scheduler: number;
 }
 
 const MILLION = 1e6;
@@ -65,12 +70,16 @@ export function costPerMillion(ops: OpsPerJob, transitions = 0): CostBreakdown {
     eventBridge: ops.eventChunks * PRICES.eventBridgePerEvent * MILLION,
     sqs: ops.sqsRequests * PRICES.sqsPerRequest * MILLION,
     stepFunctions: transitions * PRICES.stepFunctionsStandardPerTransition * MILLION,
+    scheduler: ops.schedulerInvocations * PRICES.schedulerPerInvocation * MILLION,
   };
   const total = Object.values(parts).reduce((sum, value) => sum + value, 0);
   return { total, ...parts };
 }
 
-/** Adds `times` × `extra` to `base` (the polling path: the event path plus its polls). */
+/**
+ * Adds `times` × `extra` to `base` (the polling path: the event path plus its
+ * polls); `times` -1 subtracts, and a `base` of NO_OPS scales `extra`.
+ */
 export function addOps(base: OpsPerJob, extra: OpsPerJob, times: number): OpsPerJob {
   const lambda: Record<string, { invocations: number; ms: number; memoryMb: number }> = {};
   for (const [name, fn] of Object.entries(base.lambda)) lambda[name] = { ...fn };
@@ -87,8 +96,20 @@ export function addOps(base: OpsPerJob, extra: OpsPerJob, times: number): OpsPer
     dynamodbWriteUnits: base.dynamodbWriteUnits + extra.dynamodbWriteUnits * times,
     eventChunks: base.eventChunks + extra.eventChunks * times,
     sqsRequests: base.sqsRequests + extra.sqsRequests * times,
+    schedulerInvocations: base.schedulerInvocations + extra.schedulerInvocations * times,
   };
 }
+
+/** Nothing used: the start of a sum. */
+export const NO_OPS: OpsPerJob = {
+  httpRequests: 0,
+  lambda: {},
+  dynamodbReadUnits: 0,
+  dynamodbWriteUnits: 0,
+  eventChunks: 0,
+  sqsRequests: 0,
+  schedulerInvocations: 0,
+};
 
 /**
  * Step Functions Standard doing the same job: the HTTP API starts an execution
@@ -108,6 +129,7 @@ export function stepFunctionsOps(eventPath: OpsPerJob, workerName: string): OpsP
     dynamodbWriteUnits: 1,
     eventChunks: 0,
     sqsRequests: 0,
+    schedulerInvocations: 0,
   };
 }
 
@@ -145,5 +167,7 @@ export function opsPerJob(usage: Counters, jobs: number): OpsPerJob {
     // Lambda's destination records are the service's own events, not PutEvents the stack pays for.
     eventChunks: num(events.billedEvents) / jobs,
     sqsRequests: 0,
+    // Not in the local cloud's usage(): the bench host counts the schedules that fired (bench/host.ts).
+    schedulerInvocations: num(group(usage.scheduler).invocations) / jobs,
   };
 }

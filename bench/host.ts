@@ -7,7 +7,10 @@
  * - an observer on the bus notes when each bench job's lifecycle events were put;
  * - a wrapper around the DynamoDB service notes when each job's active record
  *   was deleted (the completion's TransactWriteItems with a Delete), counts
- *   calls per calling function, and can capture request bodies to replay.
+ *   calls per calling function, and can capture request bodies to replay;
+ * - a wrapper around the Scheduler's create and delete counts the one-time
+ *   schedules made and fired (durable sleeps' timers), which the local cloud's
+ *   `usage()` does not count: the host adds them to each usage snapshot.
  */
 import { readFileSync } from 'node:fs';
 import type { AwsRequest, AwsResponse } from '../local/contracts';
@@ -35,6 +38,10 @@ const timelines = new Map<string, MutableTimeline>();
 const callsByCaller = new Map<string, number>();
 let capture: Map<string, CapturedJob> | undefined;
 let captured: CapturedJob[] = [];
+/** Scheduler: API calls by operation, schedules created, and created ones deleted by the API before they fired. */
+const schedulerCalls: Record<string, number> = {};
+let schedulesCreated = 0;
+let schedulesDeletedUnfired = 0;
 
 interface MutableTimeline {
   startedObservedAt?: number;
@@ -103,7 +110,51 @@ function instrument(cloud: RunningLocalCloud): (request: AwsRequest) => Promise<
     }
     return response;
   };
+  instrumentScheduler(cloud);
   return handle;
+}
+
+/** Counts CreateSchedule and DeleteSchedule as the Scheduler's API serves them. */
+function instrumentScheduler(cloud: RunningLocalCloud): void {
+  const scheduler = cloud.services.scheduler;
+  const create = scheduler.create.bind(scheduler);
+  const remove = scheduler.delete.bind(scheduler);
+  const count = (operation: string) => {
+    schedulerCalls[operation] = (schedulerCalls[operation] ?? 0) + 1;
+  };
+  scheduler.create = (definition) => {
+    count('CreateSchedule');
+    const existing = scheduler.list({ groupName: definition.groupName }).length;
+    const created = create(definition);
+    // A retried request with the same client token answers the first schedule and makes none.
+    if (scheduler.list({ groupName: definition.groupName }).length > existing)
+      schedulesCreated += 1;
+    return created;
+  };
+  scheduler.delete = (name, groupName = 'default') => {
+    count('DeleteSchedule');
+    const unfired = scheduler
+      .list({ groupName, namePrefix: name })
+      .some((schedule) => schedule.name === name && schedule.completedAt === undefined);
+    remove(name, groupName);
+    if (unfired) schedulesDeletedUnfired += 1;
+  };
+}
+
+/**
+ * Scheduler's usage so far, as counters: API calls, and invocations, the
+ * one-time schedules that fired (created, less those deleted unfired and
+ * those still waiting; a fired schedule is deleted or marked completed).
+ */
+function schedulerUsage(): Record<string, number | Record<string, number>> {
+  const waiting = cloud.services.scheduler
+    .list()
+    .filter((schedule) => schedule.completedAt === undefined).length;
+  return {
+    calls: { ...schedulerCalls },
+    schedulesCreated,
+    invocations: schedulesCreated - schedulesDeletedUnfired - waiting,
+  };
 }
 
 /** The resident set of this process, threads included, from /proc (Linux) or Node. */
@@ -199,7 +250,7 @@ async function answer(request: HostRequest): Promise<unknown> {
       return info;
     }
     case 'usage':
-      return cloud.usage();
+      return { ...cloud.usage(), scheduler: schedulerUsage() };
     case 'calls':
       return Object.fromEntries(callsByCaller);
     case 'memory':

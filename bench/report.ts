@@ -4,6 +4,7 @@ import type { CostBreakdown, OpsPerJob } from './cost';
 import type { LatencyFigures, ObserverFigures } from './latency';
 import type { MemoryFigures3 } from './memory';
 import type { Distribution } from './stats';
+import type { MarginalFigures, StepsFigures } from './steps';
 import type { ThroughputFigures } from './throughput';
 
 export const TARGETS = {
@@ -44,6 +45,7 @@ export interface Report {
       readonly dollarsPerMillion: CostBreakdown;
     };
   };
+  readonly steps?: StepsFigures;
 }
 
 const met = (ok: boolean) => (ok ? 'met' : 'MISSED');
@@ -53,6 +55,7 @@ const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`;
 const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
 const dollars = (value: number) => `$${value.toFixed(2)}`;
 const n2 = (value: number) => value.toFixed(2);
+const ms1 = (value: number) => `${value.toFixed(1)} ms`;
 
 function table(rows: readonly (readonly string[])[]): string {
   const widths: number[] = [];
@@ -82,12 +85,13 @@ function cpuRow(cpu: ThroughputFigures['cpuMsPerJob']): string[] {
 
 export function formatReport(report: Report): string {
   const out: string[] = [];
-  const { latency, throughput, memory, bundles, cost } = report;
+  const { latency, throughput, memory, bundles, cost, steps } = report;
   if (latency) out.push(...latencyLines(latency));
   if (throughput) out.push(...throughputLines(throughput));
   if (memory) out.push(...memoryLines(memory));
   if (bundles) out.push(...bundleLines(bundles));
   if (cost) out.push(...costLines(cost, throughput?.paced));
+  if (steps) out.push(...stepsLines(steps));
   out.push(`Took ${report.seconds.toFixed(0)} s.`);
   return out.join('\n');
 }
@@ -267,6 +271,85 @@ function costLines(
         'reference',
       ),
     ]),
+    '',
+  ];
+}
+
+/** A function's short name: `EventJobs-AsyncJobsWorkerCD585522` is `Worker`. */
+const shortName = (name: string) => name.replace(/^.*-AsyncJobs/, '').replace(/[0-9A-F]{8}$/, '');
+
+/** Part 6: what a step, a sleep and a checkpointed run add, with DynamoDB by operation. */
+function stepsLines(steps: StepsFigures): string[] {
+  const noise = (value: number) => Math.abs(value) < 0.005;
+  const row = (name: string, m: MarginalFigures) => {
+    const lambda = Object.entries(m.ops.lambda).filter(
+      ([, fn]) => !noise(fn.invocations) || Math.abs(fn.ms) >= 0.05,
+    );
+    const invocations = lambda.reduce((sum, [, fn]) => sum + fn.invocations, 0);
+    const c = m.dollarsPerMillion;
+    return [
+      name,
+      n2(m.ops.dynamodbWriteUnits),
+      n2(m.ops.dynamodbReadUnits),
+      n2(invocations),
+      lambda
+        .map(([fn, figures]) => `${shortName(fn)} ${n2(figures.invocations)} / ${ms1(figures.ms)}`)
+        .join(', ') || '-',
+      n2(m.ops.eventChunks),
+      n2(m.ops.schedulerInvocations),
+      `${dollars(c.total)} (DynamoDB ${dollars(c.dynamodb)}, Lambda ${dollars(c.lambdaRequests + c.lambdaDuration)}, events ${dollars(c.eventBridge)}, Scheduler ${dollars(c.scheduler)})`,
+    ];
+  };
+  const byOperation = (name: string, m: MarginalFigures) =>
+    `   ${name}: ${
+      Object.entries(m.dynamodbByOperation)
+        .filter(([, op]) => !noise(op.calls) || !noise(op.writeUnits) || !noise(op.readUnits))
+        .map(
+          ([op, f]) =>
+            `${op} ${n2(f.calls)} calls, ${n2(f.writeUnits)} write / ${n2(f.readUnits)} read units`,
+        )
+        .join('; ') || 'none'
+    }`;
+  const byFunction = (name: string, m: MarginalFigures) =>
+    `   ${name}: ${
+      Object.entries(m.callsByFunction)
+        .map(([key, calls]) => {
+          const [fn = '', operation = ''] = key.split(' ');
+          return `${shortName(fn)} ${operation} ${n2(calls)}`;
+        })
+        .join(', ') || 'none'
+    }`;
+  const batches = Object.values(steps.batches);
+  const unfinished = batches.reduce((sum, batch) => sum + batch.unfinished, 0);
+  const retried = batches.reduce((sum, batch) => sum + batch.tries - 1, 0);
+  const { perStep, perSleep, perCheckpointedRun } = steps;
+  return [
+    `6. Steps and sleeps: the pipeline type, ${steps.runs} runs of each shape, ${steps.lanes} at a time, by difference`,
+    `   (${unfinished} unfinished, ${retried} batches run again because the sweeper ran; us-east-1 prices from AWS-FACTS.md, arm64)`,
+    table([
+      [
+        'what',
+        'DynamoDB write units',
+        'read units',
+        'Lambda invocations',
+        'Lambda: invocations / ms by function',
+        'events',
+        'Scheduler invocations',
+        '$ per million',
+      ],
+      row(`a step: (${steps.steps} steps - 1 step) / ${steps.steps - 1}`, perStep),
+      row(`a sleep: 2 steps with a ${steps.sleepSeconds} s sleep - without`, perSleep),
+      row('a checkpointed run: 1 step - a step - echo', perCheckpointedRun),
+    ]),
+    '   DynamoDB by operation (calls, and units; writes include index writes):',
+    byOperation('a step', perStep),
+    byOperation('a sleep', perSleep),
+    byOperation('a checkpointed run', perCheckpointedRun),
+    '   DynamoDB calls by function:',
+    byFunction('a step', perStep),
+    byFunction('a sleep', perSleep),
+    byFunction('a checkpointed run', perCheckpointedRun),
+    `   Scheduler: ${steps.scheduler.createScheduleCalls} CreateSchedule calls and ${steps.scheduler.invocations} invocations in the measured batches, ${steps.schedulerSource}`,
     '',
   ];
 }

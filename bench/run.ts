@@ -7,6 +7,7 @@
  * 3. memory per in-flight job, and a client's memory (bench/memory.ts)
  * 4. function bundles against a naive build (bench/bundles.ts)
  * 5. cost per million jobs (bench/cost.ts)
+ * 6. what a checkpointed step and a durable sleep cost (bench/steps.ts)
  *
  * The local cloud runs in a child process (bench/host.ts), so the client load
  * and the cloud do not share an event loop and its memory is its own.
@@ -24,10 +25,11 @@ import { benchLatency, type LatencyFigures } from './latency';
 import { benchMemory, type MemoryFigures3 } from './memory';
 import type { HostInfo } from './protocol';
 import { formatReport, type Report, TARGETS } from './report';
+import { benchSteps, type StepsFigures } from './steps';
 import { benchThroughput, type ThroughputFigures } from './throughput';
 
 const ROOT = resolve(import.meta.dirname, '..');
-const PARTS = ['latency', 'throughput', 'memory', 'bundles', 'cost'] as const;
+const PARTS = ['latency', 'throughput', 'memory', 'bundles', 'cost', 'steps'] as const;
 type Part = (typeof PARTS)[number];
 
 const USAGE = `Usage: npm run bench -- [options]
@@ -45,6 +47,7 @@ const USAGE = `Usage: npm run bench -- [options]
   --memory-concurrency N  the worker's reserved concurrency in the memory part: how many of those
                           run at once, the rest wait in Lambda's event queue (default 10)
   --runs N                fresh imports per bundle for its median init (default 10)
+  --steps-runs N          pipeline runs of each shape in the steps part (default 20)
   --help                  show this`;
 
 function wholeNumber(name: string, value: string, min: number, max: number): number {
@@ -66,6 +69,7 @@ function parse(argv: string[]) {
     'memory-jobs': { type: 'string', default: '10000' },
     'memory-concurrency': { type: 'string', default: '10' },
     runs: { type: 'string', default: '10' },
+    'steps-runs': { type: 'string', default: '20' },
     help: { type: 'boolean', default: false },
   });
   const only = values.only?.split(',').map((part) => part.trim()) ?? [...PARTS];
@@ -86,6 +90,7 @@ function parse(argv: string[]) {
     // At most 900: AWS (and the local cloud) keeps 100 of the account's 1,000 unreserved.
     memoryConcurrency: wholeNumber('memory-concurrency', values['memory-concurrency'], 1, 900),
     runs: wholeNumber('runs', values.runs, 1, 100),
+    stepsRuns: wholeNumber('steps-runs', values['steps-runs'], 1, 1000),
   };
 }
 
@@ -114,7 +119,7 @@ async function main(argv: string[]): Promise<number> {
   const assemblyDir = join(ROOT, '.bench/cdk.out');
 
   // Part 4 first: it synthesizes the assembly every other part runs.
-  log('\n[4/5] Function bundles');
+  log('\n[4/6] Function bundles');
   const functions: BundleFigures[] = await benchBundles({
     runs: args.parts.has('bundles') ? args.runs : 1,
     log,
@@ -124,7 +129,7 @@ async function main(argv: string[]): Promise<number> {
     : undefined;
   if (bundles) save('bundles', bundles);
 
-  const { latency, throughput } = await runCloudParts(args, assemblyDir, log, save);
+  const { latency, throughput, steps } = await runCloudParts(args, assemblyDir, log, save);
   const memory = args.parts.has('memory') ? await runMemoryPart(args, log, save) : undefined;
 
   const cost = throughput && latency ? costSection(latency, throughput) : undefined;
@@ -137,6 +142,7 @@ async function main(argv: string[]): Promise<number> {
     ...(memory ? { memory } : {}),
     ...(bundles ? { bundles } : {}),
     ...(cost ? { cost } : {}),
+    ...(steps ? { steps } : {}),
   };
   log(`\n${formatReport(report)}`);
   writeFileSync(
@@ -151,22 +157,23 @@ type Args = ReturnType<typeof parse>;
 type Log = (line: string) => void;
 type Save = (section: string, value: unknown) => void;
 
-/** Parts 1 and 2 (and the figures part 5 needs), on one local cloud. */
+/** Parts 1, 2 and 6 (and the figures part 5 needs), on one local cloud. */
 async function runCloudParts(
   args: Args,
   assemblyDir: string,
   log: Log,
   save: Save,
-): Promise<{ latency?: LatencyFigures; throughput?: ThroughputFigures }> {
+): Promise<{ latency?: LatencyFigures; throughput?: ThroughputFigures; steps?: StepsFigures }> {
   let latency: LatencyFigures | undefined;
   let throughput: ThroughputFigures | undefined;
-  if (args.parts.has('latency') || args.parts.has('throughput') || args.parts.has('cost')) {
+  let steps: StepsFigures | undefined;
+  if ((['latency', 'throughput', 'cost', 'steps'] as const).some((part) => args.parts.has(part))) {
     const host = await BenchHost.start(assemblyDir);
     try {
       const info = await host.ask<HostInfo>({ kind: 'info' });
       const client = benchClient(info);
       if (args.parts.has('latency') || args.parts.has('cost')) {
-        log('\n[1/5] Event-driven against polling');
+        log('\n[1/6] Event-driven against polling');
         latency = await benchLatency(host, client, {
           jobs: args.latencyJobs,
           rate: args.latencyRate,
@@ -179,7 +186,7 @@ async function runCloudParts(
         save('latency', latency);
       }
       if (args.parts.has('throughput') || args.parts.has('cost')) {
-        log('\n[2/5] End-to-end throughput');
+        log('\n[2/6] End-to-end throughput');
         throughput = await benchThroughput(host, client, {
           jobs: args.throughputJobs,
           concurrency: args.concurrency,
@@ -191,16 +198,29 @@ async function runCloudParts(
         });
         save('throughput', throughput);
       }
+      if (args.parts.has('steps')) {
+        log('\n[6/6] Steps and sleeps');
+        steps = await benchSteps(host, client, {
+          runs: args.stepsRuns,
+          lanes: 2,
+          steps: 11,
+          sleepSeconds: 1,
+          warmupRuns: 4,
+          timeoutMs: 2 * 60_000,
+          log,
+        });
+        save('steps', steps);
+      }
     } finally {
       await host.stop();
     }
   }
-  return { latency, throughput };
+  return { latency, throughput, steps };
 }
 
 /** Part 3, on a local cloud of its own: the app with the worker's reserved concurrency set. */
 async function runMemoryPart(args: Args, log: Log, save: Save): Promise<MemoryFigures3> {
-  log('\n[3/5] Memory');
+  log('\n[3/6] Memory');
   // The same app with the worker's reserved concurrency set, so most jobs wait in Lambda's queue.
   const memoryAssembly = join(ROOT, '.bench/cdk.out.memory');
   const synth = synthesize(ROOT, memoryAssembly, {

@@ -85,28 +85,34 @@ export interface ThroughputFigures {
   readonly paced: PacedSample;
 }
 
-interface Started {
+export interface Started {
   readonly name: string;
   readonly sentAt: number;
   readonly acceptedAt: number;
   readonly runId: string;
 }
 
-async function startEcho(
+/** POSTs one job; undefined when it was not accepted (after the client's retries). */
+export async function startJob(
   client: BenchClient,
   name: string,
-  n: number,
+  type: string,
+  input: unknown,
 ): Promise<Started | undefined> {
   const sentAt = Date.now();
   const { status, text } = await client.send({
     method: 'POST',
     path: '/jobs',
-    body: { type: 'echo', name, input: { value: n } },
+    body: { type, name, input },
   });
   const acceptedAt = Date.now();
   if (status !== 202) return undefined;
   const runId = (JSON.parse(text) as { runId?: string }).runId ?? '';
   return { name, sentAt, acceptedAt, runId };
+}
+
+function startEcho(client: BenchClient, name: string, n: number): Promise<Started | undefined> {
+  return startJob(client, name, 'echo', { value: n });
 }
 
 async function runBatch(

@@ -36,6 +36,13 @@ export type Command =
       readonly all: boolean;
     }
   | { readonly kind: 'cancel'; readonly name: string }
+  | {
+      readonly kind: 'signal';
+      readonly name: string;
+      readonly signal: string;
+      /** The payload; undefined sends none (the API takes it as null). */
+      readonly payload?: unknown;
+    }
   | { readonly kind: 'watch'; readonly name: string }
   | { readonly kind: 'result'; readonly name: string };
 
@@ -73,6 +80,7 @@ const COMMAND_OPTIONS = {
     all: { type: 'boolean' },
   },
   cancel: {},
+  signal: {},
   watch: {},
   result: {},
 } as const satisfies Record<CommandName, Options>;
@@ -101,6 +109,8 @@ Commands:
   status <name>    show a job (GET /jobs/{name})
   list             list your jobs, newest first (GET /jobs)
   cancel <name>    ask a running job to stop (DELETE /jobs/{name})
+  signal <name> <signal> [JSON|@FILE]
+                   send a signal a job waits for (POST /jobs/{name}/signals/{signal})
   watch <name>     follow a job's events live until it ends
   result <name>    print a SUCCEEDED job's result JSON on stdout
 
@@ -150,6 +160,17 @@ Lists your jobs, newest first.
 
 Asks a running job to stop. The job ends CANCELLED shortly after; follow it
 with eventjobs watch <name>.`,
+  signal: `Usage: eventjobs signal <name> <signal> [JSON|@FILE]
+
+Sends a signal, with a JSON payload, to a job; a run waiting for it in
+ctx.waitForSignal resumes with the payload. A queued or running job keeps the
+signal until it waits for it.
+
+  JSON|@FILE   the payload: JSON text, or @path to read it from a file (@- for stdin);
+               none sends null
+
+The first signal of a name wins: the same payload again is accepted as a
+duplicate; a different one is refused (409 SignalConflict, exit 5).`,
   watch: `Usage: eventjobs watch <name>
 
 Follows a job's lifecycle events (a live progress bar on a terminal) until it
@@ -232,7 +253,7 @@ export function parseCommandLine(argv: readonly string[], deps: ParseDeps): Invo
           kind: 'start',
           type,
           name: nonEmpty(str('name'), '--name', commandName),
-          input: parseInput(str('input'), deps),
+          input: parseJsonArgument(str('input'), '--input', commandName, deps),
           timeoutSeconds: positiveInteger(str('timeout'), '--timeout', commandName),
           wait: values.wait === true,
         },
@@ -248,6 +269,22 @@ export function parseCommandLine(argv: readonly string[], deps: ParseDeps): Invo
           status: str('status')?.toUpperCase(),
           limit: positiveInteger(str('limit'), '--limit', commandName),
           all: values.all === true,
+        },
+      };
+    }
+    case 'signal': {
+      const [name, signal] = exactly(args.slice(0, 2), ['name', 'signal'], commandName);
+      // The payload is optional: a third argument, and nothing after it.
+      const [payload, extra] = args.slice(2);
+      if (extra !== undefined) throw new UsageError(`unexpected argument "${extra}"`, commandName);
+      return {
+        kind: 'run',
+        global,
+        command: {
+          kind: 'signal',
+          name,
+          signal,
+          payload: parseJsonArgument(payload, 'the payload', commandName, deps),
         },
       };
     }
@@ -285,10 +322,16 @@ function positiveInteger(value: string | undefined, flag: string, command: Comma
   return Number(value);
 }
 
-function parseInput(value: string | undefined, deps: ParseDeps): unknown {
+/** A JSON argument (`--input`, a signal's payload): JSON text, or `@path` to read it (`@-` is stdin). */
+function parseJsonArgument(
+  value: string | undefined,
+  label: string,
+  command: CommandName,
+  deps: ParseDeps,
+): unknown {
   if (value === undefined) return undefined;
   let text = value;
-  let source = '--input';
+  let source = label;
   if (value.startsWith('@')) {
     const path = value.slice(1);
     source = path === '-' ? 'stdin' : path;
@@ -296,13 +339,13 @@ function parseInput(value: string | undefined, deps: ParseDeps): unknown {
       text = deps.readFile(path);
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
-      throw new UsageError(`cannot read --input file ${source}: ${reason}`, 'start');
+      throw new UsageError(`cannot read ${label} file ${source}: ${reason}`, command);
     }
   }
   try {
     return JSON.parse(text);
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    throw new UsageError(`${source} is not valid JSON: ${reason}`, 'start');
+    throw new UsageError(`${source} is not valid JSON: ${reason}`, command);
   }
 }

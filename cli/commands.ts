@@ -35,6 +35,8 @@ export function runCommand(ctx: CommandContext, command: Command): Promise<ExitC
       return list(ctx, command);
     case 'cancel':
       return cancel(ctx, command.name);
+    case 'signal':
+      return signal(ctx, command);
     case 'watch':
       return watch(ctx, command.name);
     case 'result':
@@ -148,6 +150,25 @@ async function cancel(ctx: CommandContext, name: string): Promise<ExitCode> {
     ctx.stdout.write(
       `cancel requested for ${paint(ctx.style, 'bold', answer.jobName)} (run ${answer.runId}) at ${answer.cancelRequestedAt}\n` +
         `follow it with: eventjobs watch ${answer.jobName}\n`,
+    );
+  }
+  return ExitCode.Ok;
+}
+
+async function signal(
+  ctx: CommandContext,
+  command: Extract<Command, { kind: 'signal' }>,
+): Promise<ExitCode> {
+  const answer = await ctx.client.signal(command.name, command.signal, command.payload);
+  if (ctx.global.json) {
+    writeJson(ctx, answer);
+  } else {
+    const { style } = ctx;
+    const what = `${paint(style, 'bold', answer.signal)} for ${paint(style, 'bold', answer.jobName)} (run ${answer.runId})`;
+    ctx.stdout.write(
+      answer.duplicate
+        ? `signal ${what} was already received at ${answer.receivedAt} with this payload; not sent again\n`
+        : `signal ${what} received at ${answer.receivedAt}\n`,
     );
   }
   return ExitCode.Ok;

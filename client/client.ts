@@ -24,6 +24,7 @@ import type {
   CancelRequested,
   JobPage,
   ListJobsQuery,
+  SignalSent,
   StartedJob,
   StartJobRequest,
 } from './types';
@@ -205,6 +206,27 @@ export class EventJobsClient {
     return this.#resolve().json<CancelRequested>({
       method: 'DELETE',
       path: jobPath(name),
+      signal: options.signal,
+    });
+  }
+
+  /**
+   * `POST /jobs/{name}/signals/{signal}`: sends a signal, with any JSON
+   * `payload` (none is `null`), to a job; a run waiting for it in
+   * `ctx.waitForSignal` resumes with the payload. The first signal of a name
+   * wins: the same payload again answers `duplicate: true` (so a retry is
+   * safe), a different one throws an `ApiError` 409 `SignalConflict`.
+   */
+  async signal(
+    name: string,
+    signal: string,
+    payload?: unknown,
+    options: CallOptions = {},
+  ): Promise<SignalSent> {
+    return this.#resolve().json<SignalSent>({
+      method: 'POST',
+      path: jobPath(name, `/signals/${encodeURIComponent(signal)}`),
+      body: payload,
       signal: options.signal,
     });
   }

@@ -87,6 +87,21 @@ export interface CancelRequested {
   readonly cancelRequestedAt: string;
 }
 
+/**
+ * The answer of `POST /jobs/{name}/signals/{signal}` (202): the signal is
+ * stored for the run, and a run waiting for it is resumed.
+ */
+export interface SignalSent {
+  readonly jobName: string;
+  /** The run the signal was stored for. */
+  readonly runId: string;
+  readonly signal: string;
+  /** When the signal was first received; a repeat keeps the first time. */
+  readonly receivedAt: string;
+  /** True when the same signal, with the same payload, had been received already. */
+  readonly duplicate?: true;
+}
+
 /** Options every call takes. */
 export interface CallOptions {
   /** Aborts the call; it then rejects with the signal's reason (an `AbortError`). */

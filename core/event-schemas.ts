@@ -126,9 +126,10 @@ export const workerPayloadSchema = z.object({
   submittedAt: isoTime,
   /**
    * Why an invocation after the first was made: a continuation, a sleep's
-   * timer, or a re-drive after the worker died. Informational: the record decides.
+   * timer, a re-drive after the worker died, or a signal the run waited for.
+   * Informational: the record decides.
    */
-  resume: z.optional(z.enum(['continue', 'wake', 'redrive'])),
+  resume: z.optional(z.enum(['continue', 'wake', 'redrive', 'signal'])),
 });
 export type WorkerPayload = z.infer<typeof workerPayloadSchema>;
 

@@ -37,10 +37,16 @@ export function isJobCancelledError(error: unknown): boolean {
 export class RunSuspendedError extends AppError {
   readonly wakeAt?: string;
   readonly sleepName?: string;
+  /** A wait for this signal (`wakeAt`, if any, is its timeout). */
+  readonly signalName?: string;
 
-  constructor(message: string, options?: { wakeAt?: string; sleepName?: string }) {
+  constructor(
+    message: string,
+    options?: { wakeAt?: string; sleepName?: string; signalName?: string },
+  ) {
     super(message);
     this.wakeAt = options?.wakeAt;
     this.sleepName = options?.sleepName;
+    this.signalName = options?.signalName;
   }
 }

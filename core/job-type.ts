@@ -6,7 +6,12 @@
  */
 import { AppError } from './errors';
 import type { InferOutput, StandardSchemaV1 } from './standard-schema';
-import { MAX_RUN_TIMEOUT_SECONDS, type SleepDuration, type StepContext } from './steps';
+import {
+  MAX_RUN_TIMEOUT_SECONDS,
+  type SleepDuration,
+  type StepContext,
+  type WaitForSignalOptions,
+} from './steps';
 
 /** What a failed run reports: the error's name and message. */
 export interface JobError {
@@ -49,6 +54,15 @@ export interface JobContext {
    * does its deadline. A sleep is a step: its name is unique within the run.
    */
   sleep(name: string, duration: SleepDuration): Promise<void>;
+  /**
+   * Suspends the run, with no Lambda running, until the signal `name` is sent
+   * (`POST /jobs/{jobName}/signals/{name}` with a JSON body, by the job's
+   * owner), and returns its payload. A signal sent earlier is returned at
+   * once. Past `timeout` it throws `SignalTimeoutError`; a cancel or the
+   * deadline ends a waiting run as they end a sleeping one. Names are
+   * 1 to 128 of `[A-Za-z0-9._-]` and unique within the run, like steps'.
+   */
+  waitForSignal<T = unknown>(name: string, options?: WaitForSignalOptions): Promise<T>;
   /** 1 for the run's first worker invocation; continuations and wakes count up. */
   readonly invocation: number;
 }

@@ -73,6 +73,8 @@ export interface ActiveJob {
   readonly wakeAt?: string;
   /** The sleep the run is in. */
   readonly sleepName?: string;
+  /** The signal a suspended run waits for (`wakeAt`, if set, is the wait's timeout). */
+  readonly waitingFor?: string;
   /** When the run last stopped an invocation without ending (a sleep or a continuation). */
   readonly suspendedAt?: string;
   /** When the sweeper or the completion function last re-drove the run after its worker died. */
@@ -152,6 +154,8 @@ export interface JobView {
   readonly invocations?: number;
   /** A sleeping run's sleep. */
   readonly sleep?: { readonly name: string; readonly wakeAt: string };
+  /** The signal a run waits for, and when the wait times out. */
+  readonly waiting?: { readonly signal: string; readonly timeoutAt?: string };
   /** The run's steps and sleeps, in the order they began (runs that use `ctx.step`). */
   readonly steps?: readonly StepView[];
 }
@@ -186,6 +190,9 @@ export function activeView(job: ActiveJob, position?: number): JobView {
     ...(job.invocations ? { invocations: job.invocations } : {}),
     ...(job.wakeAt && job.sleepName && !job.leaseId
       ? { sleep: { name: job.sleepName, wakeAt: job.wakeAt } }
+      : {}),
+    ...(job.waitingFor && !job.leaseId
+      ? { waiting: { signal: job.waitingFor, ...(job.wakeAt ? { timeoutAt: job.wakeAt } : {}) } }
       : {}),
     input: job.input,
     callback: job.callbackUrl ? { url: job.callbackUrl } : undefined,

@@ -18,7 +18,7 @@ export const MAX_RUN_TIMEOUT_SECONDS = 30 * 24 * 60 * 60;
 /** Step and sleep names: 1 to 128 printable characters, no `#` (it separates the key's parts). */
 export const STEP_NAME_PATTERN = /^[^\p{Cc}#]{1,128}$/u;
 
-export const StepKind = { Step: 'step', Sleep: 'sleep' } as const;
+export const StepKind = { Step: 'step', Sleep: 'sleep', Signal: 'signal' } as const;
 export type StepKind = (typeof StepKind)[keyof typeof StepKind];
 
 export const StepStatus = {
@@ -30,6 +30,8 @@ export const StepStatus = {
   Failed: 'FAILED',
   /** A sleep not yet over. */
   Sleeping: 'SLEEPING',
+  /** A wait for a signal that has not come. */
+  Waiting: 'WAITING',
 } as const;
 export type StepStatus = (typeof StepStatus)[keyof typeof StepStatus];
 
@@ -43,9 +45,9 @@ export interface StepRecord {
   readonly endedAt?: string;
   /** How many times its function began (a sleep: 1). */
   readonly attempts: number;
-  /** The result's JSON; absent for a step that returned `undefined`. */
+  /** The result's JSON (a signal's payload); absent for a step that returned `undefined`. */
   readonly resultJson?: string;
-  /** A sleep's wake time. */
+  /** A sleep's wake time; a signal wait's timeout. */
   readonly wakeAt?: string;
   /** The last attempt's error, for a FAILED step. */
   readonly error?: { readonly name: string; readonly message: string };
@@ -114,6 +116,21 @@ export class InvalidStepError extends NonRetryableError {}
 export class StepKindMismatchError extends NonRetryableError {}
 /** A whole worker invocation went by without finishing a step: no continuation can help. */
 export class StepTooLongError extends NonRetryableError {}
+/** `ctx.waitForSignal` timed out before its signal came. */
+export class SignalTimeoutError extends NonRetryableError {}
+
+/** Signal names: what a URL path segment carries without escaping. */
+export const SIGNAL_NAME_PATTERN = /^(?!\.+$)[A-Za-z0-9._-]{1,128}$/;
+
+/** What `ctx.waitForSignal` takes. */
+export interface WaitForSignalOptions {
+  /**
+   * How long to wait; past it, `waitForSignal` throws `SignalTimeoutError`.
+   *
+   * @default - until the run's deadline
+   */
+  readonly timeout?: SleepDuration;
+}
 
 /** True for a `NonRetryableError`, also one from another copy of this module. */
 export function isNonRetryable(error: unknown): boolean {

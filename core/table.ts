@@ -110,3 +110,8 @@ export function stepSortKeyPrefix(runId: string): string {
 export function stepSortKey(runId: string, name: string): string {
   return `${stepSortKeyPrefix(runId)}${name}`;
 }
+
+/** A signal sent to a run (`POST /jobs/{name}/signals/{signal}`), in its job's partition. */
+export function signalSortKey(runId: string, name: string): string {
+  return `SIGNAL#${runId}#${name}`;
+}

@@ -42,6 +42,7 @@ type FunctionDir =
   | 'get-job'
   | 'list-jobs'
   | 'cancel-job'
+  | 'signal-job'
   | 'worker'
   | 'completion'
   | 'sweeper';
@@ -95,6 +96,8 @@ export class AsyncJobs extends Construct {
   public readonly listJobsFunction: lambda.Function;
   /** `DELETE /jobs/{name}`. */
   public readonly cancelJobFunction: lambda.Function;
+  /** `POST /jobs/{name}/signals/{signal}`. */
+  public readonly signalJobFunction: lambda.Function;
   /** Runs a job; invoked asynchronously by the start-job function only. */
   public readonly workerFunction: lambda.Function;
   /** Records a job's outcome and deletes its active record. */
@@ -151,6 +154,7 @@ export class AsyncJobs extends Construct {
     this.getJobFunction = apiFunctions.getJob;
     this.listJobsFunction = apiFunctions.listJobs;
     this.cancelJobFunction = apiFunctions.cancelJob;
+    this.signalJobFunction = apiFunctions.signalJob;
     this.stream = this.#createStream();
 
     this.webhookSecret = this.#createWebhookSecret();

@@ -1,5 +1,5 @@
 /**
- * The jobs API of {@link AsyncJobs}: the four functions behind its routes, and
+ * The jobs API of {@link AsyncJobs}: the five functions behind its routes, and
  * the IAM-authorized HTTP API with its `$default` stage, access log and
  * throttling. Everything is built in the AsyncJobs construct's own scope, so
  * the IDs (and the template) are the construct's.
@@ -12,16 +12,16 @@ import type * as events from 'aws-cdk-lib/aws-events';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { EnvVar } from '../core/config';
-import { JobsTable } from '../core/table';
+import { JOB_PARTITION_PREFIX, JobsTable } from '../core/table';
 import type { AsyncJobs, AsyncJobsParts } from './async-jobs';
-import { acknowledge, allow } from './lambda-function';
+import { acknowledge, allow, allowOnKeys } from './lambda-function';
 
 export type ApiFunctions = Record<
-  'startJob' | 'getJob' | 'listJobs' | 'cancelJob',
+  'startJob' | 'getJob' | 'listJobs' | 'cancelJob' | 'signalJob',
   lambda.Function
 >;
 
-/** The four functions behind the HTTP API's routes. */
+/** The five functions behind the HTTP API's routes. */
 export function createApiFunctions(
   parts: AsyncJobsParts,
   workerFunction: lambda.IFunction,
@@ -105,6 +105,31 @@ export function createApiFunctions(
         allow(['events:PutEvents'], [eventBus.eventBusArn]),
       ],
     }),
+    signalJob: createFunction({
+      id: 'SignalJob',
+      dir: 'signal-job',
+      description:
+        'eventjobs: POST /jobs/{name}/signals/{signal} - stores a signal and resumes the run waiting for it',
+      ...shared,
+      environment: {
+        ...tableEnvironment(),
+        ...ownerEnvironment,
+        [EnvVar.WorkerFunctionName]: workerFunction.functionName,
+        // A signal is kept as long past its run's deadline as outcomes are.
+        [EnvVar.OutcomeRetentionSeconds]: String(config.outcomeRetentionSeconds),
+      },
+      statements: [
+        // GetItem: the active record (and a signal already sent); PutItem: the signal;
+        // Query: the latest outcome of a finished job. All in the job's own partition.
+        allowOnKeys(
+          ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'],
+          [tableArn],
+          [`${JOB_PARTITION_PREFIX}*`],
+        ),
+        // The resume of a run that waits for the signal.
+        allow(['lambda:InvokeFunction'], [workerFunction.functionArn]),
+      ],
+    }),
   };
   for (const fn of Object.values(functions)) {
     acknowledge(
@@ -117,7 +142,7 @@ export function createApiFunctions(
   return functions;
 }
 
-/** The HTTP API, its `$default` stage with access log and throttling, and its four routes. */
+/** The HTTP API, its `$default` stage with access log and throttling, and its five routes. */
 export function createHttpApi(
   { scope, config }: AsyncJobsParts,
   functions: ApiFunctions,
@@ -128,7 +153,7 @@ export function createHttpApi(
 
   const authorizer = new HttpIamAuthorizer();
   const api = new apigwv2.HttpApi(scope, 'Api', {
-    description: 'eventjobs: start, inspect, list and cancel named asynchronous jobs',
+    description: 'eventjobs: start, inspect, list, cancel and signal named asynchronous jobs',
     defaultAuthorizer: authorizer,
     // The stage is created below so that it can have access logs and throttling.
     createDefaultStage: false,
@@ -149,6 +174,7 @@ export function createHttpApi(
     [apigwv2.HttpMethod.GET, '/jobs', functions.listJobs],
     [apigwv2.HttpMethod.GET, '/jobs/{name}', functions.getJob],
     [apigwv2.HttpMethod.DELETE, '/jobs/{name}', functions.cancelJob],
+    [apigwv2.HttpMethod.POST, '/jobs/{name}/signals/{signal}', functions.signalJob],
   ];
   for (const [method, routePath, fn] of routes) {
     api.addRoutes({

@@ -38,6 +38,13 @@ export async function cancelJob(
     } else if (active.wakeAt && active.sleepName && !active.leaseId) {
       // No worker runs a sleeping run: nobody else would hear of the cancel before its timer.
       await endAtOnce(active, at, `while the run slept in "${active.sleepName}"`, deps);
+    } else if (active.waitingFor && !active.leaseId) {
+      await endAtOnce(
+        active,
+        at,
+        `while the run waited for the signal "${active.waitingFor}"`,
+        deps,
+      );
     }
     return {
       jobName: active.jobName,

@@ -14,19 +14,33 @@ export const pipeline = defineJobType({
   name: 'pipeline',
   description:
     'Runs `steps` checkpointed steps (1 to 1000) of `stepSeconds` (0 to 600) each, with a ' +
-    'durable sleep of `sleepSeconds` between steps if given; lasts past the worker timeout.',
+    'durable sleep of `sleepSeconds` between steps and a wait for `signal` before the last ' +
+    'step if given; lasts past the worker timeout.',
   input: z.strictObject({
     steps: z.int().check(z.gte(1), z.lte(1000)),
     stepSeconds: z.number().check(z.gte(0), z.lte(600)),
     sleepSeconds: z.optional(z.number().check(z.gte(0), z.lte(30 * 24 * 60 * 60))),
     /** The steps' names, in order (default `step-1`, `step-2`, ...); a repeated name fails the run. */
     names: z.optional(z.array(z.string().check(z.minLength(1), z.maxLength(128)))),
+    /** A signal to wait for before the last step (e.g. an approval); its payload is in the result. */
+    signal: z.optional(
+      z.strictObject({
+        name: z.string().check(z.regex(/^(?!\.+$)[A-Za-z0-9._-]{1,128}$/)),
+        timeoutSeconds: z.optional(z.number().check(z.gt(0), z.lte(30 * 24 * 60 * 60))),
+      }),
+    ),
   }),
   defaultTimeoutSeconds: 60 * 60,
   // A crash resumes the run from its checkpoints; each crash counts as an attempt.
   retry: { maxAttempts: 5, initialBackoffMs: 1000, multiplier: 2, maxBackoffMs: 30_000 },
-  async run({ steps, stepSeconds, sleepSeconds, names }, ctx) {
+  async run({ steps, stepSeconds, sleepSeconds, names, signal }, ctx) {
+    let payload: unknown;
     for (let i = 1; i <= steps; i++) {
+      if (signal && i === steps) {
+        payload = await ctx.waitForSignal(signal.name, {
+          ...(signal.timeoutSeconds ? { timeout: signal.timeoutSeconds } : {}),
+        });
+      }
       await ctx.step(names?.[i - 1] ?? `step-${i}`, async ({ attempt }) => {
         await delay(Math.round(stepSeconds * 1000), ctx.signal);
         console.log(
@@ -45,6 +59,6 @@ export const pipeline = defineJobType({
       });
       if (sleepSeconds !== undefined && i < steps) await ctx.sleep(`sleep-${i}`, sleepSeconds);
     }
-    return { stepsRun: steps };
+    return signal ? { stepsRun: steps, signal: payload ?? null } : { stepsRun: steps };
   },
 });

@@ -25,3 +25,33 @@ export function sha256Hex(text: string): string {
 export function utf8Length(text: string): number {
   return Buffer.byteLength(text, 'utf8');
 }
+
+/**
+ * How deeply objects and arrays may nest in a JSON value a caller sends (a job
+ * input, a signal payload): serializing, hashing and validating all recurse.
+ */
+export const MAX_JSON_DEPTH = 64;
+
+/** Whether `value` holds a number that is not finite; walks without recursing (after the depth check). */
+export function hasNonFiniteNumber(value: unknown): boolean {
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const next = stack.pop();
+    if (typeof next === 'number' && !Number.isFinite(next)) return true;
+    if (typeof next === 'object' && next !== null)
+      for (const child of Object.values(next)) stack.push(child);
+  }
+  return false;
+}
+
+/** Whether objects and arrays nest more than `maxDepth` levels in `value`; walks without recursing. */
+export function nestingExceeds(value: unknown, maxDepth: number): boolean {
+  const stack: Array<{ readonly value: unknown; readonly depth: number }> = [{ value, depth: 0 }];
+  for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
+    if (typeof next.value !== 'object' || next.value === null) continue;
+    const depth = next.depth + 1;
+    if (depth > maxDepth) return true;
+    for (const child of Object.values(next.value)) stack.push({ value: child, depth });
+  }
+  return false;
+}

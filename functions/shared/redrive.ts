@@ -32,9 +32,11 @@ export function redriveDecision(job: ActiveJob, now: Date): RedriveDecision {
     return {
       redrive: true,
       bump: false,
-      why: job.wakeAt
-        ? `its timer did not wake it (it was to wake at ${job.wakeAt})`
-        : 'its continuation never started',
+      why: job.waitingFor
+        ? `its timer did not wake it (it waited for the signal "${job.waitingFor}")`
+        : job.wakeAt
+          ? `its timer did not wake it (it was to wake at ${job.wakeAt})`
+          : 'its continuation never started',
     };
   }
   const attempt = job.attempt ?? 1;

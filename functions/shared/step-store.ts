@@ -6,14 +6,27 @@
  * finished run's steps stay readable as long as its outcome.
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
   StepStatus as Status,
   type StepKind,
   type StepRecord,
   type StepStatus,
 } from '../../core/steps';
-import { JobsTable, jobPartitionKey, stepSortKey, stepSortKeyPrefix } from '../../core/table';
+import {
+  JobsTable,
+  jobPartitionKey,
+  signalSortKey,
+  stepSortKey,
+  stepSortKeyPrefix,
+} from '../../core/table';
 import { type Item, TableClient, unlessRefused } from './dynamodb';
+
+/** A signal as stored: its JSON payload and when it arrived. */
+export interface StoredSignal {
+  readonly payloadJson: string;
+  readonly receivedAt: string;
+}
 
 export interface RunRef {
   readonly owner: string;
@@ -43,6 +56,46 @@ export class StepStore {
       });
       return true;
     }, false);
+  }
+
+  /**
+   * Stores a signal for the run unless one of that name is there: the first
+   * one wins, and what is there is returned when it was not stored.
+   */
+  async putSignal(
+    run: RunRef,
+    name: string,
+    signal: StoredSignal,
+    expiresAt: number,
+  ): Promise<
+    { readonly stored: true } | { readonly stored: false; readonly existing: StoredSignal }
+  > {
+    const key = signalKey(run, name);
+    try {
+      await this.#table.put({
+        Item: {
+          ...key,
+          [JobsTable.ttlAttribute]: { N: String(expiresAt) },
+          name: { S: name },
+          payloadJson: { S: signal.payloadJson },
+          receivedAt: { S: signal.receivedAt },
+        },
+        ConditionExpression: 'attribute_not_exists(pk)',
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      });
+      return { stored: true };
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      const item = error.Item ?? (await this.#table.get(key));
+      if (!item) throw error;
+      return { stored: false, existing: itemToSignal(item) };
+    }
+  }
+
+  /** The run's signal of that name, if one was sent (a strongly consistent read). */
+  async getSignal(run: RunRef, name: string): Promise<StoredSignal | undefined> {
+    const item = await this.#table.get(signalKey(run, name));
+    return item ? itemToSignal(item) : undefined;
   }
 
   /** Every step of the run, in the order they began; expired ones are left out. */
@@ -105,4 +158,15 @@ function itemToStep(item: Item): StepRecord {
     ...(item.wakeAt?.S ? { wakeAt: item.wakeAt.S } : {}),
     ...(error ? { error } : {}),
   };
+}
+
+function signalKey(run: RunRef, name: string): Item {
+  return {
+    [JobsTable.partitionKey]: { S: jobPartitionKey(run.owner, run.jobName) },
+    [JobsTable.sortKey]: { S: signalSortKey(run.runId, name) },
+  };
+}
+
+function itemToSignal(item: Item): StoredSignal {
+  return { payloadJson: item.payloadJson?.S ?? 'null', receivedAt: item.receivedAt?.S ?? '' };
 }

@@ -145,6 +145,7 @@ export function activeToItem(job: ActiveJob): Item {
       maxAttempts: num(job.maxAttempts),
       wakeAt: text(job.wakeAt),
       sleepName: text(job.sleepName),
+      waitingFor: text(job.waitingFor),
       suspendedAt: text(job.suspendedAt),
       redrivenAt: text(job.redrivenAt),
     }),
@@ -226,6 +227,7 @@ export function itemToActive(item: Item): ActiveJob {
     maxAttempts: optNum(item, 'maxAttempts'),
     wakeAt: optStr(item, 'wakeAt'),
     sleepName: optStr(item, 'sleepName'),
+    waitingFor: optStr(item, 'waitingFor'),
     suspendedAt: optStr(item, 'suspendedAt'),
     redrivenAt: optStr(item, 'redrivenAt'),
   };

@@ -284,7 +284,7 @@ export class JobStore {
         // A claim ends a sleep or a suspension: the run is running again.
         UpdateExpression:
           `${START_ATTEMPT}, attemptStartedAt = :at, heartbeatAt = :at, leaseId = :lease${deadline}${maxAttempts}, ` +
-          'invocations = if_not_exists(invocations, :zero) + :one REMOVE wakeAt, sleepName',
+          'invocations = if_not_exists(invocations, :zero) + :one REMOVE wakeAt, sleepName, waitingFor',
         // A queued run is not the worker's until the queue has promoted it.
         ConditionExpression:
           'runId = :runId AND #status <> :queued AND (attribute_not_exists(leaseId) OR ' +
@@ -340,30 +340,43 @@ export class JobStore {
 
   /**
    * The run stops this invocation without ending: its lease is given up, and
-   * a sleeping run's heartbeat is set to its wake time (the sweeper judges
-   * silence from the heartbeat). Undefined when the run is gone or the lease
+   * a sleeping run's heartbeat is set to its wake time, a waiting run's to its
+   * timeout or deadline (the sweeper judges silence from the heartbeat). Undefined when the run is gone or the lease
    * is no longer this invocation's.
    */
   async suspendRun(
     run: { owner: string; jobName: string; runId: string },
     leaseId: string,
     at: string,
-    sleep?: { readonly name: string; readonly wakeAt: string },
+    wait?:
+      | { readonly sleep: string; readonly wakeAt: string }
+      | { readonly signal: string; readonly timeoutAt?: string; readonly beatAt: string },
   ): Promise<ActiveJob | undefined> {
     const values: Item = {
       ':runId': { S: run.runId },
       ':lease': { S: leaseId },
       ':at': { S: at },
-      ':beat': { S: sleep?.wakeAt ?? at },
+      ':beat': { S: wait ? ('sleep' in wait ? wait.wakeAt : wait.beatAt) : at },
     };
     let set = 'SET suspendedAt = :at, updatedAt = :at, heartbeatAt = :beat';
     let remove = ' REMOVE leaseId';
-    if (sleep) {
-      values[':wake'] = { S: sleep.wakeAt };
-      values[':sleep'] = { S: sleep.name };
+    if (wait && 'sleep' in wait) {
+      values[':wake'] = { S: wait.wakeAt };
+      values[':sleep'] = { S: wait.sleep };
       set += ', wakeAt = :wake, sleepName = :sleep';
+      remove += ', waitingFor';
+    } else if (wait) {
+      values[':signal'] = { S: wait.signal };
+      set += ', waitingFor = :signal';
+      remove += ', sleepName';
+      if (wait.timeoutAt) {
+        values[':wake'] = { S: wait.timeoutAt };
+        set += ', wakeAt = :wake';
+      } else {
+        remove += ', wakeAt';
+      }
     } else {
-      remove += ', wakeAt, sleepName';
+      remove += ', wakeAt, sleepName, waitingFor';
     }
     return this.#updateActive(run.owner, run.jobName, 'runId = :runId AND leaseId = :lease', {
       UpdateExpression: set + remove,

@@ -20,7 +20,14 @@ import { MAX_RUN_TIMEOUT_SECONDS } from '../../core/steps';
 import { type DispatchDeps, dispatchQueued, invokeWorker, workerPayload } from '../shared/dispatch';
 import { ulid } from '../shared/ids';
 import { getJobType, jobTypeNames } from '../shared/job-registry';
-import { canonicalJson, sha256Hex, utf8Length } from '../shared/json';
+import {
+  canonicalJson,
+  hasNonFiniteNumber,
+  MAX_JSON_DEPTH,
+  nestingExceeds,
+  sha256Hex,
+  utf8Length,
+} from '../shared/json';
 import { appendJobKeys, describeError, log } from '../shared/log';
 import { checkCallbackUrl, type LookupAll, resolveSafeAddress } from '../shared/ssrf';
 import type { JobStore } from '../shared/store';
@@ -41,7 +48,7 @@ const MAX_TYPE_LENGTH = 128;
  * overflows the stack, either here (a 500) or after the job started (a run that
  * never reaches an outcome). Real job inputs are nowhere near this deep.
  */
-export const MAX_INPUT_DEPTH = 64;
+export const MAX_INPUT_DEPTH = MAX_JSON_DEPTH;
 
 const startRequestSchema = z.strictObject({
   type: z.string().check(z.maxLength(MAX_TYPE_LENGTH)),
@@ -432,30 +439,6 @@ async function removeUnstartedRun(store: JobStore, job: ActiveJob): Promise<void
       { owner: job.owner, jobName: job.jobName, runId: job.runId, ...describeError(error) },
     );
   }
-}
-
-/** Whether `value` holds a number that is not finite; walks without recursing (after the depth check). */
-function hasNonFiniteNumber(value: unknown): boolean {
-  const stack: unknown[] = [value];
-  while (stack.length > 0) {
-    const next = stack.pop();
-    if (typeof next === 'number' && !Number.isFinite(next)) return true;
-    if (typeof next === 'object' && next !== null)
-      for (const child of Object.values(next)) stack.push(child);
-  }
-  return false;
-}
-
-/** Whether objects and arrays nest more than `maxDepth` levels in `value`; walks without recursing. */
-export function nestingExceeds(value: unknown, maxDepth: number): boolean {
-  const stack: Array<{ readonly value: unknown; readonly depth: number }> = [{ value, depth: 0 }];
-  for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
-    if (typeof next.value !== 'object' || next.value === null) continue;
-    const depth = next.depth + 1;
-    if (depth > maxDepth) return true;
-    for (const child of Object.values(next.value)) stack.push({ value: child, depth });
-  }
-  return false;
 }
 
 /** Validation issues as error details, with paths from the request body's root (`input.seconds`). */

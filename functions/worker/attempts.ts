@@ -41,11 +41,16 @@ export type RunOutcome = { readonly attempt?: number } & (
   | { readonly kind: 'cancelled'; readonly reason: string }
   | { readonly kind: 'timedOut'; readonly reason: string }
   | {
-      /** The run stops this invocation without ending: a sleep (`wakeAt`) or a continuation. */
+      /**
+       * The run stops this invocation without ending: a sleep (`sleepName`,
+       * `wakeAt`), a wait for a signal (`signalName`, `wakeAt` its timeout if
+       * any) or a continuation (neither).
+       */
       readonly kind: 'suspended';
       readonly reason: string;
       readonly wakeAt?: string;
       readonly sleepName?: string;
+      readonly signalName?: string;
     }
 );
 
@@ -242,15 +247,9 @@ function jobContext(
     invocation: run.invocation ?? 1,
     signal,
     step: (name, fn) => steps.step(name, fn, signal),
-    sleep: async (name, duration) => {
-      try {
-        await steps.sleep(name, duration, signal);
-      } catch (error) {
-        // The run stops here even if the job catches the suspension.
-        if (error instanceof RunSuspendedError) stopRun(run.controller, error);
-        throw error;
-      }
-    },
+    sleep: (name, duration) => suspending(run, () => steps.sleep(name, duration, signal)),
+    waitForSignal: (name, options) =>
+      suspending(run, () => steps.waitForSignal(name, options, signal)),
     remainingTimeMs: () => run.remainingTimeMs(),
     async progress(percent, message) {
       if (typeof percent !== 'number' || !Number.isFinite(percent)) {
@@ -269,6 +268,16 @@ function jobContext(
       signal.throwIfAborted();
     },
   };
+}
+
+/** Runs a sleep or a wait; a suspension stops the run even if the job catches it. */
+async function suspending<T>(run: AttemptsRun, wait: () => Promise<T>): Promise<T> {
+  try {
+    return await wait();
+  } catch (error) {
+    if (error instanceof RunSuspendedError) stopRun(run.controller, error);
+    throw error;
+  }
 }
 
 /**
@@ -317,7 +326,9 @@ export function outcomeOfError(error: unknown, attempt: number): RunOutcome | un
       kind: 'suspended',
       reason: error.message,
       attempt,
-      ...(error.wakeAt ? { wakeAt: error.wakeAt, sleepName: error.sleepName } : {}),
+      ...(error.wakeAt ? { wakeAt: error.wakeAt } : {}),
+      ...(error.sleepName ? { sleepName: error.sleepName } : {}),
+      ...(error.signalName ? { signalName: error.signalName } : {}),
     };
   }
   if (error instanceof JobTimeoutError) {

@@ -136,6 +136,13 @@ export interface RunJobOptions {
    */
   readonly random?: () => number;
   /**
+   * The signals sent to the run, by name: what `ctx.waitForSignal` returns.
+   * A wait for a signal not given here times out (or meets the deadline).
+   *
+   * @default - none
+   */
+  readonly signals?: Readonly<Record<string, unknown>>;
+  /**
    * The clock: progress and failure times, the deadline and the duration.
    *
    * @default - the system clock
@@ -259,6 +266,7 @@ async function run<I, R>(
           steps: new StepRunner([...checkpoints.values()], {
             now,
             writer: { save: async (step) => void checkpoints.set(step.name, step) },
+            readSignal: async (name) => signalJson(options.signals, name),
           }),
           hooks: {
             recordProgress: async (report: JobProgress, attempt: number) => {
@@ -282,19 +290,25 @@ async function run<I, R>(
         steps: [...checkpoints.values()].map(stepView),
         invocations: invocation,
       };
-      if (outcome?.kind !== 'suspended' || outcome.wakeAt === undefined) {
+      const waiting = outcome?.kind === 'suspended' && outcome.signalName !== undefined;
+      if (outcome?.kind !== 'suspended' || (outcome.wakeAt === undefined && !waiting)) {
         return resultOf<R>(attempts, common);
       }
-      // The worker's timer fires at the sleep's end, or at the deadline if that comes first.
-      const wake = Date.parse(outcome.wakeAt);
+      // The worker's timer fires at the sleep's end (a wait's timeout), or at the deadline if
+      // that comes first. A signal the test did not give never comes.
+      const wake =
+        outcome.wakeAt === undefined ? Number.POSITIVE_INFINITY : Date.parse(outcome.wakeAt);
       if (wake > deadline) {
         skippedMs += Math.max(0, deadline - now().getTime());
+        const where = waiting
+          ? `while it waited for the signal "${outcome.signalName}"`
+          : `while it slept in "${outcome.sleepName}", which was to end at ${outcome.wakeAt}`;
         return resultOf<R>(
           {
             outcome: {
               kind: 'timedOut',
               attempt: outcome.attempt,
-              reason: `The run's deadline (${new Date(deadline).toISOString()}) came while it slept in "${outcome.sleepName}", which was to end at ${outcome.wakeAt}`,
+              reason: `The run's deadline (${new Date(deadline).toISOString()}) came ${where}`,
             },
             failures: attempts.failures,
           },
@@ -306,6 +320,15 @@ async function run<I, R>(
   } finally {
     release();
   }
+}
+
+/** A given signal's payload as JSON (null for `undefined`), or undefined when none was given. */
+function signalJson(
+  signals: Readonly<Record<string, unknown>> | undefined,
+  name: string,
+): string | undefined {
+  if (!signals || !Object.hasOwn(signals, name)) return undefined;
+  return JSON.stringify(signals[name] ?? null);
 }
 
 function checkOptions(options: RunJobOptions): void {

@@ -292,7 +292,10 @@ async function decideOutcome(
 
 /** Why a run's deadline ended it, naming the sleep it was in. */
 function deadlineReason(deadlineAt: string, before: ActiveJob): string {
-  const { sleepName, wakeAt } = before;
+  const { sleepName, wakeAt, waitingFor } = before;
+  if (waitingFor) {
+    return `The run's deadline (${deadlineAt}) passed while it waited for the signal "${waitingFor}"`;
+  }
   if (!sleepName || !wakeAt) return `The run's deadline (${deadlineAt}) had passed`;
   if (Date.parse(wakeAt) > Date.parse(deadlineAt)) {
     return (
@@ -319,11 +322,27 @@ async function suspend(
   logFields: Record<string, unknown>,
 ): Promise<WorkerResult> {
   const at = deps.now().toISOString();
+  if (outcome.signalName !== undefined) {
+    return waitForSignal(
+      run,
+      info,
+      outcome.signalName,
+      outcome.wakeAt,
+      invocation,
+      deps,
+      logFields,
+    );
+  }
   const sleep =
     outcome.wakeAt !== undefined
       ? { name: outcome.sleepName ?? 'sleep', wakeAt: outcome.wakeAt }
       : undefined;
-  const suspended = await deps.store.suspendRun(run, invocation.awsRequestId, at, sleep);
+  const suspended = await deps.store.suspendRun(
+    run,
+    invocation.awsRequestId,
+    at,
+    sleep && { sleep: sleep.name, wakeAt: sleep.wakeAt },
+  );
   if (!suspended) {
     return skip('The run stopped being active while it ran; not resuming it', logFields);
   }
@@ -395,6 +414,7 @@ async function execute(
   let marked = started.checkpointed === true;
   const steps = new StepRunner(checkpoints, {
     now: deps.now,
+    readSignal: async (name) => (await deps.steps.getSignal(info, name))?.payloadJson,
     writer: {
       save: async (step) => {
         if (!marked) {
@@ -451,6 +471,56 @@ async function execute(
   } finally {
     heartbeat.stop();
   }
+}
+
+/**
+ * Suspends a run that waits for a signal. After its record says so, it looks
+ * for the signal once more: one sent while the run was suspending found a
+ * lease on the record and invoked nobody, so the run goes on at once. Else a
+ * timer wakes it at the wait's timeout or the deadline, whichever is first.
+ */
+async function waitForSignal(
+  run: WorkerPayload,
+  info: AttemptInfo,
+  signal: string,
+  timeoutAt: string | undefined,
+  invocation: Invocation,
+  deps: WorkerDeps,
+  logFields: Record<string, unknown>,
+): Promise<WorkerResult> {
+  const now = deps.now();
+  const at = now.toISOString();
+  const deadline = info.deadlineAt ? Date.parse(info.deadlineAt) : Number.POSITIVE_INFINITY;
+  const timeout = timeoutAt ? Date.parse(timeoutAt) : Number.POSITIVE_INFINITY;
+  const wakeMs = Math.min(timeout, deadline);
+  // The sweeper leaves the run alone until its timeout or deadline (30 days at most).
+  const beatAt = new Date(
+    Number.isFinite(wakeMs) ? wakeMs : now.getTime() + MAX_RUN_TIMEOUT_SECONDS * 1000,
+  ).toISOString();
+  const suspended = await deps.store.suspendRun(run, invocation.awsRequestId, at, {
+    signal,
+    ...(timeoutAt ? { timeoutAt } : {}),
+    beatAt,
+  });
+  if (!suspended) {
+    return skip('The run stopped being active while it ran; not resuming it', logFields);
+  }
+  const base = { ...runKeys(run), type: run.type, submittedAt: at };
+  if (await deps.steps.getSignal(run, signal)) {
+    await deps.resumer.continueRun({ ...base, resume: 'signal' }, invocation.functionName);
+    log.info('The signal came while the run suspended: it goes on', { ...logFields, signal });
+    return { status: 'suspended' };
+  }
+  if (Number.isFinite(wakeMs)) {
+    await deps.resumer.wakeAt(
+      { ...base, resume: 'wake' },
+      new Date(wakeMs),
+      timerName(run.runId, `signal:${signal}`),
+      invocation.invokedFunctionArn,
+    );
+  }
+  log.info('Run waits for a signal', { ...logFields, signal, timeoutAt: timeoutAt ?? null });
+  return { status: 'suspended', ...(timeoutAt ? { wakeAt: timeoutAt } : {}) };
 }
 
 /**

@@ -15,6 +15,8 @@ import {
   MAX_STEP_RESULT_BYTES,
   MAX_STEPS_PER_RUN,
   notJsonReason,
+  SIGNAL_NAME_PATTERN,
+  SignalTimeoutError,
   type SleepDuration,
   STEP_NAME_PATTERN,
   type StepContext,
@@ -26,6 +28,7 @@ import {
   StepStatus,
   sleepMs,
   TooManyStepsError,
+  type WaitForSignalOptions,
 } from '../../core/steps';
 import { truncate } from '../shared/text';
 
@@ -37,6 +40,12 @@ export interface CheckpointWriter {
 export interface StepRunnerOptions {
   readonly writer: CheckpointWriter;
   readonly now: () => Date;
+  /**
+   * The payload JSON of the run's signal `name`, if it has been sent.
+   *
+   * @default - no signal is ever there
+   */
+  readonly readSignal?: (name: string) => Promise<string | undefined>;
 }
 
 export class StepRunner {
@@ -45,6 +54,7 @@ export class StepRunner {
   readonly #seen = new Set<string>();
   readonly #writer: CheckpointWriter;
   readonly #now: () => Date;
+  readonly #readSignal: (name: string) => Promise<string | undefined>;
   #completedHere = 0;
   #began = false;
 
@@ -52,6 +62,7 @@ export class StepRunner {
     for (const record of records) this.#records.set(record.name, record);
     this.#writer = options.writer;
     this.#now = options.now;
+    this.#readSignal = options.readSignal ?? (async () => undefined);
   }
 
   /** A new attempt replays from the start: its names start afresh. */
@@ -183,9 +194,87 @@ export class StepRunner {
     throw suspension(name, wakeAt);
   }
 
+  async waitForSignal<T>(
+    name: string,
+    options: WaitForSignalOptions | undefined,
+    signal: AbortSignal,
+  ): Promise<T> {
+    if (typeof name !== 'string' || !SIGNAL_NAME_PATTERN.test(name)) {
+      throw new InvalidStepError(
+        `ctx.waitForSignal needs a signal name of 1 to 128 of A-Z a-z 0-9 . _ - (got ${JSON.stringify(name)})`,
+      );
+    }
+    const stored = this.#use(name, StepKind.Signal);
+    if (stored?.status === StepStatus.Succeeded) return parsed<T>(stored.resultJson);
+    if (stored?.status === StepStatus.Failed) throw new SignalTimeoutError(timedOut(name, stored));
+    let timeoutMs: number | undefined;
+    if (!stored && options?.timeout !== undefined) {
+      const ms = sleepMs(options.timeout);
+      if (typeof ms === 'string') throw new InvalidStepError(`ctx.waitForSignal("${name}"): ${ms}`);
+      timeoutMs = ms;
+    }
+    signal.throwIfAborted();
+    const now = this.#now();
+    const startedAt = stored?.startedAt ?? now.toISOString();
+    const payloadJson = await this.#readSignal(name);
+    if (payloadJson !== undefined) {
+      await this.#save({
+        name,
+        kind: StepKind.Signal,
+        status: StepStatus.Succeeded,
+        startedAt,
+        endedAt: now.toISOString(),
+        attempts: 1,
+        resultJson: payloadJson,
+      });
+      this.#completedHere += 1;
+      return parsed<T>(payloadJson);
+    }
+    const timeoutAt =
+      stored?.wakeAt ??
+      (timeoutMs === undefined ? undefined : new Date(now.getTime() + timeoutMs).toISOString());
+    if (timeoutAt && Date.parse(timeoutAt) <= now.getTime()) {
+      const record: StepRecord = {
+        name,
+        kind: StepKind.Signal,
+        status: StepStatus.Failed,
+        startedAt,
+        endedAt: now.toISOString(),
+        attempts: 1,
+        wakeAt: timeoutAt,
+        error: {
+          name: 'SignalTimeoutError',
+          message: timedOut(name, { startedAt, wakeAt: timeoutAt }),
+        },
+      };
+      await this.#save(record);
+      this.#completedHere += 1;
+      throw new SignalTimeoutError(timedOut(name, record));
+    }
+    if (!stored) {
+      await this.#save({
+        name,
+        kind: StepKind.Signal,
+        status: StepStatus.Waiting,
+        startedAt,
+        attempts: 1,
+        ...(timeoutAt ? { wakeAt: timeoutAt } : {}),
+      });
+    }
+    throw new RunSuspendedError(`Waiting for the signal "${name}"`, {
+      signalName: name,
+      ...(timeoutAt ? { wakeAt: timeoutAt } : {}),
+    });
+  }
+
   /** Checks a name and claims it for this attempt; returns what is stored under it. */
   #use(name: string, kind: StepKind): StepRecord | undefined {
-    const call = kind === StepKind.Step ? 'ctx.step' : 'ctx.sleep';
+    const call =
+      kind === StepKind.Step
+        ? 'ctx.step'
+        : kind === StepKind.Sleep
+          ? 'ctx.sleep'
+          : 'ctx.waitForSignal';
     if (typeof name !== 'string' || !STEP_NAME_PATTERN.test(name)) {
       throw new InvalidStepError(
         `${call} needs a name of 1 to 128 characters, without "#" or control characters (got ${JSON.stringify(name)})`,
@@ -216,6 +305,14 @@ export class StepRunner {
     await this.#writer.save(record);
     this.#records.set(record.name, record);
   }
+}
+
+function parsed<T>(json: string | undefined): T {
+  return (json === undefined ? undefined : JSON.parse(json)) as T;
+}
+
+function timedOut(name: string, wait: Pick<StepRecord, 'startedAt' | 'wakeAt'>): string {
+  return `The signal "${name}" did not come between ${wait.startedAt} and ${wait.wakeAt ?? 'its timeout'}`;
 }
 
 function suspension(name: string, wakeAt: string): RunSuspendedError {

@@ -45,7 +45,7 @@ export function inputOf(job: Job, i: number): unknown {
     case 'fail':
       return { message: `chaos job ${i} fails on purpose` };
     case 'pipeline':
-      return { steps: 4, stepSeconds: 2 };
+      return { steps: 8, stepSeconds: 3 };
   }
 }
 
@@ -251,15 +251,16 @@ export function summary(jobs: Job[], checks: Check[]): string {
   const statuses = ['SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT', 'NOT TERMINAL'];
   const lines = [
     '',
-    `  ${'type'.padEnd(8)}${statuses.map((s) => s.padStart(14)).join('')}${'total'.padStart(8)}`,
+    `  ${'type'.padEnd(9)}${statuses.map((s) => s.padStart(14)).join('')}${'total'.padStart(8)}`,
   ];
-  for (const type of ['echo', 'sleep', 'fail', 'all'] as const) {
+  const types = [...new Set(started.map((job) => job.type as string)), 'all'];
+  for (const type of types) {
     const of = started.filter((job) => type === 'all' || job.type === type);
     const by = countBy(of, (job) =>
       TERMINAL.has(job.status ?? '') ? (job.status ?? '') : 'NOT TERMINAL',
     );
     lines.push(
-      `  ${type.padEnd(8)}${statuses.map((s) => String(by.get(s) ?? 0).padStart(14)).join('')}${String(of.length).padStart(8)}`,
+      `  ${type.padEnd(9)}${statuses.map((s) => String(by.get(s) ?? 0).padStart(14)).join('')}${String(of.length).padStart(8)}`,
     );
   }
   lines.push('');

@@ -293,8 +293,10 @@ async function killRun(options: {
   const prefix = `kill-${Date.now().toString(36)}`;
   // Sleeps of 3 to 5 s (within the 6 s worker timeout), started last, so that runs are in
   // flight at the kill.
-  // Plus step-based jobs (issue 14): 4 checkpointed steps of 2 s, killed mid-run; after the
-  // restart they must resume from their checkpoints and succeed, not time out.
+  // Plus step-based jobs (issue 14), started first, so they hold running slots (the owner
+  // may run 10 at once; later starts queue): 8 checkpointed steps of 3 s, so they are
+  // mid-run at the kill; after the restart they must resume from their checkpoints and
+  // succeed, not time out.
   const pipelines: Job[] = Array.from({ length: PIPELINE_JOBS }, (_, i) => ({
     name: `${prefix}-pipeline-${i}`,
     type: 'pipeline',
@@ -309,11 +311,17 @@ async function killRun(options: {
   await startJobs(first.api, jobs, options.concurrency);
   // Kill mid-run: as soon as every job is started (one table scan), while the sleeps still run.
   const names = new Set(jobs.map((job) => job.name));
-  const open = (await scanTable(first.api)).filter(
+  const active = (await scanTable(first.api)).filter(
     (item) => item.sk === 'ACTIVE' && names.has(item.jobName),
+  );
+  const open = active.length;
+  const pipelineNames = new Set(pipelines.map((job) => job.name));
+  const openPipelines = active.filter((item) => pipelineNames.has(item.jobName)).length;
+  const leased = active.filter(
+    (item) => pipelineNames.has(item.jobName) && typeof item.leaseId === 'string',
   ).length;
   process.stdout.write(
-    `  started ${jobs.filter((j) => j.startStatus === 202).length}; ${open} still active when killed\n`,
+    `  started ${jobs.filter((j) => j.startStatus === 202).length}; ${open} still active when killed (${openPipelines} of them step-based, ${leased} of those inside an invocation)\n`,
   );
   first.child.kill('SIGKILL');
   await new Promise((resolveExit) => first.child.once('exit', resolveExit));
@@ -332,6 +340,11 @@ async function killRun(options: {
       },
       ...(await verify(second.api, jobs, undefined)),
       ...slotChecks(slots),
+      {
+        name: 'step-based jobs killed inside an invocation',
+        ok: leased > 0,
+        detail: `${openPipelines} of ${pipelines.length} still active when the process was killed, ${leased} of them inside an invocation (holding a lease)`,
+      },
       pipelineCheck(pipelines),
     ];
     process.stdout.write(summary(jobs, checks));
@@ -349,13 +362,20 @@ async function killRun(options: {
 /** Every step-based job in flight at the kill resumed and succeeded. */
 function pipelineCheck(pipelines: Job[]): Check {
   const statuses = Object.fromEntries(countBy(pipelines, (job) => job.status ?? 'unknown'));
-  const resumed = pipelines.filter(
-    (job) => ((job.last as { attempt?: number } | undefined)?.attempt ?? 1) > 1,
-  ).length;
+  const last = (job: Job) =>
+    (job.last ?? {}) as { attempt?: number; invocations?: number; steps?: { attempts: number }[] };
+  const resumed = pipelines.filter((job) => (last(job).attempt ?? 1) > 1).length;
+  const runs = pipelines
+    .map((job) => {
+      const { attempt, invocations, steps } = last(job);
+      const rerun = (steps ?? []).filter((step) => step.attempts > 1).length;
+      return `attempt ${attempt ?? '?'}, ${invocations ?? '?'} invocations, ${rerun} step(s) begun twice`;
+    })
+    .join('; ');
   return {
     name: 'step-based jobs resume after the restart',
     ok: pipelines.every((job) => job.status === 'SUCCEEDED'),
-    detail: `${JSON.stringify(statuses)}; ${resumed} of ${pipelines.length} resumed on a later attempt`,
+    detail: `${JSON.stringify(statuses)}; ${resumed} of ${pipelines.length} on a later attempt (a crash mid-invocation counts one; a kill between invocations does not) [${runs}]`,
   };
 }
 

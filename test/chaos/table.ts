@@ -14,6 +14,8 @@ export interface TableItem {
   readonly sk: string;
   readonly status?: string;
   readonly runId?: string;
+  /** Set while a worker invocation holds the run. */
+  readonly leaseId?: string;
 }
 
 export interface SlotCounterItem {
@@ -43,7 +45,7 @@ const QUEUE_PREFIX = 'QUEUE#';
 
 export async function scanTable(api: Api): Promise<TableItem[]> {
   const items = await scan(api, {
-    ProjectionExpression: 'jobName, sk, #s, runId',
+    ProjectionExpression: 'jobName, sk, #s, runId, leaseId',
     ExpressionAttributeNames: { '#s': 'status' },
   });
   return items.map((item) => ({
@@ -51,6 +53,7 @@ export async function scanTable(api: Api): Promise<TableItem[]> {
     sk: item.sk?.S ?? '',
     status: item.status?.S,
     runId: item.runId?.S,
+    leaseId: item.leaseId?.S,
   }));
 }
 

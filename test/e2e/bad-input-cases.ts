@@ -23,6 +23,7 @@ export type Category =
   | 'headers'
   | 'signing'
   | 'query'
+  | 'signals'
   | 'routes';
 
 /** What the answer must be: a function's `{ error: { code } }`, or API Gateway's own `{ message }`. */
@@ -591,6 +592,119 @@ export function buildCorpus(prefix: string): {
     fn('InvalidInput'),
   );
 
+  // ------------------------------------------------------------ signals
+  // Every one is refused before anything is stored: a signal that got through would
+  // be an item in the canary's partition (or a fresh name's), which carries the prefix.
+  const signalPath = (job: string, signal: string) => `/jobs/${job}/signals/${signal}`;
+  const signalTo = (
+    job: string,
+    signal: string,
+    body: string | Buffer = '{"approved":true}',
+    headers: Record<string, string> = JSON_TYPE,
+  ) => ({ method: 'POST', path: signalPath(job, signal), headers, body });
+  const badSignalNames: Array<[string, string]> = [
+    ['..', '..'],
+    ['.', '.'],
+    ['%2e%2e', '%2e%2e'],
+    ['129 characters', 'a'.repeat(129)],
+    ['%20', 'approval%20x'],
+    ['%23 (a hash)', 'approval%23x'],
+    ['%00', 'approval%00'],
+    ['é', 'approval%C3%A9'],
+    ['a colon', 'approval:x'],
+  ];
+  for (const [what, signal] of badSignalNames) {
+    add(
+      'signals',
+      `a signal name with ${what}`,
+      (c) => signalTo(c.canary, signal),
+      400,
+      fn('InvalidSignalName'),
+    );
+  }
+  add(
+    'signals',
+    'a signal to a job name of 129 characters',
+    signalTo(`${prefix}-`.padEnd(129, 'n'), 'approval'),
+    400,
+    fn('InvalidJobName'),
+  );
+  const badSignalBodies: Array<[string, () => string | Buffer]> = [
+    ['truncated JSON', () => '{"approved":'],
+    ['trailing garbage', () => '{"approved":true}xyz'],
+    ['single quotes', () => "{'approved':true}"],
+    ['a byte order mark', () => '\uFEFF{"approved":true}'],
+    ['whitespace only', () => ' \n\t '],
+    ['bytes that are not UTF-8', () => Buffer.from([0x22, 0xff, 0xfe, 0x22])],
+  ];
+  for (const [what, body] of badSignalBodies) {
+    add(
+      'signals',
+      `a signal payload of ${what}`,
+      (c) => signalTo(c.canary, 'approval', body()),
+      400,
+      fn('InvalidJson'),
+    );
+  }
+  add(
+    'signals',
+    'a signal payload with a number beyond a double',
+    (c) => signalTo(c.canary, 'approval', '{"amount":1e400}'),
+    400,
+    fn('InvalidPayload'),
+  );
+  add(
+    'signals',
+    'a signal payload of 32 KiB and one byte of JSON',
+    (c) => signalTo(c.canary, 'approval', JSON.stringify('x'.repeat(32 * 1024 - 1))),
+    413,
+    fn('PayloadTooLarge'),
+  );
+  add(
+    'signals',
+    'a signal body of 1 MB',
+    (c) => signalTo(c.canary, 'approval', JSON.stringify('x'.repeat(1024 * 1024))),
+    413,
+    fn('PayloadTooLarge'),
+  );
+  add(
+    'signals',
+    'a signal payload sent as text/plain',
+    (c) => signalTo(c.canary, 'approval', '{"approved":true}', { 'content-type': 'text/plain' }),
+    415,
+    fn('UnsupportedMediaType'),
+  );
+  add(
+    'signals',
+    'a signal to a job that never existed',
+    () => signalTo(fresh(), 'approval'),
+    404,
+    fn('NotFound'),
+  );
+  add(
+    'signals',
+    'a signal to the finished canary',
+    (c) => signalTo(c.canary, 'approval'),
+    409,
+    fn('JobFinished', ['job']),
+  );
+  add(
+    'signals',
+    'a signal to the canary as bob',
+    (c) => signalTo(c.canary, 'approval'),
+    404,
+    fn('NotFound'),
+    { as: 'bob' },
+  );
+  add(
+    'signals',
+    'an unsigned signal',
+    (c) => signalTo(c.canary, 'approval'),
+    403,
+    gw('Forbidden'),
+    { as: 'unsigned' },
+  );
+
   // ------------------------------------------------------------ headers
   const request = () => valid();
   for (const type of [
@@ -863,6 +977,12 @@ export function buildCorpus(prefix: string): {
     ['GET', '/job'],
     ['GET', '/JOBS'],
     ['GET', `/jobs/${prefix}-route/runs`],
+    ['GET', `/jobs/${prefix}-route/signals/approval`],
+    ['PUT', `/jobs/${prefix}-route/signals/approval`],
+    ['DELETE', `/jobs/${prefix}-route/signals/approval`],
+    ['POST', `/jobs/${prefix}-route/signals`],
+    ['POST', `/jobs/${prefix}-route/signals/`],
+    ['POST', `/jobs/${prefix}-route/signals/a/b`],
     ['GET', '/jobs/'],
     ['POST', '/jobs/'],
   ] as const) {

@@ -125,8 +125,10 @@ describe('resume after a crash', () => {
     const done = await until(second.api, name, (job) => job.status !== 'RUNNING', 240_000);
     expect(done.status, JSON.stringify(done.error)).toBe('SUCCEEDED');
     expect(done.result).toEqual({ stepsRun: 6 });
-    // The crash counted as an attempt of the type's retry policy.
-    expect(done.attempt).toBe(2);
+    // A crash of a running invocation counts as an attempt of the type's retry policy (2);
+    // a kill that lands while the run passes to its next invocation (no lease, the
+    // continuation's invoke lost) is re-driven without counting one (1).
+    expect([1, 2]).toContain(done.attempt);
     expect(done.invocations).toBeGreaterThanOrEqual(3);
 
     const effects = sideEffects(logsDir, done.runId);

@@ -29,6 +29,7 @@ interface JobBody {
   attempt?: number;
   invocations?: number;
   sleep?: { name: string; wakeAt: string };
+  waiting?: { signal: string; timeoutAt?: string };
   steps?: StepBody[];
   result?: unknown;
   error?: { name: string; message: string };
@@ -140,4 +141,51 @@ describe('long jobs', () => {
     expect(done.attempt).toBe(1);
     expect(done.steps?.map((step) => [step.name, step.status])).toEqual([['load', 'SUCCEEDED']]);
   }, 60_000);
+
+  it('a run waits for a signal with no Lambda running; the owner sends it once, idempotently', async () => {
+    const name = uniqueName('signal');
+    await start(name, { steps: 2, stepSeconds: 0, signal: { name: 'approve' } }, 600);
+    const waiting = await waitFor(name, (body) => body.waiting !== undefined, 'to wait', 30_000);
+    expect(waiting.waiting).toEqual({ signal: 'approve' });
+    expect(waiting.steps?.find((step) => step.name === 'approve')?.status).toBe('WAITING');
+
+    // Another owner cannot see the job, so cannot signal it.
+    const bob = await callApi(target, target.bob, 'POST', `/jobs/${name}/signals/approve`, {
+      by: 'bob',
+    });
+    expect(bob.status, bob.text).toBe(404);
+
+    const sent = await callApi(target, target.alice, 'POST', `/jobs/${name}/signals/approve`, {
+      by: 'alice',
+    });
+    expect(sent.status, sent.text).toBe(202);
+    const again = await callApi(target, target.alice, 'POST', `/jobs/${name}/signals/approve`, {
+      by: 'alice',
+    });
+    expect(again.status, again.text).toBe(202);
+    expect((again.body as { duplicate?: boolean }).duplicate).toBe(true);
+    const other = await callApi(target, target.alice, 'POST', `/jobs/${name}/signals/approve`, {
+      by: 'mallory',
+    });
+    expect(other.status, other.text).toBe(409);
+
+    const done = await waitFor(name, ended, 'to end', 30_000);
+    expect(done.status, JSON.stringify(done.error)).toBe('SUCCEEDED');
+    expect(done.result).toEqual({ stepsRun: 2, signal: { by: 'alice' } });
+    const late = await callApi(target, target.alice, 'POST', `/jobs/${name}/signals/approve`, {});
+    expect(late.status, late.text).toBe(409);
+  }, 60_000);
+
+  it('a wait for a signal that never comes times out: FAILED with SignalTimeoutError', async () => {
+    const name = uniqueName('signal-timeout');
+    await start(
+      name,
+      { steps: 2, stepSeconds: 0, signal: { name: 'approve', timeoutSeconds: 3 } },
+      600,
+    );
+    const done = await waitFor(name, ended, 'to end', 60_000);
+    expect(done.status).toBe('FAILED');
+    expect(done.error?.name).toBe('SignalTimeoutError');
+    expect(done.error?.message).toContain('"approve"');
+  }, 90_000);
 });

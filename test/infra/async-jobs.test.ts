@@ -54,6 +54,7 @@ const functionsOf = (j: AsyncJobs) => ({
   getJob: j.getJobFunction,
   listJobs: j.listJobsFunction,
   cancelJob: j.cancelJobFunction,
+  signalJob: j.signalJobFunction,
   worker: j.workerFunction,
   completion: j.completionFunction,
   sweeper: j.sweeperFunction,
@@ -141,8 +142,8 @@ describe('event bus', () => {
 });
 
 describe('functions', () => {
-  it('are exactly nine (seven, plus the stream recorder and connection), none a custom-resource provider', () => {
-    template.resourceCountIs('AWS::Lambda::Function', 9);
+  it('are exactly ten (eight, plus the stream recorder and connection), none a custom-resource provider', () => {
+    template.resourceCountIs('AWS::Lambda::Function', 10);
   });
 
   it.each([
@@ -150,6 +151,7 @@ describe('functions', () => {
     'getJob',
     'listJobs',
     'cancelJob',
+    'signalJob',
     'worker',
     'completion',
     'sweeper',
@@ -170,8 +172,8 @@ describe('functions', () => {
     expect(group?.Properties).toEqual({ RetentionInDays: 30 });
   });
 
-  it('bundle the environment-only credential chain, not the SDK default chain (all nine)', () => {
-    expect(bundles.size).toBe(9);
+  it('bundle the environment-only credential chain, not the SDK default chain (all ten)', () => {
+    expect(bundles.size).toBe(10);
     for (const [id, bundle] of bundles) {
       // functions/shared/credentials.ts, which the substitute for the chain reads through
       expect(bundle, id).toContain(
@@ -185,8 +187,8 @@ describe('functions', () => {
     }
   });
 
-  it('bundle no CommonJS `require` of a built-in, which an ES module could not run (all nine)', () => {
-    expect(bundles.size).toBe(9);
+  it('bundle no CommonJS `require` of a built-in, which an ES module could not run (all ten)', () => {
+    expect(bundles.size).toBe(10);
     for (const [id, bundle] of bundles) {
       // esbuild's shim for a `require` it left in; it throws at run time in an ES module
       // (infra/lambda-function.ts would need a createRequire banner for it).
@@ -194,8 +196,8 @@ describe('functions', () => {
     }
   });
 
-  it('bundle no ES module import of a Node built-in, each read through functions/node-builtins (all nine)', () => {
-    expect(bundles.size).toBe(9);
+  it('bundle no ES module import of a Node built-in, each read through functions/node-builtins (all ten)', () => {
+    expect(bundles.size).toBe(10);
     for (const [id, bundle] of bundles) {
       // A built-in left out of NODE_BUILTINS in infra/lambda-function.ts shows up here.
       expect(bundle.match(/from\s*"node:[^"]+"|import\("node:[^"]+"\)/g) ?? [], id).toEqual([]);
@@ -245,6 +247,18 @@ describe('functions', () => {
         memory: 256,
         timeout: 29,
         env: { JOBS_TABLE_NAME: table, ...owner, ...limits, EVENT_BUS_NAME: ref(jobs.eventBus) },
+      },
+      {
+        fn: jobs.signalJobFunction,
+        memory: 256,
+        timeout: 29,
+        env: {
+          JOBS_TABLE_NAME: table,
+          ...owner,
+          WORKER_FUNCTION_NAME: ref(jobs.workerFunction),
+          // A signal lives as long past its run's deadline as outcomes do.
+          OUTCOME_RETENTION_SECONDS: String(Defaults.outcomeRetentionSeconds),
+        },
       },
       {
         fn: jobs.workerFunction,
@@ -352,13 +366,14 @@ describe('HTTP API', () => {
     });
   };
 
-  it('has exactly the four job routes, each to the right function', () => {
-    expect(routeTargets()).toHaveLength(4);
+  it('has exactly the five job routes, each to the right function', () => {
+    expect(routeTargets()).toHaveLength(5);
     const expected: Record<string, unknown> = {
       'POST /jobs': arnOf(jobs.startJobFunction),
       'GET /jobs': arnOf(jobs.listJobsFunction),
       'GET /jobs/{name}': arnOf(jobs.getJobFunction),
       'DELETE /jobs/{name}': arnOf(jobs.cancelJobFunction),
+      'POST /jobs/{name}/signals/{signal}': arnOf(jobs.signalJobFunction),
     };
     const actual = Object.fromEntries(
       routeTargets().map((r) => [r.routeKey, r.integration?.IntegrationUri]),
@@ -369,7 +384,7 @@ describe('HTTP API', () => {
 
   it('requires IAM authorization on every route', () => {
     const routes = routeTargets();
-    expect(routes).toHaveLength(4);
+    expect(routes).toHaveLength(5);
     for (const route of routes) {
       expect(route.authorizationType, route.routeKey).toBe('AWS_IAM');
     }
@@ -380,7 +395,7 @@ describe('HTTP API', () => {
     const httpIntegrations = template.findResources('AWS::ApiGatewayV2::Integration', {
       Properties: { ApiId: ref(jobs.api) },
     });
-    expect(Object.keys(httpIntegrations)).toHaveLength(4);
+    expect(Object.keys(httpIntegrations)).toHaveLength(5);
     for (const route of routeTargets()) {
       expect(route.integration).toMatchObject({
         IntegrationType: 'AWS_PROXY',
@@ -419,6 +434,7 @@ describe('HTTP API', () => {
       jobs.getJobFunction,
       jobs.listJobsFunction,
       jobs.cancelJobFunction,
+      jobs.signalJobFunction,
     ]) {
       template.hasResourceProperties('AWS::Lambda::Permission', {
         Action: 'lambda:InvokeFunction',
@@ -535,8 +551,8 @@ describe('least privilege', () => {
 
   it('gives every function role no managed policy and trusts only Lambda', () => {
     const roles = template.findResources('AWS::IAM::Role');
-    // Nine function roles and the timer role, which is not a function's (below).
-    expect(Object.keys(roles)).toHaveLength(10);
+    // Ten function roles and the timer role, which is not a function's (below).
+    expect(Object.keys(roles)).toHaveLength(11);
     const timerRoleId = logicalId(timerRole());
     expect(Object.keys(roles)).toContain(timerRoleId);
     for (const [id, role] of Object.entries(roles)) {
@@ -553,7 +569,7 @@ describe('least privilege', () => {
     }
     template.resourceCountIs('AWS::IAM::ManagedPolicy', 0);
     // One default policy per role, and the worker's resume policy.
-    template.resourceCountIs('AWS::IAM::Policy', 11);
+    template.resourceCountIs('AWS::IAM::Policy', 12);
   });
 
   it('lets only EventBridge Scheduler of this account assume the timer role', () => {
@@ -704,6 +720,12 @@ describe('least privilege', () => {
       getJob: ['dynamodb:GetItem', 'dynamodb:Query'],
       listJobs: ['dynamodb:Query'],
       cancelJob: ['dynamodb:Query', 'dynamodb:UpdateItem', 'events:PutEvents'],
+      signalJob: [
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:Query',
+        'lambda:InvokeFunction',
+      ],
       worker: [
         'dynamodb:GetItem',
         'dynamodb:PutItem',
@@ -759,6 +781,38 @@ describe('least privilege', () => {
     // Every table action it has is in that one statement, under the LeadingKeys condition.
     const dynamo = statements.filter((s) => s.Action.some((a) => a.startsWith('dynamodb:')));
     expect(dynamo).toEqual([workerTableStatement()]);
+  });
+
+  it("lets signal-job read a job's partition, put its signals there (LeadingKeys JOB#*) and invoke the worker, nothing else", () => {
+    const statements = nonBaseline(statementsOfRole(template, roleIdOf(jobs.signalJobFunction)));
+    expect(statements).toEqual([
+      {
+        Effect: 'Allow',
+        Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'],
+        Resource: [arnOf(jobs.table)],
+        Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['JOB#*'] } },
+      },
+      {
+        Effect: 'Allow',
+        Action: ['lambda:InvokeFunction'],
+        Resource: [arnOf(jobs.workerFunction)],
+      },
+    ]);
+  });
+
+  it('lets signal-job never update or delete an item, nor put events', () => {
+    const actions = nonBaseline(
+      statementsOfRole(template, roleIdOf(jobs.signalJobFunction)),
+    ).flatMap((s) => s.Action);
+    for (const never of [
+      'dynamodb:UpdateItem',
+      'dynamodb:DeleteItem',
+      'dynamodb:BatchWriteItem',
+      'dynamodb:Scan',
+      'events:PutEvents',
+    ]) {
+      expect(actions).not.toContain(never);
+    }
   });
 
   it('lets list-jobs query the two indexes only, not the table', () => {

@@ -53,10 +53,10 @@ describe('npx cdk synth (the real CLI, offline, no credentials)', () => {
     const functions = Object.values(template.Resources).filter(
       (r) => r.Type === 'AWS::Lambda::Function',
     );
-    expect(functions).toHaveLength(9);
+    expect(functions).toHaveLength(10);
 
     const assetPaths = functions.map((fn) => fn.Metadata?.['aws:asset:path']);
-    expect(new Set(assetPaths).size).toBe(9);
+    expect(new Set(assetPaths).size).toBe(10);
     for (const assetPath of assetPaths) {
       expect(typeof assetPath).toBe('string');
       const dir = path.join(outDir, String(assetPath));

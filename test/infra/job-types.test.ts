@@ -363,6 +363,7 @@ describe('permissions for job code', () => {
       jobs.getJobFunction,
       jobs.listJobsFunction,
       jobs.cancelJobFunction,
+      jobs.signalJobFunction,
       jobs.sweeperFunction,
     ];
 
@@ -453,7 +454,7 @@ describe('two AsyncJobs in one stack', () => {
     expect(tables.sort()).toEqual([logicalId(a.table), logicalId(b.table)].sort());
     expect(buses.sort()).toEqual([logicalId(a.eventBus), logicalId(b.eventBus)].sort());
     expect(httpApis.sort()).toEqual([logicalId(a.api), logicalId(b.api)].sort());
-    expect(ofType('AWS::Lambda::Function')).toHaveLength(18);
+    expect(ofType('AWS::Lambda::Function')).toHaveLength(20);
     expect(logicalId(a.workerFunction)).not.toBe(logicalId(b.workerFunction));
   });
 
@@ -560,7 +561,7 @@ describe('eventjobs:bundle metadata', () => {
       [logicalId(jobs.workerFunction)]: { dir: 'worker', jobTypesEntry: entry },
       [logicalId(jobs.completionFunction)]: { dir: 'completion', jobTypesEntry: entry },
     };
-    expect(Object.keys(metadata)).toHaveLength(9);
+    expect(Object.keys(metadata)).toHaveLength(10);
     for (const [id, value] of Object.entries(metadata)) {
       if (id in runners) {
         expect(value, id).toEqual(runners[id]);
@@ -570,6 +571,8 @@ describe('eventjobs:bundle metadata', () => {
     }
     expect(metadata[logicalId(jobs.getJobFunction)]).toEqual({ dir: 'get-job' });
     expect(metadata[logicalId(jobs.sweeperFunction)]).toEqual({ dir: 'sweeper' });
+    // Signals never run job code: their function bundles no job types.
+    expect(metadata[logicalId(jobs.signalJobFunction)]).toEqual({ dir: 'signal-job' });
   });
 });
 

@@ -222,7 +222,7 @@ describe('custom props', () => {
 
   it('applies runtime and architecture to every function', () => {
     const fns = Object.values(template.findResources('AWS::Lambda::Function'));
-    expect(fns).toHaveLength(9);
+    expect(fns).toHaveLength(10);
     for (const fn of fns) {
       expect(fn.Properties.Runtime).toBe('nodejs22.x');
       expect(fn.Properties.Architectures).toEqual(['x86_64']);
@@ -234,8 +234,8 @@ describe('custom props', () => {
       DefaultRouteSettings: { ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 },
     });
     const groups = Object.values(template.findResources('AWS::Logs::LogGroup'));
-    // One per function (nine) and the HTTP API's access log.
-    expect(groups).toHaveLength(10);
+    // One per function (ten) and the HTTP API's access log.
+    expect(groups).toHaveLength(11);
     for (const group of groups) expect(group.Properties.RetentionInDays).toBe(7);
     template.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Delete' });
   });
@@ -254,6 +254,7 @@ describe('construct IDs', () => {
         jobs.getJobFunction,
         jobs.listJobsFunction,
         jobs.cancelJobFunction,
+        jobs.signalJobFunction,
         jobs.workerFunction,
         jobs.completionFunction,
         jobs.outcomeRule,
@@ -275,6 +276,7 @@ describe('construct IDs', () => {
         'GetJob',
         'ListJobs',
         'CancelJob',
+        'SignalJob',
         'Worker',
         'Completion',
         'OutcomeRule',

@@ -71,6 +71,23 @@ describe('parseCommandLine', () => {
     });
   });
 
+  it('parses signal <name> <signal> with a payload of JSON, @file or @- (stdin), or none', () => {
+    expect(parse('signal', 'job-1', 'approval', '{"approved":true}')).toMatchObject({
+      command: { kind: 'signal', name: 'job-1', signal: 'approval', payload: { approved: true } },
+    });
+    expect(parse('signal', 'job-1', 'approval', '@input.json')).toMatchObject({
+      command: { payload: { seconds: 3 } },
+    });
+    expect(parse('signal', 'job-1', 'approval', '@-')).toMatchObject({
+      command: { payload: { from: 'stdin' } },
+    });
+    expect(parse('signal', 'job-1', 'approval', '--json')).toEqual({
+      kind: 'run',
+      global: expect.objectContaining({ json: true }),
+      command: { kind: 'signal', name: 'job-1', signal: 'approval', payload: undefined },
+    });
+  });
+
   it('parses list options, upper-casing the status', () => {
     expect(parse('list', '--status', 'running', '--limit', '5', '--all')).toMatchObject({
       command: { kind: 'list', status: 'RUNNING', limit: 5, all: true },
@@ -87,6 +104,7 @@ describe('parseCommandLine', () => {
   it('answers help for a command, the global help and the version', () => {
     expect(parse('start', '--help')).toEqual({ kind: 'help', command: 'start' });
     expect(parse('watch', '-h')).toEqual({ kind: 'help', command: 'watch' });
+    expect(parse('signal', '--help')).toEqual({ kind: 'help', command: 'signal' });
     expect(parse('--help')).toEqual({ kind: 'help' });
     expect(parse('--version')).toEqual({ kind: 'version' });
   });
@@ -106,6 +124,15 @@ describe('parseCommandLine', () => {
       'start',
     ],
     [['start', 'sleep', '--timeout', '1.5'], /--timeout must be a whole number/, 'start'],
+    [['signal'], /signal needs <name>/, 'signal'],
+    [['signal', 'j1'], /signal needs <signal>/, 'signal'],
+    [['signal', 'j1', 'approval', '{}', 'more'], /unexpected argument "more"/, 'signal'],
+    [['signal', 'j1', 'approval', '{nope'], /the payload is not valid JSON/, 'signal'],
+    [
+      ['signal', 'j1', 'approval', '@missing.json'],
+      /cannot read the payload file missing\.json/,
+      'signal',
+    ],
     [['list', '--limit', '0'], /--limit must be a whole number/, 'list'],
     [['start', 'sleep', '--name'], /argument missing/, 'start'],
     [['status', 'x', '--url', ''], /--url must not be empty/, 'status'],

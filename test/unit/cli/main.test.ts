@@ -478,6 +478,52 @@ describe('commands', () => {
   });
 });
 
+describe('signal', () => {
+  beforeEach(() => h.writeState());
+  const sent = { jobName: 'a.b', runId: 'R', signal: 'approval', receivedAt: times.startedAt };
+
+  it('POSTs the payload to the encoded signal path and says when it was received', async () => {
+    h.answer(json(202, sent));
+    expect(await h.run('signal', 'a.b', 'approval', '{"approved":true}')).toBe(0);
+    expect(h.calls[0]).toMatchObject({
+      method: 'POST',
+      url: 'http://127.0.0.1:3999/jobs/a.b/signals/approval',
+      body: '{"approved":true}',
+    });
+    expect(h.stdout).toContain(`signal approval for a.b (run R) received at ${times.startedAt}`);
+  });
+
+  it('says so when the signal had been received already, and exits 0', async () => {
+    h.answer(json(202, { ...sent, duplicate: true }));
+    expect(await h.run('signal', 'a.b', 'approval')).toBe(0);
+    expect(h.calls[0]?.body).toBe('');
+    expect(h.stdout).toContain('was already received');
+  });
+
+  it('--json prints the API answer as one document', async () => {
+    h.answer(json(202, sent));
+    expect(await h.run('signal', 'a.b', 'approval', 'null', '--json')).toBe(0);
+    expect(JSON.parse(h.stdout)).toEqual(sent);
+    expect(h.calls[0]?.body).toBe('null');
+  });
+
+  it('exits 5 on a SignalConflict and 7 for an unknown job', async () => {
+    h.answer(
+      json(409, { error: { code: 'SignalConflict', message: 'different payload' } }),
+      json(404, { error: { code: 'NotFound', message: 'No job named "a.b"' } }),
+    );
+    expect(await h.run('signal', 'a.b', 'approval', '{"approved":false}')).toBe(ExitCode.ApiError);
+    expect(h.stderr).toContain('(409 SignalConflict)');
+    expect(await h.run('signal', 'a.b', 'approval')).toBe(ExitCode.NotFound);
+  });
+
+  it('exits 2 without a signal name, sending nothing', async () => {
+    expect(await h.run('signal', 'a.b')).toBe(ExitCode.Usage);
+    expect(h.calls).toHaveLength(0);
+    expect(h.stderr).toContain('signal needs <signal>');
+  });
+});
+
 describe('watch over server-sent events (local cloud)', () => {
   beforeEach(() => h.writeState());
 

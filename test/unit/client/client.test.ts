@@ -467,6 +467,91 @@ describe('the methods', () => {
   });
 });
 
+describe('signal()', () => {
+  beforeEach(() => writeState());
+  const sent = { jobName: 'j 1', runId: 'R1', signal: 'approval.v2', receivedAt: CREATED };
+
+  it('POSTs the payload as JSON to the encoded job and signal, and answers the 202 body', async () => {
+    // Prepare
+    fake.answer(json(202, sent));
+
+    // Act
+    const answer = await localClient().signal('j 1', 'approval.v2', { approved: true });
+
+    // Assess
+    expect(answer).toEqual(sent);
+    expect(fake.calls[0]).toMatchObject({
+      method: 'POST',
+      url: `${LOCAL_URL}/jobs/j%201/signals/approval.v2`,
+      body: '{"approved":true}',
+    });
+    expect(fake.calls[0]?.headers['content-type']).toBe('application/json');
+    expect(await verifyCall(fake.calls[0] as Call, LOCAL, 'us-east-1')).toMatchObject({ ok: true });
+  });
+
+  it('sends no body without a payload (the API takes it as null), and "null" for null', async () => {
+    // Prepare
+    fake.answer(json(202, sent), json(202, sent));
+    const client = localClient();
+
+    // Act
+    await client.signal('j1', 'approval');
+    await client.signal('j1', 'approval', null);
+
+    // Assess
+    expect(fake.calls[0]?.body).toBe('');
+    expect(fake.calls[0]?.headers['content-type']).toBeUndefined();
+    expect(fake.calls[1]?.body).toBe('null');
+  });
+
+  it('answers a repeat of the same signal with duplicate: true', async () => {
+    // Prepare
+    fake.answer(json(202, { ...sent, duplicate: true }));
+
+    // Act
+    const answer = await localClient().signal('j1', 'approval', { approved: true });
+
+    // Assess
+    expect(answer.duplicate).toBe(true);
+  });
+
+  it('throws an ApiError 409 SignalConflict with the first receivedAt in its body', async () => {
+    // Prepare
+    fake.answer(
+      json(409, {
+        error: { code: 'SignalConflict', message: 'already sent with a different payload' },
+        receivedAt: CREATED,
+      }),
+    );
+
+    // Act
+    const error = await localClient()
+      .signal('j1', 'approval', { approved: false })
+      .catch((e: unknown) => e);
+
+    // Assess
+    expect(error).toBeInstanceOf(ApiError);
+    expect(error).toMatchObject({
+      status: 409,
+      code: 'SignalConflict',
+      body: { receivedAt: CREATED },
+    });
+  });
+
+  it('throws JobNotFoundError for an unknown job', async () => {
+    // Prepare
+    fake.answer(json(404, { error: { code: 'NotFound', message: 'No job named "j1"' } }));
+
+    // Act
+    const error = await localClient()
+      .signal('j1', 'approval')
+      .catch((e: unknown) => e);
+
+    // Assess
+    expect(error).toBeInstanceOf(JobNotFoundError);
+  });
+});
+
 describe('result()', () => {
   beforeEach(() => writeState());
 

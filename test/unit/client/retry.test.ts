@@ -144,6 +144,24 @@ describe('the retries', () => {
     ]);
   });
 
+  it('retries a throttled signal with the same payload, which the API takes as one signal', async () => {
+    // Prepare: the first attempt may have been stored; the repeat is then a duplicate
+    const sent = { jobName: 'nightly', runId: 'R2', signal: 'approval', receivedAt: 'x' };
+    server.answer(UNAVAILABLE('1'), { status: 202, body: { ...sent, duplicate: true } });
+
+    // Act
+    const answer = await client().signal('nightly', 'approval', { approved: true });
+
+    // Assess
+    expect(answer).toEqual({ ...sent, duplicate: true });
+    expect(server.received.map((r) => `${r.method} ${r.url}`)).toEqual([
+      'POST /jobs/nightly/signals/approval',
+      'POST /jobs/nightly/signals/approval',
+    ]);
+    expect(server.bodies()).toEqual([{ approved: true }, { approved: true }]);
+    expect(waits).toEqual([1000]);
+  });
+
   it('gives an unnamed start its name before the first attempt, and every retry repeats it', async () => {
     // Prepare
     const started = { runId: 'R1', status: 'RUNNING' };

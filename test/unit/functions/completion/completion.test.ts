@@ -424,6 +424,56 @@ describe('completion: the worker itself failed (OnFailure destination)', () => {
   });
 });
 
+describe('completion: a worker that died while running a run with checkpoints', () => {
+  it('hands the run to redrive instead of recording FAILED, when redrive takes it', async () => {
+    // Prepare
+    const active = running({ checkpointed: true, leaseId: 'dead-invocation', maxAttempts: 3 });
+    givenActive(active);
+    const redrive = vi.fn(async () => true);
+
+    // Act
+    const result = await completeRun(workerFailureEvent(), deps({ redrive }));
+
+    // Assess
+    expect(result.status).toBe('ignored');
+    expect(redrive).toHaveBeenCalledTimes(1);
+    expect(redrive.mock.calls[0]).toEqual([
+      expect.objectContaining({ runId: RUN_ID, checkpointed: true }),
+      NOW,
+    ]);
+    expect(ddb.commandCalls(TransactWriteItemsCommand)).toHaveLength(0);
+  });
+
+  it('records FAILED as before when redrive declines (no checkpoints, attempts spent, deadline passed)', async () => {
+    // Prepare
+    const redrive = vi.fn(async () => false);
+
+    // Act
+    const result = await completeRun(workerFailureEvent(), deps({ redrive }));
+
+    // Assess
+    expect(redrive).toHaveBeenCalledTimes(1);
+    expect(result.status).toBe('finished');
+    expect(writtenTransaction().item).toMatchObject({ status: { S: 'FAILED' } });
+  });
+
+  it("never asks redrive about the worker's own outcome events", async () => {
+    // Prepare
+    givenActive(running({ checkpointed: true }));
+    const redrive = vi.fn(async () => true);
+
+    // Act
+    const result = await completeRun(
+      busEvent('eventjobs', 'Job Failed', outcomeDetail({ error: { name: 'Boom', message: 'x' } })),
+      deps({ redrive }),
+    );
+
+    // Assess
+    expect(redrive).not.toHaveBeenCalled();
+    expect(result.status).toBe('finished');
+  });
+});
+
 describe('completion: malformed events', () => {
   it.each([
     ['not an object', 'Job Completed'],

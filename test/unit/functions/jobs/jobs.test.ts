@@ -38,6 +38,7 @@ function jobContext(
     invocation: 1,
     step: async (_name, fn) => fn({ attempt: 1, signal }),
     sleep: async () => undefined,
+    waitForSignal: async () => undefined as never,
   };
   return { ctx, calls };
 }

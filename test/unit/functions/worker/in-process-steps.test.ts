@@ -327,4 +327,38 @@ describe('runJob: the pipeline type', () => {
     expect(outcome.attempts).toBe(2);
     expect(outcome.failedAttempts.map((failure) => failure.attempt)).toEqual([1]);
   });
+
+  it('waits for a signal: the payload given in `signals` is what waitForSignal returns', async () => {
+    const outcome = await runJob(
+      pipeline,
+      { steps: 2, stepSeconds: 0, signal: { name: 'approve' } },
+      { signals: { approve: { by: 'alice' } } },
+    );
+    expect(outcome.status).toBe('SUCCEEDED');
+    expect(outcome.result).toEqual({ stepsRun: 2, signal: { by: 'alice' } });
+    expect(outcome.steps.map((step) => [step.name, step.kind, step.status])).toEqual([
+      ['step-1', 'step', 'SUCCEEDED'],
+      ['approve', 'signal', 'SUCCEEDED'],
+      ['step-2', 'step', 'SUCCEEDED'],
+    ]);
+  });
+
+  it('a signal that never comes: FAILED SignalTimeoutError at its timeout, TIMED_OUT at the deadline without one', async () => {
+    const timedOut = await runJob(pipeline, {
+      steps: 2,
+      stepSeconds: 0,
+      signal: { name: 'approve', timeoutSeconds: 60 },
+    });
+    expect(timedOut.status).toBe('FAILED');
+    expect(timedOut.error?.name).toBe('SignalTimeoutError');
+    expect(timedOut.attempts).toBe(1);
+
+    const deadline = await runJob(
+      pipeline,
+      { steps: 2, stepSeconds: 0, signal: { name: 'approve' } },
+      { timeoutMs: 5000 },
+    );
+    expect(deadline.status).toBe('TIMED_OUT');
+    expect(deadline.reason).toContain('"approve"');
+  });
 });

@@ -9,6 +9,7 @@ import {
   InvalidStepError,
   MAX_STEP_RESULT_BYTES,
   MAX_STEPS_PER_RUN,
+  SignalTimeoutError,
   StepKindMismatchError,
   type StepRecord,
   StepResultNotJsonError,
@@ -831,5 +832,64 @@ describe('StepRunner: what it tells the worker', () => {
       ['a', 'SUCCEEDED'],
       ['b', 'SUCCEEDED'],
     ]);
+  });
+});
+
+describe('StepRunner: a wait for a signal', () => {
+  function waiter(records: readonly StepRecord[], signals: Record<string, string>, at = T0) {
+    const saves: StepRecord[] = [];
+    const steps = new StepRunner(records, {
+      now: () => at,
+      writer: { save: async (step) => void saves.push(step) },
+      readSignal: async (name) => signals[name],
+    });
+    return { steps, saves };
+  }
+
+  it('returns a signal already sent at once, and checkpoints it', async () => {
+    const { steps, saves } = waiter([], { approve: '{"ok":true}' });
+    await expect(steps.waitForSignal('approve', undefined, live())).resolves.toEqual({ ok: true });
+    expect(saves.map((step) => [step.kind, step.status, step.resultJson])).toEqual([
+      ['signal', 'SUCCEEDED', '{"ok":true}'],
+    ]);
+    expect(steps.completedHere).toBe(1);
+  });
+
+  it('suspends the run when the signal has not come: WAITING, with its timeout as wakeAt', async () => {
+    const { steps, saves } = waiter([], {});
+    const error = await steps
+      .waitForSignal('approve', { timeout: { minutes: 5 } }, live())
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RunSuspendedError);
+    expect(error).toMatchObject({ signalName: 'approve', wakeAt: '2026-01-05T10:05:00.000Z' });
+    expect(saves.map((step) => [step.status, step.wakeAt])).toEqual([
+      ['WAITING', '2026-01-05T10:05:00.000Z'],
+    ]);
+  });
+
+  it('a replay after the timeout without the signal: FAILED, SignalTimeoutError', async () => {
+    const waiting: StepRecord = {
+      name: 'approve',
+      kind: 'signal',
+      status: 'WAITING',
+      startedAt: T0.toISOString(),
+      attempts: 1,
+      wakeAt: '2026-01-05T10:05:00.000Z',
+    };
+    const late = new Date('2026-01-05T10:05:01.000Z');
+    const { steps, saves } = waiter([waiting], {}, late);
+    await expect(steps.waitForSignal('approve', undefined, live())).rejects.toThrow(
+      SignalTimeoutError,
+    );
+    expect(saves.map((step) => step.status)).toEqual(['FAILED']);
+    // The signal, had it come in time, would have won over the timeout.
+    const inTime = waiter([waiting], { approve: '1' }, late);
+    await expect(inTime.steps.waitForSignal('approve', undefined, live())).resolves.toBe(1);
+  });
+
+  it('refuses a name a URL path cannot carry as it is', async () => {
+    const { steps } = waiter([], {});
+    await expect(steps.waitForSignal('a/b', undefined, live())).rejects.toThrow(InvalidStepError);
+    await expect(steps.waitForSignal('..', undefined, live())).rejects.toThrow(InvalidStepError);
   });
 });

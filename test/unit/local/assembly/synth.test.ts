@@ -60,7 +60,7 @@ const queue = (name: string): QueueSpec => byConstruct(stack.queues, name);
 const rule = (name: string): RuleSpec => byConstruct(stack.rules, name);
 
 describe('loadStack on the synthesized EventJobs assembly', () => {
-  it('runs nine functions, each from its bundled asset with index.handler', () => {
+  it('runs ten functions, each from its bundled asset with index.handler', () => {
     // assess
     expect(stack.functions.map((f) => constructOf(f.logicalId)).sort()).toEqual([
       'CancelJob',
@@ -69,6 +69,7 @@ describe('loadStack on the synthesized EventJobs assembly', () => {
       'GetJob',
       'ListJobs',
       'Recorder',
+      'SignalJob',
       'StartJob',
       'Sweeper',
       'Worker',
@@ -218,18 +219,20 @@ describe('loadStack on the synthesized EventJobs assembly', () => {
 
     // assess
     expect(stack.apis).toHaveLength(1);
-    expect(api?.routes).toHaveLength(4);
+    expect(api?.routes).toHaveLength(5);
     expect(api?.routes.every((r) => r.authorizationType === 'AWS_IAM')).toBe(true);
     expect({
       start: functionOf('POST /jobs'),
       list: functionOf('GET /jobs'),
       get: functionOf('GET /jobs/{name}'),
       cancel: functionOf('DELETE /jobs/{name}'),
+      signal: functionOf('POST /jobs/{name}/signals/{signal}'),
     }).toEqual({
       start: fn('StartJob').arn,
       list: fn('ListJobs').arn,
       get: fn('GetJob').arn,
       cancel: fn('CancelJob').arn,
+      signal: fn('SignalJob').arn,
     });
     expect(api?.id).toMatch(/^[a-z0-9]{10}$/);
   });
@@ -244,7 +247,13 @@ describe('loadStack on the synthesized EventJobs assembly', () => {
     expect(api?.stage.accessLogFormat).toContain('$context.requestId');
     expect(api?.stage.accessLogFormat).toContain('$context.identity.userArn');
     expect([...(api?.invokableFunctionArns ?? [])].sort()).toEqual(
-      [fn('StartJob').arn, fn('ListJobs').arn, fn('GetJob').arn, fn('CancelJob').arn].sort(),
+      [
+        fn('StartJob').arn,
+        fn('ListJobs').arn,
+        fn('GetJob').arn,
+        fn('CancelJob').arn,
+        fn('SignalJob').arn,
+      ].sort(),
     );
   });
 
