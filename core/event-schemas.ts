@@ -154,3 +154,24 @@ export const lambdaFailureDetailSchema = z.object({
   responsePayload: optionalUnknown,
 });
 export type LambdaFailureDetail = z.infer<typeof lambdaFailureDetailSchema>;
+
+/** The largest result `Job Finished` carries, as JSON; a larger one is left out (`resultOmitted`). */
+export const MAX_FINISHED_RESULT_BYTES = 32 * 1024;
+
+/** `Job Finished`: the recorded outcome of a run (see `JOB_FINISHED_EVENT_TYPE`). */
+export const jobFinishedDetailSchema = z.object({
+  ...runFields,
+  status: z.enum(['SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT']),
+  createdAt: isoTime,
+  startedAt: optionalIsoTime,
+  finishedAt: isoTime,
+  durationMs: optionalNonNegativeInt,
+  attempt: optionalPositiveInt,
+  invocations: optionalPositiveInt,
+  /** The result of a SUCCEEDED run, when its JSON is at most `MAX_FINISHED_RESULT_BYTES`. */
+  result: optionalUnknown,
+  /** True when the result was too large to carry: `GET /jobs/{name}` has it. */
+  resultOmitted: z.optional(z.boolean()),
+  error: z.optional(jobErrorSchema),
+});
+export type JobFinishedDetail = z.infer<typeof jobFinishedDetailSchema>;

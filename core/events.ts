@@ -49,6 +49,16 @@ export const JOB_OUTCOME_EVENT_TYPES: readonly JobOutcomeEventType[] = [
 ];
 
 /**
+ * `Job Finished` (jobFinishedDetailSchema): the outcome the completion function
+ * recorded, put once it is in the table; exactly one outcome per run, however
+ * many terminal events raced for it. It is the event for users' own targets
+ * (`AsyncJobs.onOutcome`); it is not one of the lifecycle events a stream
+ * follows. Delivery is at least once: a target sees the same run id twice at most
+ * when a put is retried, never two outcomes of one run.
+ */
+export const JOB_FINISHED_EVENT_TYPE = 'Job Finished';
+
+/**
  * Who put a terminal event: the worker running the job, the sweeper ending an
  * abandoned one, the completion function announcing a run that Lambda's
  * failure destination ended (a worker that crashed or timed out reports nothing),

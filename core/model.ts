@@ -121,6 +121,8 @@ export interface JobOutcome {
   readonly invocations?: number;
   /** The run checkpointed steps (kept until `expiresAt` too). */
   readonly checkpointed?: boolean;
+  /** When `Job Finished` was put for this outcome; absent until it was. */
+  readonly announcedAt?: string;
 }
 
 /** The shape `GET /jobs/{name}` returns. */

@@ -14,10 +14,12 @@ import { Construct } from 'constructs';
 import { EnvVar } from '../core/config';
 import {
   EVENT_SOURCE,
+  JOB_FINISHED_EVENT_TYPE,
   JOB_OUTCOME_EVENT_TYPES,
   LAMBDA_DESTINATION_SOURCE,
   LambdaDestinationType,
 } from '../core/events';
+import type { JobOutcomeStatus } from '../core/job-type';
 import { JOB_PARTITION_PREFIX, JobsTable } from '../core/table';
 import type { AsyncJobsProps } from './async-jobs-props';
 import { createDeadLetterAlarms, deadLetterQueue } from './dead-letters';
@@ -75,6 +77,30 @@ export interface AsyncJobsParts {
  * Every function has its own role with only the actions it uses on the exact
  * resources it uses them on. Nothing here creates a custom resource.
  */
+/** The terminal statuses a run's outcome has. */
+const TERMINAL_STATUSES: readonly JobOutcomeStatus[] = [
+  'SUCCEEDED',
+  'FAILED',
+  'CANCELLED',
+  'TIMED_OUT',
+];
+
+/** What {@link AsyncJobs.onOutcome} routes. */
+export interface OnOutcomeOptions {
+  /**
+   * Only outcomes of these job types.
+   *
+   * @default - every type
+   */
+  readonly types?: readonly string[];
+  /**
+   * Only these outcomes.
+   *
+   * @default - every status
+   */
+  readonly statuses?: readonly JobOutcomeStatus[];
+}
+
 export class AsyncJobs extends Construct {
   /** Active jobs and retained outcomes. */
   public readonly table: dynamodb.Table;
@@ -125,6 +151,7 @@ export class AsyncJobs extends Construct {
 
   /** The props with their defaults applied; the builders read their settings here. */
   readonly #config: ResolvedProps;
+  #outcomeRules = 0;
 
   constructor(scope: Construct, id: string, props: AsyncJobsProps) {
     super(scope, id);
@@ -204,6 +231,50 @@ export class AsyncJobs extends Construct {
         this.api.arnForExecuteApi('*', '/jobs', this.stage.stageName),
         this.api.arnForExecuteApi('*', '/jobs/*', this.stage.stageName),
       ],
+    });
+  }
+
+  /**
+   * Routes the runs' outcomes to `target` (an SQS queue, a Lambda function, a
+   * state machine, any EventBridge rule target): a rule on the construct's bus
+   * for `Job Finished`, the outcome the completion function recorded, exactly
+   * one per run (delivered at least once: dedupe on `detail.runId`). Its detail
+   * is `jobFinishedDetailSchema` (docs/events). Filter by job type and status;
+   * a name that is no job type of `jobTypes.entry` fails the synth.
+   */
+  public onOutcome(target: events.IRuleTarget, options: OnOutcomeOptions = {}): events.Rule {
+    const { types, statuses } = options;
+    for (const type of types ?? []) {
+      if (!this.#config.jobTypeNames.includes(type)) {
+        throw new Error(
+          `AsyncJobs.onOutcome: types names "${type}", which is not a job type of jobTypes.entry ` +
+            `(${this.#config.jobTypeNames.join(', ')})`,
+        );
+      }
+    }
+    for (const status of statuses ?? []) {
+      if (!TERMINAL_STATUSES.includes(status)) {
+        throw new Error(
+          `AsyncJobs.onOutcome: statuses has "${status}"; outcomes are ${TERMINAL_STATUSES.join(', ')}`,
+        );
+      }
+    }
+    if (types?.length === 0 || statuses?.length === 0) {
+      throw new Error('AsyncJobs.onOutcome: an empty types or statuses list matches nothing');
+    }
+    const detail: Record<string, string[]> = {};
+    if (types) detail.type = [...types];
+    if (statuses) detail.status = [...statuses];
+    this.#outcomeRules += 1;
+    return new events.Rule(this, `OnOutcome${this.#outcomeRules}`, {
+      description: 'eventjobs: routes recorded job outcomes (Job Finished) to a target of the app',
+      eventBus: this.eventBus,
+      eventPattern: {
+        source: [EVENT_SOURCE],
+        detailType: [JOB_FINISHED_EVENT_TYPE],
+        ...(Object.keys(detail).length > 0 ? { detail } : {}),
+      },
+      targets: [target],
     });
   }
 

@@ -1,5 +1,7 @@
 import { fileURLToPath } from 'node:url';
-import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { AsyncJobs, type AsyncJobsProps } from 'eventjobs/cdk';
 
@@ -25,6 +27,8 @@ export const REFERENCE_JOB_TYPES = fileURLToPath(
  */
 export class EventJobsStack extends Stack {
   public readonly jobs: AsyncJobs;
+  /** Every job's recorded outcome (`Job Finished`), for the app's own consumers. */
+  public readonly outcomeQueue: sqs.Queue;
 
   constructor(scope: Construct, id: string, props: EventJobsStackProps = {}) {
     super(scope, id, props);
@@ -32,6 +36,16 @@ export class EventJobsStack extends Stack {
       ...props.jobs,
       jobTypes: { entry: REFERENCE_JOB_TYPES },
     });
+
+    // The outcomes, routed to a queue of the app's own: what `onOutcome` is for.
+    this.outcomeQueue = new sqs.Queue(this, 'OutcomeQueue', {
+      enforceSSL: true,
+      retentionPeriod: Duration.days(4),
+      deadLetterQueue: { queue: this.jobs.ruleDeadLetterQueue, maxReceiveCount: 5 },
+    });
+    this.jobs.onOutcome(
+      new targets.SqsQueue(this.outcomeQueue, { deadLetterQueue: this.jobs.ruleDeadLetterQueue }),
+    );
 
     new CfnOutput(this, 'ApiUrl', {
       description: 'Base URL of the jobs API (SigV4-signed requests, service execute-api)',
@@ -55,6 +69,10 @@ export class EventJobsStack extends Stack {
     });
     new CfnOutput(this, 'CompletionDeadLetterQueueUrl', {
       value: this.jobs.completionDeadLetterQueue.queueUrl,
+    });
+    new CfnOutput(this, 'OutcomeQueueUrl', {
+      description: 'Every job outcome (Job Finished events), for consumers of the app',
+      value: this.outcomeQueue.queueUrl,
     });
     new CfnOutput(this, 'StreamDeadLetterQueueUrl', {
       value: this.jobs.stream.deadLetterQueue.queueUrl,

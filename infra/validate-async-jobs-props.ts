@@ -37,6 +37,8 @@ export interface ResolvedProps {
   readonly maxQueuedPerOwner: number;
   /** Each type's limit: its own `concurrency`, overridden by the construct's `typeConcurrency`. */
   readonly typeConcurrency: Readonly<Record<string, number>>;
+  /** The names of the job types of `jobTypes.entry`. */
+  readonly jobTypeNames: readonly string[];
   readonly queueTimeout: Duration;
   readonly sweeperStartWindow: Duration;
   readonly apiFunctionMemorySize: number;
@@ -175,6 +177,9 @@ function applyDefaults(props: AsyncJobsProps): ResolvedProps {
   return {
     ...jobTypes,
     typeConcurrency: resolveTypeConcurrency(jobTypes.inspected, props.typeConcurrency),
+    jobTypeNames: jobTypes.inspected.flatMap((type) =>
+      type.name === undefined ? [] : [type.name],
+    ),
     workerTimeout: props.workerTimeout ?? MAX_LAMBDA_TIMEOUT,
     workerMemorySize: props.workerMemorySize ?? 1024,
     workerRetryAttempts: props.workerRetryAttempts ?? 2,

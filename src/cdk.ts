@@ -4,4 +4,5 @@ export {
   type AsyncJobsJobTypes,
   type AsyncJobsProps,
   type AsyncJobsThrottling,
+  type OnOutcomeOptions,
 } from '../infra/async-jobs';

@@ -14,8 +14,17 @@
  * nothing. An event that cannot be read throws, so it reaches the dead-letter
  * queue instead of vanishing (`report.ts` reads them).
  */
-import { jobFailedDetailSchema } from '../../core/event-schemas';
-import { JobEventType, type JobOutcomeEventType, Reporter } from '../../core/events';
+import {
+  jobFailedDetailSchema,
+  jobFinishedDetailSchema,
+  MAX_FINISHED_RESULT_BYTES,
+} from '../../core/event-schemas';
+import {
+  JOB_FINISHED_EVENT_TYPE,
+  JobEventType,
+  type JobOutcomeEventType,
+  Reporter,
+} from '../../core/events';
 import type { JobType } from '../../core/job-type';
 import {
   type ActiveJob,
@@ -42,7 +51,10 @@ export interface CompletionDeps {
    * Puts a lifecycle event on the bus: the `Job Failed` of a run that Lambda's failure
    * destination ended, whose worker could not say so itself.
    */
-  readonly putEvent?: (detailType: JobOutcomeEventType, detail: unknown) => Promise<void>;
+  readonly putEvent?: (
+    detailType: JobOutcomeEventType | typeof JOB_FINISHED_EVENT_TYPE,
+    detail: unknown,
+  ) => Promise<void>;
   /** POSTs the signed outcome to the run's callback URL, with retries; never throws for the receiver's failures. */
   readonly deliverWebhook?: (delivery: WebhookRequest) => Promise<WebhookDelivery>;
   /** Where each recorded outcome is counted, once per run. @default - nothing is counted */
@@ -144,6 +156,7 @@ export async function completeRun(event: unknown, deps: CompletionDeps): Promise
   });
   if (report.announce) await announceFailure(outcome, deps);
   if (outcome.callbackUrl) await sendWebhook(outcome, deps);
+  await announceFinished(outcome, deps);
   // Last: should it fail, the event is retried, finds the run ended, and comes here again.
   await deps.dispatch?.(outcome);
   return { status: 'finished', outcome };
@@ -177,11 +190,55 @@ async function announceFailure(outcome: JobOutcome, deps: CompletionDeps): Promi
   }
 }
 
-/** The webhook of a run that has already ended, if it has one and it was never settled. */
+/**
+ * Puts `Job Finished` for a recorded outcome, then records that it did. A put
+ * that fails throws: the event is retried, finds the run ended, and
+ * `settleWebhookOf` puts it then (at least once; a retry after the put but
+ * before the record puts it twice, with the same run id).
+ */
+async function announceFinished(outcome: JobOutcome, deps: CompletionDeps): Promise<void> {
+  if (!deps.putEvent || outcome.announcedAt) return;
+  const resultJson = outcome.result === undefined ? undefined : JSON.stringify(outcome.result);
+  const fits =
+    resultJson !== undefined && Buffer.byteLength(resultJson, 'utf8') <= MAX_FINISHED_RESULT_BYTES;
+  const detail = parse(jobFinishedDetailSchema, {
+    ...runKeys(outcome),
+    type: outcome.type,
+    status: outcome.status,
+    createdAt: outcome.createdAt,
+    ...(outcome.startedAt ? { startedAt: outcome.startedAt } : {}),
+    finishedAt: outcome.finishedAt,
+    ...(outcome.durationMs !== undefined ? { durationMs: outcome.durationMs } : {}),
+    ...(outcome.attempt !== undefined ? { attempt: outcome.attempt } : {}),
+    ...(outcome.invocations ? { invocations: outcome.invocations } : {}),
+    ...(resultJson === undefined
+      ? {}
+      : fits
+        ? { result: outcome.result }
+        : { resultOmitted: true }),
+    ...(outcome.error ? { error: outcome.error } : {}),
+  });
+  await deps.putEvent(JOB_FINISHED_EVENT_TYPE, detail);
+  await deps.store.recordAnnounced(
+    outcome.owner,
+    outcome.jobName,
+    outcome.runId,
+    deps.now().toISOString(),
+  );
+}
+
+/**
+ * What a run that has already ended may still owe: its webhook, if it has one
+ * that was never settled, and its `Job Finished`, if that was never put.
+ */
 async function settleWebhookOf(report: RunReport, deps: CompletionDeps): Promise<void> {
-  if (!deps.deliverWebhook) return;
+  if (!deps.deliverWebhook && !deps.putEvent) return;
   const outcome = await deps.store.getOutcome(report.owner, report.jobName, report.runId);
-  if (outcome?.callbackUrl && !outcome.webhook) await sendWebhook(outcome, deps);
+  if (!outcome) return;
+  if (outcome.callbackUrl && !outcome.webhook && deps.deliverWebhook) {
+    await sendWebhook(outcome, deps);
+  }
+  await announceFinished(outcome, deps);
 }
 
 /**

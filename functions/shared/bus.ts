@@ -4,14 +4,15 @@ import {
   PutEventsCommand,
   type PutEventsRequestEntry,
 } from '@aws-sdk/client-eventbridge';
-import { EVENT_SOURCE, type JobEventType } from '../../core/events';
+import { EVENT_SOURCE, type JOB_FINISHED_EVENT_TYPE, type JobEventType } from '../../core/events';
 
 /** A PutEvents entry of one of eventjobs' events, typed by its detail-type. */
-export type JobEventEntry<T extends JobEventType = JobEventType> = PutEventsRequestEntry & {
-  readonly DetailType: T;
-};
+export type JobEventEntry<T extends JobEventType | typeof JOB_FINISHED_EVENT_TYPE = JobEventType> =
+  PutEventsRequestEntry & {
+    readonly DetailType: T;
+  };
 
-export function jobEventEntry<T extends JobEventType>(
+export function jobEventEntry<T extends JobEventType | typeof JOB_FINISHED_EVENT_TYPE>(
   busName: string,
   detailType: T,
   detail: unknown,
@@ -28,7 +29,10 @@ export function jobEventEntry<T extends JobEventType>(
 export function jobEventPutter(
   eventBridge: EventBridgeClient,
   busName: string,
-): <T extends JobEventType>(detailType: T, detail: unknown) => Promise<void> {
+): <T extends JobEventType | typeof JOB_FINISHED_EVENT_TYPE>(
+  detailType: T,
+  detail: unknown,
+) => Promise<void> {
   return async (detailType, detail) => {
     const response = await eventBridge.send(
       new PutEventsCommand({ Entries: [jobEventEntry(busName, detailType, detail)] }),

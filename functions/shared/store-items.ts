@@ -166,6 +166,7 @@ export function outcomeToItem(outcome: JobOutcome): Item {
       webhook: outcome.webhook && { S: JSON.stringify(outcome.webhook) },
       invocations: num(outcome.invocations),
       checkpointed: outcome.checkpointed ? { BOOL: true } : undefined,
+      announcedAt: text(outcome.announcedAt),
     }),
   };
 }
@@ -248,6 +249,7 @@ export function itemToOutcome(item: Item): JobOutcome {
     webhook: json(item, 'webhook') as JobOutcome['webhook'],
     invocations: optNum(item, 'invocations'),
     checkpointed: item.checkpointed?.BOOL === true ? true : undefined,
+    announcedAt: optStr(item, 'announcedAt'),
   };
 }
 

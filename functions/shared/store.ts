@@ -541,6 +541,24 @@ export class JobStore {
    * Records how a run's webhook delivery ended, on its outcome. Conditional on the
    * outcome existing, so it never creates a stray item; false when it does not.
    */
+  /** Records that `Job Finished` was put for the outcome; false when it is gone. */
+  async recordAnnounced(
+    owner: string,
+    jobName: string,
+    runId: string,
+    at: string,
+  ): Promise<boolean> {
+    return unlessRefused(async () => {
+      await this.#table.update({
+        Key: outcomeKey(owner, jobName, runId),
+        UpdateExpression: 'SET announcedAt = :at',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: { ':at': { S: at } },
+      });
+      return true;
+    }, false);
+  }
+
   async recordWebhook(
     owner: string,
     jobName: string,

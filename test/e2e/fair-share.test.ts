@@ -47,6 +47,7 @@ beforeAll(async () => {
     alice: { ...alice, owner: alice.arn },
     bob: { ...bob, owner: bob.arn },
     workerTimeoutSeconds: Number(E2E_CONTEXT.workerTimeoutSeconds),
+    outcomeQueueUrl: cloud.outputs.OutcomeQueueUrl ?? '',
   };
 }, 300_000);
 

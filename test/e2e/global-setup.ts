@@ -56,6 +56,7 @@ export default async function setup(
     workerTimeoutSeconds: E2E_WORKER_TIMEOUT_SECONDS,
     // The stack has one secret: the webhook signing secret (a local setting here).
     webhookSecret: Object.values(cloud.services.secretsManager.values())[0],
+    outcomeQueueUrl: cloud.outputs.OutcomeQueueUrl ?? '',
   };
   project.provide('e2e', target);
   return async () => {

@@ -24,6 +24,8 @@ export interface E2eTarget {
   readonly workerTimeoutSeconds: number;
   /** The value of the stack's webhook signing secret, for the test receiver. */
   readonly webhookSecret?: string;
+  /** The reference app's queue of outcomes (`onOutcome`), read with `tableReader`'s credentials. */
+  readonly outcomeQueueUrl: string;
 }
 
 declare module 'vitest' {
@@ -58,5 +60,6 @@ export function deployedTargetFromEnv(env: NodeJS.ProcessEnv = process.env): E2e
     bob: identity('EVENTJOBS_B'),
     workerTimeoutSeconds: Number(env.EVENTJOBS_WORKER_TIMEOUT_SECONDS ?? '6'),
     webhookSecret: env.EVENTJOBS_WEBHOOK_SECRET || undefined,
+    outcomeQueueUrl: need('EVENTJOBS_OUTCOME_QUEUE_URL'),
   };
 }

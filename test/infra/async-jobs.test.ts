@@ -480,8 +480,9 @@ describe('completion rules', () => {
   });
 
   it('both target the completion function with retries and a dead-letter queue', () => {
-    // Four rules: these two and the stream recorder's on the bus, and the sweeper's schedule.
-    template.resourceCountIs('AWS::Events::Rule', 4);
+    // Five rules: these two, the stream recorder's and the reference app's onOutcome on the
+    // bus, and the sweeper's schedule.
+    template.resourceCountIs('AWS::Events::Rule', 5);
     const completionArn = JSON.stringify(arnOf(jobs.completionFunction));
     const rules = Object.values(template.findResources('AWS::Events::Rule')).filter((rule) =>
       JSON.stringify(rule.Properties.Targets).includes(completionArn),
@@ -517,7 +518,8 @@ describe('completion rules', () => {
 
 describe('dead-letter queues', () => {
   it('enforce TLS, use SQS-managed encryption and keep messages 14 days', () => {
-    template.resourceCountIs('AWS::SQS::Queue', 3);
+    // Three dead-letter queues, and the reference app's OutcomeQueue (test/infra/on-outcome.test.ts).
+    template.resourceCountIs('AWS::SQS::Queue', 4);
     for (const queue of [...jobs.deadLetterQueues, jobs.stream.deadLetterQueue]) {
       const queueId = logicalId(queue);
       const props = template.findResources('AWS::SQS::Queue')[queueId]?.Properties;

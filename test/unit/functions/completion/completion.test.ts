@@ -6,6 +6,7 @@ import {
   TransactWriteItemsCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
@@ -25,6 +26,8 @@ import { activeItem, activeJob, jobOutcome, outcomeItem, USER_ARN } from '../../
 import { capturePowertoolsOutput, type PowertoolsOutput } from '../../helpers/powertools-output';
 
 const ddb = mockClient(DynamoDBClient);
+// The handler puts Job Finished on the bus after each outcome.
+const bus = mockClient(EventBridgeClient);
 
 const RUN_ID = '01JDXR3Y5Q6Z8A9B0C1D2E3F4G';
 const NOW = new Date('2026-01-05T10:00:10.000Z');
@@ -154,6 +157,8 @@ function onlyType(type: JobType): (name: string) => JobType | undefined {
 }
 
 beforeEach(() => {
+  bus.reset();
+  bus.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e-1' }] });
   ddb.reset();
   givenActive(running());
   ddb.on(TransactWriteItemsCommand).resolves({});
@@ -952,7 +957,7 @@ describe('completion: announcing runs the failure destination ended', () => {
 
     // Assess
     expect(result.status).toBe('finished');
-    expect(putEvent).toHaveBeenCalledTimes(1);
+    expect(putEvent.mock.calls.map(([type]) => type)).toEqual(['Job Failed', 'Job Finished']);
     const [detailType, detail] = putEvent.mock.calls[0] as unknown as [
       string,
       Record<string, unknown>,
@@ -968,27 +973,113 @@ describe('completion: announcing runs the failure destination ended', () => {
     });
   });
 
-  it('puts nothing for a run the worker reported itself', async () => {
-    const putEvent = vi.fn(async () => undefined);
+  it('puts no Job Failed for a run the worker reported itself (only the Job Finished of every run)', async () => {
+    const putEvent = vi.fn(async (_detailType: string, _detail: unknown) => undefined);
 
     await completeRun(
       busEvent('eventjobs', 'Job Failed', outcomeDetail({ error: { name: 'E', message: 'm' } })),
       deps({ putEvent }),
     );
 
-    expect(putEvent).not.toHaveBeenCalled();
+    expect(putEvent.mock.calls.map(([type]) => type)).toEqual(['Job Finished']);
   });
 
-  it('still records the outcome when the announcement cannot be put', async () => {
+  it('still records the outcome when the Job Failed announcement cannot be put', async () => {
     vi.spyOn(console, 'error').mockImplementation(() => undefined);
-    const putEvent = vi.fn(async () => {
-      throw new Error('ThrottlingException');
+    const putEvent = vi.fn(async (detailType: string, _detail: unknown) => {
+      if (detailType === 'Job Failed') throw new Error('ThrottlingException');
     });
 
     const result = await completeRun(workerFailureEvent(), deps({ putEvent }));
 
     expect(result.status).toBe('finished');
     expect(writtenTransaction().item.status).toEqual({ S: 'FAILED' });
+  });
+});
+
+describe('completion: Job Finished, the recorded outcome for apps (onOutcome)', () => {
+  it('puts Job Finished with the recorded outcome once it is written, then records that it did', async () => {
+    const putEvent = vi.fn(async (_detailType: string, _detail: unknown) => undefined);
+    ddb.on(UpdateItemCommand).resolves({});
+
+    const result = await completeRun(
+      busEvent('eventjobs', 'Job Completed', outcomeDetail({ result: { rows: 3 } })),
+      deps({ putEvent }),
+    );
+
+    expect(result.status).toBe('finished');
+    expect(putEvent).toHaveBeenCalledTimes(1);
+    expect(putEvent.mock.calls[0]).toEqual([
+      'Job Finished',
+      expect.objectContaining({
+        owner: USER_ARN,
+        runId: RUN_ID,
+        type: 'echo',
+        status: 'SUCCEEDED',
+        result: { rows: 3 },
+      }),
+    ]);
+    const marks = ddb.commandCalls(UpdateItemCommand).map((call) => call.args[0].input);
+    expect(marks).toEqual([
+      expect.objectContaining({
+        UpdateExpression: 'SET announcedAt = :at',
+        ExpressionAttributeValues: { ':at': { S: NOW.toISOString() } },
+      }),
+    ]);
+  });
+
+  it('a put that fails throws, so the event is retried; the retry finds the run ended and puts it', async () => {
+    const failing = vi.fn(async () => {
+      throw new Error('ThrottlingException');
+    });
+    await expect(
+      completeRun(
+        busEvent('eventjobs', 'Job Completed', outcomeDetail({})),
+        deps({ putEvent: failing }),
+      ),
+    ).rejects.toThrow('ThrottlingException');
+    expect(writtenTransaction().item.status).toEqual({ S: 'SUCCEEDED' });
+
+    // The retry: the run ended (no active record), its outcome has no announcedAt yet.
+    ddb.reset();
+    ddb.on(GetItemCommand).callsFake(async (input: { Key: { sk: { S: string } } }) => ({
+      Item: input.Key.sk.S.startsWith('RUN#')
+        ? await outcomeItem(jobOutcome({ runId: RUN_ID, type: 'echo', status: 'SUCCEEDED' }))
+        : undefined,
+    }));
+    ddb.on(UpdateItemCommand).resolves({});
+    const putEvent = vi.fn(async (_detailType: string, _detail: unknown) => undefined);
+    const retried = await completeRun(
+      busEvent('eventjobs', 'Job Completed', outcomeDetail({})),
+      deps({ putEvent }),
+    );
+    expect(retried.status).toBe('ignored');
+    expect(putEvent.mock.calls.map(([type]) => type)).toEqual(['Job Finished']);
+    expect(ddb.commandCalls(UpdateItemCommand)).toHaveLength(1);
+  });
+
+  it('a duplicate of a run whose Job Finished was put puts nothing again', async () => {
+    ddb.on(GetItemCommand).callsFake(async (input: { Key: { sk: { S: string } } }) => ({
+      Item: input.Key.sk.S.startsWith('RUN#')
+        ? await outcomeItem(
+            jobOutcome({
+              runId: RUN_ID,
+              type: 'echo',
+              status: 'SUCCEEDED',
+              announcedAt: '2026-01-05T10:00:05.000Z',
+            }),
+          )
+        : undefined,
+    }));
+    const putEvent = vi.fn(async () => undefined);
+
+    const result = await completeRun(
+      busEvent('eventjobs', 'Job Completed', outcomeDetail({})),
+      deps({ putEvent }),
+    );
+
+    expect(result.status).toBe('ignored');
+    expect(putEvent).not.toHaveBeenCalled();
   });
 });
 

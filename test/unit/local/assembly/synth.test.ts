@@ -152,11 +152,12 @@ describe('loadStack on the synthesized EventJobs assembly', () => {
     expect(table?.ttlAttribute).toBe('expiresAt');
   });
 
-  it('has three queues and one bus', () => {
+  it('has four queues (three dead-letter queues and the outcome queue) and one bus', () => {
     // assess
     expect(stack.queues.map((q) => constructOf(q.logicalId)).sort()).toEqual([
       'CompletionDeadLetterQueue',
       'DeadLetterQueue',
+      'OutcomeQueue',
       'RuleDeadLetterQueue',
     ]);
     expect(stack.buses).toHaveLength(1);
@@ -179,8 +180,8 @@ describe('loadStack on the synthesized EventJobs assembly', () => {
     };
 
     // assess
-    // These two, the stream recorder's and the sweeper's schedule.
-    expect(stack.rules).toHaveLength(4);
+    // These two, the stream recorder's, the reference app's onOutcome and the sweeper's schedule.
+    expect(stack.rules).toHaveLength(5);
     expect(rule('OutcomeRule')).toMatchObject({
       busName: bus?.name,
       enabled: true,
@@ -290,6 +291,7 @@ describe('loadStack on the synthesized EventJobs assembly', () => {
       RuleDeadLetterQueueUrl: queue('RuleDeadLetterQueue').url,
       CompletionDeadLetterQueueUrl: queue('CompletionDeadLetterQueue').url,
       StreamDeadLetterQueueUrl: queue('DeadLetterQueue').url,
+      OutcomeQueueUrl: queue('OutcomeQueue').url,
       StreamUrl: expect.stringMatching(
         /^wss:\/\/[a-z0-9]+\.execute-api\.eu-west-1\.amazonaws\.com\/live$/,
       ),
