@@ -106,7 +106,7 @@ export async function completeRun(event: unknown, deps: CompletionDeps): Promise
   const active = await deps.store.getActive(report.owner, report.jobName);
   if (!active || active.runId !== report.runId) {
     // The run ended earlier; if that completion died before its webhook was settled, settle it now.
-    await settleWebhookOf(report, deps);
+    await settleEndedRun(report, deps);
     await deps.dispatch?.(report);
     return ignore('Duplicate or late event, ignored', {
       ...fields,
@@ -142,7 +142,7 @@ export async function completeRun(event: unknown, deps: CompletionDeps): Promise
   };
 
   if (!(await deps.store.finishRun(outcome, active))) {
-    await settleWebhookOf(report, deps);
+    await settleEndedRun(report, deps);
     await deps.dispatch?.(report);
     return ignore('Duplicate or late event, ignored (the run ended meanwhile)', fields);
   }
@@ -193,7 +193,7 @@ async function announceFailure(outcome: JobOutcome, deps: CompletionDeps): Promi
 /**
  * Puts `Job Finished` for a recorded outcome, then records that it did. A put
  * that fails throws: the event is retried, finds the run ended, and
- * `settleWebhookOf` puts it then (at least once; a retry after the put but
+ * `settleEndedRun` puts it then (at least once; a retry after the put but
  * before the record puts it twice, with the same run id).
  */
 async function announceFinished(outcome: JobOutcome, deps: CompletionDeps): Promise<void> {
@@ -231,7 +231,7 @@ async function announceFinished(outcome: JobOutcome, deps: CompletionDeps): Prom
  * What a run that has already ended may still owe: its webhook, if it has one
  * that was never settled, and its `Job Finished`, if that was never put.
  */
-async function settleWebhookOf(report: RunReport, deps: CompletionDeps): Promise<void> {
+async function settleEndedRun(report: RunReport, deps: CompletionDeps): Promise<void> {
   if (!deps.deliverWebhook && !deps.putEvent) return;
   const outcome = await deps.store.getOutcome(report.owner, report.jobName, report.runId);
   if (!outcome) return;

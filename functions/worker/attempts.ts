@@ -28,7 +28,11 @@ import { delay } from '../../core/signals';
 import { isNonRetryable } from '../../core/steps';
 import { log } from '../shared/log';
 import { truncate } from '../shared/text';
+import { messageOf, toJobError } from './errors';
 import { StepRunner } from './steps';
+
+// Part of the loop's contract for its callers (the worker, eventjobs/testing).
+export { messageOf, toJobError } from './errors';
 
 /** How a run ended, before it is turned into an event; `attempt` is the last one's number. */
 export type RunOutcome = { readonly attempt?: number } & (
@@ -362,22 +366,4 @@ export function resultJson(
 function notSerializable(why: string): { readonly error: JobError } {
   const message = truncate(`The result cannot be converted to JSON: ${why}`);
   return { error: { name: 'ResultNotSerializableError', message } };
-}
-
-/** A thrown value as the event's `error`: name and message only, never the stack. */
-export function toJobError(error: unknown): JobError {
-  if (error instanceof Error) {
-    return { name: truncate(error.name || 'Error', 256), message: truncate(error.message) };
-  }
-  return { name: 'Error', message: truncate(messageOf(error)) };
-}
-
-export function messageOf(error: unknown): string {
-  if (error instanceof Error) return error.message;
-  if (typeof error === 'string') return error;
-  try {
-    return JSON.stringify(error) ?? String(error);
-  } catch {
-    return String(error);
-  }
 }

@@ -30,7 +30,7 @@ import {
   TooManyStepsError,
   type WaitForSignalOptions,
 } from '../../core/steps';
-import { truncate } from '../shared/text';
+import { toJobError } from './errors';
 
 /** Where a run's checkpoints are written; a write that fails throws, and the run stops. */
 export interface CheckpointWriter {
@@ -101,9 +101,7 @@ export class StepRunner {
       throw new InvalidStepError(`ctx.step("${String(name)}") takes a function`);
     }
     const stored = this.#use(name, StepKind.Step);
-    if (stored?.status === StepStatus.Succeeded) {
-      return (stored.resultJson === undefined ? undefined : JSON.parse(stored.resultJson)) as T;
-    }
+    if (stored?.status === StepStatus.Succeeded) return parsed<T>(stored.resultJson);
     signal.throwIfAborted();
     const attempts = (stored?.attempts ?? 0) + 1;
     const startedAt = stored?.startedAt ?? this.#now().toISOString();
@@ -127,7 +125,7 @@ export class StepRunner {
           startedAt,
           endedAt: this.#now().toISOString(),
           attempts,
-          error: errorOf(error),
+          error: toJobError(error),
         });
       }
       throw error;
@@ -145,7 +143,7 @@ export class StepRunner {
       ...(resultJson === undefined ? {} : { resultJson }),
     });
     this.#completedHere += 1;
-    return (resultJson === undefined ? undefined : JSON.parse(resultJson)) as T;
+    return parsed<T>(resultJson);
   }
 
   async sleep(name: string, duration: SleepDuration, signal: AbortSignal): Promise<void> {
@@ -339,11 +337,4 @@ function checkedJson(name: string, value: unknown): string | undefined {
     );
   }
   return json;
-}
-
-function errorOf(error: unknown): { name: string; message: string } {
-  if (error instanceof Error) {
-    return { name: truncate(error.name || 'Error', 256), message: truncate(error.message) };
-  }
-  return { name: 'Error', message: truncate(String(error)) };
 }

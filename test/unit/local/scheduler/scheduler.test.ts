@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   CreateScheduleCommand,
+  type CreateScheduleCommandInput,
   DeleteScheduleCommand,
   GetScheduleCommand,
   GetScheduleGroupCommand,
@@ -206,8 +207,8 @@ describe('the API', () => {
   ])('refuses %s with ValidationException (400)', async (_case, input, message) => {
     const { client, scheduler } = await start();
 
-    // biome-ignore lint/suspicious/noExplicitAny: invalid on purpose, past the SDK's types
-    const created = client.send(new CreateScheduleCommand(input as any));
+    // Invalid on purpose: past the SDK's types, as a caller without them could send it.
+    const created = client.send(new CreateScheduleCommand(input as CreateScheduleCommandInput));
 
     await expect(created).rejects.toMatchObject({
       name: 'ValidationException',
