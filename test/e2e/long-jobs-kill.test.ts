@@ -5,6 +5,7 @@
  * succeeds, and each step's side effect (the pipeline's "Pipeline step done"
  * log line) happened exactly once. Local only: a deployed stack cannot be killed.
  */
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,12 +33,20 @@ interface JobBody {
 }
 
 const work = mkdtempSync(join(tmpdir(), 'eventjobs-kill-'));
-const children: { kill(signal: NodeJS.Signals): boolean }[] = [];
+const children: ChildProcess[] = [];
 
-afterAll(() => {
-  for (const child of children) child.kill('SIGTERM');
-  rmSync(work, { recursive: true, force: true });
-});
+afterAll(async () => {
+  // A cloud still running writes its logs into `work`: wait for it to exit before removing them.
+  await Promise.all(
+    children.map(async (child) => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((resolveExit) => child.once('exit', resolveExit));
+      child.kill('SIGTERM');
+      await exited;
+    }),
+  );
+  rmSync(work, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
+}, 60_000);
 
 async function get(api: Api, name: string): Promise<JobBody> {
   const answer = await call(api, 'GET', `/jobs/${name}`);
