@@ -56,12 +56,14 @@ export default defineConfig({
         test: {
           name: 'e2e-dynamodb-endpoint',
           ...e2e,
-          // fair-share and long-jobs-kill start local clouds of their own (small limits; a SIGKILL).
+          // fair-share, long-jobs-kill and starters start local clouds of their own (small limits; a
+          // SIGKILL; scaled schedules and duplicated deliveries).
           exclude: [
             'test/e2e/cli.test.ts',
             'test/e2e/demo.test.ts',
             'test/e2e/fair-share.test.ts',
             'test/e2e/long-jobs-kill.test.ts',
+            'test/e2e/starters.test.ts',
           ],
         },
       },

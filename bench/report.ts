@@ -1,4 +1,5 @@
 /** The benchmark's printed table: every figure next to its target (issue 6). */
+import type { BatchBenchFigures } from './batch';
 import type { BundleFigures } from './bundles';
 import type { CostBreakdown, OpsPerJob } from './cost';
 import type { LatencyFigures, ObserverFigures } from './latency';
@@ -46,6 +47,7 @@ export interface Report {
     };
   };
   readonly steps?: StepsFigures;
+  readonly batch?: BatchBenchFigures;
 }
 
 const met = (ok: boolean) => (ok ? 'met' : 'MISSED');
@@ -85,13 +87,14 @@ function cpuRow(cpu: ThroughputFigures['cpuMsPerJob']): string[] {
 
 export function formatReport(report: Report): string {
   const out: string[] = [];
-  const { latency, throughput, memory, bundles, cost, steps } = report;
+  const { latency, throughput, memory, bundles, cost, steps, batch } = report;
   if (latency) out.push(...latencyLines(latency));
   if (throughput) out.push(...throughputLines(throughput));
   if (memory) out.push(...memoryLines(memory));
   if (bundles) out.push(...bundleLines(bundles));
   if (cost) out.push(...costLines(cost, throughput?.paced));
   if (steps) out.push(...stepsLines(steps));
+  if (batch) out.push(...batchLines(batch));
   out.push(`Took ${report.seconds.toFixed(0)} s.`);
   return out.join('\n');
 }
@@ -350,6 +353,32 @@ function stepsLines(steps: StepsFigures): string[] {
     byFunction('a sleep', perSleep),
     byFunction('a checkpointed run', perCheckpointedRun),
     `   Scheduler: ${steps.scheduler.createScheduleCalls} CreateSchedule calls and ${steps.scheduler.invocations} invocations in the measured batches, ${steps.schedulerSource}`,
+    '',
+  ];
+}
+
+/** Part 7: the CLI's batch start rate, and its memory as it reads the file. */
+function batchLines(batch: BatchBenchFigures): string[] {
+  const count = (value: number) => value.toLocaleString('en-US');
+  const rss = batch.rssBytes;
+  return [
+    `7. Batch start: ${count(batch.jobs)} echo start requests (${mib(batch.fileBytes)} of NDJSON), eventjobs start --from, batches of 100, ${batch.concurrency} in flight`,
+    table([
+      ['figure', 'value'],
+      [
+        'batch start rate',
+        `${count(Math.round(batch.jobsPerSecond))} jobs/s accepted (${count(batch.started)} in ${batch.seconds.toFixed(1)} s)`,
+      ],
+      [
+        'started / failed',
+        `${count(batch.started)} / ${count(batch.failed)} (${count(batch.queued)} of the started QUEUED, ${count(batch.retried)} entries sent again; exit ${batch.exitCode})`,
+      ],
+      [
+        'CLI RSS at 10 / 50 / 90 / 100 % of the file',
+        `${mib(rss.at10)} / ${mib(rss.at50)} / ${mib(rss.at90)} / ${mib(rss.at100)}`,
+      ],
+      ['CLI RSS, most', `${mib(rss.max)} (${count(batch.samples)} samples, every 250 ms)`],
+    ]),
     '',
   ];
 }

@@ -8,15 +8,18 @@
  * 4. function bundles against a naive build (bench/bundles.ts)
  * 5. cost per million jobs (bench/cost.ts)
  * 6. what a checkpointed step and a durable sleep cost (bench/steps.ts)
+ * 7. batch starts through the CLI, `eventjobs start --from` (bench/batch.ts)
  *
  * The local cloud runs in a child process (bench/host.ts), so the client load
  * and the cloud do not share an event loop and its memory is its own.
  */
+import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseCommandLine, parseFlags, runMain } from '../cli/run-main';
 import { synthesize } from '../local/freshness';
+import { type BatchBenchFigures, benchBatch } from './batch';
 import { BENCH_CONTEXT, type BundleFigures, benchBundles } from './bundles';
 import { benchClient } from './client';
 import { costSection } from './cost-section';
@@ -29,7 +32,7 @@ import { benchSteps, type StepsFigures } from './steps';
 import { benchThroughput, type ThroughputFigures } from './throughput';
 
 const ROOT = resolve(import.meta.dirname, '..');
-const PARTS = ['latency', 'throughput', 'memory', 'bundles', 'cost', 'steps'] as const;
+const PARTS = ['latency', 'throughput', 'memory', 'bundles', 'cost', 'steps', 'batch'] as const;
 type Part = (typeof PARTS)[number];
 
 const USAGE = `Usage: npm run bench -- [options]
@@ -48,6 +51,9 @@ const USAGE = `Usage: npm run bench -- [options]
                           run at once, the rest wait in Lambda's event queue (default 10)
   --runs N                fresh imports per bundle for its median init (default 10)
   --steps-runs N          pipeline runs of each shape in the steps part (default 20)
+  --batch-jobs N          start requests in the file the batch part starts with the CLI
+                          (default 100000)
+  --batch-concurrency N   the CLI's --concurrency in the batch part: batches in flight (default 4)
   --help                  show this`;
 
 function wholeNumber(name: string, value: string, min: number, max: number): number {
@@ -70,6 +76,8 @@ function parse(argv: string[]) {
     'memory-concurrency': { type: 'string', default: '10' },
     runs: { type: 'string', default: '10' },
     'steps-runs': { type: 'string', default: '20' },
+    'batch-jobs': { type: 'string', default: '100000' },
+    'batch-concurrency': { type: 'string', default: '4' },
     help: { type: 'boolean', default: false },
   });
   const only = values.only?.split(',').map((part) => part.trim()) ?? [...PARTS];
@@ -91,6 +99,8 @@ function parse(argv: string[]) {
     memoryConcurrency: wholeNumber('memory-concurrency', values['memory-concurrency'], 1, 900),
     runs: wholeNumber('runs', values.runs, 1, 100),
     stepsRuns: wholeNumber('steps-runs', values['steps-runs'], 1, 1000),
+    batchJobs: wholeNumber('batch-jobs', values['batch-jobs'], 1, 10_000_000),
+    batchConcurrency: wholeNumber('batch-concurrency', values['batch-concurrency'], 1, 64),
   };
 }
 
@@ -119,7 +129,7 @@ async function main(argv: string[]): Promise<number> {
   const assemblyDir = join(ROOT, '.bench/cdk.out');
 
   // Part 4 first: it synthesizes the assembly every other part runs.
-  log('\n[4/6] Function bundles');
+  log('\n[4/7] Function bundles');
   const functions: BundleFigures[] = await benchBundles({
     runs: args.parts.has('bundles') ? args.runs : 1,
     log,
@@ -131,6 +141,7 @@ async function main(argv: string[]): Promise<number> {
 
   const { latency, throughput, steps } = await runCloudParts(args, assemblyDir, log, save);
   const memory = args.parts.has('memory') ? await runMemoryPart(args, log, save) : undefined;
+  const batch = args.parts.has('batch') ? await runBatchPart(args, log, save) : undefined;
 
   const cost = throughput && latency ? costSection(latency, throughput) : undefined;
 
@@ -143,6 +154,7 @@ async function main(argv: string[]): Promise<number> {
     ...(bundles ? { bundles } : {}),
     ...(cost ? { cost } : {}),
     ...(steps ? { steps } : {}),
+    ...(batch ? { batch } : {}),
   };
   log(`\n${formatReport(report)}`);
   writeFileSync(
@@ -173,7 +185,7 @@ async function runCloudParts(
       const info = await host.ask<HostInfo>({ kind: 'info' });
       const client = benchClient(info);
       if (args.parts.has('latency') || args.parts.has('cost')) {
-        log('\n[1/6] Event-driven against polling');
+        log('\n[1/7] Event-driven against polling');
         latency = await benchLatency(host, client, {
           jobs: args.latencyJobs,
           rate: args.latencyRate,
@@ -186,7 +198,7 @@ async function runCloudParts(
         save('latency', latency);
       }
       if (args.parts.has('throughput') || args.parts.has('cost')) {
-        log('\n[2/6] End-to-end throughput');
+        log('\n[2/7] End-to-end throughput');
         throughput = await benchThroughput(host, client, {
           jobs: args.throughputJobs,
           concurrency: args.concurrency,
@@ -199,7 +211,7 @@ async function runCloudParts(
         save('throughput', throughput);
       }
       if (args.parts.has('steps')) {
-        log('\n[6/6] Steps and sleeps');
+        log('\n[6/7] Steps and sleeps');
         steps = await benchSteps(host, client, {
           runs: args.stepsRuns,
           lanes: 2,
@@ -220,7 +232,7 @@ async function runCloudParts(
 
 /** Part 3, on a local cloud of its own: the app with the worker's reserved concurrency set. */
 async function runMemoryPart(args: Args, log: Log, save: Save): Promise<MemoryFigures3> {
-  log('\n[3/6] Memory');
+  log('\n[3/7] Memory');
   // The same app with the worker's reserved concurrency set, so most jobs wait in Lambda's queue.
   const memoryAssembly = join(ROOT, '.bench/cdk.out.memory');
   const synth = synthesize(ROOT, memoryAssembly, {
@@ -239,6 +251,40 @@ async function runMemoryPart(args: Args, log: Log, save: Save): Promise<MemoryFi
     });
     save('memory', memory);
     return memory;
+  } finally {
+    await host.stop();
+  }
+}
+
+/**
+ * Part 7, on a local cloud of its own: the app with a queue cap above the file's
+ * jobs, so that one identity's starts are never refused as QueueFull (they may
+ * wait as QUEUED), and the real CLI, built from this checkout.
+ */
+async function runBatchPart(args: Args, log: Log, save: Save): Promise<BatchBenchFigures> {
+  log('\n[7/7] Batch start');
+  const build = spawnSync(process.execPath, ['scripts/build.mjs'], { cwd: ROOT, encoding: 'utf8' });
+  if (build.status !== 0) throw new Error(`npm run build failed:\n${build.stderr}`);
+  const batchAssembly = join(ROOT, '.bench/cdk.out.batch');
+  const synth = synthesize(ROOT, batchAssembly, {
+    context: {
+      ...BENCH_CONTEXT,
+      maxQueuedPerOwner: String(Math.max(args.batchJobs, Number(BENCH_CONTEXT.maxQueuedPerOwner))),
+    },
+  });
+  if (synth.status !== 0) throw new Error(`cdk synth failed:\n${synth.output}`);
+  const host = await BenchHost.start(batchAssembly);
+  try {
+    const info = await host.ask<HostInfo>({ kind: 'info' });
+    const batch = await benchBatch(info, {
+      jobs: args.batchJobs,
+      concurrency: args.batchConcurrency,
+      sampleMs: 250,
+      timeoutMs: 4 * 60 * 60_000,
+      log,
+    });
+    save('batch', batch);
+    return batch;
   } finally {
     await host.stop();
   }

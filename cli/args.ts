@@ -5,6 +5,12 @@
  */
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { UsageError } from './errors';
+import {
+  DEFAULT_BATCH_CONCURRENCY,
+  MAX_BATCH_CONCURRENCY,
+  MAX_BATCH_SIZE,
+  MAX_ENTRY_ATTEMPTS,
+} from './start-from';
 
 export interface GlobalOptions {
   /** A deployed stack's API base URL; unset means the local cloud. */
@@ -28,6 +34,16 @@ export type Command =
       readonly timeoutSeconds?: number;
       readonly wait: boolean;
     }
+  | {
+      /** `start --from`: every line of an NDJSON file started, in batches. */
+      readonly kind: 'startFrom';
+      /** The file; `-` is stdin. */
+      readonly from: string;
+      readonly batchSize: number;
+      readonly concurrency: number;
+      /** Where failed lines are written; undefined is stderr. */
+      readonly failures?: string;
+    }
   | { readonly kind: 'status'; readonly name: string }
   | {
       readonly kind: 'list';
@@ -44,9 +60,18 @@ export type Command =
       readonly payload?: unknown;
     }
   | { readonly kind: 'watch'; readonly name: string }
-  | { readonly kind: 'result'; readonly name: string };
+  | { readonly kind: 'result'; readonly name: string }
+  | {
+      readonly kind: 'emit';
+      readonly type: string;
+      readonly requestId?: string;
+      readonly input?: unknown;
+      readonly owner?: string;
+      readonly bus?: string;
+    };
 
-export type CommandName = Command['kind'];
+/** The command words; `startFrom` is `start` with `--from`. */
+export type CommandName = Exclude<Command['kind'], 'startFrom'>;
 
 export type Invocation =
   | { readonly kind: 'help'; readonly command?: CommandName }
@@ -72,6 +97,10 @@ const COMMAND_OPTIONS = {
     input: { type: 'string' },
     timeout: { type: 'string' },
     wait: { type: 'boolean' },
+    from: { type: 'string' },
+    'batch-size': { type: 'string' },
+    concurrency: { type: 'string' },
+    failures: { type: 'string' },
   },
   status: {},
   list: {
@@ -83,6 +112,12 @@ const COMMAND_OPTIONS = {
   signal: {},
   watch: {},
   result: {},
+  emit: {
+    'request-id': { type: 'string' },
+    input: { type: 'string' },
+    owner: { type: 'string' },
+    bus: { type: 'string' },
+  },
 } as const satisfies Record<CommandName, Options>;
 
 const COMMANDS = Object.keys(COMMAND_OPTIONS) as CommandName[];
@@ -93,7 +128,8 @@ export const EXIT_CODES_HELP = `Exit codes:
   2  usage error (unknown command or flag, bad argument)
   3  the job was CANCELLED
   4  the job TIMED_OUT
-  5  the API answered with an error (4xx, 5xx), or the event stream reported one
+  5  the API answered with an error (4xx, 5xx), or the event stream reported one;
+     start --from: a line did not start
   6  cannot reach the target: local cloud not running, connection refused,
      no AWS credentials, or the event stream ended before the job did
   7  job not found (404)
@@ -106,6 +142,8 @@ Start, follow and manage eventjobs jobs over the HTTP API (SigV4-signed).
 
 Commands:
   start <type>     start a job (POST /jobs); --wait follows it to the end
+  start --from FILE
+                   start every line of an NDJSON file, in batches (POST /jobs/batch)
   status <name>    show a job (GET /jobs/{name})
   list             list your jobs, newest first (GET /jobs)
   cancel <name>    ask a running job to stop (DELETE /jobs/{name})
@@ -113,6 +151,8 @@ Commands:
                    send a signal a job waits for (POST /jobs/{name}/signals/{signal})
   watch <name>     follow a job's events live until it ends
   result <name>    print a SUCCEEDED job's result JSON on stdout
+  emit <type>      put a Job Requested event on the default bus, for the reference
+                   app's trigger (source eventjobs.example)
 
 Options:
   --url URL         a deployed stack's API base URL (env EVENTJOBS_URL); credentials
@@ -137,6 +177,7 @@ ${EXIT_CODES_HELP}`;
 
 const COMMAND_HELP: Record<CommandName, string> = {
   start: `Usage: eventjobs start <type> [--name NAME] [--input JSON|@FILE] [--timeout SECONDS] [--wait]
+       eventjobs start --from FILE|- [--batch-size N] [--concurrency N] [--failures FILE]
 
 Starts a job of a registered type (sleep, echo, fail, flaky, hash, ...) and
 prints its name and run id.
@@ -144,7 +185,24 @@ prints its name and run id.
   --name NAME          the job's name (default: a generated one)
   --input JSON|@FILE   the job's input: JSON text, or @path to read it from a file (@- for stdin)
   --timeout SECONDS    the run's deadline in whole seconds (default: the type's own)
-  --wait               then follow it like watch; the exit code reflects the outcome`,
+  --wait               then follow it like watch; the exit code reflects the outcome
+
+With --from, starts every line of an NDJSON file (- for stdin), however large:
+each line is a POST /jobs body, {"type":"echo","name":"a1","input":{...}};
+blank lines are skipped. Lines are sent in batches (POST /jobs/batch) and read
+only as fast as the batches are answered.
+
+  --from FILE|-        the file of start requests, one JSON object per line
+  --batch-size N       lines per batch, 1 to ${MAX_BATCH_SIZE} (default ${MAX_BATCH_SIZE}; a batch also stays under 3 MB)
+  --concurrency N      batches in flight at once, 1 to ${MAX_BATCH_CONCURRENCY} (default ${DEFAULT_BATCH_CONCURRENCY})
+  --failures FILE      write each line that did not start to FILE, as NDJSON
+                       {"line","id","code","message","name"?} (default: stderr)
+
+A line that fails for a reason of the moment (QueueFull, Throttled,
+ServiceUnavailable) is sent again with backoff, up to ${MAX_ENTRY_ATTEMPTS} times. A line that is
+not JSON is a failure and is not sent. On a terminal, a progress line on
+stderr; at the end a summary (--json: one JSON object). Exits 0 when every
+line started, 5 when any did not, 6 when the target cannot be reached.`,
   status: `Usage: eventjobs status <name>
 
 Shows a job: status, type, attempt, progress, message, times and error.
@@ -176,6 +234,19 @@ duplicate; a different one is refused (409 SignalConflict, exit 5).`,
 Follows a job's lifecycle events (a live progress bar on a terminal) until it
 ends; the exit code reflects the outcome (0 SUCCEEDED, 1 FAILED, 3 CANCELLED,
 4 TIMED_OUT). With --url, needs --stream-url (or EVENTJOBS_STREAM_URL).`,
+  emit: `Usage: eventjobs emit <type> [--request-id ID] [--input JSON|@FILE] [--owner ARN] [--bus NAME]
+
+Puts one event on an EventBridge bus, as any publisher would, for the reference
+app's trigger (AsyncJobs.startOn): source eventjobs.example, detail-type
+Job Requested, detail {type, requestId, input, owner}. The trigger starts a
+job of that type named after the request id, owned by the owner. Prints the
+request id and the event id; then \`eventjobs status <request id>\`.
+
+  --request-id ID      the job's name (default: a generated one)
+  --input JSON|@FILE   the job's input (default {})
+  --owner ARN          who owns the job (default: the local cloud's identity, the
+                       one status then signs as; required with --url)
+  --bus NAME           the bus (default: the account's default bus)`,
   result: `Usage: eventjobs result <name>
 
 Prints the result JSON of a SUCCEEDED job on stdout, for piping. Otherwise
@@ -245,6 +316,15 @@ export function parseCommandLine(argv: readonly string[], deps: ParseDeps): Invo
 
   switch (commandName) {
     case 'start': {
+      const from = str('from');
+      if (from !== undefined) {
+        return { kind: 'run', global, command: parseStartFrom(from, args, values, str) };
+      }
+      for (const flag of ['batch-size', 'concurrency', 'failures']) {
+        if (values[flag] !== undefined) {
+          throw new UsageError(`--${flag} goes with --from`, commandName);
+        }
+      }
       const [type] = exactly(args, ['type'], commandName);
       return {
         kind: 'run',
@@ -288,11 +368,71 @@ export function parseCommandLine(argv: readonly string[], deps: ParseDeps): Invo
         },
       };
     }
+    case 'emit': {
+      const [type] = exactly(args, ['type'], commandName);
+      const requestId = nonEmpty(str('request-id'), '--request-id', commandName);
+      const owner = nonEmpty(str('owner'), '--owner', commandName);
+      const bus = nonEmpty(str('bus'), '--bus', commandName);
+      return {
+        kind: 'run',
+        global,
+        command: {
+          kind: 'emit',
+          type,
+          ...(requestId !== undefined ? { requestId } : {}),
+          input: parseJsonArgument(str('input'), '--input', commandName, deps) ?? {},
+          ...(owner !== undefined ? { owner } : {}),
+          ...(bus !== undefined ? { bus } : {}),
+        },
+      };
+    }
     default: {
       const [name] = exactly(args, ['name'], commandName);
       return { kind: 'run', global, command: { kind: commandName, name } };
     }
   }
+}
+
+/** `start --from FILE`: no <type> (each line names its own), nor the flags of one start. */
+function parseStartFrom(
+  from: string,
+  args: readonly string[],
+  values: Readonly<Record<string, unknown>>,
+  str: (name: string) => string | undefined,
+): Command {
+  if (from === '') throw new UsageError('--from must not be empty', 'start');
+  if (args[0] !== undefined) {
+    throw new UsageError(
+      `start --from takes no <type> ("${args[0]}"): each line names its own`,
+      'start',
+    );
+  }
+  for (const flag of ['name', 'input', 'timeout', 'wait']) {
+    if (values[flag] !== undefined) {
+      throw new UsageError(
+        `--${flag} does not go with --from: each line is a whole start request`,
+        'start',
+      );
+    }
+  }
+  const failures = nonEmpty(str('failures'), '--failures', 'start');
+  return {
+    kind: 'startFrom',
+    from,
+    batchSize: boundedInteger(str('batch-size'), '--batch-size', MAX_BATCH_SIZE) ?? MAX_BATCH_SIZE,
+    concurrency:
+      boundedInteger(str('concurrency'), '--concurrency', MAX_BATCH_CONCURRENCY) ??
+      DEFAULT_BATCH_CONCURRENCY,
+    ...(failures === undefined ? {} : { failures }),
+  };
+}
+
+function boundedInteger(value: string | undefined, flag: string, max: number) {
+  const n = positiveInteger(value, flag, 'start');
+  if (n !== undefined && n > max) {
+    throw new UsageError(`${flag} must be at most ${max}, got "${value}"`, 'start');
+  }
+  return n;
 }
 
 function exactly<const N extends readonly string[]>(

@@ -1,8 +1,14 @@
 /** One function per command: call the API through the client, print for people or (`--json`) for machines. */
+import type { WriteStream } from 'node:fs';
+import { open } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
 import type { EventJobsClient } from '../client/client';
+import { ApiError } from '../client/errors';
+import type { SleepFn } from '../client/retry';
 import type { JobStatus, JobSummary } from '../client/types';
+import { ulid } from '../functions/shared/ids';
 import type { Command, GlobalOptions } from './args';
-import { ExitCode } from './errors';
+import { ExitCode, exitCodeOf, hintOf, toCliError, UsageError } from './errors';
 import {
   formatJob,
   formatJobTable,
@@ -13,6 +19,7 @@ import {
   type Style,
   type Writer,
 } from './render';
+import { count, type StartFromReport, startFrom } from './start-from';
 import { showEvents } from './watch';
 
 export interface CommandContext {
@@ -23,12 +30,18 @@ export interface CommandContext {
   readonly stderr: Writer;
   /** Runs `fn` with a signal that Ctrl-C aborts. */
   readonly interruptible: <T>(fn: (signal: AbortSignal) => Promise<T>) => Promise<T>;
+  /** How `start --from` waits before sending a line again. @default - a timer */
+  readonly sleep?: SleepFn;
+  /** What `start --from -` reads. @default process.stdin */
+  readonly stdin?: Readable;
 }
 
 export function runCommand(ctx: CommandContext, command: Command): Promise<ExitCode> {
   switch (command.kind) {
     case 'start':
       return start(ctx, command);
+    case 'startFrom':
+      return startFromFile(ctx, command);
     case 'status':
       return status(ctx, command.name);
     case 'list':
@@ -41,6 +54,8 @@ export function runCommand(ctx: CommandContext, command: Command): Promise<ExitC
       return watch(ctx, command.name);
     case 'result':
       return result(ctx, command.name);
+    case 'emit':
+      return emit(ctx, command);
   }
 }
 
@@ -77,6 +92,142 @@ async function start(
   }
   if (!command.wait) return ExitCode.Ok;
   return follow(ctx, started.jobName, started.runId);
+}
+
+/** `start --from FILE`: the lines started in batches, a summary, and the failed lines. */
+async function startFromFile(
+  ctx: CommandContext,
+  command: Extract<Command, { kind: 'startFrom' }>,
+): Promise<ExitCode> {
+  const input = await openInput(command.from, ctx.stdin);
+  const failuresFile =
+    command.failures === undefined ? undefined : await openOutput(command.failures);
+  let report: StartFromReport;
+  try {
+    report = await ctx.interruptible((signal) =>
+      startFrom(command, {
+        client: ctx.client,
+        input,
+        failures: failuresFile ?? ctx.stderr,
+        progress: ctx.stderr.isTTY === true ? ctx.stderr : undefined,
+        sleep: ctx.sleep,
+        signal,
+      }),
+    );
+  } finally {
+    if (input !== ctx.stdin && input !== process.stdin) input.destroy();
+    await failuresFile?.close();
+  }
+  const failuresTo = command.failures ?? 'stderr';
+  const stopped = report.stoppedBy === undefined ? undefined : toCliError(report.stoppedBy);
+  if (ctx.global.json) {
+    const { stoppedBy: _, ...figures } = report;
+    writeJson(ctx, {
+      ...figures,
+      failuresTo,
+      ...(stopped === undefined ? {} : { error: errorSummary(stopped) }),
+    });
+  } else {
+    ctx.stdout.write(`${summaryLine(report, failuresTo)}\n`);
+  }
+  if (stopped !== undefined) {
+    const hint = hintOf(stopped);
+    const message = stopped instanceof Error ? stopped.message : String(stopped);
+    ctx.stderr.write(
+      `eventjobs: stopped after line ${report.read}: ${message}\n${hint ? `hint: ${hint}\n` : ''}`,
+    );
+    return exitCodeOf(stopped);
+  }
+  if (report.interrupted) {
+    ctx.stderr.write(`eventjobs: stopped reading after line ${report.read} (Ctrl-C)\n`);
+    return ExitCode.Interrupted;
+  }
+  return report.failed > 0 ? ExitCode.ApiError : ExitCode.Ok;
+}
+
+function summaryLine(report: StartFromReport, failuresTo: string): string {
+  const lines = report.read - report.blank;
+  const started = `started ${count(report.started)} of ${count(lines)} lines in ${report.seconds.toFixed(1)} s (${count(Math.round(report.perSecond))}/s)`;
+  const details = [
+    `${count(report.queued)} queued`,
+    ...(report.alreadyRunning > 0 ? [`${count(report.alreadyRunning)} already running`] : []),
+    ...(report.retried > 0 ? [`${count(report.retried)} sent again`] : []),
+  ];
+  const failed =
+    report.failed > 0 ? `; ${count(report.failed)} failed (listed in ${failuresTo})` : '';
+  return `${started}: ${details.join(', ')}${failed}`;
+}
+
+function errorSummary(error: unknown) {
+  if (error instanceof ApiError) {
+    return {
+      code: error.code,
+      message: error.message,
+      ...(error.status ? { status: error.status } : {}),
+    };
+  }
+  const code = error instanceof Error ? error.name.replace(/Error$/, '') || 'Error' : 'Internal';
+  return { code, message: error instanceof Error ? error.message : String(error) };
+}
+
+async function openInput(path: string, stdin: Readable | undefined): Promise<Readable> {
+  if (path === '-') return stdin ?? process.stdin;
+  try {
+    return (await open(path, 'r')).createReadStream();
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new UsageError(`cannot read --from file ${path}: ${reason}`, 'start');
+  }
+}
+
+/** A file the failed lines are written to as they come. */
+async function openOutput(path: string): Promise<Writer & { close(): Promise<void> }> {
+  let stream: WriteStream;
+  try {
+    stream = (await open(path, 'w')).createWriteStream();
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new UsageError(`cannot write --failures file ${path}: ${reason}`, 'start');
+  }
+  return {
+    write: (text: string) => stream.write(text),
+    close: () => new Promise<void>((resolve) => stream.end(resolve)),
+  };
+}
+
+/** What the reference app's trigger listens for (infra/eventjobs-stack.ts `EXAMPLE_TRIGGER`). */
+const JOB_REQUESTED = { source: 'eventjobs.example', detailType: 'Job Requested' } as const;
+
+async function emit(
+  ctx: CommandContext,
+  command: Extract<Command, { kind: 'emit' }>,
+): Promise<ExitCode> {
+  const target = await ctx.client.target();
+  const owner = command.owner ?? target.identityArn;
+  if (owner === undefined) {
+    throw new UsageError(
+      'emit needs --owner ARN with --url: the IAM principal whose calls may see the job',
+      'emit',
+    );
+  }
+  const requestId = command.requestId ?? ulid();
+  const { eventId } = await ctx.client.putEvent({
+    ...JOB_REQUESTED,
+    detail: { type: command.type, requestId, input: command.input ?? {}, owner },
+    ...(command.bus ? { eventBusName: command.bus } : {}),
+  });
+  if (ctx.global.json) {
+    writeJson(ctx, { requestId, eventId, owner });
+  } else {
+    const { style } = ctx;
+    ctx.stdout.write(
+      `${paint(style, 'dim', 'request')}  ${paint(style, 'bold', requestId)}\n` +
+        `${paint(style, 'dim', 'event  ')}  ${eventId}\n` +
+        `${paint(style, 'dim', 'owner  ')}  ${owner}\n` +
+        `${paint(style, 'dim', 'next   ')}  eventjobs status ${requestId}\n`,
+    );
+  }
+  return ExitCode.Ok;
 }
 
 async function watch(ctx: CommandContext, name: string): Promise<ExitCode> {

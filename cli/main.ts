@@ -102,6 +102,7 @@ export async function main(argv: readonly string[], deps: MainDeps): Promise<num
         style: styleFor(deps.stdout, deps.env, global.color && !global.json),
         stdout: deps.stdout,
         stderr: deps.stderr,
+        sleep: deps.sleep,
         interruptible: async (fn) => {
           const controller = new AbortController();
           const stop = deps.onInterrupt(() => controller.abort());
@@ -115,7 +116,8 @@ export async function main(argv: readonly string[], deps: MainDeps): Promise<num
       command,
     );
   } catch (error) {
-    return report(deps, toCliError(error), global.json, command.kind);
+    const about = command.kind === 'startFrom' ? 'start' : command.kind;
+    return report(deps, toCliError(error), global.json, about);
   }
 }
 

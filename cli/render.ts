@@ -74,6 +74,7 @@ export function formatJob(style: Style, job: JobView): string {
     ],
     ['message', job.progress?.message],
     ['created', job.createdAt],
+    ['started by', startedByText(job.startedBy)],
     ['started', job.startedAt],
     ['heartbeat', job.status === 'RUNNING' ? job.heartbeatAt : undefined],
     ['deadline', job.status === 'RUNNING' ? job.deadlineAt : undefined],
@@ -103,6 +104,14 @@ export function formatJob(style: Style, job: JobView): string {
   return shown
     .map(([label, value]) => `${paint(style, 'dim', label.padEnd(width))}  ${value}`)
     .join('\n');
+}
+
+/** Which trigger (and event) or schedule (and firing) started a job; undefined for an API start. */
+function startedByText(startedBy: JobView['startedBy']): string | undefined {
+  if (startedBy === undefined) return undefined;
+  return startedBy.kind === 'trigger'
+    ? `trigger ${startedBy.id} (event ${startedBy.eventId})`
+    : `schedule ${startedBy.id} (${startedBy.scheduledTime})`;
 }
 
 /** `GET /jobs` as a table: NAME STATUS TYPE PROGRESS CREATED FINISHED. */

@@ -7,8 +7,11 @@ import { readFileSync } from 'node:fs';
 import type { JobSummary, JobView } from '../core/model';
 import { isAlive as processIsAlive } from '../devserver/state-file';
 import { ulid } from '../functions/shared/ids';
+import { MAX_BATCH_BODY_BYTES } from '../functions/start-job/batch-limits';
 import { type Credentials, type CredentialsProvider, credentialsSource } from './credentials';
 import {
+  ApiError,
+  BatchTooLargeError,
   ClientOptionError,
   JobNotSucceededError,
   JobStillRunningError,
@@ -20,6 +23,8 @@ import { DEFAULT_MAX_ATTEMPTS, maxAttemptsProblem, type RetryNotice, type SleepF
 import { sseSource } from './sse';
 import { DEFAULT_OPTION_NAMES, type OptionNames, resolveTarget, type Target } from './target';
 import type {
+  BatchStartEntry,
+  BatchStartResult,
   CallOptions,
   CancelRequested,
   JobPage,
@@ -31,6 +36,15 @@ import type {
 import type { WebSocketConstructor } from './websocket';
 
 /** A local cloud started from code (`startLocalCloud` of `eventjobs/local`), as the client needs it. */
+/** One event for `putEvent`. */
+export interface PutEventEntry {
+  readonly source: string;
+  readonly detailType: string;
+  readonly detail: unknown;
+  /** @default - the account's default bus */
+  readonly eventBusName?: string;
+}
+
 export interface LocalCloudTarget {
   readonly apiUrl: string;
   readonly region: string;
@@ -143,6 +157,47 @@ export class EventJobsClient {
   }
 
   /**
+   * Puts one event on an EventBridge bus of the target's account and region (the
+   * local cloud's, or AWS's with the same credentials as the API calls), as any
+   * publisher would: for a trigger (`AsyncJobs.startOn`). Returns its event id.
+   */
+  async putEvent(entry: PutEventEntry): Promise<{ readonly eventId: string }> {
+    const target = this.#resolve().target;
+    // Loaded only here: the rest of the client never needs the EventBridge SDK.
+    const { EventBridgeClient, PutEventsCommand } = await import('@aws-sdk/client-eventbridge');
+    const eventBridge = new EventBridgeClient({
+      region: target.region,
+      credentials: target.credentials,
+      ...(target.awsEndpoint ? { endpoint: target.awsEndpoint } : {}),
+    });
+    try {
+      const answer = await eventBridge.send(
+        new PutEventsCommand({
+          Entries: [
+            {
+              Source: entry.source,
+              DetailType: entry.detailType,
+              Detail: JSON.stringify(entry.detail),
+              ...(entry.eventBusName ? { EventBusName: entry.eventBusName } : {}),
+            },
+          ],
+        }),
+      );
+      const result = answer.Entries?.[0];
+      if (answer.FailedEntryCount || !result?.EventId) {
+        throw new ApiError(
+          400,
+          result?.ErrorCode ?? 'PutEventsFailed',
+          `EventBridge refused the event: ${result?.ErrorMessage ?? result?.ErrorCode ?? 'no event id'}`,
+        );
+      }
+      return { eventId: result.EventId };
+    } finally {
+      eventBridge.destroy();
+    }
+  }
+
+  /**
    * `POST /jobs`: starts a job. `created` is false when an identical run was already running.
    *
    * A POST is idempotent by name, so a retried one cannot start a second run.
@@ -153,23 +208,56 @@ export class EventJobsClient {
     request: StartJobRequest<Input>,
     options: CallOptions = {},
   ): Promise<StartedJob> {
-    const generated = request.name === undefined;
-    const body = {
-      type: request.type,
-      name: request.name ?? ulid(),
-      ...(request.input === undefined ? {} : { input: request.input }),
-      ...(request.timeoutSeconds === undefined ? {} : { timeoutSeconds: request.timeoutSeconds }),
-      ...(request.callback === undefined ? {} : { callback: request.callback }),
-    };
     const answer = await this.#resolve().call<Omit<StartedJob, 'created'>>({
       method: 'POST',
       path: '/jobs',
-      body,
+      body: startBody(request),
       signal: options.signal,
     });
     // 202: a new run; 200: the same type and input were already running under that name.
     // Nobody else knows a name made here, so a 200 for it is an earlier attempt of this call.
-    return { ...answer.body, created: generated || answer.status !== 200 };
+    return { ...answer.body, created: request.name === undefined || answer.status !== 200 };
+  }
+
+  /**
+   * `POST /jobs/batch`: starts up to 100 jobs in one request and answers each
+   * entry's result; an entry that fails (`failed`, with `senderFault`) does
+   * not keep the others from starting.
+   *
+   * Unnamed entries are named here before the first attempt, as `start` names
+   * them, so a batch retried after a 503 or API Gateway's bare 500 (when the
+   * server may have started some of its entries) repeats the same starts: a
+   * run still queued or running answers as already started, never twice. A
+   * batch whose body would be over `MAX_BATCH_BODY_BYTES` (3 MB) throws
+   * `BatchTooLargeError`, and nothing is sent.
+   */
+  async startBatch<Input = unknown>(
+    jobs: readonly BatchStartEntry<Input>[],
+    options: CallOptions = {},
+  ): Promise<BatchStartResult> {
+    const generated = new Set<string>();
+    // Each entry as given, for the API to validate as a POST /jobs body (an unknown key
+    // fails that entry, as it would fail a POST /jobs), with its id and its name.
+    const entries = jobs.map((job, index) => {
+      const id = job.id ?? String(index);
+      if (job.name === undefined) generated.add(id);
+      return { ...job, id, name: job.name ?? ulid() };
+    });
+    const body = { jobs: entries };
+    const bytes = Buffer.byteLength(JSON.stringify(body), 'utf8');
+    if (bytes > MAX_BATCH_BODY_BYTES) throw new BatchTooLargeError(bytes, MAX_BATCH_BODY_BYTES);
+    const answer = await this.#resolve().json<BatchStartResult>({
+      method: 'POST',
+      path: '/jobs/batch',
+      body,
+      signal: options.signal,
+    });
+    return {
+      successful: answer.successful.map((entry) =>
+        generated.has(entry.id) ? { ...entry, created: true } : entry,
+      ),
+      failed: answer.failed,
+    };
   }
 
   /** `GET /jobs/{name}`: the job, running or finished. */
@@ -325,6 +413,20 @@ export class EventJobsClient {
     const { webSocketSource } = await import('./websocket');
     return webSocketSource({ target, WebSocket: WebSocketClass, names: this.#names });
   }
+}
+
+/**
+ * The body of one start, named: a start without a name gets a ULID, as the
+ * API would make, so that every attempt of the call repeats that one name.
+ */
+function startBody(request: StartJobRequest): Record<string, unknown> {
+  return {
+    type: request.type,
+    name: request.name ?? ulid(),
+    ...(request.input === undefined ? {} : { input: request.input }),
+    ...(request.timeoutSeconds === undefined ? {} : { timeoutSeconds: request.timeoutSeconds }),
+    ...(request.callback === undefined ? {} : { callback: request.callback }),
+  };
 }
 
 function localCloudTarget(

@@ -61,6 +61,25 @@ export class EventStreamEndedError extends UnreachableError {
   }
 }
 
+/**
+ * `startBatch` was given more than a batch may carry in bytes (the API's
+ * limit, `MAX_BATCH_BODY_BYTES`); nothing was sent. Split it into smaller batches.
+ */
+export class BatchTooLargeError extends EventJobsError {
+  override readonly name: string = 'BatchTooLargeError';
+  readonly bytes: number;
+  readonly limitBytes: number;
+
+  constructor(bytes: number, limitBytes: number, options?: EventJobsErrorOptions) {
+    super(`the batch is ${bytes} bytes of JSON; a batch may be at most ${limitBytes}`, {
+      hint: 'send fewer entries per batch',
+      ...options,
+    });
+    this.bytes = bytes;
+    this.limitBytes = limitBytes;
+  }
+}
+
 /** One `{ path, message }` of a 400's `error.details`. */
 export interface ApiErrorDetail {
   readonly path?: string;

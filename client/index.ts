@@ -5,6 +5,11 @@
  * Only what a caller uses is exported here; the CLI, which is built on the
  * same modules, imports the parts it shares from them directly.
  */
+
+export {
+  MAX_BATCH_BODY_BYTES,
+  MAX_BATCH_ENTRIES,
+} from '../functions/start-job/batch-limits';
 export {
   type ClientOptions,
   type ClientTarget,

@@ -24,6 +24,10 @@ export interface Target {
   readonly streamUrl?: string;
   /** Where the target came from, for messages. */
   readonly description: string;
+  /** The local cloud's AWS endpoint (EventBridge, SQS, ...); undefined for AWS itself. */
+  readonly awsEndpoint?: string;
+  /** The local identity's ARN, the owner of its jobs; undefined for AWS (the caller's own). */
+  readonly identityArn?: string;
 }
 
 /**
@@ -119,6 +123,8 @@ function localTarget(options: TargetOptions): Target {
     region: state.region,
     credentials: async () => credentials,
     description: `the local cloud at ${state.apiUrl}`,
+    ...(state.awsEndpoint ? { awsEndpoint: state.awsEndpoint } : {}),
+    ...(state.identityArn ? { identityArn: state.identityArn } : {}),
   };
 }
 

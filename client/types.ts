@@ -61,6 +61,43 @@ export interface StartedJob {
   readonly created: boolean;
 }
 
+/** One entry of `startBatch`: a start request, and its id in the batch. */
+export interface BatchStartEntry<Input = unknown> extends StartJobRequest<Input> {
+  /**
+   * The entry's id in this batch: 1 to 80 of `[A-Za-z0-9_-]`, distinct within the batch.
+   * @default - its index in the batch (`"0"`, `"1"`, ...)
+   */
+  readonly id?: string;
+}
+
+/** An entry of `POST /jobs/batch` that started (or was already running, `created: false`). */
+export interface BatchStarted extends StartedJob {
+  readonly id: string;
+}
+
+/** An entry of `POST /jobs/batch` that did not start; the others did regardless. */
+export interface BatchFailed {
+  readonly id: string;
+  /** The code a `POST /jobs` of this entry alone would have answered (`InvalidInput`, `QueueFull`, ...). */
+  readonly code: string;
+  readonly message: string;
+  /**
+   * True when the entry itself is wrong (bad input, unknown type, name in use):
+   * sending it again fails again. False for `QueueFull`, `Throttled`,
+   * `ServiceUnavailable`, `NotAttempted` and internal errors: the same entry may start later.
+   */
+  readonly senderFault: boolean;
+  readonly details?: readonly { readonly path?: string; readonly message: string }[];
+  /** How long to wait before sending the entry again, when the API said. */
+  readonly retryAfterSeconds?: number;
+}
+
+/** The answer of `POST /jobs/batch` (200): each entry's result, each list in the batch's order. */
+export interface BatchStartResult {
+  readonly successful: readonly BatchStarted[];
+  readonly failed: readonly BatchFailed[];
+}
+
 /** `GET /jobs` query parameters. */
 export interface ListJobsQuery {
   /** Only jobs with this status. */

@@ -155,6 +155,18 @@ export const lambdaFailureDetailSchema = z.object({
 });
 export type LambdaFailureDetail = z.infer<typeof lambdaFailureDetailSchema>;
 
+/** Which trigger or schedule started a run (`core/triggers.ts` `StartedBy`). */
+export const startedBySchema = z.union([
+  z.object({
+    kind: z.literal('trigger'),
+    id: nonEmptyString,
+    eventId: nonEmptyString,
+    source: optionalString,
+    detailType: optionalString,
+  }),
+  z.object({ kind: z.literal('schedule'), id: nonEmptyString, scheduledTime: isoTime }),
+]);
+
 /** The largest result `Job Finished` carries, as JSON; a larger one is left out (`resultOmitted`). */
 export const MAX_FINISHED_RESULT_BYTES = 32 * 1024;
 
@@ -173,5 +185,33 @@ export const jobFinishedDetailSchema = z.object({
   /** True when the result was too large to carry: `GET /jobs/{name}` has it. */
   resultOmitted: z.optional(z.boolean()),
   error: z.optional(jobErrorSchema),
+  /** The trigger or schedule that started the run, when one did. */
+  startedBy: z.optional(startedBySchema),
 });
 export type JobFinishedDetail = z.infer<typeof jobFinishedDetailSchema>;
+
+/** `Job Rejected`: an event or a schedule's firing that started no job (see `JOB_REJECTED_EVENT_TYPE`). */
+export const jobRejectedDetailSchema = z.object({
+  /** The trigger or schedule, and the event id or the scheduled time. */
+  startedBy: startedBySchema,
+  reason: z.object({
+    /** `UnknownJobType`, `InvalidInput`, `InvalidJobName`, `InvalidOwner`, `MissingValue`, `JobNameInUse`, `OverlapSkipped`... */
+    code: nonEmptyString,
+    message: z.string(),
+    details: z.optional(z.array(z.object({ path: optionalString, message: z.string() }))),
+  }),
+  /** What could be read from the event before it was refused. */
+  owner: optionalString,
+  type: optionalString,
+  jobName: optionalString,
+  /** The running job an overlap skip left alone. */
+  runningRunId: optionalString,
+  /** The event as the trigger received it (absent for schedules, and when too large to carry). */
+  event: optionalUnknown,
+  /** True when `event` was left out because the rejection would not fit in one event. */
+  eventOmitted: z.optional(z.boolean()),
+  /** False for an overlap skip: nothing went wrong, so nothing goes to the dead-letter queue. */
+  deadLettered: z.boolean(),
+  rejectedAt: isoTime,
+});
+export type JobRejectedDetail = z.infer<typeof jobRejectedDetailSchema>;

@@ -59,6 +59,16 @@ export const JOB_OUTCOME_EVENT_TYPES: readonly JobOutcomeEventType[] = [
 export const JOB_FINISHED_EVENT_TYPE = 'Job Finished';
 
 /**
+ * `Job Rejected` (jobRejectedDetailSchema): a trigger's event or a schedule's
+ * firing that started no job, with the reason (an unknown type, an input the
+ * type's schema refuses, a bad name or owner, a name in use, or a schedule's
+ * overlap policy). Put by the starter function; the construct routes it to its
+ * start dead-letter queue (all but overlap skips), so nothing is retried forever
+ * and nothing is lost silently.
+ */
+export const JOB_REJECTED_EVENT_TYPE = 'Job Rejected';
+
+/**
  * Who put a terminal event: the worker running the job, the sweeper ending an
  * abandoned one, the completion function announcing a run that Lambda's
  * failure destination ended (a worker that crashed or timed out reports nothing),

@@ -1,5 +1,6 @@
 import type { AttemptError, JobError } from './events';
 import type { StepView } from './steps';
+import type { StartedBy } from './triggers';
 
 export const JobStatus = {
   /** Accepted, waiting for a slot (see `core/limits.ts`). */
@@ -79,6 +80,8 @@ export interface ActiveJob {
   readonly suspendedAt?: string;
   /** When the sweeper or the completion function last re-drove the run after its worker died. */
   readonly redrivenAt?: string;
+  /** The trigger or schedule that started the run; absent for an API start. */
+  readonly startedBy?: StartedBy;
 }
 
 /** What became of a run's webhook: recorded on its outcome once delivery has ended. */
@@ -123,6 +126,7 @@ export interface JobOutcome {
   readonly checkpointed?: boolean;
   /** When `Job Finished` was put for this outcome; absent until it was. */
   readonly announcedAt?: string;
+  readonly startedBy?: StartedBy;
 }
 
 /** The shape `GET /jobs/{name}` returns. */
@@ -160,6 +164,8 @@ export interface JobView {
   readonly waiting?: { readonly signal: string; readonly timeoutAt?: string };
   /** The run's steps and sleeps, in the order they began (runs that use `ctx.step`). */
   readonly steps?: readonly StepView[];
+  /** The trigger or schedule that started the run; absent for an API start. */
+  readonly startedBy?: StartedBy;
 }
 
 /** One row of `GET /jobs`: no input or result, which can be large. */
@@ -171,6 +177,8 @@ export interface JobSummary {
   readonly createdAt: string;
   readonly finishedAt?: string;
   readonly progress?: JobProgress;
+  /** The trigger or schedule that started the run; absent for an API start. */
+  readonly startedBy?: StartedBy;
 }
 
 export function activeView(job: ActiveJob, position?: number): JobView {
@@ -198,6 +206,7 @@ export function activeView(job: ActiveJob, position?: number): JobView {
       : {}),
     input: job.input,
     callback: job.callbackUrl ? { url: job.callbackUrl } : undefined,
+    ...(job.startedBy ? { startedBy: job.startedBy } : {}),
   };
 }
 
@@ -222,5 +231,6 @@ export function outcomeView(outcome: JobOutcome): JobView {
     callback: outcome.callbackUrl ? { url: outcome.callbackUrl } : undefined,
     webhook: outcome.webhook,
     ...(outcome.invocations ? { invocations: outcome.invocations } : {}),
+    ...(outcome.startedBy ? { startedBy: outcome.startedBy } : {}),
   };
 }

@@ -44,6 +44,7 @@ export const JobsTable = {
     'finishedAt',
     'progress',
     'expiresAt',
+    'startedBy',
   ],
 } as const;
 

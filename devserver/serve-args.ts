@@ -78,7 +78,10 @@ const SERVE_USAGE: readonly UsageLine[] = [
   ['--logs DIR', 'also write one log file per function to DIR'],
   ['--quiet', 'do not print function logs to the terminal'],
   ['--time-scale X', "multiply AWS's own waits (retry backoff, schedules) by X (default 1)"],
-  ['--schedule-scale X', 'multiply schedule rates by X instead (default: the time scale)'],
+  [
+    '--schedule-scale X',
+    "multiply rule schedule rates by X, and run the template's Scheduler schedules\non a clock 1/X times as fast (default: the time scale)",
+  ],
   ['--assembly DIR', 'the cloud assembly to run (default cdk.out)'],
   ['--stack NAME', 'the stack to run, if the assembly has several'],
   ['--no-synth', 'never run cdk synth; use the assembly as it is'],

@@ -20,6 +20,8 @@ export interface LocalCloudState {
   readonly awsEndpoint: string;
   /** A local identity that may call every local AWS API (the local cloud does not enforce IAM policies on it). */
   readonly credentials: { readonly accessKeyId: string; readonly secretAccessKey: string };
+  /** That identity's ARN: the owner its jobs are filed under. */
+  readonly identityArn?: string;
   readonly outputs: Readonly<Record<string, string>>;
 }
 
@@ -34,6 +36,7 @@ export function writeStateFile(path: string, cloud: RunningLocalCloud): void {
     apiUrl: cloud.apiUrl,
     awsEndpoint: cloud.awsEndpoint,
     credentials: { accessKeyId: user.accessKeyId, secretAccessKey: user.secretAccessKey },
+    identityArn: user.arn,
     outputs: cloud.outputs,
   };
   mkdirSync(dirname(path), { recursive: true });

@@ -1,5 +1,5 @@
 import { App } from 'aws-cdk-lib';
-import { jobsFromContext } from './context';
+import { exampleScheduleFromContext, jobsFromContext } from './context';
 import { EventJobsStack } from './eventjobs-stack';
 import { addNagPacks } from './nag';
 
@@ -8,6 +8,7 @@ const app = new App();
 new EventJobsStack(app, 'EventJobs', {
   description: 'eventjobs: event-based asynchronous job management',
   jobs: jobsFromContext(app),
+  ...exampleScheduleFromContext(app),
 });
 addNagPacks(app);
 app.synth();

@@ -8,6 +8,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { EventBridgeDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import type * as logs from 'aws-cdk-lib/aws-logs';
+import type * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
@@ -32,11 +33,19 @@ import {
   createFunction,
   type EventJobsFunctionSpec,
 } from './lambda-function';
+import {
+  type ScheduleOptions,
+  Starters,
+  type StartOnOptions,
+  type StartOnPattern,
+} from './starters';
 import { createSweeper } from './sweeper';
 import { createSleepTimers, grantSleepTimers } from './timers';
 import { type ResolvedProps, resolveProps } from './validate-async-jobs-props';
 
 export type { AsyncJobsJobTypes, AsyncJobsProps, AsyncJobsThrottling } from './async-jobs-props';
+export type { ScheduleOptions, StartOnOptions, StartOnPattern } from './starters';
+export { eventPath } from './starters';
 
 /** The folders under `functions/` that hold one Lambda handler each. */
 type FunctionDir =
@@ -45,6 +54,7 @@ type FunctionDir =
   | 'list-jobs'
   | 'cancel-job'
   | 'signal-job'
+  | 'start-from-event'
   | 'worker'
   | 'completion'
   | 'sweeper';
@@ -69,14 +79,6 @@ export interface AsyncJobsParts {
   readonly limitsEnvironment: () => Record<string, string>;
 }
 
-/**
- * Event-based asynchronous jobs: an IAM-authorized HTTP API starts a named job,
- * a worker Lambda runs it asynchronously and announces its outcome on an
- * EventBridge bus, and a completion Lambda records the outcome and removes the job.
- *
- * Every function has its own role with only the actions it uses on the exact
- * resources it uses them on. Nothing here creates a custom resource.
- */
 /** The terminal statuses a run's outcome has. */
 const TERMINAL_STATUSES: readonly JobOutcomeStatus[] = [
   'SUCCEEDED',
@@ -101,6 +103,14 @@ export interface OnOutcomeOptions {
   readonly statuses?: readonly JobOutcomeStatus[];
 }
 
+/**
+ * Event-based asynchronous jobs: an IAM-authorized HTTP API starts a named job,
+ * a worker Lambda runs it asynchronously and announces its outcome on an
+ * EventBridge bus, and a completion Lambda records the outcome and removes the job.
+ *
+ * Every function has its own role with only the actions it uses on the exact
+ * resources it uses them on. Nothing here creates a custom resource.
+ */
 export class AsyncJobs extends Construct {
   /** Active jobs and retained outcomes. */
   public readonly table: dynamodb.Table;
@@ -136,7 +146,11 @@ export class AsyncJobs extends Construct {
   public readonly ruleDeadLetterQueue: sqs.Queue;
   /** Events the completion function failed to process after Lambda's retries. */
   public readonly completionDeadLetterQueue: sqs.Queue;
-  /** Both dead-letter queues: whatever lands here is a job whose outcome was not recorded. */
+  /**
+   * The dead-letter queues of outcomes: whatever lands here is a job whose outcome was not
+   * recorded. (The starters' queue, once a trigger or schedule exists, is
+   * `starters.deadLetterQueue`; `allDeadLetterAlarms` covers every queue.)
+   */
   public readonly deadLetterQueues: readonly sqs.Queue[];
   /** The live event stream in AWS: a WebSocket API fed by a recorder of every lifecycle event. */
   public readonly stream: JobEventStream;
@@ -146,12 +160,14 @@ export class AsyncJobs extends Construct {
   public readonly sweeperFunction: lambda.Function;
   /** Invokes the sweeper once a minute. */
   public readonly sweepRule: events.Rule;
-  /** One alarm per dead-letter queue, in alarm while the queue holds any message. */
+  /** One alarm per dead-letter queue of outcomes and of the stream, in alarm while it holds any message. */
   public readonly deadLetterAlarms: readonly cloudwatch.Alarm[];
 
   /** The props with their defaults applied; the builders read their settings here. */
   readonly #config: ResolvedProps;
+  readonly #parts: AsyncJobsParts;
   #outcomeRules = 0;
+  #starters: Starters | undefined;
 
   constructor(scope: Construct, id: string, props: AsyncJobsProps) {
     super(scope, id);
@@ -169,6 +185,7 @@ export class AsyncJobs extends Construct {
       tableEnvironment: () => this.#tableEnvironment,
       limitsEnvironment: () => this.#limitsEnvironment,
     };
+    this.#parts = parts;
     const bus = this.#createBusAndDeadLetterQueues();
     this.eventBus = bus.eventBus;
     this.ruleDeadLetterQueue = bus.ruleDeadLetterQueue;
@@ -276,6 +293,56 @@ export class AsyncJobs extends Construct {
       },
       targets: [target],
     });
+  }
+
+  /**
+   * Starts a job for each event `ruleOrPattern` matches: an `events.Rule` of
+   * the app's (on any bus), or a pattern for a new rule (on the default bus
+   * unless `eventBus` is given). Goes through the start path of `POST /jobs`
+   * (the type's schema, the limits, the owner). A redelivered event starts no
+   * second run, while the first runs or after it ended (for the outcome
+   * retention); an event that cannot start a job (an unknown type, an invalid
+   * input, name or owner) is not retried: it goes to `startDeadLetterQueue`
+   * with its reason, and `Job Rejected` is published.
+   */
+  public startOn(
+    ruleOrPattern: events.Rule | StartOnPattern,
+    options: StartOnOptions,
+  ): events.Rule {
+    return this.#startersOrCreate().startOn(ruleOrPattern, options);
+  }
+
+  /**
+   * Starts a job on a schedule of EventBridge Scheduler (`cron(...)`,
+   * `rate(...)` or `at(...)`, in a time zone, flexible window off). Each job's
+   * name is filled from the `name` template; `overlap: 'skip'` starts nothing
+   * while the schedule's previous run still runs.
+   */
+  public schedule(id: string, options: ScheduleOptions): scheduler.Schedule {
+    return this.#startersOrCreate().schedule(id, options);
+  }
+
+  /**
+   * Every dead-letter alarm of the construct: `deadLetterAlarms` and, once a
+   * trigger or schedule exists, the starters' (give them all an alarm action).
+   */
+  public get allDeadLetterAlarms(): readonly cloudwatch.Alarm[] {
+    return [...this.deadLetterAlarms, ...(this.#starters ? [this.#starters.deadLetterAlarm] : [])];
+  }
+
+  /** The starter function, its dead-letter queue and schedule group; undefined until a trigger or schedule is added. */
+  public get starters(): Starters | undefined {
+    return this.#starters;
+  }
+
+  #startersOrCreate(): Starters {
+    this.#starters ??= new Starters(
+      this.#parts,
+      this.eventBus,
+      this.workerFunction,
+      this.ruleDeadLetterQueue,
+    );
+    return this.#starters;
   }
 
   /** Builds one of the construct's own functions alike (see `createFunction`). */

@@ -1,5 +1,6 @@
 import { type App, Duration } from 'aws-cdk-lib';
 import type { AsyncJobsProps } from 'eventjobs/cdk';
+import type { EventJobsStackProps } from './eventjobs-stack';
 
 /**
  * Optional overrides from CDK context, e.g. `cdk deploy -c workerTimeoutSeconds=5`
@@ -85,4 +86,32 @@ function jsonContext(scope: App, key: string): Record<string, number> | undefine
     Object.defineProperty(result, name, { value: limit, enumerable: true });
   }
   return result;
+}
+
+/**
+ * The reference app's example schedule, from context: `exampleScheduleOwner`
+ * (a principal ARN; without it there is no schedule), `exampleScheduleExpression`,
+ * `exampleScheduleTimezone` and `exampleScheduleSeconds`.
+ */
+export function exampleScheduleFromContext(scope: App): {
+  exampleSchedule?: NonNullable<EventJobsStackProps['exampleSchedule']>;
+} {
+  const owner: unknown = scope.node.tryGetContext('exampleScheduleOwner');
+  if (owner === undefined) return {};
+  if (typeof owner !== 'string' || owner === '') {
+    throw new Error(
+      `Context value exampleScheduleOwner must be a principal ARN, got ${JSON.stringify(owner)}`,
+    );
+  }
+  const expression: unknown = scope.node.tryGetContext('exampleScheduleExpression');
+  const timezone: unknown = scope.node.tryGetContext('exampleScheduleTimezone');
+  const seconds = intContext(scope, 'exampleScheduleSeconds');
+  return {
+    exampleSchedule: {
+      owner,
+      ...(typeof expression === 'string' ? { expression } : {}),
+      ...(typeof timezone === 'string' ? { timezone } : {}),
+      ...(seconds !== undefined ? { seconds } : {}),
+    },
+  };
 }

@@ -1,9 +1,10 @@
 import { fileURLToPath } from 'node:url';
 import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { AsyncJobs, type AsyncJobsProps } from 'eventjobs/cdk';
+import { AsyncJobs, type AsyncJobsProps, eventPath } from 'eventjobs/cdk';
 
 /** Properties of {@link EventJobsStack}. */
 export interface EventJobsStackProps extends StackProps {
@@ -13,7 +14,30 @@ export interface EventJobsStackProps extends StackProps {
    * @default - the defaults of {@link AsyncJobsProps}
    */
   readonly jobs?: Omit<AsyncJobsProps, 'jobTypes'>;
+  /**
+   * An example schedule: a `sleep` job of `seconds` every `expression`, owned
+   * by `owner`, skipped while the previous one runs. Off unless asked for
+   * (`-c exampleScheduleOwner=<principal ARN>`): a deployed schedule runs jobs
+   * for as long as the stack exists.
+   *
+   * @default - none
+   */
+  readonly exampleSchedule?: {
+    readonly owner: string;
+    /** @default 'rate(1 minute)' */
+    readonly expression?: string;
+    /** @default 'UTC' */
+    readonly timezone?: string;
+    /** @default 70 */
+    readonly seconds?: number;
+  };
 }
+
+/** What the reference trigger listens for on the default bus (see the README). */
+export const EXAMPLE_TRIGGER = {
+  source: 'eventjobs.example',
+  detailType: 'Job Requested',
+} as const;
 
 /** The reference app's job types (sleep, echo, fail, flaky, hash). */
 export const REFERENCE_JOB_TYPES = fileURLToPath(
@@ -29,6 +53,8 @@ export class EventJobsStack extends Stack {
   public readonly jobs: AsyncJobs;
   /** Every job's recorded outcome (`Job Finished`), for the app's own consumers. */
   public readonly outcomeQueue: sqs.Queue;
+  /** The default bus's rule of the reference trigger (`Job Requested`). */
+  public readonly requestRule: events.Rule;
 
   constructor(scope: Construct, id: string, props: EventJobsStackProps = {}) {
     super(scope, id, props);
@@ -46,6 +72,34 @@ export class EventJobsStack extends Stack {
     this.jobs.onOutcome(
       new targets.SqsQueue(this.outcomeQueue, { deadLetterQueue: this.jobs.ruleDeadLetterQueue }),
     );
+
+    // The reference trigger: any publisher on the account's default bus may request a job, and
+    // names its owner in the event. Only a bus whose publishers are trusted may do this: here,
+    // whoever may put events on the default bus of the account.
+    this.requestRule = new events.Rule(this, 'JobRequestedRule', {
+      description: 'eventjobs example: starts the job a Job Requested event asks for',
+      eventPattern: { source: [EXAMPLE_TRIGGER.source], detailType: [EXAMPLE_TRIGGER.detailType] },
+    });
+    this.jobs.startOn(this.requestRule, {
+      id: 'job-requested',
+      type: eventPath('$.detail.type'),
+      name: eventPath('$.detail.requestId'),
+      input: eventPath('$.detail.input'),
+      owner: eventPath('$.detail.owner'),
+    });
+
+    if (props.exampleSchedule) {
+      const example = props.exampleSchedule;
+      this.jobs.schedule('example', {
+        type: 'sleep',
+        expression: example.expression ?? 'rate(1 minute)',
+        timezone: example.timezone ?? 'UTC',
+        input: { seconds: example.seconds ?? 70 },
+        owner: example.owner,
+        overlap: 'skip',
+        description: 'eventjobs example: a sleep job every minute, skipped while one runs',
+      });
+    }
 
     new CfnOutput(this, 'ApiUrl', {
       description: 'Base URL of the jobs API (SigV4-signed requests, service execute-api)',
@@ -73,6 +127,14 @@ export class EventJobsStack extends Stack {
     new CfnOutput(this, 'OutcomeQueueUrl', {
       description: 'Every job outcome (Job Finished events), for consumers of the app',
       value: this.outcomeQueue.queueUrl,
+    });
+    new CfnOutput(this, 'StartDeadLetterQueueUrl', {
+      description: 'Trigger events and schedule firings that started no job, with the reason',
+      value: this.jobs.starters?.deadLetterQueue.queueUrl ?? '',
+    });
+    new CfnOutput(this, 'StarterFunctionName', {
+      description: 'The function that starts jobs from trigger events and schedules',
+      value: this.jobs.starters?.starterFunction.functionName ?? '',
     });
     new CfnOutput(this, 'StreamDeadLetterQueueUrl', {
       value: this.jobs.stream.deadLetterQueue.queueUrl,

@@ -43,7 +43,8 @@ export function createApiFunctions(
       id: 'StartJob',
       dir: 'start-job',
       jobTypesEntry: config.jobTypesEntry,
-      description: 'eventjobs: POST /jobs - records a job and invokes the worker asynchronously',
+      description:
+        'eventjobs: POST /jobs and POST /jobs/batch - records jobs and invokes the worker asynchronously',
       ...shared,
       environment: {
         ...tableEnvironment(),
@@ -142,7 +143,7 @@ export function createApiFunctions(
   return functions;
 }
 
-/** The HTTP API, its `$default` stage with access log and throttling, and its five routes. */
+/** The HTTP API, its `$default` stage with access log and throttling, and its six routes. */
 export function createHttpApi(
   { scope, config }: AsyncJobsParts,
   functions: ApiFunctions,
@@ -171,20 +172,25 @@ export function createHttpApi(
 
   const routes: ReadonlyArray<[apigwv2.HttpMethod, string, lambda.IFunction]> = [
     [apigwv2.HttpMethod.POST, '/jobs', functions.startJob],
+    // A literal segment beside `{name}`: API Gateway picks the most specific match, so
+    // `POST /jobs/batch` is this route, and `GET /jobs/batch` is still the job named batch.
+    [apigwv2.HttpMethod.POST, '/jobs/batch', functions.startJob],
     [apigwv2.HttpMethod.GET, '/jobs', functions.listJobs],
     [apigwv2.HttpMethod.GET, '/jobs/{name}', functions.getJob],
     [apigwv2.HttpMethod.DELETE, '/jobs/{name}', functions.cancelJob],
     [apigwv2.HttpMethod.POST, '/jobs/{name}/signals/{signal}', functions.signalJob],
   ];
+  // One integration per function, made with its first route; each route adds its own permission.
+  const integrations = new Map<lambda.IFunction, HttpLambdaIntegration>();
   for (const [method, routePath, fn] of routes) {
-    api.addRoutes({
-      path: routePath,
-      methods: [method],
-      authorizer,
-      integration: new HttpLambdaIntegration(`${fn.node.id}Integration`, fn, {
+    let integration = integrations.get(fn);
+    if (integration === undefined) {
+      integration = new HttpLambdaIntegration(`${fn.node.id}Integration`, fn, {
         payloadFormatVersion: apigwv2.PayloadFormatVersion.VERSION_2_0,
-      }),
-    });
+      });
+      integrations.set(fn, integration);
+    }
+    api.addRoutes({ path: routePath, methods: [method], authorizer, integration });
   }
   return { accessLogGroup, api, stage };
 }

@@ -325,3 +325,44 @@ export interface ScheduleGroupSpec {
   readonly name: string;
   readonly arn: string;
 }
+
+/**
+ * An `AWS::Scheduler::Schedule` of the template, its intrinsics resolved.
+ * Times are epoch milliseconds.
+ */
+export interface ScheduleSpec {
+  readonly logicalId: string;
+  /** `Name`, or the name CloudFormation would generate (`<stack>-<logicalId>-<suffix>`). */
+  readonly name: string;
+  /** `GroupName`; `default` when the template gives none. */
+  readonly groupName: string;
+  readonly arn: string;
+  /** `at(...)`, `rate(...)` or `cron(...)`. */
+  readonly expression: string;
+  /** `ScheduleExpressionTimezone`, IANA; `UTC` when the template gives none. */
+  readonly timezone: string;
+  readonly flexibleTimeWindow: {
+    readonly mode: 'OFF' | 'FLEXIBLE';
+    readonly maximumWindowInMinutes?: number;
+  };
+  readonly state: 'ENABLED' | 'DISABLED';
+  readonly startDate?: number;
+  readonly endDate?: number;
+  readonly description?: string;
+  readonly kmsKeyArn?: string;
+  readonly target: ScheduleTargetSpec;
+}
+
+export interface ScheduleTargetSpec {
+  /** A function's ARN for a Lambda target (resolved from `Fn::GetAtt`), else whatever ARN it names. */
+  readonly arn: string;
+  readonly roleArn: string;
+  /** `Input` as the JSON text the target gets, before context attributes are replaced. */
+  readonly input?: string;
+  /** Without one in the template, 185 retries within 86400 s (what CDK's `Schedule` writes). */
+  readonly retryPolicy: {
+    readonly maximumRetryAttempts: number;
+    readonly maximumEventAgeSeconds: number;
+  };
+  readonly deadLetterArn?: string;
+}

@@ -20,6 +20,7 @@ import { LocalEventBridge } from './eventbridge/bus';
 import type { StartedExtensions } from './extensions';
 import { chooseRunner, describeRunners, LocalLambda, type RunnerChoice } from './lambda';
 import { LocalScheduler } from './scheduler';
+import { templateScheduleNotes } from './scheduler/template';
 import { LocalSecretsManager } from './secretsmanager';
 import { verifyRequest } from './sigv4';
 import { LocalSqs } from './sqs';
@@ -216,8 +217,9 @@ export async function startServices(
 }
 
 /**
- * EventBridge Scheduler, with its schedules read back from the data
- * directory; they fire once `start()` is called, when the cloud is up.
+ * EventBridge Scheduler, with the template's schedules and those read back
+ * from the data directory; they fire once `start()` is called, when the cloud
+ * is up.
  */
 function startScheduler(
   setup: {
@@ -235,6 +237,7 @@ function startScheduler(
     lambda,
     log,
     groups: stack.scheduleGroups,
+    schedules: stack.schedules,
     stateFile: options.dataDir ? join(options.dataDir, 'scheduler.json') : undefined,
   });
   closers.push(() => scheduler.close());
@@ -288,6 +291,12 @@ export function startupNotes(
         : 'DynamoDB: embedded (dynalite), in memory',
     'DynamoDB TTL: expired items are deleted by a local sweep every minute (AWS: within about two days); reads filter on the TTL attribute either way.',
   );
+  const scheduleScale = options.scheduleScale ?? options.timeScale ?? 1;
+  if (stack.schedules.length > 0 && scheduleScale !== 1) {
+    notes.push(
+      `Scheduler: the template's schedules run on a virtual clock, ${Number((1 / scheduleScale).toFixed(2))} times as fast as real time from the start (schedule scale ${scheduleScale}); schedules created through the API run in real time`,
+    );
+  }
   if (chaos) {
     notes.push(
       `Chaos: injecting faults ${formatChaosRules(chaos.settings.rules)} (seed ${chaos.seed}; --chaos-seed ${chaos.seed} replays the same draws)`,
@@ -313,6 +322,9 @@ function describeDifferences(
       `Rule ${target.ruleName} target ${target.targetId} (${target.targetArn}) is not emulated: ${target.reason}`,
     );
   }
+  const isTemplateFunction = (arn: string) =>
+    stack.functions.some((fn) => arn === fn.arn || arn.startsWith(`${fn.arn}:`));
+  notes.push(...templateScheduleNotes(stack.schedules, isTemplateFunction));
   if (runners.size > 0) notes.push(describeRunners(runners));
   return notes;
 }

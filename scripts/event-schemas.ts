@@ -21,10 +21,16 @@ import {
   jobFinishedDetailSchema,
   jobProgressDetailSchema,
   jobQueuedDetailSchema,
+  jobRejectedDetailSchema,
   jobStartedDetailSchema,
   jobTimedOutDetailSchema,
 } from '../core/event-schemas';
-import { EVENT_SOURCE, JOB_FINISHED_EVENT_TYPE, JobEventType } from '../core/events';
+import {
+  EVENT_SOURCE,
+  JOB_FINISHED_EVENT_TYPE,
+  JOB_REJECTED_EVENT_TYPE,
+  JobEventType,
+} from '../core/events';
 
 /** Where the schemas are published, relative to the repository's root. */
 export const EVENT_SCHEMAS_DIR = 'docs/events';
@@ -39,10 +45,14 @@ export const EVENT_SCHEMA_VERSION = 'v1';
 const DRAFT_2020_12 = 'https://json-schema.org/draft/2020-12/schema';
 
 /** Every detail-type eventjobs puts: the run's lifecycle, then its recorded outcome. */
-export type ContractDetailType = JobEventType | typeof JOB_FINISHED_EVENT_TYPE;
+export type ContractDetailType =
+  | JobEventType
+  | typeof JOB_FINISHED_EVENT_TYPE
+  | typeof JOB_REJECTED_EVENT_TYPE;
 export const CONTRACT_DETAIL_TYPES: readonly ContractDetailType[] = [
   ...Object.values(JobEventType),
   JOB_FINISHED_EVENT_TYPE,
+  JOB_REJECTED_EVENT_TYPE,
 ];
 
 interface DetailContract {
@@ -95,6 +105,14 @@ const DETAILS: Readonly<Record<ContractDetailType, DetailContract>> = {
       'The outcome the completion function recorded: exactly one per run, however many terminal events raced for it, ' +
       'put once it is in the table (at least once: a retried put repeats the same run id). The event for your own targets. ' +
       'Put by the completion function.',
+  },
+  [JOB_REJECTED_EVENT_TYPE]: {
+    schema: jobRejectedDetailSchema,
+    description:
+      'A trigger event or a schedule firing that started no job, with the reason: an unknown type, an input the ' +
+      "type's schema refuses, a bad name or owner, a name another run holds (`deadLettered: true`: the construct " +
+      "routes it to its start dead-letter queue, with the event), or a schedule's overlap policy skipping a firing " +
+      '(`OverlapSkipped`, `deadLettered: false`). Put by the starter function.',
   },
 };
 

@@ -139,6 +139,7 @@ export async function completeRun(event: unknown, deps: CompletionDeps): Promise
     callbackUrl: active.callbackUrl,
     ...(active.invocations ? { invocations: active.invocations } : {}),
     ...(active.checkpointed ? { checkpointed: true } : {}),
+    ...(active.startedBy ? { startedBy: active.startedBy } : {}),
   };
 
   if (!(await deps.store.finishRun(outcome, active))) {
@@ -217,6 +218,7 @@ async function announceFinished(outcome: JobOutcome, deps: CompletionDeps): Prom
         ? { result: outcome.result }
         : { resultOmitted: true }),
     ...(outcome.error ? { error: outcome.error } : {}),
+    ...(outcome.startedBy ? { startedBy: outcome.startedBy } : {}),
   });
   await deps.putEvent(JOB_FINISHED_EVENT_TYPE, detail);
   await deps.store.recordAnnounced(

@@ -4,15 +4,25 @@ import {
   PutEventsCommand,
   type PutEventsRequestEntry,
 } from '@aws-sdk/client-eventbridge';
-import { EVENT_SOURCE, type JOB_FINISHED_EVENT_TYPE, type JobEventType } from '../../core/events';
+import {
+  EVENT_SOURCE,
+  type JOB_FINISHED_EVENT_TYPE,
+  type JOB_REJECTED_EVENT_TYPE,
+  type JobEventType,
+} from '../../core/events';
+
+/** Every detail-type eventjobs puts. */
+type EventJobsDetailType =
+  | JobEventType
+  | typeof JOB_FINISHED_EVENT_TYPE
+  | typeof JOB_REJECTED_EVENT_TYPE;
 
 /** A PutEvents entry of one of eventjobs' events, typed by its detail-type. */
-export type JobEventEntry<T extends JobEventType | typeof JOB_FINISHED_EVENT_TYPE = JobEventType> =
-  PutEventsRequestEntry & {
-    readonly DetailType: T;
-  };
+export type JobEventEntry<T extends EventJobsDetailType = JobEventType> = PutEventsRequestEntry & {
+  readonly DetailType: T;
+};
 
-export function jobEventEntry<T extends JobEventType | typeof JOB_FINISHED_EVENT_TYPE>(
+export function jobEventEntry<T extends EventJobsDetailType>(
   busName: string,
   detailType: T,
   detail: unknown,
@@ -29,10 +39,7 @@ export function jobEventEntry<T extends JobEventType | typeof JOB_FINISHED_EVENT
 export function jobEventPutter(
   eventBridge: EventBridgeClient,
   busName: string,
-): <T extends JobEventType | typeof JOB_FINISHED_EVENT_TYPE>(
-  detailType: T,
-  detail: unknown,
-) => Promise<void> {
+): <T extends EventJobsDetailType>(detailType: T, detail: unknown) => Promise<void> {
   return async (detailType, detail) => {
     const response = await eventBridge.send(
       new PutEventsCommand({ Entries: [jobEventEntry(busName, detailType, detail)] }),

@@ -28,6 +28,7 @@ import {
   ownerStatusPartitionKey,
   RUN_SORT_KEY_PREFIX,
 } from '../../core/table';
+import type { StartedBy } from '../../core/triggers';
 import type { Item } from './dynamodb';
 import { validate } from './validate';
 
@@ -63,6 +64,7 @@ type StoredRun = Pick<
   | 'cancelRequestedAt'
   | 'deadlineAt'
   | 'callbackUrl'
+  | 'startedBy'
 > & { readonly status: JobStatus };
 
 /** What every stored run has that the sweeper's index projects too. */
@@ -117,6 +119,7 @@ function runToItem(run: StoredRun): Item {
       cancelRequestedAt: text(run.cancelRequestedAt),
       deadlineAt: text(run.deadlineAt),
       callbackUrl: text(run.callbackUrl),
+      startedBy: run.startedBy && { S: JSON.stringify(run.startedBy) },
     }),
   };
 }
@@ -231,6 +234,7 @@ export function itemToActive(item: Item): ActiveJob {
     waitingFor: optStr(item, 'waitingFor'),
     suspendedAt: optStr(item, 'suspendedAt'),
     redrivenAt: optStr(item, 'redrivenAt'),
+    startedBy: startedByOf(item),
   };
 }
 
@@ -250,6 +254,7 @@ export function itemToOutcome(item: Item): JobOutcome {
     invocations: optNum(item, 'invocations'),
     checkpointed: item.checkpointed?.BOOL === true ? true : undefined,
     announcedAt: optStr(item, 'announcedAt'),
+    startedBy: startedByOf(item),
   };
 }
 
@@ -262,7 +267,13 @@ export function itemToSummary(item: Item): JobSummary {
     createdAt: str(item, 'createdAt'),
     finishedAt: optStr(item, 'finishedAt'),
     progress: attrToProgress(item.progress),
+    ...(item.startedBy ? { startedBy: startedByOf(item) } : {}),
   };
+}
+
+/** The trigger or schedule that started a run, kept as JSON text. */
+function startedByOf(item: Item): StartedBy | undefined {
+  return json(item, 'startedBy') as StartedBy | undefined;
 }
 
 export function progressToAttr(progress: JobProgress): AttributeValue {

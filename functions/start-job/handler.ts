@@ -1,15 +1,28 @@
-/** POST /jobs: starts a named job and answers 202 with where to watch it. */
+/**
+ * POST /jobs: starts a named job and answers 202 with where to watch it.
+ * POST /jobs/batch: starts up to 100, and answers 200 with each one's result.
+ */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { Defaults, EnvVar, intEnv, requireEnv } from '../../core/config';
+import { PayloadTooLargeError } from '../../core/errors';
 import { jobEventPutter } from '../shared/bus';
-import { apiHandler, jsonResponse, readJsonBody, statusUrl } from '../shared/http';
+import {
+  type ApiEvent,
+  type ApiResult,
+  apiHandler,
+  jsonResponse,
+  readJsonBody,
+  statusUrl,
+} from '../shared/http';
 import { ownerOf } from '../shared/identity';
 import { slotStoreFromEnv } from '../shared/limits-env';
 import { withLogContext } from '../shared/log';
 import { createJobMetrics, withMetrics } from '../shared/metrics';
 import { JobStore } from '../shared/store';
+import { type BatchEntryStarted, batchStartDeadline, startBatch } from './batch';
+import { MAX_BATCH_BODY_BYTES } from './batch-limits';
 import { BODY_OVERHEAD_BYTES, type StartJobDeps, startJob } from './service';
 
 const metrics = createJobMetrics();
@@ -43,11 +56,20 @@ const deps: StartJobDeps = {
   metrics,
 };
 
+/** The batch route's key; every other request to this function is `POST /jobs`. */
+export const BATCH_ROUTE_KEY = 'POST /jobs/batch';
+
+/** The Lambda timeout the stack gives API functions, for a call without a context (tests). */
+const DEFAULT_REMAINING_MS = 29_000;
+
 export const handler = withLogContext(
   'start-job',
   withMetrics(
     metrics,
-    apiHandler(async (event) => {
+    apiHandler(async (event, context) => {
+      if (event.routeKey === BATCH_ROUTE_KEY) {
+        return startMany(event, context?.getRemainingTimeInMillis() ?? DEFAULT_REMAINING_MS);
+      }
       const owner = ownerOf(event);
       const body = readJsonBody(event, deps.maxInputBytes + BODY_OVERHEAD_BYTES);
       const job = await startJob(owner, body, deps);
@@ -66,3 +88,36 @@ export const handler = withLogContext(
     }),
   ),
 );
+
+/** `POST /jobs/batch`: 200 with every entry's result, whether it started or not. */
+async function startMany(event: ApiEvent, remainingMs: number): Promise<ApiResult> {
+  const owner = ownerOf(event);
+  let body: unknown;
+  try {
+    body = readJsonBody(event, MAX_BATCH_BODY_BYTES);
+  } catch (error) {
+    if (!(error instanceof PayloadTooLargeError)) throw error;
+    throw new PayloadTooLargeError(
+      `The batch is larger than ${MAX_BATCH_BODY_BYTES} bytes, the most a batch may be: the body travels to the function inside Lambda's 6 MB request, where its JSON escaping may double it; send fewer entries per batch`,
+      { cause: error },
+    );
+  }
+  const startBy = batchStartDeadline(deps.now().getTime(), remainingMs);
+  const outcome = await startBatch(owner, body, deps, { startBy });
+  return jsonResponse(200, {
+    successful: outcome.successful.map((entry) => startedView(event, entry)),
+    failed: outcome.failed,
+  });
+}
+
+function startedView(event: ApiEvent, entry: BatchEntryStarted) {
+  return {
+    id: entry.id,
+    jobName: entry.jobName,
+    runId: entry.runId,
+    status: entry.status,
+    created: entry.created,
+    ...(entry.position !== undefined ? { queue: { position: entry.position } } : {}),
+    statusUrl: statusUrl(event, entry.jobName).url,
+  };
+}

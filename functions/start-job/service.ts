@@ -17,6 +17,7 @@ import {
 import { isJobName, JobEventType, type JobQueuedDetail } from '../../core/events';
 import { type ActiveJob, activeView, JobStatus } from '../../core/model';
 import { MAX_RUN_TIMEOUT_SECONDS } from '../../core/steps';
+import type { StartedBy } from '../../core/triggers';
 import { type DispatchDeps, dispatchQueued, invokeWorker, workerPayload } from '../shared/dispatch';
 import { ulid } from '../shared/ids';
 import { getJobType, jobTypeNames } from '../shared/job-registry';
@@ -84,6 +85,13 @@ export interface StartJobDeps extends DispatchDeps {
    * @default 2000 (`CALLBACK_LOOKUP_TIMEOUT_MS`)
    */
   readonly callbackLookupTimeoutMs?: number;
+  /**
+   * Puts the job's keys (`owner`, `jobName`, `runId`) on every further log line of the
+   * invocation. A batch turns this off: its entries start side by side, and one entry's
+   * keys would land on another's lines (its own lines name the job).
+   * @default true
+   */
+  readonly logJobKeys?: boolean;
   readonly now: () => Date;
 }
 
@@ -251,6 +259,8 @@ export async function startJob(
   owner: string,
   body: unknown,
   deps: StartJobDeps,
+  /** The trigger or schedule starting the run (the starter function); absent for the API. */
+  startedBy?: StartedBy,
 ): Promise<StartedJob> {
   const request = parseStartRequest(body, deps.maxInputBytes, deps.maxTimeoutSeconds);
   const callbackUrl =
@@ -270,9 +280,10 @@ export async function startJob(
     updatedAt: at,
     ...(request.timeoutSeconds !== undefined ? { timeoutSeconds: request.timeoutSeconds } : {}),
     ...(callbackUrl !== undefined ? { callbackUrl } : {}),
+    ...(startedBy ? { startedBy } : {}),
   };
 
-  appendJobKeys(job);
+  if (deps.logJobKeys !== false) appendJobKeys(job);
   const claim = await deps.store.createActive(job);
   if (!claim.created) {
     if ('queueFull' in claim) throw queueFullError(deps);
@@ -388,7 +399,7 @@ async function repeatedStart(
   existing: ActiveJob,
   deps: StartJobDeps,
 ): Promise<StartedJob> {
-  appendJobKeys(existing);
+  if (deps.logJobKeys !== false) appendJobKeys(existing);
   if (
     existing.type === job.type &&
     existing.inputHash === job.inputHash &&

@@ -17,6 +17,7 @@ import type {
   RuleSpec,
   RuleTargetSpec,
   ScheduleGroupSpec,
+  ScheduleSpec,
   SecretSpec,
   TableSpec,
 } from '../contracts';
@@ -90,6 +91,7 @@ export const EMULATED_TYPES: ReadonlySet<string> = new Set([
   'AWS::Logs::LogGroup',
   'AWS::SecretsManager::Secret',
   'AWS::Scheduler::ScheduleGroup',
+  'AWS::Scheduler::Schedule',
 ]);
 
 export const NO_LOCAL_EFFECT: Readonly<Record<string, string>> = {
@@ -112,6 +114,8 @@ export interface LoadedStack {
   readonly secrets: SecretSpec[];
   /** The template's `AWS::Scheduler::ScheduleGroup`s (not the `default` group, which always exists). */
   readonly scheduleGroups: ScheduleGroupSpec[];
+  /** The template's `AWS::Scheduler::Schedule`s, which the local Scheduler creates at start. */
+  readonly schedules: ScheduleSpec[];
   /** Resource types present in the template with no local emulation, and how many of each. */
   readonly notEmulated: ReadonlyMap<string, number>;
   /** Types read with no local effect, with why. */
@@ -307,6 +311,8 @@ export function loadStack(
     }),
   );
 
+  const schedules = ofType('AWS::Scheduler::Schedule').map((id) => loadSchedule(template, id));
+
   const apis = loadHttpApis(template, ofType, notEmulated);
 
   return {
@@ -317,6 +323,7 @@ export function loadStack(
     queues,
     secrets,
     scheduleGroups,
+    schedules,
     buses,
     rules,
     apis,
@@ -327,6 +334,47 @@ export function loadStack(
 }
 
 const INDEX_FIELDS = ['IndexName', 'KeySchema', 'Projection', 'ProvisionedThroughput'];
+
+function loadSchedule(template: ResolvedTemplate, id: string): ScheduleSpec {
+  const props = template.properties(id);
+  const window = obj(props.FlexibleTimeWindow);
+  const target = obj(props.Target) ?? {};
+  const retry = obj(target.RetryPolicy);
+  const input = target.Input;
+  return {
+    logicalId: id,
+    name: template.ref(id),
+    groupName: template.scheduleGroupName(id),
+    arn: str(template.getAtt(id, 'Arn')) ?? '',
+    expression: str(props.ScheduleExpression) ?? '',
+    timezone: str(props.ScheduleExpressionTimezone) ?? 'UTC',
+    flexibleTimeWindow: {
+      mode: str(window?.Mode) === 'FLEXIBLE' ? 'FLEXIBLE' : 'OFF',
+      maximumWindowInMinutes: num(window?.MaximumWindowInMinutes),
+    },
+    state: str(props.State) === 'DISABLED' ? 'DISABLED' : 'ENABLED',
+    startDate: date(props.StartDate, `${id}.StartDate`),
+    endDate: date(props.EndDate, `${id}.EndDate`),
+    description: str(props.Description),
+    kmsKeyArn: str(props.KmsKeyArn),
+    target: {
+      arn: str(target.Arn) ?? '',
+      roleArn: str(target.RoleArn) ?? '',
+      // A string in the template (CDK writes JSON text, often an Fn::Join); an object is taken as its JSON.
+      input:
+        input === undefined || input === null
+          ? undefined
+          : typeof input === 'string'
+            ? input
+            : JSON.stringify(input),
+      retryPolicy: {
+        maximumRetryAttempts: num(retry?.MaximumRetryAttempts) ?? 185,
+        maximumEventAgeSeconds: num(retry?.MaximumEventAgeInSeconds) ?? 86400,
+      },
+      deadLetterArn: str(obj(target.DeadLetterConfig)?.Arn),
+    },
+  };
+}
 
 function loadHttpApis(
   template: ResolvedTemplate,
@@ -458,6 +506,16 @@ function num(value: Json | undefined): number | undefined {
     return Number(value);
   }
   return undefined;
+}
+
+/** A template date-time (`2026-01-01T00:00:00.000Z`) as epoch milliseconds. */
+function date(value: Json | undefined, where: string): number | undefined {
+  const text = str(value);
+  if (text === undefined) return undefined;
+  const ms = Date.parse(text);
+  if (Number.isNaN(ms))
+    throw new TemplateError(`${where} is not a date-time: ${JSON.stringify(text)}`);
+  return ms;
 }
 
 function obj(value: Json | undefined): Record<string, Json> | undefined {

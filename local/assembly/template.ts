@@ -135,6 +135,12 @@ export class ResolvedTemplate {
         return named('StageName', 128);
       case 'AWS::Scheduler::ScheduleGroup':
         return named('Name', 64);
+      case 'AWS::Scheduler::Schedule': {
+        if (props.Name !== undefined) return named('Name', 64);
+        // CloudFormation's `<stack>-<logicalId>-<random suffix>`, the suffix derived so a restart keeps it.
+        const suffix = shortId(`${this.context.stackName}/${logicalId}`, 12).toUpperCase();
+        return `${this.physicalName(logicalId, 64 - 13)}-${suffix}`;
+      }
       case 'AWS::SecretsManager::Secret': {
         // An ARN; AWS appends six random characters to the name, here derived from it.
         const name = named('Name', 512);
@@ -166,6 +172,14 @@ export class ResolvedTemplate {
     if (typeof value !== 'string') return 'default';
     // A bus may be named by ARN: the name is what follows `event-bus/`.
     return value.startsWith('arn:') ? (value.split('event-bus/')[1] ?? value) : value;
+  }
+
+  /** The group of an `AWS::Scheduler::Schedule`: its `GroupName`, or `default`. */
+  scheduleGroupName(logicalId: string): string {
+    const group = this.resource(logicalId).Properties?.GroupName;
+    if (group === undefined) return 'default';
+    const value = this.resolve(group, `${logicalId}.GroupName`);
+    return typeof value === 'string' ? value : 'default';
   }
 
   /** What `Fn::GetAtt` returns. */
@@ -205,6 +219,8 @@ export class ResolvedTemplate {
         return arn('logs', `log-group:${ref()}:*`);
       case 'AWS::Scheduler::ScheduleGroup.Arn':
         return arn('scheduler', `schedule-group/${ref()}`);
+      case 'AWS::Scheduler::Schedule.Arn':
+        return arn('scheduler', `schedule/${this.scheduleGroupName(logicalId)}/${ref()}`);
       case 'AWS::ApiGatewayV2::Api.ApiEndpoint':
         return this.context.apiEndpoint(ref());
       case 'AWS::ApiGatewayV2::Api.ApiId':

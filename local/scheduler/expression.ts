@@ -3,24 +3,50 @@
  * a one-time schedule, read as a wall-clock time in the schedule's
  * `ScheduleExpressionTimezone` (UTC when none is given); `rate(...)` and
  * `cron(...)` for recurring ones, which have EventBridge's syntax and are
- * parsed by its parser (`../eventbridge/schedule.ts`).
+ * parsed by its parser (`../eventbridge/schedule.ts`), and which fire as the
+ * Scheduler user guide says:
  *
- * The local cloud fires one-time schedules only. A recurring schedule is
- * parsed (so a bad one is refused as AWS refuses it) and kept; firing it is
- * `nextFireTime`'s `recurring` case, left for later.
+ * - `rate()` first fires at its StartDate, or at once when it has none (when
+ *   it is created), then every period: a fixed duration, so a day is 24 hours
+ *   even across a daylight-saving change.
+ * - `cron()` names wall-clock minutes of the schedule's time zone. A time that
+ *   a daylight-saving change skips is not fired; a time it repeats fires once
+ *   (its first occurrence).
+ * - StartDate and EndDate bound recurring schedules only: occurrences on or
+ *   after the one, before the other.
  */
-import { parseScheduleExpression, type Schedule } from '../eventbridge/schedule';
+import {
+  type CronSchedule,
+  nextCronTime,
+  parseScheduleExpression,
+  type Schedule,
+} from '../eventbridge/schedule';
 import { SchedulerValidationError } from './errors';
+import { checkTimeZone, instantsAt, wallClockAt, zonedToEpoch } from './zone';
 
 export type ParsedExpression =
   | { readonly kind: 'at' /** Epoch milliseconds. */; readonly at: number }
   | { readonly kind: 'recurring'; readonly schedule: Schedule };
 
+/** What bounds a recurring schedule's occurrences; all times in epoch milliseconds. */
+export interface Recurrence {
+  /** The zone cron() is read in; IANA, e.g. `Europe/London`. */
+  readonly timeZone: string;
+  /** When the schedule was created: a rate() without StartDate first fires then. */
+  readonly createdAt: number;
+  readonly startDate?: number;
+  readonly endDate?: number;
+}
+
 const AT = /^at\((\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})\)$/;
 
 /** Parses `expression` in `timeZone`; throws `ValidationException` for what AWS refuses. */
 export function parseExpression(expression: string, timeZone: string): ParsedExpression {
-  checkTimeZone(timeZone);
+  try {
+    checkTimeZone(timeZone);
+  } catch (error) {
+    throw new SchedulerValidationError(`Invalid time zone ${timeZone}.`, { cause: error });
+  }
   if (expression.startsWith('at(')) return { kind: 'at', at: parseAt(expression, timeZone) };
   if (expression.startsWith('rate(') || expression.startsWith('cron(')) {
     try {
@@ -33,16 +59,53 @@ export function parseExpression(expression: string, timeZone: string): ParsedExp
 }
 
 /**
- * When a schedule is due next, or undefined when the local cloud will not
- * fire it: recurring schedules are not fired yet (a `rate`/`cron` runner
- * would compute their next time here).
+ * When a schedule is due next, at or after `from`: an `at()` schedule at its
+ * time whatever `from` is (whether it already fired is the caller's to know);
+ * a recurring one at its first occurrence at or after `from`, or undefined
+ * when none is left before its EndDate (or in its cron() years).
  */
-export function nextFireTime(parsed: ParsedExpression): number | undefined {
-  switch (parsed.kind) {
-    case 'at':
-      return parsed.at;
-    case 'recurring':
-      return undefined;
+export function nextFireTime(
+  parsed: ParsedExpression,
+  from: number,
+  recurrence: Recurrence,
+): number | undefined {
+  if (parsed.kind === 'at') return parsed.at;
+  const { startDate, endDate } = recurrence;
+  const earliest = Math.max(from, startDate ?? from);
+  const next =
+    parsed.schedule.kind === 'rate'
+      ? nextOnGrid(startDate ?? recurrence.createdAt, parsed.schedule.periodMs, earliest)
+      : nextCronTimeIn(parsed.schedule, recurrence.timeZone, earliest);
+  return next === undefined || (endDate !== undefined && next >= endDate) ? undefined : next;
+}
+
+/** The first `anchor + k * period` (k >= 0) at or after `from`. */
+function nextOnGrid(anchor: number, period: number, from: number): number {
+  if (from <= anchor) return anchor;
+  return anchor + Math.ceil((from - anchor) / period) * period;
+}
+
+/**
+ * The first minute at or after `from` that `schedule` names on the clocks of
+ * `timeZone`. Wall-clock minutes are walked in order, so a minute that a
+ * daylight-saving change repeats is taken once, at its first occurrence.
+ */
+export function nextCronTimeIn(
+  schedule: CronSchedule,
+  timeZone: string,
+  from: number,
+): number | undefined {
+  // nextCronTime looks strictly after a time: 1 ms back takes a whole minute `from` itself.
+  let after = wallClockAt(from, timeZone) - 1;
+  for (;;) {
+    const next = nextCronTime(schedule, new Date(after));
+    if (next === undefined) return undefined;
+    const wallClock = next.getTime();
+    const first = instantsAt(wallClock, timeZone)[0];
+    // None: skipped by a change to daylight-saving time. Before `from`: a repeated
+    // time whose first occurrence is past.
+    if (first !== undefined && first >= from) return first;
+    after = wallClock;
   }
 }
 
@@ -74,55 +137,4 @@ function parseAt(expression: string, timeZone: string): number {
     throw new SchedulerValidationError(invalid(expression));
   }
   return zonedToEpoch(Date.UTC(year, month - 1, day, hour, minute, second), timeZone);
-}
-
-function checkTimeZone(timeZone: string): void {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone });
-  } catch (error) {
-    throw new SchedulerValidationError(`Invalid time zone ${timeZone}.`, { cause: error });
-  }
-}
-
-/**
- * The instant at which the clocks of `timeZone` read `wallClock` (the
- * wall-clock fields encoded as if UTC). A time skipped by a daylight-saving
- * change lands just after it; a repeated one takes its first occurrence.
- */
-function zonedToEpoch(wallClock: number, timeZone: string): number {
-  const first = wallClock - offsetAt(wallClock, timeZone);
-  const second = wallClock - offsetAt(first, timeZone);
-  return Math.min(first, second);
-}
-
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
-/** How far `timeZone`'s clocks are ahead of UTC at `instant`, in milliseconds. */
-function offsetAt(instant: number, timeZone: string): number {
-  let format = formatters.get(timeZone);
-  if (!format) {
-    format = new Intl.DateTimeFormat('en-US', {
-      timeZone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: 'numeric',
-      day: 'numeric',
-      hour: 'numeric',
-      minute: 'numeric',
-      second: 'numeric',
-    });
-    formatters.set(timeZone, format);
-  }
-  const parts = Object.fromEntries(
-    format.formatToParts(new Date(instant)).map((part) => [part.type, Number(part.value)]),
-  );
-  const asUtc = Date.UTC(
-    parts.year ?? 1970,
-    (parts.month ?? 1) - 1,
-    parts.day ?? 1,
-    parts.hour ?? 0,
-    parts.minute ?? 0,
-    parts.second ?? 0,
-  );
-  return asUtc - Math.floor(instant / 1000) * 1000;
 }

@@ -1,18 +1,26 @@
 /**
- * Amazon EventBridge Scheduler, for one-time schedules: the schedules that
- * functions create with the SDK (`wire.ts`), in the `default` group or in a
- * group of the template, each fired on a timer at its `at()` time by invoking
- * its Lambda target asynchronously with the schedule's `Input`, as Scheduler's
- * Lambda templated target does. Then `ActionAfterCompletion: DELETE` deletes
- * the schedule; `NONE` keeps it, never to fire again.
+ * Amazon EventBridge Scheduler: the schedules functions create with the SDK
+ * (`wire.ts`), in the `default` group or a group of the template, and the
+ * template's own `AWS::Scheduler::Schedule`s, created at start. Each fires on
+ * a timer by invoking its Lambda target asynchronously with the schedule's
+ * `Input` (its context attributes replaced), as Scheduler's Lambda templated
+ * target does.
  *
- * - A time already past fires at once (as soon as `start()` runs, for the
- *   schedules read back from the data directory).
+ * - One-time `at()` schedules fire once; then `ActionAfterCompletion: DELETE`
+ *   deletes the schedule, `NONE` keeps it, never to fire again. A time already
+ *   past fires at once (as soon as `start()` runs, for the schedules read back
+ *   from the data directory).
+ * - Recurring `rate()`/`cron()` schedules fire at each occurrence
+ *   (`expression.ts`) until their EndDate; an occurrence missed while the
+ *   process was stalled or down is skipped, not fired late.
+ * - A flexible time window delays each firing by a uniformly random time
+ *   within it; `<aws.scheduler.scheduled-time>` stays the scheduled time.
+ * - Clocks (`clock.ts`): the template's schedules run on the virtual clock of
+ *   the schedule scale; those created through the API, on the real one.
  * - Precision: to the millisecond timers give. AWS invokes within the minute
- *   of the time (60-second precision), and later within a flexible window.
- * - Not emulated: firing `rate()`/`cron()` schedules (kept, and logged once),
- *   targets other than the template's functions (logged when due), retries,
- *   dead-letter queues, StartDate/EndDate, KMS.
+ *   of the time (60-second precision).
+ * - Not emulated: targets other than the template's functions (logged when
+ *   due), retries, dead-letter queues, KMS.
  */
 import type {
   AwsRequest,
@@ -22,11 +30,15 @@ import type {
   LocalEnv,
   LogSink,
   ScheduleGroupSpec,
+  ScheduleSpec,
 } from '../contracts';
+import { REAL_CLOCK, ScaledClock, type ScheduleClock } from './clock';
 import { SchedulerConflictError, SchedulerNotFoundError } from './errors';
 import { nextFireTime, parseExpression } from './expression';
 import type { ScheduleDefinition, ScheduleState } from './input';
+import { errorMessage, invokeTarget } from './invoke';
 import { ScheduleStore, type StoredSchedule } from './store';
+import { templateDefinition } from './template';
 import { serveScheduler } from './wire';
 
 export interface LocalSchedulerOptions {
@@ -35,8 +47,15 @@ export interface LocalSchedulerOptions {
   readonly log: LogSink;
   /** The template's schedule groups; `default` exists besides. */
   readonly groups: readonly ScheduleGroupSpec[];
+  /**
+   * The template's schedules, created now and never written to `stateFile`
+   * (the template is their source). @default - none
+   */
+  readonly schedules?: readonly ScheduleSpec[];
   /** Where schedules are kept across restarts (`<dataDir>/scheduler.json`). @default - memory only */
   readonly stateFile?: string;
+  /** Draws in [0, 1) for flexible time windows. @default Math.random */
+  readonly random?: () => number;
 }
 
 export interface ScheduleFilter {
@@ -48,17 +67,31 @@ export interface ScheduleFilter {
 /** setTimeout's ceiling; a schedule further away is waited for in steps. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
+/** The next firing of an armed schedule, on its clock. */
+interface Due {
+  /** The occurrence it fires for (its `<aws.scheduler.scheduled-time>`). */
+  readonly scheduledAt: number;
+  /** When it fires: later within a flexible time window. */
+  readonly fireAt: number;
+  readonly timer: NodeJS.Timeout;
+}
+
 export class LocalScheduler implements AwsService {
   readonly signingNames: readonly string[] = ['scheduler'];
   readonly #schedules = new Map<string, StoredSchedule>();
-  readonly #timers = new Map<string, NodeJS.Timeout>();
+  readonly #due = new Map<string, Due>();
+  /** Per recurring schedule: its next occurrence is at or after this time (on its clock). */
+  readonly #from = new Map<string, number>();
+  /** Keys of the template's schedules, which run on the virtual clock and are not saved. */
+  readonly #fromTemplate = new Set<string>();
+  readonly #endedLogged = new Set<string>();
   readonly #firing = new Set<Promise<void>>();
   readonly #groups = new Map<string, ScheduleGroupSpec>();
   readonly #created = Date.now();
+  readonly #virtualClock: ScaledClock | undefined;
   readonly #store: ScheduleStore;
   #started = false;
   #closed = false;
-  #recurringLogged = false;
 
   readonly #options: LocalSchedulerOptions;
 
@@ -70,28 +103,39 @@ export class LocalScheduler implements AwsService {
       arn: `arn:${partition}:scheduler:${region}:${accountId}:schedule-group/default`,
     });
     for (const group of options.groups) this.#groups.set(group.name, group);
+    const scale = options.env.scheduleScale ?? options.env.timeScale;
+    this.#virtualClock = scale === 1 ? undefined : new ScaledClock(scale, this.#created);
     this.#store = new ScheduleStore(options.stateFile, options.log);
     for (const schedule of this.#store.load()) {
       this.#schedules.set(keyOf(schedule.groupName, schedule.name), schedule);
     }
+    for (const spec of options.schedules ?? []) this.#createFromTemplate(spec);
   }
 
   handle(request: AwsRequest): Promise<AwsResponse> {
     return serveScheduler(this, request);
   }
 
-  /** Arms every schedule's timer (overdue ones fire at once); until then schedules are only kept. */
+  /**
+   * Starts the clocks and arms every schedule's timer (overdue one-time
+   * schedules fire at once, and rate() schedules of the template fire their
+   * first occurrence); until then schedules are only kept.
+   */
   start(): void {
     if (this.#started || this.#closed) return;
     this.#started = true;
-    for (const [key, schedule] of this.#schedules) this.#arm(key, schedule);
+    this.#virtualClock?.start();
+    for (const [key, schedule] of this.#schedules) {
+      // Read back from disk: its occurrences while the local cloud was down are not caught up.
+      if (!this.#from.has(key)) this.#from.set(key, this.#clockOf(key).now());
+      this.#arm(key, schedule);
+    }
   }
 
   /** Stops the timers; invocations already handed to Lambda are Lambda's. */
   async close(): Promise<void> {
     this.#closed = true;
-    for (const timer of this.#timers.values()) clearTimeout(timer);
-    this.#timers.clear();
+    for (const key of [...this.#due.keys()]) this.#disarm(key);
     await this.whenIdle();
   }
 
@@ -116,6 +160,21 @@ export class LocalScheduler implements AwsService {
     return `arn:${partition}:scheduler:${region}:${accountId}:schedule/${schedule.groupName}/${schedule.name}`;
   }
 
+  /**
+   * The occurrence a schedule fires for next, on its clock (virtual for the
+   * template's schedules when the schedule scale is not 1), or undefined when
+   * it is not armed (disabled, done, past its EndDate, or before `start()`).
+   */
+  nextFireTime(name: string, groupName = 'default'): Date | undefined {
+    const due = this.#due.get(keyOf(groupName, name));
+    return due === undefined ? undefined : new Date(due.scheduledAt);
+  }
+
+  /** The time on the clock of the template's schedules (the real time when the scale is 1). */
+  templateClockTime(): Date {
+    return new Date((this.#virtualClock ?? REAL_CLOCK).now());
+  }
+
   create(definition: ScheduleDefinition): StoredSchedule {
     this.group(definition.groupName);
     const key = keyOf(definition.groupName, definition.name);
@@ -128,6 +187,7 @@ export class LocalScheduler implements AwsService {
       throw new SchedulerConflictError(`Schedule ${definition.name} already exists.`);
     }
     const now = Date.now();
+    this.#from.set(key, now);
     return this.#put(key, { ...definition, creationDate: now, lastModificationDate: now });
   }
 
@@ -135,6 +195,8 @@ export class LocalScheduler implements AwsService {
   update(definition: ScheduleDefinition): StoredSchedule {
     const existing = this.get(definition.name, definition.groupName);
     const key = keyOf(definition.groupName, definition.name);
+    this.#from.set(key, this.#clockOf(key).now());
+    this.#endedLogged.delete(key);
     return this.#put(key, {
       ...definition,
       creationDate: existing.creationDate,
@@ -168,9 +230,50 @@ export class LocalScheduler implements AwsService {
       );
   }
 
+  /** A template schedule, created as CloudFormation would create it; one AWS would refuse is logged and left out. */
+  #createFromTemplate(spec: ScheduleSpec): void {
+    const where = `template schedule ${spec.logicalId} (${spec.groupName}/${spec.name})`;
+    let definition: ScheduleDefinition;
+    try {
+      definition = templateDefinition(spec);
+      this.group(definition.groupName);
+    } catch (error) {
+      this.#options.log.line('scheduler', `${where} is not created: ${errorMessage(error)}`);
+      return;
+    }
+    const key = keyOf(definition.groupName, definition.name);
+    const parsed = parseExpression(definition.expression, definition.timezone ?? 'UTC');
+    // Read again at every start: one whose time is before this start would fire at each.
+    const past = parsed.kind === 'at' && parsed.at < this.#created;
+    if (past) {
+      this.#options.log.line(
+        'scheduler',
+        `${where} is not fired: its time ${definition.expression} is before the local cloud's start`,
+      );
+    }
+    if (this.#schedules.has(key)) {
+      this.#options.log.line(
+        'scheduler',
+        `${where} replaces the schedule of the same name read back from the data directory`,
+      );
+    }
+    this.#fromTemplate.add(key);
+    this.#from.set(key, this.#created);
+    this.#schedules.set(key, {
+      ...definition,
+      creationDate: this.#created,
+      lastModificationDate: this.#created,
+      ...(past ? { completedAt: this.#created } : {}),
+    });
+  }
+
+  #clockOf(key: string): ScheduleClock {
+    return this.#fromTemplate.has(key) ? (this.#virtualClock ?? REAL_CLOCK) : REAL_CLOCK;
+  }
+
   #put(key: string, schedule: StoredSchedule): StoredSchedule {
     this.#schedules.set(key, schedule);
-    this.#store.save(this.#schedules.values());
+    this.#save();
     this.#arm(key, schedule);
     return schedule;
   }
@@ -178,47 +281,84 @@ export class LocalScheduler implements AwsService {
   #remove(key: string): void {
     this.#disarm(key);
     this.#schedules.delete(key);
-    this.#store.save(this.#schedules.values());
+    this.#from.delete(key);
+    this.#fromTemplate.delete(key);
+    this.#endedLogged.delete(key);
+    this.#save();
+  }
+
+  /** Writes the schedules created through the API; the template's come from the template. */
+  #save(): void {
+    this.#store.save(
+      [...this.#schedules].filter(([key]) => !this.#fromTemplate.has(key)).map(([, s]) => s),
+    );
   }
 
   #arm(key: string, schedule: StoredSchedule): void {
     this.#disarm(key);
     if (!this.#started || this.#closed) return;
     if (schedule.state !== 'ENABLED' || schedule.completedAt !== undefined) return;
-    let at: number | undefined;
+    const clock = this.#clockOf(key);
+    let scheduledAt: number | undefined;
     try {
-      at = nextFireTime(parseExpression(schedule.expression, schedule.timezone ?? 'UTC'));
+      const parsed = parseExpression(schedule.expression, schedule.timezone ?? 'UTC');
+      scheduledAt = nextFireTime(parsed, this.#from.get(key) ?? clock.now(), {
+        timeZone: schedule.timezone ?? 'UTC',
+        createdAt: schedule.creationDate,
+        startDate: schedule.startDate,
+        endDate: schedule.endDate,
+      });
     } catch (error) {
       // Only a schedule read back from disk can get here (the API refuses a bad one).
       this.#options.log.line(
         'scheduler',
-        `schedule ${key} is not armed: ${schedule.expression} no longer parses (${String(error)})`,
+        `schedule ${key} is not armed: ${schedule.expression} no longer parses (${errorMessage(error)})`,
       );
       return;
     }
-    if (at === undefined) {
-      this.#logRecurringOnce(schedule);
+    if (scheduledAt === undefined) {
+      this.#logEnded(key, schedule);
       return;
     }
-    this.#wait(key, at);
+    this.#wait(key, scheduledAt, scheduledAt + this.#windowDelay(schedule), clock);
   }
 
-  #wait(key: string, at: number): void {
-    const delay = Math.min(Math.max(0, at - Date.now()), MAX_TIMER_MS);
+  /** A uniformly random delay within the schedule's flexible time window (0 when it is OFF). */
+  #windowDelay(schedule: StoredSchedule): number {
+    const { Mode, MaximumWindowInMinutes } = schedule.flexibleTimeWindow;
+    if (Mode !== 'FLEXIBLE' || MaximumWindowInMinutes === undefined) return 0;
+    return Math.floor((this.#options.random ?? Math.random)() * MaximumWindowInMinutes * 60_000);
+  }
+
+  #wait(key: string, scheduledAt: number, fireAt: number, clock: ScheduleClock): void {
+    const delay = Math.min(Math.max(0, clock.realDelayUntil(fireAt)), MAX_TIMER_MS);
     const timer = setTimeout(() => {
-      this.#timers.delete(key);
+      this.#due.delete(key);
       // A timer may run a little early; a long wait is taken in steps.
-      if (Date.now() < at) this.#wait(key, at);
-      else this.#track(this.#fire(key, at));
+      if (clock.now() < fireAt) this.#wait(key, scheduledAt, fireAt, clock);
+      else this.#fireDue(key, scheduledAt, fireAt, clock);
     }, delay);
     timer.unref();
-    this.#timers.set(key, timer);
+    this.#due.set(key, { scheduledAt, fireAt, timer });
   }
 
   #disarm(key: string): void {
-    const timer = this.#timers.get(key);
-    if (timer !== undefined) clearTimeout(timer);
-    this.#timers.delete(key);
+    const due = this.#due.get(key);
+    if (due !== undefined) clearTimeout(due.timer);
+    this.#due.delete(key);
+  }
+
+  #fireDue(key: string, scheduledAt: number, fireAt: number, clock: ScheduleClock): void {
+    const schedule = this.#schedules.get(key);
+    if (!schedule || this.#closed) return;
+    const recurring = !schedule.expression.startsWith('at(');
+    if (recurring) {
+      // Armed for the next occurrence before this one is invoked. Occurrences the
+      // process missed by being late (beyond the window's own delay) are skipped.
+      this.#from.set(key, Math.max(scheduledAt + 1, clock.now() - (fireAt - scheduledAt)));
+      this.#arm(key, schedule);
+    }
+    this.#track(this.#fire(key, schedule, scheduledAt, recurring));
   }
 
   #track(firing: Promise<void>): void {
@@ -226,14 +366,20 @@ export class LocalScheduler implements AwsService {
     void firing.finally(() => this.#firing.delete(firing));
   }
 
-  async #fire(key: string, at: number): Promise<void> {
-    const schedule = this.#schedules.get(key);
-    if (!schedule || this.#closed) return;
-    const late = Date.now() - at;
+  async #fire(
+    key: string,
+    schedule: StoredSchedule,
+    scheduledAt: number,
+    recurring: boolean,
+  ): Promise<void> {
     const where = `schedule ${schedule.groupName}/${schedule.name}`;
-    await this.#invoke(schedule, where, late);
+    await invokeTarget(this.#options, schedule, {
+      where,
+      scheduleArn: this.scheduleArn(schedule),
+      scheduledAt,
+    });
     // Updated or deleted while its target was being invoked: that change stands.
-    if (this.#schedules.get(key) !== schedule) return;
+    if (recurring || this.#schedules.get(key) !== schedule) return;
     if (schedule.actionAfterCompletion === 'DELETE') {
       this.#remove(key);
       this.#options.log.line(
@@ -242,48 +388,20 @@ export class LocalScheduler implements AwsService {
       );
     } else {
       this.#schedules.set(key, { ...schedule, completedAt: Date.now() });
-      this.#store.save(this.#schedules.values());
+      this.#save();
     }
   }
 
-  async #invoke(schedule: StoredSchedule, where: string, late: number): Promise<void> {
-    const { log, lambda } = this.#options;
-    const { Arn: arn, Input: input } = schedule.target;
-    const fn = isLambdaArn(arn) ? lambda.find(arn) : undefined;
-    if (!fn) {
-      log.line(
-        'scheduler',
-        `${where} is due but its target ${arn} is not emulated (only Lambda functions of the template are invoked); nothing was invoked`,
-      );
-      return;
-    }
-    try {
-      // Scheduler's Lambda target: Invoke with InvocationType Event, the Input as the payload.
-      await lambda.invoke(arn, input ?? '{}', 'Event');
-      const lateness = late > 1000 ? ` (${Math.round(late / 1000)} s after its time)` : '';
-      log.line('scheduler', `${where} fired: invoked ${fn.name} asynchronously${lateness}`);
-    } catch (error) {
-      log.line(
-        'scheduler',
-        `${where} fired but invoking ${fn.name} failed: ${String(error)} (retries and dead-letter queues are not emulated)`,
-      );
-    }
-  }
-
-  #logRecurringOnce(schedule: StoredSchedule): void {
-    if (this.#recurringLogged) return;
-    this.#recurringLogged = true;
+  #logEnded(key: string, schedule: StoredSchedule): void {
+    if (this.#endedLogged.has(key)) return;
+    this.#endedLogged.add(key);
     this.#options.log.line(
       'scheduler',
-      `schedule ${schedule.groupName}/${schedule.name} (${schedule.expression}) is kept but not fired: the local cloud does not fire recurring rate()/cron() schedules yet (logged once)`,
+      `schedule ${key} (${schedule.expression}) has no occurrence left${schedule.endDate === undefined ? '' : ` before its EndDate ${new Date(schedule.endDate).toISOString()}`}; it is kept and never fires again`,
     );
   }
 }
 
 function keyOf(groupName: string, name: string): string {
   return `${groupName}/${name}`;
-}
-
-function isLambdaArn(arn: string): boolean {
-  return /^arn:[^:]+:lambda:[^:]*:[^:]*:function:/.test(arn);
 }

@@ -85,6 +85,7 @@ function writeState(dir: string, target: E2eTarget, pid: number): string {
       accessKeyId: target.alice.accessKeyId,
       secretAccessKey: target.alice.secretAccessKey,
     },
+    identityArn: target.alice.owner,
     outputs: {},
   };
   const path = join(dir, 'state/local.json');

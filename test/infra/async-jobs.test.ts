@@ -49,6 +49,12 @@ beforeAll(() => {
   }
 });
 
+/** The starters (infra/starters.ts), which the reference app's trigger adds to the construct. */
+const startersOf = (j: AsyncJobs) => {
+  if (!j.starters) throw new Error('the reference app has no trigger or schedule');
+  return j.starters;
+};
+
 const functionsOf = (j: AsyncJobs) => ({
   startJob: j.startJobFunction,
   getJob: j.getJobFunction,
@@ -58,6 +64,7 @@ const functionsOf = (j: AsyncJobs) => ({
   worker: j.workerFunction,
   completion: j.completionFunction,
   sweeper: j.sweeperFunction,
+  startFromEvent: startersOf(j).starterFunction,
 });
 
 const roleIdOf = (fn: { role?: unknown }) => {
@@ -142,8 +149,8 @@ describe('event bus', () => {
 });
 
 describe('functions', () => {
-  it('are exactly ten (eight, plus the stream recorder and connection), none a custom-resource provider', () => {
-    template.resourceCountIs('AWS::Lambda::Function', 10);
+  it('are exactly eleven (nine, plus the stream recorder and connection), none a custom-resource provider', () => {
+    template.resourceCountIs('AWS::Lambda::Function', 11);
   });
 
   it.each([
@@ -155,6 +162,7 @@ describe('functions', () => {
     'worker',
     'completion',
     'sweeper',
+    'startFromEvent',
   ] as const)('%s runs on nodejs24.x with active tracing and JSON logs to its own group', (key) => {
     const fn = functionsOf(jobs)[key];
     const logGroup = fn.node.scope?.node.findChild(`${fn.node.id}Logs`);
@@ -172,8 +180,8 @@ describe('functions', () => {
     expect(group?.Properties).toEqual({ RetentionInDays: 30 });
   });
 
-  it('bundle the environment-only credential chain, not the SDK default chain (all ten)', () => {
-    expect(bundles.size).toBe(10);
+  it('bundle the environment-only credential chain, not the SDK default chain (all eleven)', () => {
+    expect(bundles.size).toBe(11);
     for (const [id, bundle] of bundles) {
       // functions/shared/credentials.ts, which the substitute for the chain reads through
       expect(bundle, id).toContain(
@@ -187,8 +195,8 @@ describe('functions', () => {
     }
   });
 
-  it('bundle no CommonJS `require` of a built-in, which an ES module could not run (all ten)', () => {
-    expect(bundles.size).toBe(10);
+  it('bundle no CommonJS `require` of a built-in, which an ES module could not run (all eleven)', () => {
+    expect(bundles.size).toBe(11);
     for (const [id, bundle] of bundles) {
       // esbuild's shim for a `require` it left in; it throws at run time in an ES module
       // (infra/lambda-function.ts would need a createRequire banner for it).
@@ -196,8 +204,8 @@ describe('functions', () => {
     }
   });
 
-  it('bundle no ES module import of a Node built-in, each read through functions/node-builtins (all ten)', () => {
-    expect(bundles.size).toBe(10);
+  it('bundle no ES module import of a Node built-in, each read through functions/node-builtins (all eleven)', () => {
+    expect(bundles.size).toBe(11);
     for (const [id, bundle] of bundles) {
       // A built-in left out of NODE_BUILTINS in infra/lambda-function.ts shows up here.
       expect(bundle.match(/from\s*"node:[^"]+"|import\("node:[^"]+"\)/g) ?? [], id).toEqual([]);
@@ -306,6 +314,21 @@ describe('functions', () => {
           WORKER_FUNCTION_NAME: ref(jobs.workerFunction),
         },
       },
+      {
+        fn: startersOf(jobs).starterFunction,
+        memory: 256,
+        timeout: 30,
+        env: {
+          JOBS_TABLE_NAME: table,
+          ...limits,
+          ...owner,
+          WORKER_FUNCTION_NAME: ref(jobs.workerFunction),
+          MAX_INPUT_BYTES: String(Defaults.maxInputBytes),
+          MAX_EVENT_BYTES: String(Defaults.maxEventBytes),
+          EVENT_BUS_NAME: ref(jobs.eventBus),
+          OUTCOME_RETENTION_SECONDS: String(Defaults.outcomeRetentionSeconds),
+        },
+      },
     ];
     for (const { fn, memory, timeout, env } of expected) {
       template.hasResourceProperties('AWS::Lambda::Function', {
@@ -327,11 +350,18 @@ describe('functions', () => {
 
 describe('worker async invocation', () => {
   it('retries twice for at most 6 hours, then sends the failure to the bus', () => {
-    // The second config is the sweeper's: no retries, the next sweep repeats a failed one.
-    template.resourceCountIs('AWS::Lambda::EventInvokeConfig', 2);
+    // The other configs are the sweeper's (no retries: the next sweep repeats a failed one)
+    // and the starter's (test/infra/starters.test.ts).
+    template.resourceCountIs('AWS::Lambda::EventInvokeConfig', 3);
     template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
       FunctionName: ref(jobs.sweeperFunction),
       MaximumRetryAttempts: 0,
+    });
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: ref(startersOf(jobs).starterFunction),
+      MaximumRetryAttempts: 2,
+      MaximumEventAgeInSeconds: 6 * 60 * 60,
+      DestinationConfig: { OnFailure: { Destination: arnOf(startersOf(jobs).deadLetterQueue) } },
     });
     template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
       FunctionName: ref(jobs.workerFunction),
@@ -366,10 +396,11 @@ describe('HTTP API', () => {
     });
   };
 
-  it('has exactly the five job routes, each to the right function', () => {
-    expect(routeTargets()).toHaveLength(5);
+  it('has exactly the six job routes, each to the right function', () => {
+    expect(routeTargets()).toHaveLength(6);
     const expected: Record<string, unknown> = {
       'POST /jobs': arnOf(jobs.startJobFunction),
+      'POST /jobs/batch': arnOf(jobs.startJobFunction),
       'GET /jobs': arnOf(jobs.listJobsFunction),
       'GET /jobs/{name}': arnOf(jobs.getJobFunction),
       'DELETE /jobs/{name}': arnOf(jobs.cancelJobFunction),
@@ -384,7 +415,7 @@ describe('HTTP API', () => {
 
   it('requires IAM authorization on every route', () => {
     const routes = routeTargets();
-    expect(routes).toHaveLength(5);
+    expect(routes).toHaveLength(6);
     for (const route of routes) {
       expect(route.authorizationType, route.routeKey).toBe('AWS_IAM');
     }
@@ -480,9 +511,10 @@ describe('completion rules', () => {
   });
 
   it('both target the completion function with retries and a dead-letter queue', () => {
-    // Five rules: these two, the stream recorder's and the reference app's onOutcome on the
-    // bus, and the sweeper's schedule.
-    template.resourceCountIs('AWS::Events::Rule', 5);
+    // Seven rules: these two, the stream recorder's, the reference app's onOutcome and the
+    // starters' Job Rejected rule on the bus; the sweeper's schedule and the reference app's
+    // trigger (JobRequestedRule) on the default bus.
+    template.resourceCountIs('AWS::Events::Rule', 7);
     const completionArn = JSON.stringify(arnOf(jobs.completionFunction));
     const rules = Object.values(template.findResources('AWS::Events::Rule')).filter((rule) =>
       JSON.stringify(rule.Properties.Targets).includes(completionArn),
@@ -518,9 +550,13 @@ describe('completion rules', () => {
 
 describe('dead-letter queues', () => {
   it('enforce TLS, use SQS-managed encryption and keep messages 14 days', () => {
-    // Three dead-letter queues, and the reference app's OutcomeQueue (test/infra/on-outcome.test.ts).
-    template.resourceCountIs('AWS::SQS::Queue', 4);
-    for (const queue of [...jobs.deadLetterQueues, jobs.stream.deadLetterQueue]) {
+    // Four dead-letter queues, and the reference app's OutcomeQueue (test/infra/on-outcome.test.ts).
+    template.resourceCountIs('AWS::SQS::Queue', 5);
+    for (const queue of [
+      ...jobs.deadLetterQueues,
+      jobs.stream.deadLetterQueue,
+      startersOf(jobs).deadLetterQueue,
+    ]) {
       const queueId = logicalId(queue);
       const props = template.findResources('AWS::SQS::Queue')[queueId]?.Properties;
       expect(props).toMatchObject({
@@ -553,14 +589,15 @@ describe('least privilege', () => {
 
   it('gives every function role no managed policy and trusts only Lambda', () => {
     const roles = template.findResources('AWS::IAM::Role');
-    // Ten function roles and the timer role, which is not a function's (below).
-    expect(Object.keys(roles)).toHaveLength(11);
-    const timerRoleId = logicalId(timerRole());
-    expect(Object.keys(roles)).toContain(timerRoleId);
+    // Eleven function roles, and the timer and schedule roles, which Scheduler assumes (below;
+    // test/infra/starters.test.ts).
+    expect(Object.keys(roles)).toHaveLength(13);
+    const schedulerRoleIds = [logicalId(timerRole()), logicalId(startersOf(jobs).scheduleRole)];
+    expect(Object.keys(roles)).toEqual(expect.arrayContaining(schedulerRoleIds));
     for (const [id, role] of Object.entries(roles)) {
       expect(role.Properties.ManagedPolicyArns, id).toBeUndefined();
       expect(role.Properties.Policies, id).toBeUndefined();
-      if (id === timerRoleId) continue;
+      if (schedulerRoleIds.includes(id)) continue;
       expect(role.Properties.AssumeRolePolicyDocument.Statement, id).toEqual([
         {
           Action: 'sts:AssumeRole',
@@ -571,7 +608,7 @@ describe('least privilege', () => {
     }
     template.resourceCountIs('AWS::IAM::ManagedPolicy', 0);
     // One default policy per role, and the worker's resume policy.
-    template.resourceCountIs('AWS::IAM::Policy', 12);
+    template.resourceCountIs('AWS::IAM::Policy', 14);
   });
 
   it('lets only EventBridge Scheduler of this account assume the timer role', () => {
@@ -673,6 +710,7 @@ describe('least privilege', () => {
     const roles = {
       ...Object.fromEntries(Object.entries(functionsOf(jobs)).map(([k, fn]) => [k, roleIdOf(fn)])),
       timer: logicalId(timerRole()),
+      schedule: logicalId(startersOf(jobs).scheduleRole),
     };
     const wildcards: Array<{ role: string; statement: Statement }> = [];
     for (const [key, roleId] of Object.entries(roles)) {
@@ -758,6 +796,19 @@ describe('least privilege', () => {
         'dynamodb:UpdateItem',
         'events:PutEvents',
         'lambda:InvokeFunction',
+      ],
+      startFromEvent: [
+        'dynamodb:BatchGetItem',
+        'dynamodb:DeleteItem',
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:Query',
+        'dynamodb:UpdateItem',
+        'events:PutEvents',
+        'lambda:InvokeFunction',
+        'sqs:GetQueueAttributes',
+        'sqs:GetQueueUrl',
+        'sqs:SendMessage',
       ],
     };
     const actual = Object.fromEntries(
@@ -897,6 +948,7 @@ describe('least privilege', () => {
       jobs.getJobFunction,
       jobs.cancelJobFunction,
       jobs.completionFunction,
+      startersOf(jobs).starterFunction,
     ]) {
       const dynamo = nonBaseline(statementsOfRole(template, roleIdOf(fn))).filter((s) =>
         s.Action.some((a) => a.startsWith('dynamodb:')),
@@ -909,7 +961,8 @@ describe('least privilege', () => {
 
 describe('sleep timers', () => {
   it('are one schedule group, named by CloudFormation', () => {
-    template.resourceCountIs('AWS::Scheduler::ScheduleGroup', 1);
+    // The timers' group, and the starters' group of the app's schedules (test/infra/starters.test.ts).
+    template.resourceCountIs('AWS::Scheduler::ScheduleGroup', 2);
     const group = template.findResources('AWS::Scheduler::ScheduleGroup')[logicalId(timerGroup())];
     expect(group).toBeDefined();
     // No physical name: two stacks (or two AsyncJobs) in one account and region never clash.
@@ -953,8 +1006,12 @@ describe('sweeper schedule', () => {
 
 describe('dead-letter queue alarms', () => {
   it('alarm on each dead-letter queue as soon as it holds a message', () => {
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 3);
-    for (const queue of [...jobs.deadLetterQueues, jobs.stream.deadLetterQueue]) {
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 4);
+    for (const queue of [
+      ...jobs.deadLetterQueues,
+      jobs.stream.deadLetterQueue,
+      startersOf(jobs).deadLetterQueue,
+    ]) {
       template.hasResourceProperties('AWS::CloudWatch::Alarm', {
         Namespace: 'AWS/SQS',
         MetricName: 'ApproximateNumberOfMessagesVisible',
@@ -994,6 +1051,8 @@ describe('template', () => {
         'RuleDeadLetterQueueUrl',
         'CompletionDeadLetterQueueUrl',
         'StreamDeadLetterQueueUrl',
+        'StartDeadLetterQueueUrl',
+        'StarterFunctionName',
       ]),
     );
   });

@@ -53,10 +53,10 @@ describe('npx cdk synth (the real CLI, offline, no credentials)', () => {
     const functions = Object.values(template.Resources).filter(
       (r) => r.Type === 'AWS::Lambda::Function',
     );
-    expect(functions).toHaveLength(10);
+    expect(functions).toHaveLength(11);
 
     const assetPaths = functions.map((fn) => fn.Metadata?.['aws:asset:path']);
-    expect(new Set(assetPaths).size).toBe(10);
+    expect(new Set(assetPaths).size).toBe(11);
     for (const assetPath of assetPaths) {
       expect(typeof assetPath).toBe('string');
       const dir = path.join(outDir, String(assetPath));

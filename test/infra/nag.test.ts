@@ -117,6 +117,11 @@ describe('cdk-nag AwsSolutions and Serverless packs', () => {
         // Sleep timers (infra/timers.ts): the worker's schedules in its own timer group.
         `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/<${logicalId(stack.jobs.node.findChild('TimerGroup'))}>/*] @ WorkerResumePolicy/Resource`,
         'Serverless-SQSRedrivePolicy @ Stream/DeadLetterQueue/Resource',
+        // Triggers and schedules (infra/starters.ts): the starter function and its dead-letter queue.
+        'AwsSolutions-IAM5[Resource::*] @ StartFromEventRole/DefaultPolicy/Resource',
+        'Serverless-LambdaDLQ @ StartFromEvent/Resource',
+        'AwsSolutions-SQS3 @ StartDeadLetterQueue/Resource',
+        'Serverless-SQSRedrivePolicy @ StartDeadLetterQueue/Resource',
       ].sort(),
     );
   });

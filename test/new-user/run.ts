@@ -93,6 +93,7 @@ async function main(): Promise<number> {
     const first = await step('npx eventjobs start hello --wait', () => startHello(app, 'first'));
     expectGreeting(first, 'Hello, world!');
     const initToFirstJob = performance.now() - firstJobStarted;
+    await step('npx eventjobs start --from jobs.ndjson', () => startFromFile(app));
 
     const reload = await step('edit src/jobs.ts until the new greeting answers', async () => {
       const jobs = path.join(app, 'src', 'jobs.ts');
@@ -175,6 +176,21 @@ async function waitForLine(output: string[], pattern: RegExp, timeoutMs: number)
       throw new Error(`no line matching ${pattern} within ${timeoutMs} ms:\n${output.join('\n')}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** The README's batch line: a file of three `hello` starts, sent by the CLI in one batch. */
+function startFromFile(app: string): void {
+  const names = ['ada', 'grace', 'edsger'];
+  const lines = names.map((name) => JSON.stringify({ type: 'hello', input: { name } }));
+  writeFileSync(path.join(app, 'jobs.ndjson'), `${lines.join('\n')}\n`);
+  const out = run('npx', ['eventjobs', 'start', '--from', 'jobs.ndjson', '--json'], app);
+  const summary = JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as {
+    started?: number;
+    failed?: number;
+  };
+  if (summary.started !== names.length || summary.failed !== 0) {
+    throw new Error(`start --from did not start the file's ${names.length} jobs:\n${out}`);
   }
 }
 

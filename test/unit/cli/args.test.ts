@@ -62,6 +62,33 @@ describe('parseCommandLine', () => {
     });
   });
 
+  it('parses start --from with its options, and their defaults', () => {
+    expect(
+      parse(
+        'start',
+        '--from',
+        'jobs.ndjson',
+        '--batch-size',
+        '50',
+        '--concurrency',
+        '2',
+        '--failures',
+        'failed.ndjson',
+      ),
+    ).toMatchObject({
+      command: {
+        kind: 'startFrom',
+        from: 'jobs.ndjson',
+        batchSize: 50,
+        concurrency: 2,
+        failures: 'failed.ndjson',
+      },
+    });
+    expect(parse('start', '--from', '-')).toMatchObject({
+      command: { kind: 'startFrom', from: '-', batchSize: 100, concurrency: 4 },
+    });
+  });
+
   it('reads --input @file and @- (stdin)', () => {
     expect(parse('start', 'sleep', '--input', '@input.json')).toMatchObject({
       command: { input: { seconds: 3 } },

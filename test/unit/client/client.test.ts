@@ -179,6 +179,7 @@ describe('the local cloud target', () => {
     expect(await client.target()).toEqual({
       kind: 'local',
       apiUrl: LOCAL_URL,
+      awsEndpoint: 'http://127.0.0.1:4999',
       region: 'us-east-1',
       description: `the local cloud at ${LOCAL_URL}/`,
     });

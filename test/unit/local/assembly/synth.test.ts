@@ -60,7 +60,7 @@ const queue = (name: string): QueueSpec => byConstruct(stack.queues, name);
 const rule = (name: string): RuleSpec => byConstruct(stack.rules, name);
 
 describe('loadStack on the synthesized EventJobs assembly', () => {
-  it('runs ten functions, each from its bundled asset with index.handler', () => {
+  it('runs eleven functions, each from its bundled asset with index.handler', () => {
     // assess
     expect(stack.functions.map((f) => constructOf(f.logicalId)).sort()).toEqual([
       'CancelJob',
@@ -70,6 +70,7 @@ describe('loadStack on the synthesized EventJobs assembly', () => {
       'ListJobs',
       'Recorder',
       'SignalJob',
+      'StartFromEvent',
       'StartJob',
       'Sweeper',
       'Worker',
@@ -152,13 +153,14 @@ describe('loadStack on the synthesized EventJobs assembly', () => {
     expect(table?.ttlAttribute).toBe('expiresAt');
   });
 
-  it('has four queues (three dead-letter queues and the outcome queue) and one bus', () => {
+  it('has five queues (four dead-letter queues and the outcome queue) and one bus', () => {
     // assess
     expect(stack.queues.map((q) => constructOf(q.logicalId)).sort()).toEqual([
       'CompletionDeadLetterQueue',
       'DeadLetterQueue',
       'OutcomeQueue',
       'RuleDeadLetterQueue',
+      'StartDeadLetterQueue',
     ]);
     expect(stack.buses).toHaveLength(1);
     expect(stack.buses[0]?.arn).toBe(
@@ -180,8 +182,9 @@ describe('loadStack on the synthesized EventJobs assembly', () => {
     };
 
     // assess
-    // These two, the stream recorder's, the reference app's onOutcome and the sweeper's schedule.
-    expect(stack.rules).toHaveLength(5);
+    // These two, the stream recorder's, the reference app's onOutcome, the starters' Job
+    // Rejected rule, the sweeper's schedule and the reference app's trigger (JobRequestedRule).
+    expect(stack.rules).toHaveLength(7);
     expect(rule('OutcomeRule')).toMatchObject({
       busName: bus?.name,
       enabled: true,
@@ -212,7 +215,7 @@ describe('loadStack on the synthesized EventJobs assembly', () => {
     });
   });
 
-  it('serves one HTTP API with four IAM-authorized routes to the four API functions', () => {
+  it('serves one HTTP API with six IAM-authorized routes to the five API functions', () => {
     // prepare
     const [api] = stack.apis;
     const functionOf = (routeKey: string) =>
@@ -220,16 +223,18 @@ describe('loadStack on the synthesized EventJobs assembly', () => {
 
     // assess
     expect(stack.apis).toHaveLength(1);
-    expect(api?.routes).toHaveLength(5);
+    expect(api?.routes).toHaveLength(6);
     expect(api?.routes.every((r) => r.authorizationType === 'AWS_IAM')).toBe(true);
     expect({
       start: functionOf('POST /jobs'),
+      batch: functionOf('POST /jobs/batch'),
       list: functionOf('GET /jobs'),
       get: functionOf('GET /jobs/{name}'),
       cancel: functionOf('DELETE /jobs/{name}'),
       signal: functionOf('POST /jobs/{name}/signals/{signal}'),
     }).toEqual({
       start: fn('StartJob').arn,
+      batch: fn('StartJob').arn,
       list: fn('ListJobs').arn,
       get: fn('GetJob').arn,
       cancel: fn('CancelJob').arn,
@@ -262,7 +267,7 @@ describe('loadStack on the synthesized EventJobs assembly', () => {
     // assess: CloudWatch alarms on dead-letter-queue depth exist in AWS only, and the
     // WebSocket stream is served locally as Server-Sent Events instead (devserver/job-stream.ts)
     expect(Object.fromEntries(stack.notEmulated)).toEqual({
-      'AWS::CloudWatch::Alarm': 3,
+      'AWS::CloudWatch::Alarm': 4,
       'AWS::ApiGatewayV2::Api (WEBSOCKET)': 1,
     });
     expect([...stack.noLocalEffect.keys()]).toEqual(
@@ -292,6 +297,8 @@ describe('loadStack on the synthesized EventJobs assembly', () => {
       CompletionDeadLetterQueueUrl: queue('CompletionDeadLetterQueue').url,
       StreamDeadLetterQueueUrl: queue('DeadLetterQueue').url,
       OutcomeQueueUrl: queue('OutcomeQueue').url,
+      StartDeadLetterQueueUrl: queue('StartDeadLetterQueue').url,
+      StarterFunctionName: fn('StartFromEvent').name,
       StreamUrl: expect.stringMatching(
         /^wss:\/\/[a-z0-9]+\.execute-api\.eu-west-1\.amazonaws\.com\/live$/,
       ),

@@ -780,3 +780,48 @@ describe('outputs', () => {
     });
   });
 });
+
+describe('AWS::Scheduler::Schedule', () => {
+  it('is named <stack>-<logicalId>-<suffix> within 64 characters, the same in every run, unless it has a Name', () => {
+    // prepare
+    const longId = `Schedule${'S'.repeat(80)}`;
+    const resources: Record<string, TemplateResource> = {
+      Nightly: { Type: 'AWS::Scheduler::Schedule', Properties: {} },
+      [longId]: { Type: 'AWS::Scheduler::Schedule', Properties: {} },
+      Named: { Type: 'AWS::Scheduler::Schedule', Properties: { Name: 'every-five' } },
+    };
+
+    // act
+    const nightly = resolvedTemplate(resources).ref('Nightly');
+    const again = resolvedTemplate(resources).ref('Nightly');
+    const long = resolvedTemplate(resources).ref(longId);
+
+    // assess
+    expect(nightly).toMatch(/^Demo-Nightly-[A-Z0-9]{12}$/);
+    expect(again).toBe(nightly);
+    expect(long.length).toBeLessThanOrEqual(64);
+    expect(long).toMatch(/^[0-9a-zA-Z-_.]+$/);
+    expect(resolvedTemplate(resources).ref('Named')).toBe('every-five');
+  });
+
+  it('has an ARN in its group, given by GroupName (a Ref to a group) or default', () => {
+    // prepare
+    const template = resolvedTemplate({
+      Group: { Type: 'AWS::Scheduler::ScheduleGroup', Properties: { Name: 'reports' } },
+      InGroup: {
+        Type: 'AWS::Scheduler::Schedule',
+        Properties: { Name: 'nightly', GroupName: { Ref: 'Group' } },
+      },
+      Ungrouped: { Type: 'AWS::Scheduler::Schedule', Properties: { Name: 'hourly' } },
+    });
+
+    // act
+    const inGroup = template.getAtt('InGroup', 'Arn');
+    const ungrouped = template.getAtt('Ungrouped', 'Arn');
+
+    // assess
+    expect(template.scheduleGroupName('InGroup')).toBe('reports');
+    expect(inGroup).toBe('arn:aws:scheduler:eu-west-1:123456789012:schedule/reports/nightly');
+    expect(ungrouped).toBe('arn:aws:scheduler:eu-west-1:123456789012:schedule/default/hourly');
+  });
+});

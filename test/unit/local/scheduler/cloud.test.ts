@@ -1,7 +1,8 @@
 /**
  * The Scheduler inside a running local cloud: routed by its signing name on
  * the AWS endpoint with SigV4 checked, its groups read from the template, and
- * a schedule's target run by the cloud's own Lambda.
+ * a schedule's target run by the cloud's own Lambda; the template's own
+ * schedules created at start.
  */
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,6 +10,7 @@ import { join } from 'node:path';
 import {
   CreateScheduleCommand,
   GetScheduleGroupCommand,
+  ListSchedulesCommand,
   SchedulerClient,
 } from '@aws-sdk/client-scheduler';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -97,8 +99,15 @@ describe('the Scheduler in the local cloud', () => {
       });
     }, 10_000);
     expect(unnamed.State).toBe('ACTIVE');
-    expect(cloud.notes.join('\n')).toContain('AWS::Scheduler::Schedule (1)');
-    expect(cloud.notes.join('\n')).not.toContain('AWS::Scheduler::ScheduleGroup');
+    expect(cloud.notes.join('\n')).not.toContain('AWS::Scheduler::Schedule');
+    expect(cloud.notes.join('\n')).toContain(`Schedules default/${cloud.stackName}-Nightly-`);
+    const inDefault = await client.send(new ListSchedulesCommand({ GroupName: 'default' }));
+    expect(inDefault.Schedules?.map((s) => s.Name)).toEqual([
+      expect.stringMatching(new RegExp(`^${cloud.stackName}-Nightly-[A-Z0-9]{12}$`)),
+    ]);
+    expect(
+      cloud.services.scheduler.nextFireTime(inDefault.Schedules?.[0]?.Name ?? '')?.toISOString(),
+    ).toMatch(/T03:00:00\.000Z$/);
     client.destroy();
   });
 });

@@ -11,7 +11,9 @@ import type {
   InvocationType,
   InvokeResult,
   LambdaInvoker,
+  LocalEnv,
   ScheduleGroupSpec,
+  ScheduleSpec,
 } from '../../../../local/contracts';
 import { LocalScheduler } from '../../../../local/scheduler';
 import {
@@ -74,15 +76,20 @@ export async function startScheduler(
     readonly lambda?: LambdaInvoker;
     readonly stateFile?: string;
     readonly start?: boolean;
+    readonly env?: LocalEnv;
+    readonly schedules?: readonly ScheduleSpec[];
+    readonly random?: () => number;
   } = {},
 ): Promise<Harness> {
   const log = new RecordingLog();
   const scheduler = new LocalScheduler({
-    env: TEST_ENV,
+    env: options.env ?? TEST_ENV,
     lambda: options.lambda ?? new RecordingLambda(),
     log,
     groups: [JOBS_GROUP],
+    schedules: options.schedules,
     stateFile: options.stateFile,
+    random: options.random,
   });
   if (options.start !== false) scheduler.start();
   const endpoint = new AwsEndpoint(() => ({ ok: true, caller: ALICE }), log);

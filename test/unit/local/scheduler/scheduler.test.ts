@@ -250,23 +250,75 @@ describe('the API', () => {
     expect(first.Schedules?.[0]).toMatchObject({ GroupName: 'jobs', Target: { Arn: WORKER_ARN } });
     expect(disabled.Schedules?.map((s) => s.Name)).toEqual(['sleep-d']);
   });
-
-  it('keeps rate() and cron() schedules without firing them, and says so once', async () => {
-    const { client, lambda, log } = await start();
-
-    await client.send(new CreateScheduleCommand(sleepSchedule('every-minute', 'rate(1 minute)')));
-    await client.send(new CreateScheduleCommand(sleepSchedule('nightly', 'cron(0 3 * * ? *)')));
-    await sleep(100);
-
-    const got = await client.send(new GetScheduleCommand({ Name: 'nightly', GroupName: 'jobs' }));
-    expect(got.ScheduleExpression).toBe('cron(0 3 * * ? *)');
-    expect(lambda.invocations).toEqual([]);
-    const notices = log.textOf('scheduler').filter((line) => line.includes('recurring'));
-    expect(notices).toHaveLength(1);
-  });
 });
 
 describe('firing', () => {
+  it('fires a rate() schedule at once when it is created, on the real clock, and a cron() at its minute only', async () => {
+    // prepare: at the test's scale a virtual minute would last 60 ms; API schedules ignore it
+    const { client, lambda, scheduler } = await start();
+
+    // act
+    await client.send(new CreateScheduleCommand(sleepSchedule('every-minute', 'rate(1 minute)')));
+    await client.send(new CreateScheduleCommand(sleepSchedule('nightly', 'cron(0 3 * * ? *)')));
+    await sleep(300);
+
+    // assess
+    expect(lambda.invocations.map((i) => i.payload)).toEqual(['{"wake":"every-minute"}']);
+    const next = scheduler.nextFireTime('every-minute', 'jobs')?.getTime() ?? 0;
+    expect(next - Date.now()).toBeGreaterThan(50_000);
+    const nightly = scheduler.nextFireTime('nightly', 'jobs');
+    expect(nightly?.toISOString()).toMatch(/T03:00:00\.000Z$/);
+    const got = await client.send(new GetScheduleCommand({ Name: 'nightly', GroupName: 'jobs' }));
+    expect(got.ScheduleExpression).toBe('cron(0 3 * * ? *)');
+  });
+
+  it('replaces the context attributes of the Input, for a one-time schedule too', async () => {
+    const { client, lambda } = await start();
+    const input = JSON.stringify({
+      arn: '<aws.scheduler.schedule-arn>',
+      at: '<aws.scheduler.scheduled-time>',
+      id: '<aws.scheduler.execution-id>',
+      attempt: '<aws.scheduler.attempt-number>',
+    });
+
+    await client.send(
+      new CreateScheduleCommand(
+        sleepSchedule('with-context', 'at(2020-01-02T03:04:05)', {
+          Target: { Arn: WORKER_ARN, RoleArn: ROLE_ARN, Input: input },
+        }),
+      ),
+    );
+
+    await eventually(() => expect(lambda.invocations).toHaveLength(1), 1000);
+    expect(JSON.parse(lambda.invocations[0]?.payload ?? '')).toEqual({
+      arn: `arn:aws:scheduler:${TEST_ENV.region}:${TEST_ENV.accountId}:schedule/jobs/with-context`,
+      at: '2020-01-02T03:04:05Z',
+      id: expect.stringMatching(/^[0-9a-z]{16}$/),
+      attempt: '1',
+    });
+  });
+
+  it('delays a schedule with a flexible time window by a draw within it, keeping its scheduled time', async () => {
+    // prepare: a one-minute window and a draw of 0.01: 600 ms after the time
+    const { client, lambda } = await start({ random: () => 0.01 });
+    const { expression, at } = atSecond(Date.now() + 1000);
+
+    // act
+    await client.send(
+      new CreateScheduleCommand(
+        sleepSchedule('flexible', expression, {
+          FlexibleTimeWindow: { Mode: 'FLEXIBLE', MaximumWindowInMinutes: 1 },
+          Target: { Arn: WORKER_ARN, RoleArn: ROLE_ARN, Input: '"<aws.scheduler.scheduled-time>"' },
+        }),
+      ),
+    );
+
+    // assess
+    await eventually(() => expect(lambda.invocations).toHaveLength(1), 4000);
+    expect(lambda.invocations[0]?.at).toBeGreaterThanOrEqual(at + 600);
+    expect(lambda.invocations[0]?.payload).toBe(`"${new Date(at).toISOString().slice(0, 19)}Z"`);
+  });
+
   it('invokes the target asynchronously with the Input at the time, then deletes the schedule', async () => {
     // prepare
     const { client, lambda } = await start();
