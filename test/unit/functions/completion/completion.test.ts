@@ -234,6 +234,25 @@ describe('completion: the worker reports an outcome', () => {
     });
   });
 
+  it('keeps the deadline the start asked for (timeoutSeconds), and who started the run, for a replay', async () => {
+    // Prepare
+    const startedBy = {
+      kind: 'replay',
+      jobName: 'first',
+      runId: '01JDXR3Y5Q6Z8A9B0C1D2E3F40',
+    } as const;
+    givenActive(running({ timeoutSeconds: 90, startedBy }));
+    const event = busEvent('eventjobs', 'Job Completed', outcomeDetail({ result: 1 }));
+
+    // Act
+    await completeRun(event, deps());
+
+    // Assess
+    const { item } = writtenTransaction();
+    expect(item.timeoutSeconds).toEqual({ N: '90' });
+    expect(item.startedBy).toEqual({ S: JSON.stringify(startedBy) });
+  });
+
   it('keeps a null result', async () => {
     // Prepare
     const event = busEvent('eventjobs', 'Job Completed', outcomeDetail({ result: null }));
