@@ -11,6 +11,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { MalformedEventError } from '../../../../core/errors';
+import { jobFinishedDetailSchema } from '../../../../core/event-schemas';
 import type { WorkerPayload } from '../../../../core/events';
 import { type CompletedRun, defineJobType, type JobType } from '../../../../core/job-type';
 import type { ActiveJob, JobOutcome, WebhookDelivery } from '../../../../core/model';
@@ -1045,6 +1046,26 @@ describe('completion: Job Finished, the recorded outcome for apps (onOutcome)', 
         ExpressionAttributeValues: { ':at': { S: NOW.toISOString() } },
       }),
     ]);
+  });
+
+  it("puts a replay's Job Finished with startedBy, valid against the published detail schema", async () => {
+    const putEvent = vi.fn(async (_detailType: string, _detail: unknown) => undefined);
+    ddb.on(UpdateItemCommand).resolves({});
+    const startedBy = {
+      kind: 'replay',
+      jobName: 'first',
+      runId: '01JDXR3Y5Q6Z8A9B0C1D2E3F40',
+    } as const;
+    givenActive(running({ startedBy }));
+
+    await completeRun(
+      busEvent('eventjobs', 'Job Completed', outcomeDetail({ result: 1 })),
+      deps({ putEvent }),
+    );
+
+    const detail = putEvent.mock.calls[0]?.[1];
+    expect(detail).toMatchObject({ startedBy });
+    expect(jobFinishedDetailSchema.safeParse(detail).success).toBe(true);
   });
 
   it('a put that fails throws, so the event is retried; the retry finds the run ended and puts it', async () => {
