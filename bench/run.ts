@@ -259,8 +259,16 @@ async function runMemoryPart(args: Args, log: Log, save: Save): Promise<MemoryFi
 /**
  * Part 7, on a local cloud of its own: the app with a queue cap above the file's
  * jobs, so that one identity's starts are never refused as QueueFull (they may
- * wait as QUEUED), and the real CLI, built from this checkout.
+ * wait as QUEUED), and the real CLI, built from this checkout. The account's
+ * concurrency is lowered so the execution environments the cloud keeps warm
+ * (each a thread or process of its own, tens of MB) stay bounded on this
+ * machine; invocations beyond it are throttled (a start answers 429 and the
+ * CLI sends it again) or wait in Lambda's event queue, as in AWS.
  */
+/** The worker's reserved concurrency, and the account's: AWS keeps 100 unreserved. */
+const BATCH_WORKER_CONCURRENCY = 20;
+const BATCH_ACCOUNT_CONCURRENCY = BATCH_WORKER_CONCURRENCY + 100;
+
 async function runBatchPart(args: Args, log: Log, save: Save): Promise<BatchBenchFigures> {
   log('\n[7/7] Batch start');
   const build = spawnSync(process.execPath, ['scripts/build.mjs'], { cwd: ROOT, encoding: 'utf8' });
@@ -270,10 +278,13 @@ async function runBatchPart(args: Args, log: Log, save: Save): Promise<BatchBenc
     context: {
       ...BENCH_CONTEXT,
       maxQueuedPerOwner: String(Math.max(args.batchJobs, Number(BENCH_CONTEXT.maxQueuedPerOwner))),
+      workerReservedConcurrency: String(BATCH_WORKER_CONCURRENCY),
     },
   });
   if (synth.status !== 0) throw new Error(`cdk synth failed:\n${synth.output}`);
-  const host = await BenchHost.start(batchAssembly);
+  const host = await BenchHost.start(batchAssembly, {
+    accountConcurrency: BATCH_ACCOUNT_CONCURRENCY,
+  });
   try {
     const info = await host.ask<HostInfo>({ kind: 'info' });
     const batch = await benchBatch(info, {

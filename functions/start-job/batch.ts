@@ -126,7 +126,7 @@ export async function startBatch(
   options: BatchOptions,
 ): Promise<BatchOutcome> {
   const entries = parseBatchRequest(body);
-  const entryDeps: StartJobDeps = { ...deps, logJobKeys: false };
+  const entryDeps: StartJobDeps = { ...deps, logJobKeys: false, countQueuePosition: false };
   const concurrency = options.concurrency ?? BATCH_START_CONCURRENCY;
   // The first round is begun whatever the time, so every batch makes progress: sending
   // the entries it did not attempt again always starts some of them.

@@ -92,6 +92,14 @@ export interface StartJobDeps extends DispatchDeps {
    * @default true
    */
   readonly logJobKeys?: boolean;
+  /**
+   * Counts a queued run's place among its owner's waiting runs for the answer and
+   * `Job Queued`. Counting reads the owner's queue up to the run (a Query of
+   * COUNT), so a batch, which may queue many runs of one owner at once, leaves it
+   * out: each entry would read the queue again. `GET /jobs/{name}` still counts it.
+   * @default true
+   */
+  readonly countQueuePosition?: boolean;
   readonly now: () => Date;
 }
 
@@ -345,9 +353,13 @@ async function queued(job: ActiveJob, deps: StartJobDeps): Promise<StartedJob> {
   let position: number | undefined;
   try {
     // Informational, so bounded: a caller waits, and a long queue under load is slow to count.
-    position = job.queue
-      ? await within(POSITION_TIMEOUT_MS, deps.store.slots?.position({ owner, seq: job.queue.seq }))
-      : undefined;
+    position =
+      job.queue && deps.countQueuePosition !== false
+        ? await within(
+            POSITION_TIMEOUT_MS,
+            deps.store.slots?.position({ owner, seq: job.queue.seq }),
+          )
+        : undefined;
     await deps.putEvent?.(JobEventType.Queued, {
       owner,
       jobName,
