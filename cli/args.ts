@@ -59,6 +59,15 @@ export type Command =
       /** The payload; undefined sends none (the API takes it as null). */
       readonly payload?: unknown;
     }
+  | {
+      /** `replay <name>`: a new run of a finished job, with its input. */
+      readonly kind: 'replay';
+      /** The finished job. */
+      readonly name: string;
+      /** The new run's name (`--name`); undefined is a generated one. */
+      readonly newName?: string;
+      readonly wait: boolean;
+    }
   | { readonly kind: 'watch'; readonly name: string }
   | { readonly kind: 'result'; readonly name: string }
   | {
@@ -110,6 +119,10 @@ const COMMAND_OPTIONS = {
   },
   cancel: {},
   signal: {},
+  replay: {
+    name: { type: 'string' },
+    wait: { type: 'boolean' },
+  },
   watch: {},
   result: {},
   emit: {
@@ -123,7 +136,7 @@ const COMMAND_OPTIONS = {
 const COMMANDS = Object.keys(COMMAND_OPTIONS) as CommandName[];
 
 export const EXIT_CODES_HELP = `Exit codes:
-  0  success; for watch, start --wait and result: the job SUCCEEDED
+  0  success; for watch, start --wait, replay --wait and result: the job SUCCEEDED
   1  the job FAILED (or an unexpected error in eventjobs itself)
   2  usage error (unknown command or flag, bad argument)
   3  the job was CANCELLED
@@ -149,6 +162,8 @@ Commands:
   cancel <name>    ask a running job to stop (DELETE /jobs/{name})
   signal <name> <signal> [JSON|@FILE]
                    send a signal a job waits for (POST /jobs/{name}/signals/{signal})
+  replay <name>    start a finished job again with its input (POST /jobs/{name}/replay);
+                   --wait follows the new run to the end
   watch <name>     follow a job's events live until it ends
   result <name>    print a SUCCEEDED job's result JSON on stdout
   emit <type>      put a Job Requested event on the default bus, for the reference
@@ -229,6 +244,19 @@ signal until it waits for it.
 
 The first signal of a name wins: the same payload again is accepted as a
 duplicate; a different one is refused (409 SignalConflict, exit 5).`,
+  replay: `Usage: eventjobs replay <name> [--name NEW] [--wait]
+
+Starts a finished job (SUCCEEDED, FAILED, CANCELLED or TIMED_OUT, and still
+retained) again: a new run with the type, input, timeout and callback of its
+latest run, started like eventjobs start (the same limits and queueing). The
+new run shows "started by  replay of <name> (run <runId>)". Prints the new
+run's name and run id.
+
+  --name NEW   the new run's name; it may be the job's own (default: a generated one)
+  --wait       then follow the new run like watch; the exit code reflects its outcome
+
+A job that is still RUNNING or QUEUED is refused (409 JobStillRunning, exit 5);
+one that never ran, or whose outcome has expired, is not found (exit 7).`,
   watch: `Usage: eventjobs watch <name>
 
 Follows a job's lifecycle events (a live progress bar on a terminal) until it
@@ -365,6 +393,20 @@ export function parseCommandLine(argv: readonly string[], deps: ParseDeps): Invo
           name,
           signal,
           payload: parseJsonArgument(payload, 'the payload', commandName, deps),
+        },
+      };
+    }
+    case 'replay': {
+      const [name] = exactly(args, ['name'], commandName);
+      const newName = nonEmpty(str('name'), '--name', commandName);
+      return {
+        kind: 'run',
+        global,
+        command: {
+          kind: 'replay',
+          name,
+          ...(newName !== undefined ? { newName } : {}),
+          wait: values.wait === true,
         },
       };
     }

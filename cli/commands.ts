@@ -50,6 +50,8 @@ export function runCommand(ctx: CommandContext, command: Command): Promise<ExitC
       return cancel(ctx, command.name);
     case 'signal':
       return signal(ctx, command);
+    case 'replay':
+      return replay(ctx, command);
     case 'watch':
       return watch(ctx, command.name);
     case 'result':
@@ -323,6 +325,32 @@ async function signal(
     );
   }
   return ExitCode.Ok;
+}
+
+async function replay(
+  ctx: CommandContext,
+  command: Extract<Command, { kind: 'replay' }>,
+): Promise<ExitCode> {
+  // Before replaying: a --wait that cannot watch must not leave a run behind.
+  if (command.wait) await ctx.client.assertCanWatch();
+  const { created, ...started } = await ctx.client.replay(command.name, { name: command.newName });
+  if (ctx.global.json) {
+    writeJson(ctx, started);
+  } else {
+    const { style } = ctx;
+    ctx.stdout.write(
+      `${paint(style, 'dim', 'name  ')}  ${paint(style, 'bold', started.jobName)}\n` +
+        `${paint(style, 'dim', 'runId ')}  ${started.runId}\n` +
+        `${paint(style, 'dim', 'replay')}  of ${command.name}${started.status === 'QUEUED' ? ' (QUEUED: it starts when a slot is free)' : ''}\n`,
+    );
+    if (!created) {
+      ctx.stdout.write(
+        `${paint(style, 'dim', 'note  ')}  this replay was already running under that name; not started again\n`,
+      );
+    }
+  }
+  if (!command.wait) return ExitCode.Ok;
+  return follow(ctx, started.jobName, started.runId);
 }
 
 /** A job without a result throws the client's `NoResultError`; `main` reports it with the job's exit code. */

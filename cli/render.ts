@@ -106,12 +106,18 @@ export function formatJob(style: Style, job: JobView): string {
     .join('\n');
 }
 
-/** Which trigger (and event) or schedule (and firing) started a job; undefined for an API start. */
+/** Which trigger (and event), schedule (and firing) or replay (of which run) started a job; undefined for an API start. */
 function startedByText(startedBy: JobView['startedBy']): string | undefined {
-  if (startedBy === undefined) return undefined;
-  return startedBy.kind === 'trigger'
-    ? `trigger ${startedBy.id} (event ${startedBy.eventId})`
-    : `schedule ${startedBy.id} (${startedBy.scheduledTime})`;
+  switch (startedBy?.kind) {
+    case undefined:
+      return undefined;
+    case 'trigger':
+      return `trigger ${startedBy.id} (event ${startedBy.eventId})`;
+    case 'schedule':
+      return `schedule ${startedBy.id} (${startedBy.scheduledTime})`;
+    case 'replay':
+      return `replay of ${startedBy.jobName} (run ${startedBy.runId})`;
+  }
 }
 
 /** `GET /jobs` as a table: NAME STATUS TYPE PROGRESS CREATED FINISHED. */

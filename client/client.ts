@@ -29,6 +29,7 @@ import type {
   CancelRequested,
   JobPage,
   ListJobsQuery,
+  ReplayJobRequest,
   SignalSent,
   StartedJob,
   StartJobRequest,
@@ -317,6 +318,33 @@ export class EventJobsClient {
       body: payload,
       signal: options.signal,
     });
+  }
+
+  /**
+   * `POST /jobs/{name}/replay`: starts a finished job again, with the type,
+   * input, `timeoutSeconds` and callback of its newest retained outcome, under
+   * `request.name` or a new name; the run records `startedBy: { kind: 'replay' }`.
+   * A job still running or queued throws an `ApiError` 409 `JobStillRunning`;
+   * one with no retained outcome (never run, expired, or another owner's) a
+   * `JobNotFoundError`.
+   *
+   * The replay starts as `start` does, idempotent by name: without a name, one
+   * is generated here (a ULID) before the first attempt, so a retried replay
+   * repeats that name and cannot start two runs.
+   */
+  async replay(
+    name: string,
+    request: ReplayJobRequest = {},
+    options: CallOptions = {},
+  ): Promise<StartedJob> {
+    const answer = await this.#resolve().call<Omit<StartedJob, 'created'>>({
+      method: 'POST',
+      path: jobPath(name, '/replay'),
+      body: { name: request.name ?? ulid() },
+      signal: options.signal,
+    });
+    // As for `start`: a 200 for a name made here is an earlier attempt of this call.
+    return { ...answer.body, created: request.name === undefined || answer.status !== 200 };
   }
 
   /**

@@ -232,7 +232,9 @@ export class SignedHttp {
       case 404:
         return 'no job by that name is running or retained';
       case 409:
-        return code === 'JobFinished' ? 'the job has already finished' : undefined;
+        if (code === 'JobFinished') return 'the job has already finished';
+        if (code === 'JobStillRunning') return 'replay it once it has finished';
+        return undefined;
       case 429:
       case 503:
         return attempts > 1

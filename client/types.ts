@@ -44,7 +44,7 @@ export interface StartJobRequest<Input = unknown> {
   readonly callback?: { readonly url: string };
 }
 
-/** The answer of `POST /jobs`. */
+/** The answer of `POST /jobs` (and of `POST /jobs/{name}/replay`, which starts the same way). */
 export interface StartedJob {
   readonly jobName: string;
   readonly runId: string;
@@ -59,6 +59,15 @@ export interface StartedJob {
    * with the same type and input, and the request repeated its start.
    */
   readonly created: boolean;
+}
+
+/** The body of `POST /jobs/{name}/replay`. */
+export interface ReplayJobRequest {
+  /**
+   * The new run's name, 1 to 128 of `[A-Za-z0-9._-]`; it may be the job's own.
+   * @default - a ULID the client generates, as the API would, so a retried replay keeps it
+   */
+  readonly name?: string;
 }
 
 /** One entry of `startBatch`: a start request, and its id in the batch. */

@@ -155,16 +155,24 @@ export const lambdaFailureDetailSchema = z.object({
 });
 export type LambdaFailureDetail = z.infer<typeof lambdaFailureDetailSchema>;
 
-/** Which trigger or schedule started a run (`core/triggers.ts` `StartedBy`). */
+const startedByTriggerSchema = z.object({
+  kind: z.literal('trigger'),
+  id: nonEmptyString,
+  eventId: nonEmptyString,
+  source: optionalString,
+  detailType: optionalString,
+});
+const startedByScheduleSchema = z.object({
+  kind: z.literal('schedule'),
+  id: nonEmptyString,
+  scheduledTime: isoTime,
+});
+
+/** Which trigger, schedule or replay started a run (`core/triggers.ts` `StartedBy`). */
 export const startedBySchema = z.union([
-  z.object({
-    kind: z.literal('trigger'),
-    id: nonEmptyString,
-    eventId: nonEmptyString,
-    source: optionalString,
-    detailType: optionalString,
-  }),
-  z.object({ kind: z.literal('schedule'), id: nonEmptyString, scheduledTime: isoTime }),
+  startedByTriggerSchema,
+  startedByScheduleSchema,
+  z.object({ kind: z.literal('replay'), jobName: jobNameSchema, runId: nonEmptyString }),
 ]);
 
 /** The largest result `Job Finished` carries, as JSON; a larger one is left out (`resultOmitted`). */
@@ -185,15 +193,15 @@ export const jobFinishedDetailSchema = z.object({
   /** True when the result was too large to carry: `GET /jobs/{name}` has it. */
   resultOmitted: z.optional(z.boolean()),
   error: z.optional(jobErrorSchema),
-  /** The trigger or schedule that started the run, when one did. */
+  /** The trigger, schedule or replay that started the run, when one did. */
   startedBy: z.optional(startedBySchema),
 });
 export type JobFinishedDetail = z.infer<typeof jobFinishedDetailSchema>;
 
 /** `Job Rejected`: an event or a schedule's firing that started no job (see `JOB_REJECTED_EVENT_TYPE`). */
 export const jobRejectedDetailSchema = z.object({
-  /** The trigger or schedule, and the event id or the scheduled time. */
-  startedBy: startedBySchema,
+  /** The trigger or schedule, and the event id or the scheduled time (a replay is refused by its API call instead). */
+  startedBy: z.union([startedByTriggerSchema, startedByScheduleSchema]),
   reason: z.object({
     /** `UnknownJobType`, `InvalidInput`, `InvalidJobName`, `InvalidOwner`, `MissingValue`, `JobNameInUse`, `OverlapSkipped`... */
     code: nonEmptyString,

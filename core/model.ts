@@ -116,6 +116,8 @@ export interface JobOutcome {
   readonly attempts?: readonly AttemptError[];
   readonly cancelRequestedAt?: string;
   readonly deadlineAt?: string;
+  /** The deadline the start asked for (`timeoutSeconds`); absent when the type's own applied. */
+  readonly timeoutSeconds?: number;
   readonly expiresAt: number;
   readonly callbackUrl?: string;
   /** Set once webhook delivery has ended, delivered or not. */

@@ -66,7 +66,10 @@ export interface ScheduleConfig {
 
 export type StarterConfig = TriggerConfig | ScheduleConfig;
 
-/** What a job started by a trigger or a schedule records about it (GET and list show it). */
+/**
+ * What a job started by a trigger, a schedule or a replay records about it
+ * (GET, list and `Job Finished` show it); an API start records nothing.
+ */
 export type StartedBy =
   | {
       readonly kind: 'trigger';
@@ -81,7 +84,18 @@ export type StartedBy =
       readonly id: string;
       /** The time the schedule fired for (Scheduler's `<aws.scheduler.scheduled-time>`). */
       readonly scheduledTime: string;
+    }
+  | {
+      /** `POST /jobs/{name}/replay`: a new run of a finished job, with its input. */
+      readonly kind: 'replay';
+      /** The job that was replayed. */
+      readonly jobName: string;
+      /** Its run that was replayed: the newest retained outcome of that name at the time. */
+      readonly runId: string;
     };
+
+/** What a trigger or a schedule records on the jobs it starts (and on the events it rejects). */
+export type StartedByStarter = Extract<StartedBy, { readonly kind: 'trigger' | 'schedule' }>;
 
 /** The default name template of a schedule's jobs: unique per firing. */
 export const DEFAULT_SCHEDULE_NAME = '{id}-{scheduledTime}';

@@ -44,7 +44,7 @@ export function createApiFunctions(
       dir: 'start-job',
       jobTypesEntry: config.jobTypesEntry,
       description:
-        'eventjobs: POST /jobs and POST /jobs/batch - records jobs and invokes the worker asynchronously',
+        'eventjobs: POST /jobs, POST /jobs/batch and POST /jobs/{name}/replay - records jobs and invokes the worker asynchronously',
       ...shared,
       environment: {
         ...tableEnvironment(),
@@ -56,7 +56,8 @@ export function createApiFunctions(
       },
       statements: [
         // Put with the slots it takes (UpdateItem), or with its queue entries; the
-        // queue's own reads (GetItem, BatchGetItem, Query) and promotions.
+        // queue's own reads (GetItem, BatchGetItem, Query) and promotions. A replay
+        // reads the job's active record (GetItem) and its latest outcome (Query) too.
         allow(
           [
             'dynamodb:PutItem',
@@ -143,7 +144,7 @@ export function createApiFunctions(
   return functions;
 }
 
-/** The HTTP API, its `$default` stage with access log and throttling, and its six routes. */
+/** The HTTP API, its `$default` stage with access log and throttling, and its seven routes. */
 export function createHttpApi(
   { scope, config }: AsyncJobsParts,
   functions: ApiFunctions,
@@ -154,7 +155,8 @@ export function createHttpApi(
 
   const authorizer = new HttpIamAuthorizer();
   const api = new apigwv2.HttpApi(scope, 'Api', {
-    description: 'eventjobs: start, inspect, list, cancel and signal named asynchronous jobs',
+    description:
+      'eventjobs: start, inspect, list, cancel, signal and replay named asynchronous jobs',
     defaultAuthorizer: authorizer,
     // The stage is created below so that it can have access logs and throttling.
     createDefaultStage: false,
@@ -179,6 +181,8 @@ export function createHttpApi(
     [apigwv2.HttpMethod.GET, '/jobs/{name}', functions.getJob],
     [apigwv2.HttpMethod.DELETE, '/jobs/{name}', functions.cancelJob],
     [apigwv2.HttpMethod.POST, '/jobs/{name}/signals/{signal}', functions.signalJob],
+    // A start like POST /jobs, so the function that starts jobs serves it (and its grants suffice).
+    [apigwv2.HttpMethod.POST, '/jobs/{name}/replay', functions.startJob],
   ];
   // One integration per function, made with its first route; each route adds its own permission.
   const integrations = new Map<lambda.IFunction, HttpLambdaIntegration>();

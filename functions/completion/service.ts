@@ -135,6 +135,7 @@ export async function completeRun(event: unknown, deps: CompletionDeps): Promise
     attempts: report.attempts,
     cancelRequestedAt: active.cancelRequestedAt,
     deadlineAt: active.deadlineAt,
+    ...(active.timeoutSeconds !== undefined ? { timeoutSeconds: active.timeoutSeconds } : {}),
     expiresAt: Math.floor(deps.now().getTime() / 1000) + deps.retentionSeconds,
     callbackUrl: active.callbackUrl,
     ...(active.invocations ? { invocations: active.invocations } : {}),

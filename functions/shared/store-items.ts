@@ -63,6 +63,7 @@ type StoredRun = Pick<
   | 'attempt'
   | 'cancelRequestedAt'
   | 'deadlineAt'
+  | 'timeoutSeconds'
   | 'callbackUrl'
   | 'startedBy'
 > & { readonly status: JobStatus };
@@ -118,6 +119,8 @@ function runToItem(run: StoredRun): Item {
       attempt: num(run.attempt),
       cancelRequestedAt: text(run.cancelRequestedAt),
       deadlineAt: text(run.deadlineAt),
+      // On the outcome too: a replay starts its new run with the same deadline.
+      timeoutSeconds: num(run.timeoutSeconds),
       callbackUrl: text(run.callbackUrl),
       startedBy: run.startedBy && { S: JSON.stringify(run.startedBy) },
     }),
@@ -137,7 +140,6 @@ export function activeToItem(job: ActiveJob): Item {
     updatedAt: { S: job.updatedAt },
     ...present({
       progress: job.progress && progressToAttr(job.progress),
-      timeoutSeconds: num(job.timeoutSeconds),
       heartbeatAt: text(job.heartbeatAt),
       attemptStartedAt: text(job.attemptStartedAt),
       leaseId: text(job.leaseId),
@@ -249,6 +251,7 @@ export function itemToOutcome(item: Item): JobOutcome {
     error: attrToError(item.error),
     attempts: attrToAttempts(item.attempts),
     expiresAt: optNum(item, 'expiresAt') ?? 0,
+    timeoutSeconds: optNum(item, 'timeoutSeconds'),
     callbackUrl: optStr(item, 'callbackUrl'),
     webhook: json(item, 'webhook') as JobOutcome['webhook'],
     invocations: optNum(item, 'invocations'),

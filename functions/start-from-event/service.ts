@@ -31,7 +31,7 @@ import {
   renderName,
   type ScheduleConfig,
   STARTER_KEY,
-  type StartedBy,
+  type StartedByStarter,
   selectPath,
   type TriggerConfig,
 } from '../../core/triggers';
@@ -100,7 +100,7 @@ async function startFromEvent(
     event !== null && typeof event === 'object' ? (event as Record<string, unknown>) : {};
   const eventId = typeof envelope.id === 'string' && envelope.id !== '' ? envelope.id : undefined;
   if (!eventId) throw new Error(`Trigger ${config.id} received a payload without an event id`);
-  const startedBy: StartedBy = {
+  const startedBy: StartedByStarter = {
     kind: 'trigger',
     id: config.id,
     eventId,
@@ -160,7 +160,7 @@ async function startFromSchedule(
   if (!scheduledTime) {
     throw new Error(`Schedule ${config.id} fired without a valid scheduledTime`);
   }
-  const startedBy: StartedBy = { kind: 'schedule', id: config.id, scheduledTime };
+  const startedBy: StartedByStarter = { kind: 'schedule', id: config.id, scheduledTime };
   const fields = { schedule: config.id, scheduledTime };
   const starterId = `schedule:${config.id}`;
 
@@ -289,7 +289,7 @@ function rejectionOf(error: unknown): Rejection | undefined {
 }
 
 interface RejectedContext {
-  readonly startedBy: StartedBy;
+  readonly startedBy: StartedByStarter;
   readonly owner?: string;
   readonly type?: string;
   readonly jobName?: string;

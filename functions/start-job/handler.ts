@@ -1,6 +1,7 @@
 /**
  * POST /jobs: starts a named job and answers 202 with where to watch it.
  * POST /jobs/batch: starts up to 100, and answers 200 with each one's result.
+ * POST /jobs/{name}/replay: starts a finished job again with its input, as POST /jobs would.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
@@ -12,6 +13,7 @@ import {
   type ApiEvent,
   type ApiResult,
   apiHandler,
+  jobNameParam,
   jsonResponse,
   readJsonBody,
   statusUrl,
@@ -23,7 +25,8 @@ import { createJobMetrics, withMetrics } from '../shared/metrics';
 import { JobStore } from '../shared/store';
 import { type BatchEntryStarted, batchStartDeadline, startBatch } from './batch';
 import { MAX_BATCH_BODY_BYTES } from './batch-limits';
-import { BODY_OVERHEAD_BYTES, type StartJobDeps, startJob } from './service';
+import { MAX_REPLAY_BODY_BYTES, replayJob } from './replay';
+import { BODY_OVERHEAD_BYTES, type StartedJob, type StartJobDeps, startJob } from './service';
 
 const metrics = createJobMetrics();
 const dynamodb = new DynamoDBClient({});
@@ -56,8 +59,10 @@ const deps: StartJobDeps = {
   metrics,
 };
 
-/** The batch route's key; every other request to this function is `POST /jobs`. */
+/** The batch route's key; every request to this function other than these two is `POST /jobs`. */
 export const BATCH_ROUTE_KEY = 'POST /jobs/batch';
+/** The replay route's key. */
+export const REPLAY_ROUTE_KEY = 'POST /jobs/{name}/replay';
 
 /** The Lambda timeout the stack gives API functions, for a call without a context (tests). */
 const DEFAULT_REMAINING_MS = 29_000;
@@ -70,24 +75,38 @@ export const handler = withLogContext(
       if (event.routeKey === BATCH_ROUTE_KEY) {
         return startMany(event, context?.getRemainingTimeInMillis() ?? DEFAULT_REMAINING_MS);
       }
+      if (event.routeKey === REPLAY_ROUTE_KEY) return replay(event);
       const owner = ownerOf(event);
       const body = readJsonBody(event, deps.maxInputBytes + BODY_OVERHEAD_BYTES);
-      const job = await startJob(owner, body, deps);
-      const location = statusUrl(event, job.jobName);
-      return jsonResponse(
-        job.created ? 202 : 200,
-        {
-          jobName: job.jobName,
-          runId: job.runId,
-          status: job.status,
-          ...(job.position !== undefined ? { queue: { position: job.position } } : {}),
-          statusUrl: location.url,
-        },
-        { location: location.path },
-      );
+      return startedResponse(event, await startJob(owner, body, deps));
     }),
   ),
 );
+
+/** `POST /jobs/{name}/replay`: the body is optional (none is `{}`: a generated name). */
+async function replay(event: ApiEvent): Promise<ApiResult> {
+  const owner = ownerOf(event);
+  const jobName = jobNameParam(event);
+  const empty = event.body === undefined || event.body === null || event.body === '';
+  const body = empty ? {} : readJsonBody(event, MAX_REPLAY_BODY_BYTES);
+  return startedResponse(event, await replayJob(owner, jobName, body, deps));
+}
+
+/** The answer of a start: 202 for a new run, 200 for a repeat of one still running. */
+function startedResponse(event: ApiEvent, job: StartedJob): ApiResult {
+  const location = statusUrl(event, job.jobName);
+  return jsonResponse(
+    job.created ? 202 : 200,
+    {
+      jobName: job.jobName,
+      runId: job.runId,
+      status: job.status,
+      ...(job.position !== undefined ? { queue: { position: job.position } } : {}),
+      statusUrl: location.url,
+    },
+    { location: location.path },
+  );
+}
 
 /** `POST /jobs/batch`: 200 with every entry's result, whether it started or not. */
 async function startMany(event: ApiEvent, remainingMs: number): Promise<ApiResult> {

@@ -453,7 +453,10 @@ async function removeUnstartedRun(store: JobStore, job: ActiveJob): Promise<void
 }
 
 /** Validation issues as error details, with paths from the request body's root (`input.seconds`). */
-function issueDetails(error: SchemaError, prefix: readonly PropertyKey[] = []): ErrorDetail[] {
+export function issueDetails(
+  error: SchemaError,
+  prefix: readonly PropertyKey[] = [],
+): ErrorDetail[] {
   return error.issues.map((issue) => {
     const path = [...prefix, ...issue.path].map(String).join('.');
     return path ? { path, message: issue.message } : { message: issue.message };

@@ -19,12 +19,21 @@ declare module 'dynalite/db' {
   interface DynaliteStore {
     readonly options: Readonly<Record<string, unknown>>;
     /** The LevelDB, its promise methods wrapped by dynalite to take callbacks too. */
-    readonly db: Record<'get' | 'put' | 'del' | 'batch', (...args: unknown[]) => unknown> & {
-      close(callback: (error?: Error | null) => void): void;
-    };
+    readonly db: Record<'get' | 'put' | 'del' | 'batch', (...args: unknown[]) => unknown> &
+      Record<'keys' | 'values', (options?: unknown) => LevelIterator> & {
+        close(callback: (error?: Error | null) => void): void;
+      };
     readonly lifecycleManager?: {
       gracefulClose(callback: (error?: Error | null) => void): void;
     };
+  }
+
+  /** An abstract-level iterator (`db.keys()`, `db.values()`), as dynalite's streams use it. */
+  interface LevelIterator {
+    next(): Promise<unknown>;
+    close(): Promise<void>;
+    /** What dynalite's streams call when destroyed; abstract-level's iterators have none. */
+    return?: () => Promise<unknown>;
   }
 
   export function create(options: DynaliteStoreOptions): DynaliteStore;

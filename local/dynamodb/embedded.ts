@@ -160,6 +160,7 @@ export class EmbeddedDynalite implements DynamoDbBackend {
       }),
     );
     callBackWithoutWaiting(store);
+    closeIteratorsWithStreams(store);
     let backend: EmbeddedDynalite | undefined;
     const server = createServer((req, res) => {
       if (backend) serveHttp(backend, req, res);
@@ -344,6 +345,31 @@ function callBackWithoutWaiting(store: DynaliteStore): void {
         (error: unknown) => process.nextTick(callback, error),
       );
       return undefined;
+    };
+  }
+}
+
+/**
+ * dynalite reads a Query, a Scan or a table listing through a stream over a
+ * LevelDB iterator (`db.keys()` or `db.values()`), and closes the iterator when
+ * the stream is destroyed by calling `iterator.return()`. abstract-level's
+ * iterators have `close()` and no `return()`, so every such request left its
+ * iterator open. The store keeps its open iterators until it closes, and each
+ * holds what it reads: memory-level's whole tree as it was (a persistent tree,
+ * so every item since deleted, too), LevelDB's a snapshot. Memory grew by tens of
+ * KB per job and was never released. Giving each iterator a `return()` that
+ * closes it closes it when its stream ends or is cut short (a Limit).
+ */
+function closeIteratorsWithStreams(store: DynaliteStore): void {
+  for (const name of ['keys', 'values'] as const) {
+    const open = store.db[name].bind(store.db);
+    store.db[name] = (options) => {
+      const iterator = open(options);
+      iterator.return ??= async () => {
+        await iterator.close();
+        return undefined;
+      };
+      return iterator;
     };
   }
 }

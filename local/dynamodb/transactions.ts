@@ -26,6 +26,7 @@
  * The isolation holds only for traffic through this process: two local clouds
  * sharing one external endpoint do not see each other's locks.
  */
+import { createHash } from 'node:crypto';
 import type { AwsResponse, LogSink } from '../contracts';
 import type { DynamoDbBackend } from './backend';
 import { itemBytes, itemWriteUnits, readUnits } from './capacity';
@@ -88,7 +89,11 @@ const OPERATION: Readonly<Record<Exclude<WriteKind, 'ConditionCheck'>, string>> 
 };
 
 export class TransactionEmulator {
-  /** ClientRequestToken -> the request it was first used with, for successful transactions. */
+  /**
+   * ClientRequestToken -> a digest of the request it was first used with, for
+   * successful transactions, oldest first. A digest, not the request: tokens are
+   * kept 10 minutes, and a busy local cloud makes tens of thousands in that time.
+   */
   readonly #tokens = new Map<string, { readonly request: string; readonly expires: number }>();
 
   readonly #backend: DynamoDbBackend;
@@ -124,7 +129,7 @@ export class TransactionEmulator {
           'Member must have length less than or equal to 36',
       );
     }
-    const fingerprint = JSON.stringify(items);
+    const fingerprint = typeof token === 'string' ? requestDigest(items) : undefined;
     if (typeof token === 'string') {
       const seen = this.#rememberedToken(token);
       if (seen && seen !== fingerprint) {
@@ -196,7 +201,7 @@ export class TransactionEmulator {
         throw error;
       }
     }
-    if (typeof token === 'string') {
+    if (typeof token === 'string' && fingerprint !== undefined) {
       this.#tokens.set(token, { request: fingerprint, expires: Date.now() + TOKEN_TTL_MS });
     }
     return jsonResponse({});
@@ -392,9 +397,18 @@ export class TransactionEmulator {
 
   #rememberedToken(token: string): string | undefined {
     const now = Date.now();
-    for (const [name, entry] of this.#tokens) if (entry.expires <= now) this.#tokens.delete(name);
+    // In insertion order, so in order of expiry: the first one still kept ends the purge.
+    for (const [name, entry] of this.#tokens) {
+      if (entry.expires > now) break;
+      this.#tokens.delete(name);
+    }
     return this.#tokens.get(token)?.request;
   }
+}
+
+/** What tells two TransactWriteItems requests apart, in 44 characters. */
+function requestDigest(items: readonly unknown[]): string {
+  return createHash('sha256').update(JSON.stringify(items)).digest('base64');
 }
 
 /** The TransactItems list, or AWS's validation message. */

@@ -396,8 +396,8 @@ describe('HTTP API', () => {
     });
   };
 
-  it('has exactly the six job routes, each to the right function', () => {
-    expect(routeTargets()).toHaveLength(6);
+  it('has exactly the seven job routes, each to the right function', () => {
+    expect(routeTargets()).toHaveLength(7);
     const expected: Record<string, unknown> = {
       'POST /jobs': arnOf(jobs.startJobFunction),
       'POST /jobs/batch': arnOf(jobs.startJobFunction),
@@ -405,6 +405,8 @@ describe('HTTP API', () => {
       'GET /jobs/{name}': arnOf(jobs.getJobFunction),
       'DELETE /jobs/{name}': arnOf(jobs.cancelJobFunction),
       'POST /jobs/{name}/signals/{signal}': arnOf(jobs.signalJobFunction),
+      // A replay is a start: the start function serves it, with no function of its own.
+      'POST /jobs/{name}/replay': arnOf(jobs.startJobFunction),
     };
     const actual = Object.fromEntries(
       routeTargets().map((r) => [r.routeKey, r.integration?.IntegrationUri]),
@@ -415,7 +417,7 @@ describe('HTTP API', () => {
 
   it('requires IAM authorization on every route', () => {
     const routes = routeTargets();
-    expect(routes).toHaveLength(6);
+    expect(routes).toHaveLength(7);
     for (const route of routes) {
       expect(route.authorizationType, route.routeKey).toBe('AWS_IAM');
     }
@@ -940,6 +942,35 @@ describe('least privilege', () => {
         Resource: [arnOf(jobs.workerFunction)],
       },
     ]);
+  });
+
+  it('serves POST /jobs/{name}/replay from start-job with the table grant a start has: no index, no new action', () => {
+    // A replay reads the job's active record (GetItem) and its latest outcome (Query) in the
+    // job's partition, then starts as POST /jobs does: one statement on the table itself.
+    const statements = nonBaseline(statementsOfRole(template, roleIdOf(jobs.startJobFunction)));
+    const dynamo = statements.filter((s) => s.Action.some((a) => a.startsWith('dynamodb:')));
+    expect(dynamo).toEqual([
+      {
+        Effect: 'Allow',
+        Action: [
+          'dynamodb:BatchGetItem',
+          'dynamodb:DeleteItem',
+          'dynamodb:GetItem',
+          'dynamodb:PutItem',
+          'dynamodb:Query',
+          'dynamodb:UpdateItem',
+        ],
+        Resource: [arnOf(jobs.table)],
+      },
+    ]);
+    // API Gateway may invoke start-job for the replay route (the permission names the route's path).
+    const permissions = Object.values(template.findResources('AWS::Lambda::Permission')).filter(
+      (p) =>
+        JSON.stringify(p.Properties.FunctionName) === JSON.stringify(arnOf(jobs.startJobFunction)),
+    );
+    expect(permissions.map((p) => JSON.stringify(p.Properties.SourceArn))).toEqual(
+      expect.arrayContaining([expect.stringContaining('/jobs/{name}/replay')]),
+    );
   });
 
   it('scopes the other table grants to the table ARN', () => {

@@ -115,6 +115,19 @@ describe('parseCommandLine', () => {
     });
   });
 
+  it('parses replay <name> with --name and --wait, and without them', () => {
+    expect(parse('replay', 'job-1', '--name', 'job-1-again', '--wait', '--json')).toEqual({
+      kind: 'run',
+      global: expect.objectContaining({ json: true }),
+      command: { kind: 'replay', name: 'job-1', newName: 'job-1-again', wait: true },
+    });
+    expect(parse('replay', 'job-1')).toEqual({
+      kind: 'run',
+      global: expect.objectContaining({ json: false }),
+      command: { kind: 'replay', name: 'job-1', wait: false },
+    });
+  });
+
   it('parses list options, upper-casing the status', () => {
     expect(parse('list', '--status', 'running', '--limit', '5', '--all')).toMatchObject({
       command: { kind: 'list', status: 'RUNNING', limit: 5, all: true },
@@ -132,6 +145,8 @@ describe('parseCommandLine', () => {
     expect(parse('start', '--help')).toEqual({ kind: 'help', command: 'start' });
     expect(parse('watch', '-h')).toEqual({ kind: 'help', command: 'watch' });
     expect(parse('signal', '--help')).toEqual({ kind: 'help', command: 'signal' });
+    expect(parse('replay', '--help')).toEqual({ kind: 'help', command: 'replay' });
+    expect(helpText('replay')).toMatch(/^Usage: eventjobs replay <name> \[--name NEW\] \[--wait\]/);
     expect(parse('--help')).toEqual({ kind: 'help' });
     expect(parse('--version')).toEqual({ kind: 'version' });
   });
@@ -160,6 +175,12 @@ describe('parseCommandLine', () => {
       /cannot read the payload file missing\.json/,
       'signal',
     ],
+    [['replay'], /replay needs <name>/, 'replay'],
+    [['replay', 'a', 'b'], /unexpected argument "b"/, 'replay'],
+    [['replay', 'a', '--name'], /argument missing/, 'replay'],
+    [['replay', 'a', '--name', ''], /--name must not be empty/, 'replay'],
+    [['replay', 'a', '--input', '{}'], /Unknown option '--input'/, 'replay'],
+    [['replay', 'a', '--timeout', '5'], /Unknown option '--timeout'/, 'replay'],
     [['list', '--limit', '0'], /--limit must be a whole number/, 'list'],
     [['start', 'sleep', '--name'], /argument missing/, 'start'],
     [['status', 'x', '--url', ''], /--url must not be empty/, 'status'],

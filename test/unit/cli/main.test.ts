@@ -524,6 +524,66 @@ describe('signal', () => {
   });
 });
 
+describe('replay', () => {
+  beforeEach(() => h.writeState());
+  const started = { jobName: 'again', runId: 'R2', status: 'RUNNING' };
+
+  it('POSTs the new name to the encoded replay path and prints the new run', async () => {
+    h.answer(json(202, started));
+    expect(await h.run('replay', 'a.b', '--name', 'again')).toBe(0);
+    expect(h.calls[0]).toMatchObject({
+      method: 'POST',
+      url: 'http://127.0.0.1:3999/jobs/a.b/replay',
+      body: '{"name":"again"}',
+    });
+    expect(await verifyCall(h.calls[0] as Call, LOCAL, 'us-east-1')).toMatchObject({ ok: true });
+    expect(h.stdout).toMatch(/name\s+again/);
+    expect(h.stdout).toMatch(/runId\s+R2/);
+    expect(h.stdout).toMatch(/replay\s+of a\.b/);
+  });
+
+  it('sends a generated name without --name, and --json prints the API answer', async () => {
+    h.answer(json(202, started));
+    expect(await h.run('replay', 'a.b', '--json')).toBe(0);
+    expect(JSON.parse(h.calls[0]?.body ?? '')).toEqual({
+      name: expect.stringMatching(/^[0-9A-HJKMNP-TV-Z]{26}$/),
+    });
+    expect(JSON.parse(h.stdout)).toEqual(started);
+  });
+
+  it('exits 5 with a hint for a job still running, and 7 for one not found', async () => {
+    h.answer(
+      json(409, { error: { code: 'JobStillRunning', message: 'The job "a.b" is still RUNNING' } }),
+      json(404, { error: { code: 'NotFound', message: 'No finished job named "a.b"' } }),
+    );
+    expect(await h.run('replay', 'a.b')).toBe(ExitCode.ApiError);
+    expect(h.stderr).toContain('(409 JobStillRunning)');
+    expect(h.stderr).toContain('replay it once it has finished');
+    expect(await h.run('replay', 'a.b')).toBe(ExitCode.NotFound);
+  });
+
+  it('--wait follows the new run to its end, with its exit code', async () => {
+    h.answer(
+      json(202, { jobName: 'j1', runId: 'R1', status: 'RUNNING' }),
+      sse([sseMessage(1, STARTED), sseMessage(2, FAILED)]),
+    );
+    expect(await h.run('replay', 'first', '--name', 'j1', '--wait')).toBe(ExitCode.JobFailed);
+    expect(h.calls[1]?.url).toBe('http://127.0.0.1:3999/jobs/j1/events');
+    expect(h.stdout).toContain('Job Failed');
+  });
+
+  it('--wait without a stream URL is a usage error before anything is replayed', async () => {
+    expect(await h.run('replay', 'first', '--wait', '--url', API_URL)).toBe(ExitCode.Usage);
+    expect(h.calls).toHaveLength(0);
+  });
+
+  it('exits 2 without a name, sending nothing', async () => {
+    expect(await h.run('replay')).toBe(ExitCode.Usage);
+    expect(h.calls).toHaveLength(0);
+    expect(h.stderr).toContain('replay needs <name>');
+  });
+});
+
 describe('watch over server-sent events (local cloud)', () => {
   beforeEach(() => h.writeState());
 

@@ -253,6 +253,21 @@ describe('formatJob and formatJobTable', () => {
     expect(formatJob({ fancy: true }, failed)).toContain(`${ESC}31mFAILED`);
   });
 
+  it('says which trigger, schedule or replay started a job', () => {
+    const startedBy = (value: JobView['startedBy']) =>
+      formatJob({ fancy: false }, { ...running, startedBy: value });
+    expect(startedBy({ kind: 'replay', jobName: 'first', runId: 'R0' })).toMatch(
+      /started by +replay of first \(run R0\)/,
+    );
+    expect(startedBy({ kind: 'trigger', id: 'orders', eventId: 'E1' })).toMatch(
+      /started by +trigger orders \(event E1\)/,
+    );
+    expect(
+      startedBy({ kind: 'schedule', id: 'nightly', scheduledTime: '2026-01-01T06:00:00Z' }),
+    ).toMatch(/started by +schedule nightly \(2026-01-01T06:00:00Z\)/);
+    expect(formatJob({ fancy: false }, running)).not.toContain('started by');
+  });
+
   it('lays out a table with aligned columns', () => {
     const table = formatJobTable({ fancy: false }, [
       { ...running },

@@ -553,6 +553,70 @@ describe('signal()', () => {
   });
 });
 
+describe('replay()', () => {
+  beforeEach(() => writeState());
+  const started = { jobName: 'again', runId: 'R2', status: 'RUNNING', statusUrl: 'x' };
+
+  it('POSTs the new name to the encoded replay path; 202 is a new run, 200 the same replay again', async () => {
+    // Prepare
+    fake.answer(json(202, started), json(200, started));
+    const client = localClient();
+
+    // Act
+    const first = await client.replay('j 1', { name: 'again' });
+    const again = await client.replay('j 1', { name: 'again' });
+
+    // Assess
+    expect(first).toEqual({ ...started, created: true });
+    expect(again).toEqual({ ...started, created: false });
+    expect(fake.calls[0]).toMatchObject({
+      method: 'POST',
+      url: `${LOCAL_URL}/jobs/j%201/replay`,
+      body: '{"name":"again"}',
+    });
+    expect(await verifyCall(fake.calls[0] as Call, LOCAL, 'us-east-1')).toMatchObject({ ok: true });
+  });
+
+  it('names an unnamed replay itself, with a ULID', async () => {
+    // Prepare
+    fake.answer(json(202, started));
+
+    // Act
+    await localClient().replay('j1');
+
+    // Assess
+    expect(JSON.parse(fake.calls[0]?.body ?? '')).toEqual({
+      name: expect.stringMatching(/^[0-9A-HJKMNP-TV-Z]{26}$/),
+    });
+  });
+
+  it('throws an ApiError 409 JobStillRunning with the job, and JobNotFoundError for a 404', async () => {
+    // Prepare
+    fake.answer(
+      json(409, {
+        error: { code: 'JobStillRunning', message: 'The job "j1" is still RUNNING' },
+        job: { jobName: 'j1', status: 'RUNNING' },
+      }),
+      json(404, { error: { code: 'NotFound', message: 'No finished job named "j1"' } }),
+    );
+    const client = localClient();
+
+    // Act
+    const running = await client.replay('j1').catch((e: unknown) => e);
+    const missing = await client.replay('j1').catch((e: unknown) => e);
+
+    // Assess
+    expect(running).toBeInstanceOf(ApiError);
+    expect(running).toMatchObject({
+      status: 409,
+      code: 'JobStillRunning',
+      hint: 'replay it once it has finished',
+      body: { job: { jobName: 'j1' } },
+    });
+    expect(missing).toBeInstanceOf(JobNotFoundError);
+  });
+});
+
 describe('result()', () => {
   beforeEach(() => writeState());
 

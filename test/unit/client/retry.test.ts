@@ -182,6 +182,24 @@ describe('the retries', () => {
     expect(answer.created).toBe(true);
   });
 
+  it('gives an unnamed replay its name before the first attempt, so a retry cannot start two runs', async () => {
+    // Prepare: the first attempt may have started the run; the repeat then answers 200 for it
+    server.answer(UNAVAILABLE('1'), ok({ jobName: 'x', runId: 'R2', status: 'RUNNING' }));
+
+    // Act
+    const answer = await client().replay('nightly');
+
+    // Assess
+    expect(server.received.map((r) => `${r.method} ${r.url}`)).toEqual([
+      'POST /jobs/nightly/replay',
+      'POST /jobs/nightly/replay',
+    ]);
+    const bodies = server.bodies() as { name?: string }[];
+    expect(bodies[0]?.name).toMatch(/^[0-9A-HJKMNP-TV-Z]{26}$/);
+    expect(bodies[1]).toEqual(bodies[0]);
+    expect(answer).toMatchObject({ runId: 'R2', created: true });
+  });
+
   it('reads a 200 for its own generated name as created: an earlier attempt of this call started it', async () => {
     // Prepare: the first attempt was recorded, though its answer was a 503.
     server.answer(UNAVAILABLE('1'), ok({ jobName: 'x', runId: 'R1', status: 'RUNNING' }));

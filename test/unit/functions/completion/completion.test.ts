@@ -11,6 +11,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { MalformedEventError } from '../../../../core/errors';
+import { jobFinishedDetailSchema } from '../../../../core/event-schemas';
 import type { WorkerPayload } from '../../../../core/events';
 import { type CompletedRun, defineJobType, type JobType } from '../../../../core/job-type';
 import type { ActiveJob, JobOutcome, WebhookDelivery } from '../../../../core/model';
@@ -232,6 +233,25 @@ describe('completion: the worker reports an outcome', () => {
       cancelRequestedAt: { S: '2026-01-05T10:00:01.000Z' },
       error: { M: { name: { S: 'JobCancelledError' }, message: { S: reason } } },
     });
+  });
+
+  it('keeps the deadline the start asked for (timeoutSeconds), and who started the run, for a replay', async () => {
+    // Prepare
+    const startedBy = {
+      kind: 'replay',
+      jobName: 'first',
+      runId: '01JDXR3Y5Q6Z8A9B0C1D2E3F40',
+    } as const;
+    givenActive(running({ timeoutSeconds: 90, startedBy }));
+    const event = busEvent('eventjobs', 'Job Completed', outcomeDetail({ result: 1 }));
+
+    // Act
+    await completeRun(event, deps());
+
+    // Assess
+    const { item } = writtenTransaction();
+    expect(item.timeoutSeconds).toEqual({ N: '90' });
+    expect(item.startedBy).toEqual({ S: JSON.stringify(startedBy) });
   });
 
   it('keeps a null result', async () => {
@@ -1026,6 +1046,26 @@ describe('completion: Job Finished, the recorded outcome for apps (onOutcome)', 
         ExpressionAttributeValues: { ':at': { S: NOW.toISOString() } },
       }),
     ]);
+  });
+
+  it("puts a replay's Job Finished with startedBy, valid against the published detail schema", async () => {
+    const putEvent = vi.fn(async (_detailType: string, _detail: unknown) => undefined);
+    ddb.on(UpdateItemCommand).resolves({});
+    const startedBy = {
+      kind: 'replay',
+      jobName: 'first',
+      runId: '01JDXR3Y5Q6Z8A9B0C1D2E3F40',
+    } as const;
+    givenActive(running({ startedBy }));
+
+    await completeRun(
+      busEvent('eventjobs', 'Job Completed', outcomeDetail({ result: 1 })),
+      deps({ putEvent }),
+    );
+
+    const detail = putEvent.mock.calls[0]?.[1];
+    expect(detail).toMatchObject({ startedBy });
+    expect(jobFinishedDetailSchema.safeParse(detail).success).toBe(true);
   });
 
   it('a put that fails throws, so the event is retried; the retry finds the run ended and puts it', async () => {

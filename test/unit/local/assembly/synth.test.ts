@@ -215,7 +215,7 @@ describe('loadStack on the synthesized EventJobs assembly', () => {
     });
   });
 
-  it('serves one HTTP API with six IAM-authorized routes to the five API functions', () => {
+  it('serves one HTTP API with seven IAM-authorized routes to the five API functions', () => {
     // prepare
     const [api] = stack.apis;
     const functionOf = (routeKey: string) =>
@@ -223,7 +223,7 @@ describe('loadStack on the synthesized EventJobs assembly', () => {
 
     // assess
     expect(stack.apis).toHaveLength(1);
-    expect(api?.routes).toHaveLength(6);
+    expect(api?.routes).toHaveLength(7);
     expect(api?.routes.every((r) => r.authorizationType === 'AWS_IAM')).toBe(true);
     expect({
       start: functionOf('POST /jobs'),
@@ -232,6 +232,7 @@ describe('loadStack on the synthesized EventJobs assembly', () => {
       get: functionOf('GET /jobs/{name}'),
       cancel: functionOf('DELETE /jobs/{name}'),
       signal: functionOf('POST /jobs/{name}/signals/{signal}'),
+      replay: functionOf('POST /jobs/{name}/replay'),
     }).toEqual({
       start: fn('StartJob').arn,
       batch: fn('StartJob').arn,
@@ -239,6 +240,7 @@ describe('loadStack on the synthesized EventJobs assembly', () => {
       get: fn('GetJob').arn,
       cancel: fn('CancelJob').arn,
       signal: fn('SignalJob').arn,
+      replay: fn('StartJob').arn,
     });
     expect(api?.id).toMatch(/^[a-z0-9]{10}$/);
   });
