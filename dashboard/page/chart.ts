@@ -1,6 +1,6 @@
 /**
  * The per-type chart, hand-made inline SVG: for each type, its outcomes as a
- * stacked bar (counts as text beside it) and its p50 and p95 durations as two
+ * stacked bar (counts as text under it, where a long list still fits) and its p50 and p95 durations as two
  * bars on one scale. Every number is also written as text.
  */
 import { duration, h, svg } from './dom';
@@ -9,7 +9,7 @@ import { OUTCOMES, type Stats } from './types';
 const WIDTH = 640;
 const LABEL = 120;
 const BAR = 360;
-const ROW = 62;
+const ROW = 80;
 
 export function outcomeChart(stats: Stats): HTMLElement {
   if (stats.types.length === 0) {
@@ -45,9 +45,6 @@ export function outcomeChart(stats: Stats): HTMLElement {
     const parts = OUTCOMES.filter((o) => t.counts[o] > 0).map(
       (o) => `${t.counts[o]} ${o.toLowerCase().replace('_', ' ')}`,
     );
-    chart.append(
-      svg('text', { x: x + 6, y: y + 13, class: 'dim' }, `${count}: ${parts.join(', ')}`),
-    );
     const p50 = ((t.p50Ms ?? 0) / maxMs) * BAR;
     const p95 = ((t.p95Ms ?? 0) / maxMs) * BAR;
     chart.append(
@@ -58,6 +55,7 @@ export function outcomeChart(stats: Stats): HTMLElement {
         { x: LABEL, y: y + 46, class: 'dim' },
         `p50 ${duration(t.p50Ms)} · p95 ${duration(t.p95Ms)} (${t.timed} timed)`,
       ),
+      svg('text', { x: LABEL, y: y + 66, class: 'dim' }, `${count}: ${parts.join(', ')}`),
     );
   });
   const legend = h(
