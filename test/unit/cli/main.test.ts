@@ -901,6 +901,25 @@ describe('dashboard', () => {
     await expect(fetch(printed.url)).rejects.toThrow();
   });
 
+  it('for a deployed stack with a stream, re-runs itself with a WebSocket when this Node.js has none', async () => {
+    // Prepare
+    const reexecWithWebSocket = vi.fn(async () => 0);
+    h.deps = { ...h.deps, WebSocket: undefined, reexecWithWebSocket };
+    vi.stubGlobal('WebSocket', undefined);
+
+    try {
+      // Act
+      const code = await h.run('dashboard', '--url', API_URL, '--stream-url', STREAM_URL);
+
+      // Assess
+      expect(code).toBe(0);
+      expect(reexecWithWebSocket).toHaveBeenCalledOnce();
+      expect(h.stdout).toBe('');
+    } finally {
+      vi.unstubAllGlobals();
+    }
+  });
+
   it('without a local cloud, exits 6 and serves nothing', async () => {
     expect(await h.run('dashboard')).toBe(ExitCode.Unreachable);
     expect(h.stderr).toContain('the local cloud is not running');
