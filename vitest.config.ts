@@ -52,6 +52,18 @@ export default defineConfig({
       },
       {
         extends: true,
+        // The dashboard in Debian's chromium (playwright-core), against a local cloud of its own.
+        test: {
+          name: 'browser',
+          include: ['test/browser/**/*.test.ts'],
+          globalSetup: ['test/e2e/global-setup.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 60_000,
+          env,
+        },
+      },
+      {
+        extends: true,
         // The same suite with the local cloud on an external DynamoDB-compatible server.
         test: {
           name: 'e2e-dynamodb-endpoint',

@@ -71,6 +71,12 @@ export type Command =
   | { readonly kind: 'watch'; readonly name: string }
   | { readonly kind: 'result'; readonly name: string }
   | {
+      /** `dashboard`: serves the web page on 127.0.0.1 until Ctrl-C or SIGTERM. */
+      readonly kind: 'dashboard';
+      /** `--port`; undefined (or 0) is a free port. */
+      readonly port?: number;
+    }
+  | {
       readonly kind: 'emit';
       readonly type: string;
       readonly requestId?: string;
@@ -125,6 +131,9 @@ const COMMAND_OPTIONS = {
   },
   watch: {},
   result: {},
+  dashboard: {
+    port: { type: 'string' },
+  },
   emit: {
     'request-id': { type: 'string' },
     input: { type: 'string' },
@@ -166,6 +175,8 @@ Commands:
                    --wait follows the new run to the end
   watch <name>     follow a job's events live until it ends
   result <name>    print a SUCCEEDED job's result JSON on stdout
+  dashboard        serve a web page of your jobs on 127.0.0.1 (live, with cancel
+                   and replay) until Ctrl-C; prints its URL
   emit <type>      put a Job Requested event on the default bus, for the reference
                    app's trigger (source eventjobs.example)
 
@@ -275,6 +286,18 @@ request id and the event id; then \`eventjobs status <request id>\`.
   --owner ARN          who owns the job (default: the local cloud's identity, the
                        one status then signs as; required with --url)
   --bus NAME           the bus (default: the account's default bus)`,
+  dashboard: `Usage: eventjobs dashboard [--port N]
+
+Serves the dashboard, a web page of your jobs (list, filters, outcome counts,
+each job's timeline, cancel, replay, live updates), on 127.0.0.1, and prints
+its URL. The URL carries a token made for this start: open it as printed.
+Requests are signed here, with the credentials the other commands use; none
+reaches the browser. Runs until Ctrl-C or SIGTERM. See docs/dashboard.md.
+
+  --port N   the port on 127.0.0.1, 0 to 65535 (default 0: a free one)
+
+With --url, live updates need --stream-url (or EVENTJOBS_STREAM_URL); --json
+prints {"url","port","live"} on one line.`,
   result: `Usage: eventjobs result <name>
 
 Prints the result JSON of a SUCCEEDED job on stdout, for piping. Otherwise
@@ -410,6 +433,15 @@ export function parseCommandLine(argv: readonly string[], deps: ParseDeps): Invo
         },
       };
     }
+    case 'dashboard': {
+      exactly(args, [], commandName);
+      const port = portNumber(str('port'), commandName);
+      return {
+        kind: 'run',
+        global,
+        command: { kind: 'dashboard', ...(port === undefined ? {} : { port }) },
+      };
+    }
     case 'emit': {
       const [type] = exactly(args, ['type'], commandName);
       const requestId = nonEmpty(str('request-id'), '--request-id', commandName);
@@ -500,6 +532,14 @@ function positiveInteger(value: string | undefined, flag: string, command: Comma
   if (value === undefined) return undefined;
   if (!/^\d+$/.test(value) || Number(value) < 1) {
     throw new UsageError(`${flag} must be a whole number of at least 1, got "${value}"`, command);
+  }
+  return Number(value);
+}
+
+function portNumber(value: string | undefined, command: CommandName) {
+  if (value === undefined) return undefined;
+  if (!/^\d{1,5}$/.test(value) || Number(value) > 65_535) {
+    throw new UsageError(`--port must be a whole number from 0 to 65535, got "${value}"`, command);
   }
   return Number(value);
 }

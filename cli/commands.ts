@@ -2,10 +2,14 @@
 import type { WriteStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import type { EventJobsClient } from '../client/client';
+import { type EventJobsClient, globalWebSocket } from '../client/client';
 import { ApiError } from '../client/errors';
+import type { FetchFn } from '../client/http';
 import type { SleepFn } from '../client/retry';
+import type { OptionNames, Target } from '../client/target';
 import type { JobStatus, JobSummary } from '../client/types';
+import type { WebSocketConstructor } from '../client/websocket';
+import { startDashboard } from '../dashboard/server';
 import { ulid } from '../functions/shared/ids';
 import type { Command, GlobalOptions } from './args';
 import { ExitCode, exitCodeOf, hintOf, toCliError, UsageError } from './errors';
@@ -34,6 +38,17 @@ export interface CommandContext {
   readonly sleep?: SleepFn;
   /** What `start --from -` reads. @default process.stdin */
   readonly stdin?: Readable;
+  /** What the dashboard server calls the API with. @default - the global fetch */
+  readonly fetch?: FetchFn;
+  /** The dashboard's WebSocket for a deployed stack's stream. @default - the global one */
+  readonly WebSocket?: WebSocketConstructor;
+  /** How the dashboard's messages name the target options. */
+  readonly optionNames?: OptionNames;
+  /**
+   * The target with its credentials, which the dashboard server signs with
+   * (the client keeps them to itself). @default - the dashboard is refused
+   */
+  readonly signingTarget?: () => Target;
 }
 
 export function runCommand(ctx: CommandContext, command: Command): Promise<ExitCode> {
@@ -58,6 +73,8 @@ export function runCommand(ctx: CommandContext, command: Command): Promise<ExitC
       return result(ctx, command.name);
     case 'emit':
       return emit(ctx, command);
+    case 'dashboard':
+      return dashboard(ctx, command);
   }
 }
 
@@ -229,6 +246,53 @@ async function emit(
         `${paint(style, 'dim', 'next   ')}  eventjobs status ${requestId}\n`,
     );
   }
+  return ExitCode.Ok;
+}
+
+/** Serves the dashboard until Ctrl-C or SIGTERM (`interruptible`); stopping it is success. */
+async function dashboard(
+  ctx: CommandContext,
+  command: Extract<Command, { kind: 'dashboard' }>,
+): Promise<ExitCode> {
+  if (ctx.signingTarget === undefined) throw new Error('this eventjobs cannot serve a dashboard');
+  const target = ctx.signingTarget();
+  const running = await startDashboard({
+    target,
+    port: command.port,
+    fetch: ctx.fetch,
+    WebSocket: ctx.WebSocket ?? globalWebSocket(),
+    maxAttempts: ctx.global.maxAttempts,
+    names: ctx.optionNames,
+  }).catch((error: unknown) => {
+    const { code } = (error ?? {}) as { code?: unknown };
+    if (code === 'EADDRINUSE') {
+      throw new UsageError(
+        `port ${command.port} of 127.0.0.1 is in use: pass another --port, or none for a free one`,
+        'dashboard',
+      );
+    }
+    throw error;
+  });
+  const { style } = ctx;
+  if (ctx.global.json) {
+    writeJson(ctx, { url: running.url, port: running.port, live: running.live });
+  } else {
+    ctx.stdout.write(
+      `${paint(style, 'dim', 'dashboard')}  ${paint(style, 'bold', running.url)}\n` +
+        `${paint(style, 'dim', 'showing  ')}  ${target.description}\n` +
+        `${paint(style, 'dim', 'live     ')}  ${running.live}\n` +
+        "Open the URL in a browser on this machine (the token in it is this start's). Ctrl-C stops.\n",
+    );
+  }
+  await ctx.interruptible(
+    (signal) =>
+      new Promise<void>((resolve) => {
+        if (signal.aborted) resolve();
+        signal.addEventListener('abort', () => resolve(), { once: true });
+      }),
+  );
+  await running.close();
+  ctx.stderr.write('eventjobs: dashboard stopped\n');
   return ExitCode.Ok;
 }
 

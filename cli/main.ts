@@ -11,7 +11,7 @@ import { defaultAwsCredentials } from '../client/credentials';
 import { ApiError, EventJobsError, UnreachableError } from '../client/errors';
 import type { FetchFn } from '../client/http';
 import type { RetryNotice } from '../client/retry';
-import type { OptionNames } from '../client/target';
+import { type OptionNames, resolveTarget } from '../client/target';
 import type { WebSocketConstructor } from '../client/websocket';
 import { isAlive } from '../devserver/state-file';
 import type { SigV4Credentials } from '../functions/shared/signer';
@@ -36,7 +36,7 @@ export interface MainDeps {
   readonly awsCredentials: (region: string) => Promise<SigV4Credentials>;
   /** @default - the global WebSocket, if this Node.js has one */
   readonly WebSocket?: WebSocketConstructor;
-  /** Calls `handler` on Ctrl-C until the returned function is called. */
+  /** Calls `handler` on Ctrl-C (and SIGTERM) until the returned function is called. */
   readonly onInterrupt: (handler: () => void) => () => void;
   /**
    * Runs this same command line again in a Node.js with WebSocket enabled
@@ -82,7 +82,10 @@ export async function main(argv: readonly string[], deps: MainDeps): Promise<num
       onRetry: (notice) => noteRetry(deps.stderr, notice),
       sleep: deps.sleep,
     });
-    const streams = command.kind === 'watch' || (command.kind === 'start' && command.wait);
+    const streams =
+      command.kind === 'watch' ||
+      command.kind === 'dashboard' ||
+      (command.kind === 'start' && command.wait);
     if (
       streams &&
       (deps.WebSocket ?? globalWebSocket()) === undefined &&
@@ -103,6 +106,21 @@ export async function main(argv: readonly string[], deps: MainDeps): Promise<num
         stdout: deps.stdout,
         stderr: deps.stderr,
         sleep: deps.sleep,
+        fetch: deps.fetch,
+        WebSocket: deps.WebSocket,
+        optionNames: FLAGS,
+        signingTarget: () =>
+          resolveTarget({
+            url: global.url,
+            region: global.region,
+            streamUrl: global.streamUrl,
+            credentials: ({ region }) => deps.awsCredentials(region),
+            cwd: deps.cwd,
+            env: deps.env,
+            readFile: deps.readFile,
+            isAlive: deps.isAlive,
+            names: FLAGS,
+          }),
         interruptible: async (fn) => {
           const controller = new AbortController();
           const stop = deps.onInterrupt(() => controller.abort());
@@ -226,8 +244,13 @@ export function processDeps(): MainDeps {
       return defaultAwsCredentials(region);
     },
     onInterrupt: (handler) => {
+      // SIGTERM too: `kill` stops a watch or a dashboard as cleanly as Ctrl-C.
       process.once('SIGINT', handler);
-      return () => process.off('SIGINT', handler);
+      process.once('SIGTERM', handler);
+      return () => {
+        process.off('SIGINT', handler);
+        process.off('SIGTERM', handler);
+      };
     },
     reexecWithWebSocket: () =>
       new Promise((resolve, reject) => {
@@ -245,11 +268,15 @@ export function processDeps(): MainDeps {
           { stdio: 'inherit', env: { ...process.env, EVENTJOBS_WEBSOCKET_REEXEC: '1' } },
         );
         // Ctrl-C reaches the child too (same process group); it reports and exits.
+        // A SIGTERM is sent to this process alone: it is passed on.
         const ignore = () => undefined;
+        const passOn = () => child.kill('SIGTERM');
         process.on('SIGINT', ignore);
+        process.on('SIGTERM', passOn);
         child.once('error', reject);
         child.once('exit', (code, signal) => {
           process.off('SIGINT', ignore);
+          process.off('SIGTERM', passOn);
           resolve(code ?? (signal === 'SIGINT' ? ExitCode.Interrupted : ExitCode.JobFailed));
         });
       }),

@@ -457,7 +457,8 @@ function startBody(request: StartJobRequest): Record<string, unknown> {
   };
 }
 
-function localCloudTarget(
+/** The target of a local cloud started from code, signed as its first identity or as `credentials`. */
+export function localCloudTarget(
   cloud: LocalCloudTarget,
   credentials: ClientOptions['credentials'],
 ): Target {

@@ -21,6 +21,8 @@ export interface ApiRequest {
   readonly query?: Query;
   readonly body?: unknown;
   readonly accept?: string;
+  /** More headers, signed with the rest (`last-event-id` for a stream that resumes). */
+  readonly headers?: Readonly<Record<string, string>>;
   readonly signal?: AbortSignal;
   /**
    * A response that streams for as long as the caller reads (server-sent
@@ -104,7 +106,10 @@ export class SignedHttp {
   async send(request: ApiRequest): Promise<Response> {
     const url = this.url(request.path, request.query);
     const payload = request.body === undefined ? undefined : JSON.stringify(request.body);
-    const headers: Record<string, string> = { accept: request.accept ?? 'application/json' };
+    const headers: Record<string, string> = {
+      ...request.headers,
+      accept: request.accept ?? 'application/json',
+    };
     if (payload !== undefined) headers['content-type'] = 'application/json';
     const credentials = await this.target.credentials();
     // The very URL that is sent is the one signed, query order included.

@@ -7,7 +7,7 @@
  */
 import { createParser, type EventSourceMessage, type EventSourceParser } from 'eventsource-parser';
 import { badEvent, type EventSourceFn, type StreamItem, toJobEvent } from './events';
-import { jobPath, type SignedHttp } from './http';
+import { type ApiRequest, jobPath, type SignedHttp } from './http';
 
 export interface SseMessage {
   /** `event:`; `message` when the server named none. */
@@ -54,42 +54,66 @@ export class SseParser {
 
 /** The local cloud's `text/event-stream` for a job, through the signed client. */
 export function sseSource(http: SignedHttp): EventSourceFn {
-  return async function* (name, signal) {
-    const { response, attempts } = await http.exchange({
-      method: 'GET',
-      path: jobPath(name, '/events'),
-      accept: 'text/event-stream',
-      signal,
-      stream: true,
-    });
-    if (!response.ok) throw http.apiError(response.status, await response.text(), attempts);
-    if (!response.body) return;
-    const parser = new SseParser();
-    const decoder = new TextDecoder();
-    const reader = response.body.getReader();
-    // Cancelling ends a pending read at once, whatever the fetch does with its own signal.
-    const onAbort = () => void reader.cancel().catch(() => undefined);
-    signal.addEventListener('abort', onAbort);
-    try {
-      for (;;) {
-        let chunk: Awaited<ReturnType<typeof reader.read>>;
-        try {
-          chunk = await reader.read();
-        } catch (error) {
-          if (signal.aborted) return;
-          throw http.unreachable(error);
-        }
-        if (chunk.done) break;
-        for (const message of parser.push(decoder.decode(chunk.value, { stream: true }))) {
-          yield sseItem(message);
-        }
+  return (name, signal) =>
+    sseStream(http, { method: 'GET', path: jobPath(name, '/events'), signal });
+}
+
+/**
+ * The local cloud's `GET /events`: the lifecycle events of all of the
+ * caller's jobs, live (after `lastEventId`, the ones still kept first). It
+ * ends only when the connection does.
+ */
+export function ownerSseStream(
+  http: SignedHttp,
+  signal: AbortSignal,
+  lastEventId?: string,
+): AsyncGenerator<StreamItem> {
+  return sseStream(http, {
+    method: 'GET',
+    path: '/events',
+    signal,
+    ...(lastEventId === undefined ? {} : { headers: { 'last-event-id': lastEventId } }),
+  });
+}
+
+/** One `text/event-stream` request, its events as they come, until the connection ends. */
+async function* sseStream(
+  http: SignedHttp,
+  request: ApiRequest & { readonly signal: AbortSignal },
+): AsyncGenerator<StreamItem> {
+  const { signal } = request;
+  const { response, attempts } = await http.exchange({
+    ...request,
+    accept: 'text/event-stream',
+    stream: true,
+  });
+  if (!response.ok) throw http.apiError(response.status, await response.text(), attempts);
+  if (!response.body) return;
+  const parser = new SseParser();
+  const decoder = new TextDecoder();
+  const reader = response.body.getReader();
+  // Cancelling ends a pending read at once, whatever the fetch does with its own signal.
+  const onAbort = () => void reader.cancel().catch(() => undefined);
+  signal.addEventListener('abort', onAbort);
+  try {
+    for (;;) {
+      let chunk: Awaited<ReturnType<typeof reader.read>>;
+      try {
+        chunk = await reader.read();
+      } catch (error) {
+        if (signal.aborted) return;
+        throw http.unreachable(error);
       }
-      for (const message of parser.push(decoder.decode())) yield sseItem(message);
-    } finally {
-      signal.removeEventListener('abort', onAbort);
-      await reader.cancel().catch(() => undefined);
+      if (chunk.done) break;
+      for (const message of parser.push(decoder.decode(chunk.value, { stream: true }))) {
+        yield sseItem(message);
+      }
     }
-  };
+    for (const message of parser.push(decoder.decode())) yield sseItem(message);
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+    await reader.cancel().catch(() => undefined);
+  }
 }
 
 function sseItem(message: SseMessage): StreamItem {

@@ -22,7 +22,14 @@
 import type { IncomingMessage } from 'node:http';
 import { EVENT_SOURCE, JOB_OUTCOME_EVENT_TYPES, JobEventType } from '../core/events';
 import { signRequest } from '../functions/shared/signer';
-import type { EventEnvelope, ExtensionRequest, LocalCloudExtension } from '../local/extensions';
+import type {
+  EventEnvelope,
+  ExtensionRequest,
+  GatewayResponse,
+  LocalCloudExtension,
+  LocalCredential,
+} from '../local/extensions';
+import { isOwnerStream, serveOwnerEvents } from './owner-stream';
 
 const TERMINAL_TYPES: ReadonlySet<string> = new Set(JOB_OUTCOME_EVENT_TYPES);
 const TERMINAL_STATUSES = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT']);
@@ -35,6 +42,17 @@ export interface JobEventHubOptions {
   readonly maxRuns?: number;
   /** Events kept per run; progress beyond it is dropped, a terminal event never is. @default 500 */
   readonly maxEventsPerRun?: number;
+  /** An owner's latest events kept for `Last-Event-ID` on the owner stream. @default 1000 */
+  readonly maxEventsPerOwner?: number;
+}
+
+/** A listener of an owner's events: each event and its hub-wide position. */
+export type OwnerListener = (event: EventEnvelope, seq: number) => void;
+
+interface OwnerEvents {
+  /** The latest events, oldest first, with their hub-wide positions. */
+  readonly recent: { readonly seq: number; readonly event: EventEnvelope }[];
+  readonly listeners: Set<OwnerListener>;
 }
 
 interface RunEvents {
@@ -46,12 +64,17 @@ interface RunEvents {
 /** The lifecycle events of recent runs, by run id, as the bus accepted them. */
 export class JobEventHub {
   readonly #runs = new Map<string, RunEvents>();
+  readonly #owners = new Map<string, OwnerEvents>();
   readonly #maxRuns: number;
   readonly #maxEvents: number;
+  readonly #maxOwnerEvents: number;
+  /** Every event shown gets the next position: the owner stream's event ids. */
+  #seq = 0;
 
   constructor(options: JobEventHubOptions = {}) {
     this.#maxRuns = options.maxRuns ?? 20_000;
     this.#maxEvents = options.maxEventsPerRun ?? 500;
+    this.#maxOwnerEvents = options.maxEventsPerOwner ?? 1000;
   }
 
   /** Takes an event the bus accepted; anything that is not a run's lifecycle event is ignored. */
@@ -70,6 +93,38 @@ export class JobEventHub {
     run.terminal = terminal;
     const seq = run.events.length;
     for (const listener of run.listeners) listener(event, seq);
+    this.#acceptForOwner(event);
+  }
+
+  /** An owner's events after position `after` that are still kept, oldest first. */
+  ownerHistory(owner: string, after: number): readonly { seq: number; event: EventEnvelope }[] {
+    return (this.#owners.get(owner)?.recent ?? []).filter((entry) => entry.seq > after);
+  }
+
+  /** Calls `listener` with each later event of the owner's runs; returns the unsubscribe. */
+  subscribeOwner(owner: string, listener: OwnerListener): () => void {
+    const entry = this.#owner(owner);
+    entry.listeners.add(listener);
+    return () => entry.listeners.delete(listener);
+  }
+
+  #acceptForOwner(event: EventEnvelope): void {
+    const owner = event.detail.owner;
+    if (typeof owner !== 'string') return;
+    const seq = ++this.#seq;
+    const entry = this.#owner(owner);
+    entry.recent.push({ seq, event });
+    if (entry.recent.length > this.#maxOwnerEvents) entry.recent.shift();
+    for (const listener of entry.listeners) listener(event, seq);
+  }
+
+  #owner(owner: string): OwnerEvents {
+    let entry = this.#owners.get(owner);
+    if (!entry) {
+      entry = { recent: [], listeners: new Set() };
+      this.#owners.set(owner, entry);
+    }
+    return entry;
   }
 
   /** The run's events so far, and whether the last is terminal. */
@@ -129,13 +184,17 @@ export function jobStreamExtension(options: JobEventHubOptions = {}): LocalCloud
       const hub = new JobEventHub(options);
       return {
         notes: [
-          "Job events: served as Server-Sent Events at GET /jobs/{name}/events (on AWS they come over the stack's WebSocket API, which is not emulated).",
+          "Job events: served as Server-Sent Events at GET /jobs/{name}/events, and all of the caller's jobs' at GET /events (on AWS they come over the stack's WebSocket API, which is not emulated).",
         ],
         onEvent: (event) => hub.accept(event),
-        handleRequest: (request) =>
-          streamJobName(request.method, request.path) === undefined
+        handleRequest: (request) => {
+          const options = { hub, region: env.region };
+          if (isOwnerStream(request.method, request.path))
+            return serveOwnerEvents(request, options);
+          return streamJobName(request.method, request.path) === undefined
             ? undefined
-            : serveJobEvents(request, { hub, region: env.region }),
+            : serveJobEvents(request, options);
+        },
       };
     },
   };
@@ -171,27 +230,7 @@ export async function serveJobEvents(
   }
 
   // The API itself says whether the caller may read the job, and which run is current.
-  const host = headers.host ?? 'localhost';
-  const getTarget = `${request.stagePrefix}/jobs/${name}`;
-  const { caller } = verdict;
-  const signed = await signRequest({
-    method: 'GET',
-    url: `http://${host}${getTarget}`,
-    headers: { host },
-    body: '',
-    credentials: {
-      accessKeyId: caller.accessKeyId,
-      secretAccessKey: caller.secretAccessKey,
-      sessionToken: caller.sessionToken,
-    },
-    region: options.region,
-    service: 'execute-api',
-  });
-  const job = await request.callApi({
-    method: 'GET',
-    target: getTarget,
-    headers: { host, 'user-agent': headers['user-agent'] ?? '', ...signed },
-  });
+  const job = await getAsCaller(request, verdict.caller, `/jobs/${name}`, options.region);
   if (job.status !== 200) {
     request.respond(job);
     return;
@@ -248,7 +287,41 @@ export async function serveJobEvents(
   }
 }
 
-function headerRecord(req: IncomingMessage): Record<string, string> {
+/**
+ * A `GET` of the API itself (`path` without the stage), signed with the
+ * caller's own local credential: how the streams let the API decide what the
+ * caller may read.
+ */
+export async function getAsCaller(
+  request: ExtensionRequest,
+  caller: LocalCredential,
+  path: string,
+  region: string,
+): Promise<GatewayResponse> {
+  const headers = headerRecord(request.req);
+  const host = headers.host ?? 'localhost';
+  const target = `${request.stagePrefix}${path}`;
+  const signed = await signRequest({
+    method: 'GET',
+    url: `http://${host}${target}`,
+    headers: { host },
+    body: '',
+    credentials: {
+      accessKeyId: caller.accessKeyId,
+      secretAccessKey: caller.secretAccessKey,
+      sessionToken: caller.sessionToken,
+    },
+    region,
+    service: 'execute-api',
+  });
+  return request.callApi({
+    method: 'GET',
+    target,
+    headers: { host, 'user-agent': headers['user-agent'] ?? '', ...signed },
+  });
+}
+
+export function headerRecord(req: IncomingMessage): Record<string, string> {
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(req.headers)) {
     if (value === undefined) continue;

@@ -47,11 +47,20 @@ export interface BannerTiming {
   readonly synthMs: number;
 }
 
+/** The dashboard served with the cloud (`dashboard/server.ts`). */
+export interface BannerDashboard {
+  /** The page's URL, its token included. */
+  readonly url: string;
+  /** The local user whose jobs it shows. */
+  readonly user: string;
+}
+
 /** The banner printed once the cloud is up. */
 export function formatBanner(
   cloud: BannerCloud,
   timing: BannerTiming,
   exampleJob: ExampleJob = DEFAULT_EXAMPLE_JOB,
+  dashboard?: BannerDashboard,
 ): string {
   const lines = [
     '',
@@ -62,6 +71,11 @@ export function formatBanner(
     `  AWS endpoint   ${cloud.awsEndpoint}   (the functions' AWS_ENDPOINT_URL)`,
     `  Region         ${cloud.region}`,
     `  Lambda         ${lambdaConcurrency(cloud)}`,
+    ...(dashboard
+      ? [
+          `  Dashboard      ${dashboard.url}   (${dashboard.user}'s jobs; the token in the URL is this start's)`,
+        ]
+      : []),
     '',
     '  Local credentials (IAM users; jobs are private to each):',
     ...cloud.users.map(

@@ -6,6 +6,7 @@
  * restart it on a new assembly after a re-synth (same ports, same data).
  */
 import { relative, resolve } from 'node:path';
+import { type RunningDashboard, startDashboard } from '../dashboard/server';
 import { readAssembly } from '../local/assembly/stack';
 import { formatChaosReport } from '../local/chaos';
 import { type LocalCloudOptions, type RunningLocalCloud, startLocalCloud } from '../local/cloud';
@@ -79,6 +80,12 @@ export interface ServeOptions {
    * sink); `extensions` are added after the job event stream.
    */
   readonly cloudOptions?: Partial<LocalCloudOptions>;
+  /**
+   * Serve the dashboard (`dashboard/server.ts`) with the cloud, as its first
+   * user, on a free port of 127.0.0.1; its URL is in the banner.
+   * @default true
+   */
+  readonly dashboard?: boolean;
 }
 
 export interface ServedCloud {
@@ -95,6 +102,8 @@ export interface ServedCloud {
   stop(reason: string): Promise<void>;
   /** Resolves once stopped, whatever stopped it (a signal, the parent's death, `stop`). */
   readonly stopped: Promise<void>;
+  /** The dashboard served with the cloud; it outlives restarts and stops with the cloud. */
+  readonly dashboard?: RunningDashboard;
 }
 
 /** The local cloud could not start; the message says why in a person's words (exit status 1). */
@@ -125,6 +134,7 @@ class LocalCloudServer implements ServedCloud {
   #resolveStopped: () => void = () => undefined;
   readonly #listeners: [NodeJS.Signals, () => void][] = [];
   #parentCheck?: NodeJS.Timeout;
+  #dashboard?: RunningDashboard;
 
   constructor(options: ServeOptions) {
     this.#options = options;
@@ -135,6 +145,10 @@ class LocalCloudServer implements ServedCloud {
     this.stopped = new Promise((resolveStopped) => {
       this.#resolveStopped = resolveStopped;
     });
+  }
+
+  get dashboard(): RunningDashboard | undefined {
+    return this.#dashboard;
   }
 
   get cloud(): RunningLocalCloud {
@@ -151,7 +165,12 @@ class LocalCloudServer implements ServedCloud {
     this.#running = true;
     const synthMs = this.#options.synthMs ?? 0;
     const startMs = performance.now() - began - synthMs;
-    this.#out.write(formatBanner(cloud, { startMs, synthMs }, this.#options.exampleJob));
+    const user = cloud.users[0];
+    if (this.#options.dashboard !== false && user) this.#dashboard = await this.#startDashboard();
+    const dashboard = this.#dashboard && user && { url: this.#dashboard.url, user: user.name };
+    this.#out.write(
+      formatBanner(cloud, { startMs, synthMs }, this.#options.exampleJob, dashboard || undefined),
+    );
     this.#writeState(cloud);
     if (this.#options.stopOnSignals !== false) this.#watch();
   }
@@ -208,7 +227,41 @@ class LocalCloudServer implements ServedCloud {
     return cloud;
   }
 
+  /**
+   * The dashboard signs as the first user of whichever cloud runs now: a
+   * restart keeps the API's port, so the same server and URL go on working.
+   */
+  async #startDashboard(): Promise<RunningDashboard | undefined> {
+    const cloud = this.cloud;
+    const userOf = () => {
+      const user = this.cloud.users[0];
+      if (!user) throw new ServeError('The local cloud has no user to sign with');
+      return user;
+    };
+    try {
+      return await startDashboard({
+        target: {
+          kind: 'local',
+          apiUrl: cloud.apiUrl.replace(/\/+$/, ''),
+          region: cloud.region,
+          credentials: async () => {
+            const { accessKeyId, secretAccessKey } = userOf();
+            return { accessKeyId, secretAccessKey };
+          },
+          description: `the local cloud at ${cloud.apiUrl}`,
+          identityArn: userOf().arn,
+        },
+      });
+    } catch (error) {
+      this.#err.write(
+        `The dashboard could not start (the cloud runs without it): ${messageOf(error)}\n`,
+      );
+      return undefined;
+    }
+  }
+
   async #shutdown(): Promise<void> {
+    await this.#dashboard?.close();
     removeStateFile(this.#stateFile);
     const cloud = this.#running ? this.#cloud : undefined;
     if (cloud) await this.#stopCloud(cloud);

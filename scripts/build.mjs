@@ -8,7 +8,7 @@
 // The Lambda handlers are not built here: they ship as sources and are bundled
 // at `cdk synth` together with the app's job types (infra/bundling.ts).
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
@@ -41,6 +41,23 @@ await build({
 });
 // Loaded by path at run time (local/lambda/environment.ts), next to the code that loads it.
 copyFileSync('local/lambda/worker-runtime.mjs', 'dist/worker-runtime.mjs');
+
+// The dashboard page (dashboard/assets.ts reads dist/dashboard/), bundled as
+// dashboard/assets.ts's PAGE_BUILD bundles it when run from the sources.
+mkdirSync('dist/dashboard', { recursive: true });
+await build({
+  entryPoints: ['dashboard/page/main.ts'],
+  outfile: 'dist/dashboard/app.js',
+  bundle: true,
+  minify: true,
+  format: 'iife',
+  target: 'es2022',
+  legalComments: 'none',
+  logLevel: 'warning',
+});
+for (const file of ['index.html', 'style.css']) {
+  copyFileSync(`dashboard/page/${file}`, `dist/dashboard/${file}`);
+}
 
 if (process.argv.includes('--types')) {
   const tsc = spawnSync(

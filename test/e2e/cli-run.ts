@@ -27,7 +27,11 @@ export interface CliWorkspace {
     options?: { env?: NodeJS.ProcessEnv; timeoutMs?: number },
   ): Promise<CliRun>;
   /** Starts the binary and answers at once, for commands that run a while. */
-  spawn(args: readonly string[]): { done: Promise<CliRun>; stdout: () => string };
+  spawn(args: readonly string[]): {
+    done: Promise<CliRun>;
+    stdout: () => string;
+    kill: (signal: NodeJS.Signals) => void;
+  };
   cleanup(): void;
 }
 
@@ -62,7 +66,7 @@ export function cliWorkspace(target: E2eTarget, pid = process.pid): CliWorkspace
         resolveRun({ code, stdout, stderr });
       });
     });
-    return { done, stdout: () => stdout };
+    return { done, stdout: () => stdout, kill: (signal: NodeJS.Signals) => child.kill(signal) };
   };
   return {
     dir,

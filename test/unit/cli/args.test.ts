@@ -128,6 +128,34 @@ describe('parseCommandLine', () => {
     });
   });
 
+  it('parses dashboard with --port, --url, --stream-url and --json, and without them', () => {
+    expect(
+      parse(
+        'dashboard',
+        '--port',
+        '8080',
+        '--url',
+        'https://x.execute-api.eu-west-1.amazonaws.com',
+        '--stream-url',
+        'wss://y.execute-api.eu-west-1.amazonaws.com/live',
+        '--json',
+      ),
+    ).toEqual({
+      kind: 'run',
+      global: expect.objectContaining({
+        url: 'https://x.execute-api.eu-west-1.amazonaws.com',
+        streamUrl: 'wss://y.execute-api.eu-west-1.amazonaws.com/live',
+        json: true,
+      }),
+      command: { kind: 'dashboard', port: 8080 },
+    });
+    expect(parse('dashboard')).toMatchObject({ command: { kind: 'dashboard' } });
+    expect(parse('dashboard', '--port', '0')).toMatchObject({
+      command: { kind: 'dashboard', port: 0 },
+    });
+    expect(helpText('dashboard')).toMatch(/^Usage: eventjobs dashboard \[--port N\]/);
+  });
+
   it('parses list options, upper-casing the status', () => {
     expect(parse('list', '--status', 'running', '--limit', '5', '--all')).toMatchObject({
       command: { kind: 'list', status: 'RUNNING', limit: 5, all: true },
@@ -182,6 +210,17 @@ describe('parseCommandLine', () => {
     [['replay', 'a', '--input', '{}'], /Unknown option '--input'/, 'replay'],
     [['replay', 'a', '--timeout', '5'], /Unknown option '--timeout'/, 'replay'],
     [['list', '--limit', '0'], /--limit must be a whole number/, 'list'],
+    [
+      ['dashboard', '--port', '65536'],
+      /--port must be a whole number from 0 to 65535/,
+      'dashboard',
+    ],
+    [['dashboard', '--port=-1'], /--port must be a whole number from 0 to 65535/, 'dashboard'],
+    [['dashboard', '--port', 'http'], /--port must be a whole number/, 'dashboard'],
+    [['dashboard', '--port'], /argument missing/, 'dashboard'],
+    [['dashboard', 'extra'], /unexpected argument "extra"/, 'dashboard'],
+    [['dashboard', '--wait'], /Unknown option '--wait'/, 'dashboard'],
+    [['dashboard', '--stream-url', ''], /--stream-url must not be empty/, 'dashboard'],
     [['start', 'sleep', '--name'], /argument missing/, 'start'],
     [['status', 'x', '--url', ''], /--url must not be empty/, 'status'],
   ])('rejects %j as a usage error (exit 2)', (argv, message, command) => {

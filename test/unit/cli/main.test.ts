@@ -871,3 +871,58 @@ describe('help and version', () => {
     expect(h.stdout).toMatch(/^Usage: eventjobs result <name>/);
   });
 });
+
+describe('dashboard', () => {
+  it('serves the page for the local cloud of the state file, prints its URL, and stops with exit 0 on Ctrl-C', async () => {
+    // Prepare
+    h.writeState();
+
+    // Act
+    const exit = h.run('dashboard', '--json');
+    await vi.waitFor(() => expect(h.stdout).toContain('"url"'));
+    const printed = JSON.parse(h.stdout) as { url: string; port: number; live: string };
+    const page = await fetch(printed.url);
+    const token = new URL(printed.url).searchParams.get('token') ?? '';
+    const session = await fetch(`http://127.0.0.1:${printed.port}/api/session`, {
+      headers: { 'x-dashboard-token': token },
+    });
+    h.interrupt?.();
+
+    // Assess
+    expect(await exit).toBe(ExitCode.Ok);
+    expect(printed.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/\?token=[\w-]{20,}$/);
+    expect(printed.live).toBe('sse');
+    expect(page.status).toBe(200);
+    expect(await session.json()).toMatchObject({
+      target: 'local',
+      description: 'the local cloud at http://127.0.0.1:3999',
+    });
+    expect(h.stderr).toContain('eventjobs: dashboard stopped');
+    await expect(fetch(printed.url)).rejects.toThrow();
+  });
+
+  it('for a deployed stack with a stream, re-runs itself with a WebSocket when this Node.js has none', async () => {
+    // Prepare
+    const reexecWithWebSocket = vi.fn(async () => 0);
+    h.deps = { ...h.deps, WebSocket: undefined, reexecWithWebSocket };
+    vi.stubGlobal('WebSocket', undefined);
+
+    try {
+      // Act
+      const code = await h.run('dashboard', '--url', API_URL, '--stream-url', STREAM_URL);
+
+      // Assess
+      expect(code).toBe(0);
+      expect(reexecWithWebSocket).toHaveBeenCalledOnce();
+      expect(h.stdout).toBe('');
+    } finally {
+      vi.unstubAllGlobals();
+    }
+  });
+
+  it('without a local cloud, exits 6 and serves nothing', async () => {
+    expect(await h.run('dashboard')).toBe(ExitCode.Unreachable);
+    expect(h.stderr).toContain('the local cloud is not running');
+    expect(h.stdout).toBe('');
+  });
+});

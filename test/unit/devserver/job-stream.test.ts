@@ -8,7 +8,7 @@ import { EVENT_SOURCE, JobEventType } from '../../../core/events';
 import { JobEventHub, streamJobName } from '../../../devserver/job-stream';
 import type { EventEnvelope } from '../../../local/extensions';
 
-function event(runId: string, type: string, source = EVENT_SOURCE): EventEnvelope {
+function event(runId: string, type: string, source = EVENT_SOURCE, owner?: string): EventEnvelope {
   return {
     version: '0',
     id: `${runId}-${type}`,
@@ -18,9 +18,43 @@ function event(runId: string, type: string, source = EVENT_SOURCE): EventEnvelop
     time: new Date(0).toISOString(),
     region: 'us-east-1',
     resources: [],
-    detail: { runId },
+    detail: { runId, ...(owner === undefined ? {} : { owner }) },
   };
 }
+
+describe('JobEventHub, by owner (GET /events)', () => {
+  it("gives an owner's listeners only that owner's events, with rising positions", () => {
+    // prepare
+    const hub = new JobEventHub();
+    const alice: string[] = [];
+    const seqs: number[] = [];
+    hub.subscribeOwner('alice', (e, seq) => {
+      alice.push(e.id);
+      seqs.push(seq);
+    });
+
+    // act
+    hub.accept(event('r1', JobEventType.Started, EVENT_SOURCE, 'alice'));
+    hub.accept(event('r2', JobEventType.Started, EVENT_SOURCE, 'bob'));
+    hub.accept(event('r1', JobEventType.Completed, EVENT_SOURCE, 'alice'));
+    hub.accept(event('r1', JobEventType.Failed, EVENT_SOURCE, 'alice'));
+
+    // assess: a late terminal event of a run that ended is not shown here either
+    expect(alice).toEqual([`r1-${JobEventType.Started}`, `r1-${JobEventType.Completed}`]);
+    expect(seqs).toEqual([1, 3]);
+    expect(hub.ownerHistory('alice', 1).map((e) => e.seq)).toEqual([3]);
+    expect(hub.ownerHistory('bob', 0).map((e) => e.event.id)).toEqual([
+      `r2-${JobEventType.Started}`,
+    ]);
+  });
+
+  it("keeps only an owner's latest events for resuming", () => {
+    const hub = new JobEventHub({ maxEventsPerOwner: 2 });
+    for (const run of ['a', 'b', 'c'])
+      hub.accept(event(run, JobEventType.Started, EVENT_SOURCE, 'o'));
+    expect(hub.ownerHistory('o', 0).map((e) => e.seq)).toEqual([2, 3]);
+  });
+});
 
 describe('JobEventHub', () => {
   it("keeps a run's lifecycle events in order, up to the first terminal one", () => {

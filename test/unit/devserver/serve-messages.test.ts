@@ -137,6 +137,23 @@ describe('formatBanner', () => {
     expect(why[0]).toContain('an unsorted query gets 403');
   });
 
+  it("names the dashboard's URL, token included, and whose jobs it shows", () => {
+    // Prepare
+    const url = 'http://127.0.0.1:41234/?token=abc_DEF-123';
+
+    // Act
+    const withDashboard = formatBanner(fakeCloud('http://127.0.0.1:3000'), TIMING, undefined, {
+      url,
+      user: 'alice',
+    });
+
+    // Assess
+    expect(withDashboard).toContain(
+      `  Dashboard      ${url}   (alice's jobs; the token in the URL is this start's)`,
+    );
+    expect(banner).not.toContain('Dashboard');
+  });
+
   it("takes the caller's example job, quoted for the shell", () => {
     const custom = formatBanner(fakeCloud('http://127.0.0.1:3000'), TIMING, {
       type: 'hello',

@@ -91,6 +91,9 @@ describe('serveLocalCloud', () => {
     expect(stdout.text).toMatch(/eventjobs local cloud is up in \d+\.\d\d s/);
     expect(stdout.text).toContain(`API base URL   ${cloud.apiUrl}`);
     expect(stdout.text).toContain('Press Ctrl-C to stop.');
+    const dashboard = served?.dashboard;
+    expect(stdout.text).toContain(`Dashboard      ${dashboard?.url}`);
+    expect((await fetch(dashboard?.url ?? '')).status).toBe(200);
     const state = readStateFile(stateFile);
     expect(state).toMatchObject({ pid: process.pid, apiUrl: cloud.apiUrl, stackName: 'Small' });
 
@@ -100,6 +103,7 @@ describe('serveLocalCloud', () => {
     expect(stdout.text).toContain('test: stopping the local cloud...');
     expect(stdout.text).toContain('Stopped.');
     expect(await isFree(portOf(cloud.apiUrl))).toBe(true);
+    expect(await isFree(dashboard?.port ?? 0)).toBe(true);
   });
 
   it('restarts on a new assembly on the same ports, rewrites the state file and prints one line', async () => {
