@@ -94,6 +94,7 @@ async function main(): Promise<number> {
     expectGreeting(first, 'Hello, world!');
     const initToFirstJob = performance.now() - firstJobStarted;
     await step('npx eventjobs start --from jobs.ndjson', () => startFromFile(app));
+    await step('open the dashboard URL the banner printed', () => openDashboard(output));
 
     const reload = await step('edit src/jobs.ts until the new greeting answers', async () => {
       const jobs = path.join(app, 'src', 'jobs.ts');
@@ -176,6 +177,29 @@ async function waitForLine(output: string[], pattern: RegExp, timeoutMs: number)
       throw new Error(`no line matching ${pattern} within ${timeoutMs} ms:\n${output.join('\n')}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/**
+ * The dashboard as the banner offers it, from the packed tarball: the page and
+ * its script are served, and its API (token header) lists the job run above.
+ */
+async function openDashboard(output: readonly string[]): Promise<void> {
+  const line = output.find((l) => /^\s*Dashboard\s+http/.test(l));
+  const url = line ? /(http:\/\/\S+)/.exec(line)?.[1] : undefined;
+  if (!url) throw new Error(`the banner printed no dashboard URL:\n${output.join('\n')}`);
+  const page = await fetch(url);
+  const html = await page.text();
+  if (page.status !== 200 || !html.includes('eventjobs dashboard')) {
+    throw new Error(`the dashboard page answered ${page.status}:\n${html.slice(0, 500)}`);
+  }
+  const script = await fetch(new URL('/app.js', url));
+  if (script.status !== 200) throw new Error(`the page's script answered ${script.status}`);
+  const token = new URL(url).searchParams.get('token') ?? '';
+  const list = await fetch(new URL('/api/jobs', url), { headers: { 'x-dashboard-token': token } });
+  const body = (await list.json()) as { jobs?: { jobName: string }[] };
+  if (list.status !== 200 || !body.jobs?.some((job) => job.jobName === 'first')) {
+    throw new Error(`the dashboard's list answered ${list.status}: ${JSON.stringify(body)}`);
   }
 }
 
