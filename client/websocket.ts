@@ -57,6 +57,9 @@ export function webSocketSource(params: WebSocketSourceParams): EventSourceFn {
       expiresIn: PRESIGN_SECONDS,
       now: now(),
     });
+    // Aborted while the credentials or the signature were awaited: open nothing (a
+    // listener added to an aborted signal never fires, and the socket would stay open).
+    if (signal.aborted) return;
     const host = new URL(streamUrl).host;
     // Socket callbacks push; the generator pulls. `wake` resumes a pull that found nothing.
     const queue: Entry[] = [];

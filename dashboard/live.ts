@@ -8,13 +8,14 @@
  * - **A deployed stack**: its WebSocket API (`StreamUrl`), which subscribes to
  *   one job at a time (`{"action":"subscribe","name"}`) and has no owner-wide
  *   subscription. So the list follows, one connection each, the jobs that were
- *   QUEUED or RUNNING when the page connected (at most `MAX_FOLLOWED`), and
- *   every job replayed from the dashboard afterwards; a job started elsewhere
+ *   QUEUED or RUNNING when the page connected and the jobs replayed from the
+ *   dashboard afterwards, at most `MAX_FOLLOWED` at once; a job started elsewhere
  *   appears when the list is loaded again. A job's page subscribes to its job.
  * - **No stream** (a deployed stack without `--stream-url`): nothing is live;
  *   the page says so.
  */
 
+import { setMaxListeners } from 'node:events';
 import { type EventSourceFn, followJobEvents, type StreamItem } from '../client/events';
 import type { SignedHttp } from '../client/http';
 import { ownerSseStream, sseSource } from '../client/sse';
@@ -76,7 +77,7 @@ export async function liveFeed(options: LiveFeedOptions): Promise<LiveFeed> {
   const lists = new Set<(name: string) => void>();
   return {
     kind: 'websocket',
-    description: `Live: the stack's WebSocket API, one subscription per job, for the jobs that were queued or running when the page connected (at most ${MAX_FOLLOWED}) and the jobs replayed here; reload the list to see jobs started elsewhere.`,
+    description: `Live: the stack's WebSocket API, one subscription per job, for the jobs that were queued or running when the page connected and the jobs replayed here, at most ${MAX_FOLLOWED} at once; reload the list to see jobs started elsewhere.`,
     owner: (signal) => followActiveJobs(http, source, signal, lists),
     job: source,
     started: (name) => {
@@ -104,6 +105,8 @@ async function* followActiveJobs(
   signal: AbortSignal,
   lists: Set<(name: string) => void>,
 ): AsyncGenerator<StreamItem> {
+  // Each followed job's stream listens for the abort: up to MAX_FOLLOWED listeners, no leak.
+  setMaxListeners(MAX_FOLLOWED + 10, signal);
   const queue = new ItemQueue(signal);
   const followed = new Set<string>();
   const follow = (name: string) => {

@@ -19,6 +19,8 @@ import {
   type WebSocketEventLike,
   type WebSocketLike,
 } from '../../../client';
+import { DEFAULT_OPTION_NAMES } from '../../../client/target';
+import { webSocketSource } from '../../../client/websocket';
 import type { LocalCredential } from '../../../local/contracts';
 import { verifyRequest } from '../../../local/sigv4';
 
@@ -354,6 +356,34 @@ describe('watch over the WebSocket stream (a deployed stack)', () => {
     // Assess
     expect(error).toBeInstanceOf(ErrorClass);
     expect(error).toMatchObject({ code, status, message: 'no' });
+  });
+
+  it('aborted while its credentials are awaited, opens no socket and ends', async () => {
+    // Prepare: credentials that arrive only after the caller has aborted
+    const { FakeWebSocket, sockets } = fakeWebSocket(() => [frame(1, STARTED)]);
+    const controller = new AbortController();
+    const source = webSocketSource({
+      target: {
+        kind: 'aws',
+        apiUrl: API_URL,
+        streamUrl: STREAM_URL,
+        region: 'eu-west-1',
+        description: 'a deployed stack',
+        credentials: async () => {
+          controller.abort();
+          return AWS;
+        },
+      },
+      WebSocket: FakeWebSocket,
+      names: DEFAULT_OPTION_NAMES,
+    });
+
+    // Act
+    const first = await source('j1', controller.signal)[Symbol.asyncIterator]().next();
+
+    // Assess
+    expect(first.done).toBe(true);
+    expect(sockets).toHaveLength(0);
   });
 
   it('without streamUrl, watch and assertCanWatch throw ClientOptionError before connecting', async () => {
