@@ -16,13 +16,12 @@ import {
   JobNotFoundError,
   UnreachableError,
   UnreadableEventError,
-  type WebSocketEventLike,
-  type WebSocketLike,
 } from '../../../client';
 import { DEFAULT_OPTION_NAMES } from '../../../client/target';
 import { webSocketSource } from '../../../client/websocket';
 import type { LocalCredential } from '../../../local/contracts';
 import { verifyRequest } from '../../../local/sigv4';
+import { fakeWebSocket } from './fake-websocket';
 
 const LOCAL = { accessKeyId: 'AKIALOCALALICE000001', secretAccessKey: 'local/alice/secret' };
 const AWS = {
@@ -261,43 +260,6 @@ describe('watch over server-sent events (the local cloud)', () => {
     expect(onCancel).toHaveBeenCalled();
   });
 });
-
-/** A scripted WebSocket server: answers the subscribe message with `replies`. */
-function fakeWebSocket(replies: (name: string) => Array<string | 'close' | 'error'>) {
-  const sockets: FakeWebSocket[] = [];
-  class FakeWebSocket implements WebSocketLike {
-    readonly sent: string[] = [];
-    closed = false;
-    readonly #listeners = new Map<string, Array<(event: WebSocketEventLike) => void>>();
-    constructor(readonly url: string) {
-      sockets.push(this);
-      setTimeout(() => this.#emit('open', {}), 1);
-    }
-    addEventListener(type: string, listener: (event: WebSocketEventLike) => void) {
-      this.#listeners.set(type, [...(this.#listeners.get(type) ?? []), listener]);
-    }
-    send(data: string) {
-      this.sent.push(data);
-      const { name } = JSON.parse(data) as { name: string };
-      setTimeout(() => {
-        for (const reply of replies(name)) {
-          if (reply === 'close') this.close(1000);
-          else if (reply === 'error') this.#emit('error', { message: 'reset' });
-          else this.#emit('message', { data: reply });
-        }
-      }, 1);
-    }
-    close(code?: number) {
-      if (this.closed) return;
-      this.closed = true;
-      this.#emit('close', { code });
-    }
-    #emit(type: string, event: WebSocketEventLike) {
-      for (const listener of this.#listeners.get(type) ?? []) listener(event);
-    }
-  }
-  return { FakeWebSocket, sockets };
-}
 
 const frame = (seq: number, value: unknown) => JSON.stringify({ type: 'event', seq, event: value });
 

@@ -10,9 +10,9 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { StreamItem } from '../../../client/events';
 import { type FetchFn, SignedHttp } from '../../../client/http';
 import { DEFAULT_OPTION_NAMES, type Target } from '../../../client/target';
-import type { WebSocketEventLike, WebSocketLike } from '../../../client/websocket';
 import type { JobStatus, JobSummary } from '../../../core/model';
 import { type LiveFeed, liveFeed, MAX_FOLLOWED } from '../../../dashboard/live';
+import { fakeWebSocket } from '../client/fake-websocket';
 
 const API_URL = 'https://abc123.execute-api.eu-west-1.amazonaws.com';
 const STREAM_URL = 'wss://ws456.execute-api.eu-west-1.amazonaws.com/prod';
@@ -83,45 +83,9 @@ function jobsApi(jobs: Partial<Record<'RUNNING' | 'QUEUED', string[]>>): FetchFn
   };
 }
 
-/**
- * A scripted WebSocket API: each connection opens, and answers
- * `{"action":"subscribe","name"}` with one event of that job, then stays open.
- */
-function fakeWebSocket() {
-  const sockets: FakeWebSocket[] = [];
-  class FakeWebSocket implements WebSocketLike {
-    readonly sent: string[] = [];
-    closed = false;
-    readonly #listeners = new Map<string, Array<(event: WebSocketEventLike) => void>>();
-    constructor(readonly url: string) {
-      sockets.push(this);
-      setTimeout(() => this.#emit('open', {}), 0);
-    }
-    addEventListener(type: string, listener: (event: WebSocketEventLike) => void) {
-      this.#listeners.set(type, [...(this.#listeners.get(type) ?? []), listener]);
-    }
-    send(data: string) {
-      this.sent.push(data);
-      const { name } = JSON.parse(data) as { name: string };
-      setTimeout(() => {
-        if (this.closed) return;
-        const frame = { type: 'event', seq: 1, event: started(name) };
-        this.#emit('message', { data: JSON.stringify(frame) });
-      }, 0);
-    }
-    close(code?: number) {
-      if (this.closed) return;
-      this.closed = true;
-      this.#emit('close', { code });
-    }
-    #emit(type: string, event: WebSocketEventLike) {
-      for (const listener of this.#listeners.get(type) ?? []) listener(event);
-    }
-  }
-  /** The job each connection subscribed to. */
-  const subscriptions = () =>
-    sockets.flatMap((socket) => socket.sent.map((m) => (JSON.parse(m) as { name: string }).name));
-  return { FakeWebSocket, sockets, subscriptions };
+/** The stack's WebSocket API: each subscription is answered with one event of its job. */
+function stackWebSocket() {
+  return fakeWebSocket((name) => [JSON.stringify({ type: 'event', seq: 1, event: started(name) })]);
 }
 
 /** The job names of the next `count` items of `iterator`. */
@@ -136,7 +100,7 @@ async function nextNames(iterator: AsyncIterator<StreamItem>, count: number): Pr
 }
 
 async function websocketFeed(jobs: Partial<Record<'RUNNING' | 'QUEUED', string[]>>) {
-  const ws = fakeWebSocket();
+  const ws = stackWebSocket();
   const feed = await liveFeed({
     http: new SignedHttp(awsTarget(STREAM_URL), jobsApi(jobs)),
     WebSocket: ws.FakeWebSocket,
@@ -265,7 +229,7 @@ describe('liveFeed over a deployed stack with a stream URL', () => {
 describe('liveFeed over a deployed stack without a stream', () => {
   it('without a stream URL is not live, says why, and its list ends when the signal aborts', async () => {
     // Prepare
-    const { FakeWebSocket, sockets } = fakeWebSocket();
+    const { FakeWebSocket, sockets } = stackWebSocket();
     const feed = await liveFeed({
       http: new SignedHttp(awsTarget(), jobsApi({ RUNNING: ['run-1'] })),
       WebSocket: FakeWebSocket,
@@ -331,7 +295,7 @@ describe('liveFeed over the local cloud', () => {
       });
       return new Response(body, { status: 200, headers: { 'content-type': 'text/event-stream' } });
     };
-    const { FakeWebSocket, sockets } = fakeWebSocket();
+    const { FakeWebSocket, sockets } = stackWebSocket();
     const feed = await liveFeed({
       http: new SignedHttp(LOCAL_TARGET, fetchFn),
       WebSocket: FakeWebSocket,
