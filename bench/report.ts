@@ -1,5 +1,5 @@
 /** The benchmark's printed table: every figure next to its target (issue 6). */
-import type { BatchBenchFigures } from './batch';
+import { BATCH_CLI_MAX_ATTEMPTS, type BatchBenchFigures } from './batch';
 import type { BundleFigures } from './bundles';
 import type { CostBreakdown, OpsPerJob } from './cost';
 import type { LatencyFigures, ObserverFigures } from './latency';
@@ -372,6 +372,10 @@ function batchLines(batch: BatchBenchFigures): string[] {
       [
         'started / failed',
         `${count(batch.started)} / ${count(batch.failed)} (${count(batch.queued)} of the started QUEUED, ${count(batch.retried)} entries sent again; exit ${batch.exitCode})`,
+      ],
+      [
+        'requests retried after throttling',
+        `${count(batch.throttledRetries ?? 0)} (--max-attempts ${BATCH_CLI_MAX_ATTEMPTS})`,
       ],
       [
         'CLI RSS at 10 / 50 / 90 / 100 % of the file',

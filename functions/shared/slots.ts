@@ -77,6 +77,15 @@ export interface DispatchBudget {
   readonly maxPromotions?: number;
   /** Stop looking for more after this long. @default - no limit */
   readonly timeMs?: number;
+  /**
+   * Stop at the first sign of another dispatch at work (a run it already promoted,
+   * or a counter fuller than read), instead of looking further and again. For a
+   * caller that only looks on the way (start-job): when many start at once, they
+   * would all contend for the same first runs of the queue, and every transaction
+   * that loses costs as much as one that wins. The slot went to a run either way,
+   * and its release looks again. @default false
+   */
+  readonly yieldToOthers?: boolean;
 }
 
 /** What a promotion hands to whoever starts the run's worker. */
@@ -149,11 +158,7 @@ export class SlotStore {
   ): Promise<{ items: TableWrite[]; rounds: Record<string, number> }> {
     const rounds: Record<string, number> = {};
     const fairKeys = keys.filter((key) => key.fair);
-    const counters = await this.readCounters(fairKeys.map((key) => key.id));
-    const lastRounds = await this.#readLastRounds(
-      fairKeys.map((key) => key.id),
-      run.owner,
-    );
+    const { counters, lastRounds } = await this.#readRounds(fairKeys, run.owner);
     for (const key of fairKeys) {
       const current = counters.get(key.id)?.round ?? 0;
       const last = lastRounds.get(key.id) ?? 0;
@@ -271,8 +276,10 @@ export class SlotStore {
     const until = budget.timeMs === undefined ? Infinity : Date.now() + budget.timeMs;
     const started: QueuedRun[] = [];
     // Within its budget: what is left for later is started by the next release, or by the sweep.
+    const looks = budget.yieldToOthers ? 1 : MAX_CONFLICTS;
+    const yieldToOthers = budget.yieldToOthers ?? false;
     while (started.length < most && Date.now() < until) {
-      const promoted = await this.#promoteNext(queues, start, until);
+      const promoted = await this.#promoteNext(queues, start, until, looks, yieldToOthers);
       if (!promoted) break;
       started.push(promoted);
     }
@@ -318,21 +325,27 @@ export class SlotStore {
     queues: readonly SlotKey[],
     start: StartRun,
     until: number,
+    looks: number,
+    yieldToOthers: boolean,
   ): Promise<QueuedRun | undefined> {
-    for (let look = 0; look < MAX_CONFLICTS; look++) {
-      const found = await this.#lookOnce(queues, until);
+    for (let look = 0; look < looks; look++) {
+      const found = await this.#lookOnce(queues, until, yieldToOthers);
       if (found === 'none') return undefined;
       if (found !== 'race') {
         await start(found);
         return found;
       }
-      await jitter();
+      if (look + 1 < looks) await jitter();
     }
     return undefined;
   }
 
   /** One pass over the queues, with counters read once: the run it promoted, a race, or none. */
-  async #lookOnce(queues: readonly SlotKey[], until: number): Promise<QueuedRun | 'race' | 'none'> {
+  async #lookOnce(
+    queues: readonly SlotKey[],
+    until: number,
+    yieldToOthers: boolean,
+  ): Promise<QueuedRun | 'race' | 'none'> {
     const counters = new CounterCache(this);
     for (const queue of queues) {
       // The keys every run of this queue holds (its own, and the stack-wide one) full:
@@ -359,7 +372,9 @@ export class SlotStore {
           const outcome = await this.#promote(run, keys);
           if (outcome === 'promoted') return run;
           if (outcome === 'full') return 'race';
-          // 'skip': cancelled or already gone; look further.
+          // 'skip': cancelled or already gone (another dispatch promoted it); look further,
+          // unless this look gives way to the others.
+          if (yieldToOthers) return 'race';
         }
         startKey = page.LastEvaluatedKey;
         // Out of time: what is left waits for the next release, or the sweep.
@@ -439,15 +454,35 @@ export class SlotStore {
     }
   }
 
-  async #readLastRounds(keyIds: readonly string[], owner: string): Promise<Map<string, number>> {
-    const result = new Map<string, number>();
-    const items = await this.#table.batchGet(keyIds.map((id) => keyAttrs(roundKey(id, owner))));
+  /**
+   * The fair keys' counters (the round each serves) and the owner's last round on
+   * each, in one consistent read.
+   */
+  async #readRounds(
+    fairKeys: readonly SlotKey[],
+    owner: string,
+  ): Promise<{ counters: Map<string, SlotCounter>; lastRounds: Map<string, number> }> {
+    const keyIds = [...new Set(fairKeys.map((key) => key.id))];
+    const counters = new Map<string, SlotCounter>();
+    const lastRounds = new Map<string, number>();
+    if (keyIds.length === 0) return { counters, lastRounds };
+    const items = await this.#table.batchGet([
+      ...keyIds.map((id) => keyAttrs(slotCounterKey(id))),
+      ...keyIds.map((id) => keyAttrs(roundKey(id, owner))),
+    ]);
     for (const item of items) {
-      const id = keyIds.find((keyId) => roundKey(keyId, owner).pk === item.pk?.S);
+      const pk = item.pk?.S;
+      const counterId = keyIds.find((id) => slotCounterKey(id).pk === pk);
+      if (counterId !== undefined) {
+        counters.set(counterId, counterOf(item));
+        continue;
+      }
+      const roundId = keyIds.find((id) => roundKey(id, owner).pk === pk);
       const last = Number(item.last?.N);
-      if (id !== undefined && Number.isFinite(last)) result.set(id, last);
+      if (roundId !== undefined && Number.isFinite(last)) lastRounds.set(roundId, last);
     }
-    return result;
+    for (const id of keyIds) if (!counters.has(id)) counters.set(id, EMPTY_COUNTER);
+    return { counters, lastRounds };
   }
 
   #counterUpdate(

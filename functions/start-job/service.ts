@@ -118,9 +118,10 @@ export interface StartedJob {
 /**
  * What start-job's look at the queue may do before it answers: the API function
  * has 10 s, and under load each promotion is a transaction and a worker invoke.
- * What it leaves, the next release (or the sweep) starts.
+ * What it leaves, the next release (or the sweep) starts. It gives way to any other
+ * dispatch it meets (`yieldToOthers`): that one is filling the free slots already.
  */
-const START_DISPATCH_BUDGET = { maxPromotions: 2, timeMs: 2_000 } as const;
+const START_DISPATCH_BUDGET = { maxPromotions: 2, timeMs: 2_000, yieldToOthers: true } as const;
 
 /** How long a caller whose queue is full is asked to wait before trying again. */
 export const QUEUE_FULL_RETRY_AFTER_SECONDS = 30;

@@ -234,6 +234,45 @@ describe('SlotStore: an owner over its limit', () => {
   });
 });
 
+describe('SlotStore.dispatch that gives way to other dispatches (start-job)', () => {
+  it('stops at a run it cannot promote, where a release goes past it', async () => {
+    // Prepare: a's slot freed with nobody looking, b's cancel requested, c behind it.
+    const type = `t${prefix}`;
+    const owner = `${ALICE}-${prefix}`;
+    const jobs = new Jobs(limits({ perOwner: 1 }));
+    for (const name of ['a', 'b', 'c']) await jobs.start(owner, type, name);
+    await client.send(
+      new UpdateItemCommand({
+        TableName: tableName,
+        Key: { pk: { S: jobPartitionKey(owner, 'b') }, sk: { S: 'ACTIVE' } },
+        UpdateExpression: 'SET cancelRequestedAt = :at',
+        ExpressionAttributeValues: { ':at': { S: new Date().toISOString() } },
+      }),
+    );
+    await new TableClient(client, tableName).transactWrite([
+      { Delete: { Key: { pk: { S: jobPartitionKey(owner, 'a') }, sk: { S: 'ACTIVE' } } } },
+      ...jobs.slots.releaseItems(jobs.slots.keysOf(owner, type), new Date().toISOString()),
+    ]);
+    const promoted: string[] = [];
+    const start = async (run: QueuedRun) => {
+      promoted.push(run.jobName);
+    };
+
+    // Act
+    const yielded = await jobs.slots.dispatch({ owner, type }, start, { yieldToOthers: true });
+    const statusAfterYield = await status(owner, 'c');
+    const looked = await jobs.slots.dispatch({ owner, type }, start);
+
+    // Assess
+    expect(yielded).toEqual([]);
+    expect(statusAfterYield).toBe('QUEUED');
+    expect(looked.map((run) => run.jobName)).toEqual(['c']);
+    expect(promoted).toEqual(['c']);
+    expect(await status(owner, 'c')).toBe('RUNNING');
+    expect(await counter(ownerKeyId(owner))).toEqual({ running: 1, queued: 1 });
+  });
+});
+
 describe('SlotStore: a type limit shared by owners', () => {
   it("starts another owner's first run within one release, however long the first owner's queue", async () => {
     // Prepare
