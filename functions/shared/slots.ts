@@ -276,10 +276,9 @@ export class SlotStore {
     const until = budget.timeMs === undefined ? Infinity : Date.now() + budget.timeMs;
     const started: QueuedRun[] = [];
     // Within its budget: what is left for later is started by the next release, or by the sweep.
-    const looks = budget.yieldToOthers ? 1 : MAX_CONFLICTS;
     const yieldToOthers = budget.yieldToOthers ?? false;
     while (started.length < most && Date.now() < until) {
-      const promoted = await this.#promoteNext(queues, start, until, looks, yieldToOthers);
+      const promoted = await this.#promoteNext(queues, start, until, yieldToOthers);
       if (!promoted) break;
       started.push(promoted);
     }
@@ -325,9 +324,10 @@ export class SlotStore {
     queues: readonly SlotKey[],
     start: StartRun,
     until: number,
-    looks: number,
     yieldToOthers: boolean,
   ): Promise<QueuedRun | undefined> {
+    // A look that gives way is not repeated.
+    const looks = yieldToOthers ? 1 : MAX_CONFLICTS;
     for (let look = 0; look < looks; look++) {
       const found = await this.#lookOnce(queues, until, yieldToOthers);
       if (found === 'none') return undefined;
@@ -462,10 +462,9 @@ export class SlotStore {
     fairKeys: readonly SlotKey[],
     owner: string,
   ): Promise<{ counters: Map<string, SlotCounter>; lastRounds: Map<string, number> }> {
-    const keyIds = [...new Set(fairKeys.map((key) => key.id))];
+    const keyIds = fairKeys.map((key) => key.id);
     const counters = new Map<string, SlotCounter>();
     const lastRounds = new Map<string, number>();
-    if (keyIds.length === 0) return { counters, lastRounds };
     const items = await this.#table.batchGet([
       ...keyIds.map((id) => keyAttrs(slotCounterKey(id))),
       ...keyIds.map((id) => keyAttrs(roundKey(id, owner))),
@@ -481,7 +480,6 @@ export class SlotStore {
       const last = Number(item.last?.N);
       if (roundId !== undefined && Number.isFinite(last)) lastRounds.set(roundId, last);
     }
-    for (const id of keyIds) if (!counters.has(id)) counters.set(id, EMPTY_COUNTER);
     return { counters, lastRounds };
   }
 

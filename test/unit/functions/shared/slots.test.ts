@@ -150,6 +150,18 @@ async function status(owner: string, jobName: string): Promise<string | undefine
   return Item?.status?.S;
 }
 
+/** Marks a run's cancel as requested on its record, as cancel-job does. */
+async function requestCancel(owner: string, jobName: string): Promise<void> {
+  await client.send(
+    new UpdateItemCommand({
+      TableName: tableName,
+      Key: { pk: { S: jobPartitionKey(owner, jobName) }, sk: { S: 'ACTIVE' } },
+      UpdateExpression: 'SET cancelRequestedAt = :at',
+      ExpressionAttributeValues: { ':at': { S: new Date().toISOString() } },
+    }),
+  );
+}
+
 function limits(overrides: Partial<ConcurrencyLimits> = {}): ConcurrencyLimits {
   return { perOwner: 2, maxQueuedPerOwner: 1000, perType: {}, ...overrides };
 }
@@ -216,14 +228,7 @@ describe('SlotStore: an owner over its limit', () => {
     const owner = `${ALICE}-${prefix}`;
     const jobs = new Jobs(limits({ perOwner: 1 }));
     for (const name of ['a', 'b', 'c']) await jobs.start(owner, type, name);
-    await client.send(
-      new UpdateItemCommand({
-        TableName: tableName,
-        Key: { pk: { S: jobPartitionKey(owner, 'b') }, sk: { S: 'ACTIVE' } },
-        UpdateExpression: 'SET cancelRequestedAt = :at',
-        ExpressionAttributeValues: { ':at': { S: new Date().toISOString() } },
-      }),
-    );
+    await requestCancel(owner, 'b');
 
     // Act
     await jobs.finish({ owner, type, jobName: 'a', runId: 'run-a' });
@@ -241,14 +246,7 @@ describe('SlotStore.dispatch that gives way to other dispatches (start-job)', ()
     const owner = `${ALICE}-${prefix}`;
     const jobs = new Jobs(limits({ perOwner: 1 }));
     for (const name of ['a', 'b', 'c']) await jobs.start(owner, type, name);
-    await client.send(
-      new UpdateItemCommand({
-        TableName: tableName,
-        Key: { pk: { S: jobPartitionKey(owner, 'b') }, sk: { S: 'ACTIVE' } },
-        UpdateExpression: 'SET cancelRequestedAt = :at',
-        ExpressionAttributeValues: { ':at': { S: new Date().toISOString() } },
-      }),
-    );
+    await requestCancel(owner, 'b');
     await new TableClient(client, tableName).transactWrite([
       { Delete: { Key: { pk: { S: jobPartitionKey(owner, 'a') }, sk: { S: 'ACTIVE' } } } },
       ...jobs.slots.releaseItems(jobs.slots.keysOf(owner, type), new Date().toISOString()),
